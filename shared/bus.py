@@ -1,0 +1,310 @@
+"""The RabbitMQ side of the platform: one topic exchange, a quorum queue per service, retries
+with back-off, and a parking queue that keeps each failed message with the reason.
+
+Topology for prefix ``p`` and service ``s``::
+
+    p.events            topic exchange; routing key = event type
+    p.s                 quorum queue of s (competing consumers across replicas), bound per
+                        subscribed type; delivery limit, dead-letters to p.dead
+    p.s.retry.<ms>ms    one delay queue per back-off step: TTL, then back to p.s
+    p.dead              direct exchange for what the delivery limit rejects
+    p.s.parked          what can not be processed, with x-park-* headers saying why
+
+Consumers dispatch on the envelope's ``type``, not on the routing key, so retried and
+replayed messages (which travel through the default exchange) are handled the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from pydantic import BaseModel, ValidationError
+from structlog.contextvars import bound_contextvars
+
+from shared.errors import PermanentEventError
+from shared.events import CloudEvent
+from shared.logging import correlation_id, get_logger
+from shared.metrics import Metrics
+
+log = get_logger("bus")
+PUBLISH_TIMEOUT = 10.0
+
+Handler = Callable[[CloudEvent, BaseModel], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One consumed event type: the model its ``data`` must match and the handler to call."""
+
+    type: str
+    model: type[BaseModel]
+    handler: Handler
+
+
+@dataclass(frozen=True)
+class Topology:
+    prefix: str
+    service: str
+
+    @property
+    def exchange(self) -> str:
+        return f"{self.prefix}.events"
+
+    @property
+    def dead_exchange(self) -> str:
+        return f"{self.prefix}.dead"
+
+    @property
+    def queue(self) -> str:
+        return f"{self.prefix}.{self.service}"
+
+    @property
+    def parked(self) -> str:
+        return f"{self.prefix}.{self.service}.parked"
+
+    def retry(self, delay_seconds: float) -> str:
+        return f"{self.prefix}.{self.service}.retry.{int(delay_seconds * 1000)}ms"
+
+
+class _Park(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason)
+        self.reason, self.detail = reason, detail
+
+
+def validation_detail(exc: ValidationError) -> str:
+    """Validation errors as ``field: rule (message)``, one per line, input values left out."""
+    return "\n".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['type']} ({e['msg']})"
+        for e in exc.errors(include_input=False, include_url=False)
+    )
+
+
+class Bus:
+    """A service's connection to the broker: publishing with confirms and consuming its queue."""
+
+    def __init__(self, url: str, topology: Topology, metrics: Metrics, *, prefetch: int = 32,
+                 delivery_limit: int = 10, retry_delays: list[float] | None = None,
+                 max_event_bytes: int = 1_048_576) -> None:
+        self.url = url
+        self.topology = topology
+        self.metrics = metrics
+        self.prefetch = prefetch
+        self.delivery_limit = delivery_limit
+        self.retry_delays = list(retry_delays if retry_delays is not None else [1, 5, 30])
+        self.max_event_bytes = max_event_bytes
+        self.subscriptions: dict[str, Subscription] = {}
+        # Strong references: aio-pika restores only what is still referenced after a reconnect.
+        self.connection: AbstractRobustConnection | None = None
+        self._publish_channel: aio_pika.abc.AbstractRobustChannel | None = None
+        self._exchange: aio_pika.abc.AbstractRobustExchange | None = None
+        self._consume_channel: aio_pika.abc.AbstractRobustChannel | None = None
+        self._queue: aio_pika.abc.AbstractRobustQueue | None = None
+        self._consumer_tag: str | None = None
+        self._in_flight: set[asyncio.Task] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def connect(self) -> None:
+        """Connect (retrying until the broker answers) and declare the exchanges."""
+        self.connection = await aio_pika.connect_robust(
+            self.url, client_properties={"connection_name": self.topology.queue},
+            reconnect_interval=1.0)
+        self._publish_channel = await self.connection.channel(publisher_confirms=True)
+        self._exchange = await self._publish_channel.declare_exchange(
+            self.topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        await self._publish_channel.declare_exchange(
+            self.topology.dead_exchange, aio_pika.ExchangeType.DIRECT, durable=True)
+
+    async def close(self) -> None:
+        if self._queue is not None and self._consumer_tag is not None:
+            try:
+                await self._queue.cancel(self._consumer_tag)
+            except Exception:  # the connection may already be gone
+                pass
+            self._consumer_tag = None
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=10)
+        if self.connection is not None:
+            await self.connection.close()
+            self.connection = None
+
+    @property
+    def connected(self) -> bool:
+        c = self.connection
+        return c is not None and not c.is_closed and c.connected.is_set()
+
+    @property
+    def consuming(self) -> bool:
+        ch = self._consume_channel
+        return (self._consumer_tag is not None and ch is not None and not ch.is_closed
+                and self.connected)
+
+    # -- publishing ------------------------------------------------------------------------
+    async def publish(self, envelope: dict[str, Any]) -> None:
+        """Publish one event and wait for the broker's confirm (raises if it is not given)."""
+        if self._exchange is None:
+            raise RuntimeError("bus is not connected")
+        message = aio_pika.Message(
+            json.dumps(envelope, separators=(",", ":")).encode(),
+            content_type="application/cloudevents+json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=envelope["id"],
+            correlation_id=envelope.get("correlationid"),
+            type=envelope["type"],
+            headers={"x-attempts": 0},
+        )
+        await self._exchange.publish(message, routing_key=envelope["type"],
+                                     timeout=PUBLISH_TIMEOUT)
+        self.metrics.events_published.labels(envelope["type"]).inc()
+
+    # -- consuming -------------------------------------------------------------------------
+    def subscribe(self, subscriptions: list[Subscription]) -> None:
+        for s in subscriptions:
+            if s.type in self.subscriptions:
+                raise ValueError(f"{s.type} is subscribed twice")
+            self.subscriptions[s.type] = s
+
+    async def declare_queues(self) -> None:
+        """Declare the service's queue, its delay and parking queues, and every binding."""
+        assert self.connection is not None
+        t = self.topology
+        channel = self._consume_channel = await self.connection.channel()
+        await channel.set_qos(prefetch_count=self.prefetch)
+        exchange = await channel.declare_exchange(t.exchange, aio_pika.ExchangeType.TOPIC,
+                                                  durable=True)
+        dead = await channel.declare_exchange(t.dead_exchange, aio_pika.ExchangeType.DIRECT,
+                                              durable=True)
+        self._queue = await channel.declare_queue(t.queue, durable=True, arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": self.delivery_limit,
+            "x-dead-letter-exchange": t.dead_exchange,
+            "x-dead-letter-routing-key": t.queue,
+        })
+        parked = await channel.declare_queue(t.parked, durable=True,
+                                             arguments={"x-queue-type": "quorum"})
+        await parked.bind(dead, routing_key=t.queue)
+        for delay in self.retry_delays:
+            await channel.declare_queue(t.retry(delay), durable=True, arguments={
+                "x-message-ttl": int(delay * 1000),
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": t.queue,
+            })
+        for etype in self.subscriptions:
+            await self._queue.bind(exchange, routing_key=etype)
+
+    async def start_consuming(self) -> None:
+        if self._queue is None:
+            await self.declare_queues()
+        assert self._queue is not None
+        self._consumer_tag = await self._queue.consume(self._on_message, no_ack=False)
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await self._process(message)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    def _decode(self, message: AbstractIncomingMessage) -> tuple[CloudEvent, BaseModel, Subscription]:
+        if len(message.body) > self.max_event_bytes:
+            raise _Park("too-large", f"{len(message.body)} bytes; the limit is "
+                                     f"{self.max_event_bytes}")
+        try:
+            raw = json.loads(message.body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise _Park("not-json", str(e)) from None
+        if not isinstance(raw, dict):
+            raise _Park("not-an-envelope", "the body is JSON but not an object")
+        try:
+            event = CloudEvent.model_validate(raw)
+        except ValidationError as e:
+            raise _Park("invalid-envelope", validation_detail(e)) from None
+        sub = self.subscriptions.get(event.type)
+        if sub is None:
+            raise _Park("unknown-type", f"{self.topology.service} does not consume {event.type}")
+        try:
+            data = sub.model.model_validate(event.data)
+        except ValidationError as e:
+            raise _Park("invalid-data", validation_detail(e)) from None
+        return event, data, sub
+
+    async def _process(self, message: AbstractIncomingMessage) -> None:
+        attempts = int((message.headers or {}).get("x-attempts", 0) or 0)
+        etype = message.type or "unknown"
+        try:
+            event, data, sub = self._decode(message)
+        except _Park as p:
+            await self._park(message, etype, p.reason, p.detail, attempts)
+            return
+        etype = event.type
+        token = correlation_id.set(event.correlationid or event.id)
+        try:
+            with bound_contextvars(event_type=event.type, event_id=event.id):
+                try:
+                    await sub.handler(event, data)
+                except PermanentEventError as e:
+                    log.warning("event rejected", reason_code="rejected", error=str(e))
+                    await self._park(message, etype, "rejected", str(e), attempts)
+                    return
+                except Exception as e:
+                    await self._retry_or_park(message, etype, attempts, e)
+                    return
+                await message.ack()
+                self.metrics.events_consumed.labels(etype, "ok").inc()
+        finally:
+            correlation_id.reset(token)
+
+    async def _retry_or_park(self, message: AbstractIncomingMessage, etype: str, attempts: int,
+                             exc: Exception) -> None:
+        detail = f"{type(exc).__name__}: {exc}"
+        if attempts < len(self.retry_delays):
+            delay = self.retry_delays[attempts]
+            log.warning("event handler failed; retrying", attempt=attempts + 1,
+                        delay_s=delay, error=detail[:500])
+            await self._send_to(self.topology.retry(delay), message,
+                                {"x-attempts": attempts + 1, "x-last-error": detail[:1000]})
+            await message.ack()
+            self.metrics.events_retried.labels(etype).inc()
+        else:
+            log.error("event handler kept failing; parking", attempts=attempts + 1,
+                      error=detail[:500])
+            await self._park(message, etype, "handler-failed", detail, attempts + 1)
+
+    async def _park(self, message: AbstractIncomingMessage, etype: str, reason: str,
+                    detail: str, attempts: int) -> None:
+        log.warning("event parked", reason_code=reason, detail=detail[:500])
+        await self._send_to(self.topology.parked, message, {
+            "x-park-reason": reason,
+            "x-park-detail": detail[:8000],
+            "x-park-attempts": attempts,
+            "x-parked-at": time.time(),
+            "x-parked-by": self.topology.service,
+            "x-original-routing-key": message.routing_key or "",
+        })
+        await message.ack()
+        self.metrics.events_parked.labels(etype, reason).inc()
+
+    async def _send_to(self, queue_name: str, message: AbstractIncomingMessage,
+                       headers: dict[str, Any]) -> None:
+        assert self._publish_channel is not None
+        await self._publish_channel.default_exchange.publish(
+            aio_pika.Message(
+                message.body,
+                content_type=message.content_type,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=message.message_id,
+                correlation_id=message.correlation_id,
+                type=message.type,
+                headers={**(message.headers or {}), **headers},
+            ),
+            routing_key=queue_name, timeout=PUBLISH_TIMEOUT)

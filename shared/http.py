@@ -1,0 +1,369 @@
+"""The HTTP side of every service: one way to declare a route, errors as RFC 9457 problem
+details, correlation ids, health, metrics, and the OpenAPI document with an offline docs page.
+
+A route is declared once with its request and response models; the same declaration
+validates the request, checks access, and describes the route in ``/openapi.json``::
+
+    routes = Routes()
+
+    @routes.post("/v1/things", body=NewThing, response=Thing, status=201,
+                 access=Access.of(roles=(COMPANY_ADMIN,)))
+    async def create_thing(request, body: NewThing, principal: Principal) -> Thing: ...
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import swagger_ui_bundle
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ValidationError
+
+from shared.auth import Access, Principal, TokenVerifier, bearer_token
+from shared.errors import InvalidInput, Problem
+from shared.logging import correlation_id, get_logger, new_correlation_id
+from shared.metrics import Metrics
+
+log = get_logger("http")
+PROBLEM_JSON = "application/problem+json"
+CORRELATION_HEADER = "X-Correlation-ID"
+_CID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
+# Every application key of the kit; a service keeps its own in its app.py.
+SETTINGS = web.AppKey("settings", object)
+METRICS = web.AppKey("metrics", Metrics)
+VERIFIER = web.AppKey("verifier", TokenVerifier)
+ROUTES = web.AppKey("routes", object)
+READINESS = web.AppKey("readiness", dict)
+OPENAPI_INFO = web.AppKey("openapi_info", dict)
+
+ReadinessCheck = Callable[[], Awaitable[bool] | bool]
+
+
+def field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
+    """Pydantic errors as one entry per field path and rule, without the rejected value."""
+    out = []
+    for e in exc.errors(include_input=False, include_url=False):
+        path = ".".join(str(p) for p in e["loc"] if p != "__root__")
+        out.append({"field": f"{prefix}{path}" if path else prefix.rstrip(".") or "(body)",
+                    "rule": e["type"], "message": e["msg"]})
+    return out
+
+
+def problem_response(problem: Problem, request: web.Request | None = None,
+                     headers: dict[str, str] | None = None) -> web.Response:
+    body = problem.to_dict(instance=request.path if request is not None else None)
+    cid = correlation_id.get()
+    if cid:
+        body.setdefault("correlation_id", cid)
+    return web.Response(status=problem.status, body=json.dumps(body),
+                        content_type=PROBLEM_JSON, headers=headers)
+
+
+_HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
+               415: "unsupported-media-type", 400: "bad-request"}
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None
+                  ) -> web.Response:
+    if isinstance(data, BaseModel):
+        text = data.model_dump_json(by_alias=True)
+    else:
+        text = json.dumps(data, default=str)
+    return web.Response(status=status, text=text, content_type="application/json",
+                        headers=headers)
+
+
+@dataclass
+class Route:
+    method: str
+    path: str
+    handler: Callable[..., Awaitable[Any]]
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    access: Access | None = None
+    summary: str = ""
+    tags: tuple[str, ...] = ()
+    problems: tuple[int, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Routes:
+    """A service's route table: the one way to declare an HTTP endpoint."""
+
+    def __init__(self) -> None:
+        self.entries: list[Route] = []
+
+    def route(self, method: str, path: str, **kw: Any) -> Callable:
+        def register(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+            summary = kw.pop("summary", None) or (fn.__doc__ or "").strip().split("\n")[0]
+            self.entries.append(Route(method, path, fn, summary=summary, **kw))
+            return fn
+        return register
+
+    def get(self, path: str, **kw: Any) -> Callable:
+        return self.route("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Callable:
+        return self.route("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> Callable:
+        return self.route("PUT", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> Callable:
+        return self.route("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Callable:
+        return self.route("DELETE", path, **kw)
+
+    def install(self, app: web.Application) -> None:
+        for r in self.entries:
+            app.router.add_route(r.method, r.path, _endpoint(r))
+
+
+async def authenticate(request: web.Request, access: Access) -> Principal:
+    principal = await request.app[VERIFIER].verify(
+        bearer_token(request.headers.get("Authorization")))
+    access.check(principal)
+    return principal
+
+
+def _endpoint(r: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        kwargs: dict[str, Any] = {}
+        if r.access is not None:
+            kwargs["principal"] = await authenticate(request, r.access)
+        if r.query is not None:
+            try:
+                kwargs["query"] = r.query.model_validate(dict(request.query))
+            except ValidationError as e:
+                raise InvalidInput(field_errors(e, "query.")) from None
+        if r.body is not None:
+            kwargs["body"] = await parse_body(request, r.body)
+        result = await r.handler(request, **kwargs)
+        if isinstance(result, web.StreamResponse):
+            return result
+        if result is None:
+            return web.Response(status=204)
+        return json_response(result, status=r.status)
+
+    endpoint.__name__ = r.handler.__name__
+    return endpoint
+
+
+async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    if request.content_type != "application/json":
+        raise Problem("Send the body as application/json.", status=415,
+                      slug="unsupported-media-type", title="Unsupported media type")
+    raw = await request.read()
+    try:
+        data = json.loads(raw or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise Problem(f"The body is not valid JSON: {e.msg if hasattr(e, 'msg') else e}",
+                      slug="malformed-json", title="Malformed JSON") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise InvalidInput(field_errors(e)) from None
+
+
+@web.middleware
+async def correlation_middleware(request: web.Request, handler):
+    incoming = request.headers.get(CORRELATION_HEADER, "")
+    cid = incoming if _CID.match(incoming) else new_correlation_id()
+    token = correlation_id.set(cid)
+    try:
+        response = await handler(request)
+        response.headers[CORRELATION_HEADER] = cid
+        return response
+    finally:
+        correlation_id.reset(token)
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except Problem as p:
+        headers = {"WWW-Authenticate": "Bearer"} if p.status == 401 else None
+        if p.extra.get("retry_after"):
+            headers = {**(headers or {}), "Retry-After": str(int(p.extra["retry_after"]))}
+        return problem_response(p, request, headers)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        problem = Problem(e.reason if e.status != 404 else "No such resource.",
+                          status=e.status, slug=_HTTP_SLUGS.get(e.status, "http-error"),
+                          title=e.reason)
+        if e.status == 413:
+            problem.detail = f"The body is larger than {request.app._client_max_size} bytes."
+        headers = {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None
+        return problem_response(problem, request, headers)
+    except Exception:
+        log.exception("unhandled error", route=_route_name(request))
+        return problem_response(Problem("Something went wrong on our side.", status=500,
+                                        slug="internal-error", title="Internal error"), request)
+
+
+def _route_name(request: web.Request) -> str:
+    info = request.match_info
+    route = getattr(info, "route", None)
+    resource = getattr(route, "resource", None)
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler):
+    start = time.perf_counter()
+    response = await handler(request)
+    metrics = request.app[METRICS]
+    route = _route_name(request)
+    metrics.http_requests.labels(request.method, route, str(response.status)).inc()
+    metrics.http_latency.labels(request.method, route).observe(time.perf_counter() - start)
+    return response
+
+
+def new_app(*, metrics: Metrics, verifier: TokenVerifier, max_body_bytes: int,
+            title: str, version: str = "1.0.0", description: str = "") -> web.Application:
+    """An application with the kit's middlewares and operational endpoints."""
+    app = web.Application(
+        client_max_size=max_body_bytes,
+        middlewares=[correlation_middleware, metrics_middleware, problem_middleware],
+    )
+    app[METRICS] = metrics
+    app[VERIFIER] = verifier
+    app[READINESS] = {}
+    app[OPENAPI_INFO] = {"title": title, "version": version, "description": description}
+    app[ROUTES] = []
+    app.router.add_get("/health/live", _live)
+    app.router.add_get("/health/ready", _ready)
+    app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/openapi.json", _openapi)
+    app.router.add_get("/docs", _docs)
+    app.router.add_static("/docs/static", swagger_ui_bundle.swagger_ui_path)
+    return app
+
+
+def add_routes(app: web.Application, routes: Routes) -> None:
+    routes.install(app)
+    app[ROUTES].extend(routes.entries)
+
+
+def add_readiness_check(app: web.Application, name: str, check: ReadinessCheck) -> None:
+    app[READINESS][name] = check
+
+
+async def _live(_request: web.Request) -> web.Response:
+    return json_response({"status": "live"})
+
+
+async def _ready(request: web.Request) -> web.Response:
+    checks = {}
+    for name, check in request.app[READINESS].items():
+        try:
+            result = check()
+            if hasattr(result, "__await__"):
+                result = await result
+            checks[name] = "ok" if result else "failing"
+        except Exception:
+            checks[name] = "failing"
+    ready = all(v == "ok" for v in checks.values())
+    return json_response({"status": "ready" if ready else "not ready", "checks": checks},
+                         status=200 if ready else 503)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _openapi(request: web.Request) -> web.Response:
+    return json_response(openapi_document(request.app[OPENAPI_INFO], request.app[ROUTES]))
+
+
+_DOCS = """<!doctype html><html><head><meta charset="utf-8"><title>{title} API</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head><body><div id="ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({{url: "/openapi.json", dom_id: "#ui"}});</script></body></html>"""
+
+
+async def _docs(request: web.Request) -> web.Response:
+    return web.Response(text=_DOCS.format(title=request.app[OPENAPI_INFO]["title"]),
+                        content_type="text/html")
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string", "format": "uri-reference"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {
+            "type": "object", "required": ["field", "rule"],
+            "properties": {"field": {"type": "string"}, "rule": {"type": "string"},
+                           "message": {"type": "string"}}}},
+    },
+}
+
+
+def openapi_document(info: dict[str, Any], routes: list[Route]) -> dict[str, Any]:
+    """OpenAPI 3.1 built from the route table's pydantic models."""
+    schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+
+    def ref(model: type[BaseModel]) -> dict[str, Any]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    problem = {"content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    paths: dict[str, Any] = {}
+    for r in routes:
+        op: dict[str, Any] = {"operationId": r.handler.__name__, "summary": r.summary,
+                              "tags": list(r.tags), "responses": {}}
+        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for n in re.findall(r"{(\w+)", r.path)]
+        if r.query is not None:
+            qs = r.query.model_json_schema()
+            for name, prop in qs.get("properties", {}).items():
+                params.append({"name": name, "in": "query",
+                               "required": name in qs.get("required", []), "schema": prop})
+        if params:
+            op["parameters"] = params
+        if r.body is not None:
+            op["requestBody"] = {"required": True,
+                                 "content": {"application/json": {"schema": ref(r.body)}}}
+            op["responses"]["415"] = {"description": "Body is not JSON", **problem}
+            op["responses"]["422"] = {"description": "Invalid fields", **problem}
+        ok: dict[str, Any] = {"description": "Success"}
+        if r.response is not None:
+            ok["content"] = {"application/json": {"schema": ref(r.response)}}
+        op["responses"][str(r.status if r.response is not None or r.status != 200 else 204)] = ok
+        if r.access is not None:
+            op["security"] = [{"bearer": []}]
+            op["responses"]["401"] = {"description": "No or invalid access token", **problem}
+            op["responses"]["403"] = {"description": "Not allowed for this caller", **problem}
+        for status in r.problems:
+            op["responses"][str(status)] = {"description": "See problem type", **problem}
+        paths.setdefault(re.sub(r"{(\w+)(:[^}]*)?}", r"{\1}", r.path), {})[r.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": info,
+        "paths": paths,
+        "components": {"schemas": schemas,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                      "bearerFormat": "JWT"}}},
+    }

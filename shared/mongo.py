@@ -1,0 +1,174 @@
+"""MongoDB access: the client's lifecycle, indexes declared beside each store, and the one write
+that saves an aggregate together with the events it causes.
+
+Only features listed in ``tests/compat`` are used, so the code runs unchanged on MongoDB 7 and
+on the local wire-protocol emulator: whole-document ``insert_one``/``replace_one`` guarded by
+a ``version`` filter, ``$set``/``$inc`` of numbers, booleans, strings and arrays, unique
+indexes on fields every document has. No transactions, no ``$push`` of documents, no
+datetimes written through ``$set`` (the emulator turns them into strings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.errors import Conflict
+
+# Fields the outbox keeps on every aggregate document.
+OUTBOX_FIELDS = ("version", "pending_events", "outbox_seq", "has_pending", "pending_since",
+                 "relay_lease", "relay_owner", "applied_events")
+# How many consumed event ids an aggregate remembers to ignore redeliveries.
+APPLIED_EVENTS_KEPT = 200
+
+
+def connect(url: str) -> AsyncMongoClient:
+    """A client for ``url``; datetimes come back timezone-aware (UTC)."""
+    return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000,
+                            connectTimeoutMS=5000, appname="bap")
+
+
+async def ping(db: AsyncDatabase) -> bool:
+    try:
+        await db.command("ping")
+        return True
+    except Exception:
+        return False
+
+
+@dataclass(frozen=True)
+class Index:
+    """An index declared next to the store that needs it; applied at start."""
+
+    keys: tuple[tuple[str, int], ...]
+    unique: bool = False
+    name: str | None = None
+
+    @classmethod
+    def on(cls, *fields: str, unique: bool = False) -> Index:
+        return cls(tuple((f, ASCENDING) for f in fields), unique=unique)
+
+    def model(self) -> IndexModel:
+        name = self.name or "_".join(f for f, _ in self.keys) + ("_u" if self.unique else "")
+        return IndexModel(list(self.keys), unique=self.unique, name=name)
+
+
+async def apply_indexes(collection: AsyncCollection, indexes: Iterable[Index]) -> None:
+    models = [i.model() for i in indexes]
+    if models:
+        await collection.create_indexes(models)
+
+
+class ConcurrencyConflict(Conflict):
+    slug, title = "concurrent-update", "The resource was changed at the same time; try again"
+
+
+class Aggregates:
+    """A collection of aggregate documents, each saved whole with its pending events.
+
+    ``create`` inserts a new document; ``update`` replaces it only if nobody wrote it since it
+    was read (its ``version``). The events of the write go into the document's
+    ``pending_events`` in the same write; the relay publishes and removes them. The relay's
+    own writes bump the version too, so a command can never overwrite a relay's claim.
+    """
+
+    def __init__(self, db: AsyncDatabase, name: str, *, indexes: Iterable[Index] = (),
+                 on_events: Callable[[], None] | None = None) -> None:
+        self.collection: AsyncCollection = db[name]
+        self.name = name
+        self.indexes = (Index.on("has_pending", "pending_since"), *indexes)
+        self._on_events = on_events or (lambda: None)
+
+    async def apply_indexes(self) -> None:
+        await apply_indexes(self.collection, self.indexes)
+
+    async def get(self, filter: dict[str, Any]) -> dict[str, Any] | None:
+        return await self.collection.find_one(filter)
+
+    async def create(self, doc: dict[str, Any], events: list[dict[str, Any]] = (),
+                     *, applied_event: str | None = None) -> dict[str, Any]:
+        """Insert a new aggregate; ``DuplicateKeyError`` if its ``_id`` or a unique key exists."""
+        doc = dict(doc)
+        doc.update(version=1, pending_events=[], outbox_seq=0, has_pending=False,
+                   pending_since=0.0, relay_lease=0.0, relay_owner="",
+                   applied_events=[applied_event] if applied_event else [])
+        _append(doc, events)
+        await self.collection.insert_one(doc)
+        if events:
+            self._on_events()
+        return doc
+
+    async def update(self, doc: dict[str, Any], events: list[dict[str, Any]] = (),
+                     *, applied_event: str | None = None) -> dict[str, Any]:
+        """Save ``doc`` (as read, then changed) if its version is still current."""
+        expected = doc["version"]
+        new = dict(doc)
+        new["version"] = expected + 1
+        new["pending_events"] = list(doc.get("pending_events", []))
+        if applied_event:
+            new["applied_events"] = [*doc.get("applied_events", []), applied_event][
+                -APPLIED_EVENTS_KEPT:]
+        _append(new, events)
+        result = await self.collection.replace_one({"_id": doc["_id"], "version": expected}, new)
+        if result.matched_count != 1:
+            raise ConcurrencyConflict()
+        if events:
+            self._on_events()
+        return new
+
+    async def change(
+        self,
+        filter: dict[str, Any],
+        mutate: Callable[[dict[str, Any]], list[dict[str, Any]] | Awaitable[list[dict[str, Any]]]],
+        *,
+        applied_event: str | None = None,
+        attempts: int = 30,
+    ) -> dict[str, Any] | None:
+        """Read, change and save one aggregate, retrying when a concurrent write won.
+
+        ``mutate`` changes the document in place and returns the events it causes. With
+        ``applied_event``, a document that already applied that event is left alone (the
+        redelivery of a consumed event has no second effect). Returns the saved document,
+        or ``None`` when no document matches.
+        """
+        for attempt in range(attempts):
+            doc = await self.get(filter)
+            if doc is None:
+                return None
+            if applied_event and applied_event in doc.get("applied_events", []):
+                return doc
+            events = mutate(doc)
+            if asyncio.iscoroutine(events):
+                events = await events
+            try:
+                return await self.update(doc, events or [], applied_event=applied_event)
+            except ConcurrencyConflict:
+                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise ConcurrencyConflict()
+
+
+def _append(doc: dict[str, Any], events: Iterable[dict[str, Any]]) -> None:
+    events = list(events)
+    if not events:
+        return
+    seq = doc.get("outbox_seq", 0)
+    for envelope in events:
+        seq += 1
+        doc["pending_events"].append({"seq": seq, "event": envelope})
+    doc["outbox_seq"] = seq
+    if not doc.get("has_pending"):
+        doc["has_pending"] = True
+        doc["pending_since"] = time.time()
+
+
+def is_duplicate(exc: BaseException) -> bool:
+    return isinstance(exc, DuplicateKeyError)

@@ -1,0 +1,130 @@
+"""Wiring one service process: the app with every resource in ``cleanup_ctx``, by role.
+
+Roles: ``api`` serves the HTTP API, ``worker`` consumes events, ``all`` does both. Every role
+runs the relay (whoever writes an aggregate publishes its events at once) and serves the
+health, metrics and OpenAPI endpoints, so operations watch workers the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared import mongo
+from shared.auth import TokenVerifier
+from shared.bus import Bus, Subscription, Topology
+from shared.config import ServiceSettings
+from shared.http import Routes, add_readiness_check, add_routes, new_app
+from shared.logging import configure_logging, get_logger
+from shared.metrics import Metrics
+from shared.relay import Relay
+
+ROLES = ("api", "worker", "all")
+DB = web.AppKey("db", AsyncDatabase)
+BUS = web.AppKey("bus", Bus)
+RELAY = web.AppKey("relay", Relay)
+SERVICE_SETTINGS = web.AppKey("service_settings", ServiceSettings)
+
+log = get_logger("service")
+
+
+@dataclass
+class ServiceDefinition:
+    """What makes a service itself: its routes, stores and consumed events."""
+
+    title: str
+    routes: Routes
+    # Creates the service's stores on the database (register them with ``relay.watch``).
+    setup: Callable[[web.Application], Awaitable[None]]
+    # The consumed events, bound to the app's stores.
+    subscriptions: Callable[[web.Application], list[Subscription]] = lambda app: []
+    description: str = ""
+    extra_contexts: list[Callable[[web.Application], AsyncIterator[None]]] = field(
+        default_factory=list)
+
+
+def create_app(definition: ServiceDefinition, settings: ServiceSettings,
+               role: str = "all") -> web.Application:
+    """The service's application for ``role``; nothing connects until it starts."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}")
+    metrics = Metrics(settings.service_name)
+    verifier = TokenVerifier(settings.jwks_url, issuer=settings.token_issuer,
+                             audience=settings.token_audience)
+    app = new_app(metrics=metrics, verifier=verifier, max_body_bytes=settings.max_body_bytes,
+                  title=definition.title, description=definition.description)
+    app[SERVICE_SETTINGS] = settings
+    bus = Bus(settings.amqp_url, Topology(settings.bus_prefix, settings.service_name), metrics,
+              prefetch=settings.prefetch, delivery_limit=settings.delivery_limit,
+              retry_delays=settings.retry_delays, max_event_bytes=settings.max_event_bytes)
+    relay = Relay(bus, metrics, poll_seconds=settings.relay_poll_seconds,
+                  lease_seconds=settings.relay_lease_seconds)
+    app[BUS] = bus
+    app[RELAY] = relay
+    if role in ("api", "all"):
+        add_routes(app, definition.routes)
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        client = mongo.connect(settings.mongodb_url)
+        app[DB] = client[settings.database_name]
+        add_readiness_check(app, "mongodb", lambda: mongo.ping(app[DB]))
+        await definition.setup(app)
+        yield
+        await client.close()
+
+    async def broker(app: web.Application) -> AsyncIterator[None]:
+        await _connect_with_retry(bus)
+        add_readiness_check(app, "broker", lambda: bus.connected)
+        if role in ("worker", "all"):
+            bus.subscribe(definition.subscriptions(app))
+            await bus.declare_queues()
+            add_readiness_check(app, "consumers", lambda: bus.consuming)
+        await relay.start()
+        add_readiness_check(app, "relay", lambda: relay.running)
+        if role in ("worker", "all"):
+            await bus.start_consuming()
+        yield
+        await relay.stop()
+        await bus.close()
+
+    async def token_keys(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await verifier.close()
+
+    app.cleanup_ctx.extend([database, broker, token_keys, *definition.extra_contexts])
+    return app
+
+
+async def _connect_with_retry(bus: Bus, seconds: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        try:
+            await bus.connect()
+            return
+        except Exception as e:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.warning("broker not reachable yet; retrying", error=str(e)[:200])
+            await asyncio.sleep(1.0)
+
+
+def main(definition: ServiceDefinition, settings_type: type[ServiceSettings],
+         argv: list[str] | None = None) -> None:
+    """``python -m services.<name> [api|worker|all]``."""
+    settings = settings_type()
+    parser = argparse.ArgumentParser(prog=f"python -m services.{settings.service_name}")
+    parser.add_argument("role", nargs="?", default="all", choices=ROLES)
+    parser.add_argument("--port", type=int, default=None, help="HTTP port (overrides settings)")
+    args = parser.parse_args(argv)
+    if args.port is not None:
+        settings.http_port = args.port
+    configure_logging(settings.service_name, settings.log_level, settings.log_format)
+    app = create_app(definition, settings, args.role)
+    log.info("starting", role=args.role, port=settings.http_port)
+    web.run_app(app, host=settings.http_host, port=settings.http_port, print=None,
+                access_log=None, handle_signals=True, shutdown_timeout=10)
