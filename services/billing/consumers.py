@@ -1,0 +1,28 @@
+"""Events billing consumes, declared in one table."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from services.billing import handlers
+from services.billing.store import BillingStore
+from shared.bus import Subscription
+from shared.events import CloudEvent, EventData
+
+
+class CompanyRegistered(EventData):
+    """What billing reads of ``identity.company.registered.v1``."""
+
+    company_id: str
+    company_name: str
+
+
+def subscriptions(store: BillingStore) -> list[Subscription]:
+    async def company_registered(event: CloudEvent, data: BaseModel) -> None:
+        assert isinstance(data, CompanyRegistered)
+        await handlers.open_billing_account(store, company_id=data.company_id,
+                                            company_name=data.company_name, event_id=event.id)
+
+    return [
+        Subscription("identity.company.registered.v1", CompanyRegistered, company_registered),
+    ]

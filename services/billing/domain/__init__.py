@@ -1,0 +1,1 @@
+"""billing's domain: rules and value objects, no I/O."""

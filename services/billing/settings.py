@@ -1,0 +1,13 @@
+from pydantic_settings import SettingsConfigDict
+
+from shared.config import ServiceSettings
+
+
+class BillingSettings(ServiceSettings):
+    """Environment variables start with ``BILLING_`` (e.g. ``BILLING_HTTP_PORT``)."""
+
+    model_config = SettingsConfigDict(env_prefix="BILLING_", extra="ignore",
+                                      populate_by_name=True)
+
+    service_name: str = "billing"
+    http_port: int = 8002

@@ -1,0 +1,1 @@
+"""contracts's domain: rules and value objects, no I/O."""

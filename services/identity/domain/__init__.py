@@ -1,0 +1,1 @@
+"""identity's domain: rules and value objects, no I/O."""

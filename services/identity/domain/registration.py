@@ -1,0 +1,79 @@
+"""Registration, email first (ID-1): the pending registration and the data it needs."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints
+
+from services.identity.domain.errors import LinkExpired, RegistrationAlreadyCompleted
+
+Language = Literal["de", "en", "hu"]
+
+
+def e164(value: str) -> str:
+    """A phone number in E.164; national numbers are read as Hungarian (ID-6)."""
+    try:
+        number = phonenumbers.parse(value, "HU")
+    except phonenumbers.NumberParseException:
+        raise ValueError("not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Phone = Annotated[str, AfterValidator(e164)]
+
+
+class StartRegistration(BaseModel):
+    email: EmailStr
+    language: Language = "en"
+
+
+class CompleteRegistration(BaseModel):
+    token: str = Field(min_length=20, max_length=200)
+    first_name: Name
+    surname: Name
+    company_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2,
+                                                   max_length=200)]
+    phone: Phone
+    password: str = Field(min_length=1, max_length=200)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def new_registration(email: str, language: str, token_hash: str, now: datetime,
+                     valid_for: timedelta) -> dict:
+    """The document of a pending registration; its user and company ids are fixed now so that
+    completing it again after a failure continues where it stopped."""
+    return {
+        "_id": str(uuid.uuid4()),
+        "email": normalise_email(email),
+        "language": language,
+        "token_hash": token_hash,
+        "status": "pending",
+        "created_at": now,
+        "expires_at": now + valid_for,
+        "user_id": str(uuid.uuid4()),
+        "company_id": str(uuid.uuid4()),
+    }
+
+
+def check_can_complete(registration: dict, now: datetime) -> None:
+    if registration["status"] == "completed":
+        raise RegistrationAlreadyCompleted("Log in with the account you created.")
+    expires_at = registration["expires_at"]
+    if expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=UTC)
+    if expires_at <= now:
+        raise LinkExpired("Start the registration again to get a new link.")
+
+
+LOGIN_ID = re.compile(r"^[^@\s]+@[^@\s]+$")

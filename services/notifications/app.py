@@ -1,0 +1,37 @@
+"""Wiring of notifications: stores, transports, routes, consumers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.notifications import consumers
+from services.notifications.handlers import Notifications
+from services.notifications.http import NOTIFICATIONS, routes
+from services.notifications.settings import NotificationsSettings
+from services.notifications.store import NotificationsStore
+from services.notifications.transports import email_transport
+from shared.service import DB, RELAY, SERVICE_SETTINGS, ServiceDefinition, create_app
+
+
+async def setup(app: web.Application) -> None:
+    store = NotificationsStore.on(app[DB], on_events=app[RELAY].wake)
+    for aggregates in store.aggregates:
+        app[RELAY].watch(aggregates)
+    await store.apply_indexes()
+    settings = app[SERVICE_SETTINGS]
+    assert isinstance(settings, NotificationsSettings)
+    app[NOTIFICATIONS] = Notifications(store=store, email=email_transport(settings),
+                                       settings=settings)
+
+
+definition = ServiceDefinition(
+    title="notifications",
+    description="Every email and SMS of the platform, in German, English and Hungarian.",
+    routes=routes,
+    setup=setup,
+    subscriptions=lambda app: consumers.subscriptions(app[NOTIFICATIONS]),
+)
+
+
+def build(settings: NotificationsSettings | None = None, role: str = "all") -> web.Application:
+    return create_app(definition, settings or NotificationsSettings(), role)

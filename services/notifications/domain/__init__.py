@@ -1,0 +1,1 @@
+"""notifications's domain: rules and value objects, no I/O."""
