@@ -119,8 +119,9 @@ def ensure_rabbitmq() -> str:
 class Infrastructure:
     """MongoDB and RabbitMQ for one command; what it started, it stops."""
 
-    def __init__(self, name: str, port: int) -> None:
+    def __init__(self, name: str, port: int, throwaway: bool = False) -> None:
         self.mongo = None if os.environ.get("MONGODB_URL") else MongoEmulator(name, port)
+        self.throwaway = throwaway
 
     def __enter__(self) -> dict[str, str]:
         env = {"AMQP_URL": ensure_rabbitmq()}
@@ -134,10 +135,21 @@ class Infrastructure:
     def __exit__(self, *exc: object) -> None:
         if self.mongo is not None:
             self.mongo.stop()
+            if self.throwaway:
+                shutil.rmtree(self.mongo.data, ignore_errors=True)
+                self.mongo.log_file.unlink(missing_ok=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def run_tests(pytest_args: list[str]) -> int:
-    with Infrastructure("test-mongo", int(os.environ.get("TEST_MONGO_PORT", "27118"))) as env:
+    # Each test run gets its own emulator on a free port, so runs never meet (nor `make run`).
+    port = int(os.environ.get("TEST_MONGO_PORT") or free_port())
+    with Infrastructure(f"test-mongo-{port}", port, throwaway=True) as env:
         env["BUS_PREFIX"] = f"bap-test-{uuid.uuid4().hex[:8]}"
         env["LOG_LEVEL"] = os.environ.get("LOG_LEVEL", "INFO")
         code = subprocess.call([sys.executable, "-m", "pytest", *pytest_args],
