@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,8 @@ from shared.logging import get_logger
 from shared.mongo import is_duplicate
 
 log = get_logger("notifications")
+# How long one sender holds a delivery before another copy of the event may try it.
+CLAIM_SECONDS = 120.0
 
 
 @dataclass
@@ -40,14 +43,18 @@ async def send_email(ctx: Notifications, *, event_id: str, kind: str, recipient:
             "_id": delivery_id, "event_id": event_id, "kind": kind, "channel": "email",
             "recipient": mask_email(recipient), "recipient_key": recipient_key(recipient),
             "language": language, "company_id": company_id or "", "status": "queued",
-            "attempts": [], "created_at": now, "provider_message_id": "",
+            "attempts": [], "created_at": now, "provider_message_id": "", "claim_until": 0.0,
         })
     except Exception as e:
         if not is_duplicate(e):
             raise
-        existing = await ctx.store.deliveries.get({"_id": delivery_id})
-        if existing is not None and existing["status"] in ("sent", "failed"):
-            return
+    # One sender per delivery: a redelivered or concurrent copy of the event finds the
+    # delivery sent, failed, or claimed by the copy that is sending it, and stops here.
+    claimed = await ctx.store.deliveries.collection.find_one_and_update(
+        {"_id": delivery_id, "status": "queued", "claim_until": {"$lt": time.time()}},
+        {"$set": {"claim_until": time.time() + CLAIM_SECONDS}, "$inc": {"version": 1}})
+    if claimed is None:
+        return
     message = build_email(ctx.settings.mail_from, recipient,
                           render_email(kind, language, values))
     try:
@@ -66,6 +73,7 @@ async def _record(ctx: Notifications, delivery_id: str, status: str, error: str 
                   provider_id: str = "") -> None:
     def apply(doc: dict) -> list:
         doc["status"] = status
+        doc["claim_until"] = 0.0
         doc["attempts"] = [*doc["attempts"], {"at": datetime.now(UTC),
                                               "outcome": "sent" if error is None else "error",
                                               "error": error or ""}]
