@@ -17,7 +17,7 @@ class CompanyRegistered(EventData):
     company_name: str
 
 
-def subscriptions(store: BillingStore) -> list[Subscription]:
+def subscriptions(store: BillingStore | None) -> list[Subscription]:
     async def company_registered(event: CloudEvent, data: BaseModel) -> None:
         assert isinstance(data, CompanyRegistered)
         await handlers.open_billing_account(store, company_id=data.company_id,

@@ -17,7 +17,7 @@ class CompanyRegistered(EventData):
     company_name: str
 
 
-def subscriptions(store: ContractsStore) -> list[Subscription]:
+def subscriptions(store: ContractsStore | None) -> list[Subscription]:
     async def company_registered(event: CloudEvent, data: BaseModel) -> None:
         assert isinstance(data, CompanyRegistered)
         await handlers.open_contract_space(store, company_id=data.company_id,

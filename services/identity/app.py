@@ -1,9 +1,10 @@
-"""Wiring of identity: stores, signing keys, routes (consumers come with the identity issue)."""
+"""Wiring of identity: stores, signing keys, routes, consumers."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from services.identity import consumers
 from services.identity.handlers import Identity
 from services.identity.http import IDENTITY, routes
 from services.identity.settings import IdentitySettings
@@ -30,6 +31,7 @@ definition = ServiceDefinition(
     description="Registration, login, tokens and users of customer companies.",
     routes=routes,
     setup=setup,
+    subscriptions=lambda app: consumers.subscriptions(app[IDENTITY]),
 )
 
 

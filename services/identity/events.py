@@ -32,8 +32,9 @@ class CompanyRegistered(EventData):
 REGISTRATION_STARTED = EventSpec(
     "identity.registration.started.v1", RegistrationStarted, "identity",
     "Someone asked to register with an email address: send the verification link (ID-1).",
-    example={"registration_id": "3f0c…", "email": "anna@example.com", "language": "de",
-             "token": "…", "expires_at": "2026-11-24T10:00:00Z"},
+    example={"registration_id": "3f0c9a1e-2b7d-4c55-9f1a-0d6e8b7c1a22",
+             "email": "anna@example.com", "language": "de", "token": "Yx3…k9",
+             "expires_at": "2026-11-24T10:00:00Z"},
 )
 COMPANY_REGISTERED = EventSpec(
     "identity.company.registered.v1", CompanyRegistered, "identity",

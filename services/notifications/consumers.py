@@ -22,7 +22,7 @@ class RegistrationStarted(EventData):
     expires_at: datetime
 
 
-def subscriptions(ctx: handlers.Notifications) -> list[Subscription]:
+def subscriptions(ctx: handlers.Notifications | None) -> list[Subscription]:
     async def registration_started(event: CloudEvent, data: BaseModel) -> None:
         assert isinstance(data, RegistrationStarted)
         link = ctx.link("/registration/verify?" + urlencode({"token": data.token}))
