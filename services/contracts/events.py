@@ -1,6 +1,133 @@
-"""Events contracts publishes (links, one-time passwords: the contracts issue adds them)."""
+"""Events contracts publishes, and the schemas of the CRM's events contracts owns the contract
+for (``EXTERNAL``)."""
 
-from shared.events import EventSpec
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import EmailStr, Field
+
+from shared.events import EventData, EventSpec
 
 SOURCE = "/services/contracts"
-PUBLISHED: list[EventSpec] = []
+Kind = Literal["landline", "mobile"]
+Segment = Literal["business", "private"]
+
+
+class CrmContract(EventData):
+    contract_id: str = Field(min_length=1)
+    product: str = Field(min_length=1)
+    segment: Segment
+    access_number: str | None = None
+    status: Literal["active", "terminated"] = "active"
+    started_on: date | None = None
+    terminated_on: date | None = None
+
+
+class CustomerNumberIssued(EventData):
+    customer_number: str = Field(min_length=1)
+    kind: Kind
+    segment: Segment
+    holder_name: str
+    contact_email: EmailStr
+    language: str = "de"
+    contracts: list[CrmContract] = []
+
+
+class ContractEvent(EventData):
+    customer_number: str = Field(min_length=1)
+    contract: CrmContract
+
+
+class OneTimePasswordIssued(EventData):
+    customer_number: str
+    kind: Kind
+    holder_name: str
+    contact_email: EmailStr
+    language: str
+    one_time_password: str
+    expires_at: datetime
+
+
+class CustomerNumberLinked(EventData):
+    company_id: str
+    customer_number: str
+    kind: Kind
+    link_type: Literal["holder", "user"]
+    contract_ids: list[str]
+    access_numbers: list[str]
+
+
+class CustomerNumberUnlinked(EventData):
+    company_id: str
+    customer_number: str
+    kind: Kind
+
+
+class PermissionsTransferred(EventData):
+    from_company_id: str
+    to_company_id: str
+    to_admin_email: EmailStr
+    customer_number: str
+    contract_id: str
+    rights: list[str]
+    language: str = "de"
+
+
+class PermissionsRevoked(EventData):
+    from_company_id: str
+    to_company_id: str
+    customer_number: str
+    contract_id: str
+
+
+_CN = {"customer_number": "1234567890"}
+_CONTRACT = {"contract_id": "K-1", "product": "CompanyFlex", "segment": "business",
+             "access_number": "+4930123456", "status": "active", "started_on": "2024-01-01"}
+
+CUSTOMER_NUMBER_ISSUED = EventSpec(
+    "crm.customer_number.issued.v1", CustomerNumberIssued, "CRM",
+    "The CRM issued a customer number with its contracts (CON-1).",
+    example={**_CN, "kind": "landline", "segment": "business", "holder_name": "Muster GmbH",
+             "contact_email": "it@muster.example", "language": "de", "contracts": [_CONTRACT]})
+CONTRACT_ADDED = EventSpec(
+    "crm.contract.added.v1", ContractEvent, "CRM",
+    "A contract was added under a customer number (CON-1).",
+    example={**_CN, "contract": {**_CONTRACT, "contract_id": "K-2", "product": "Cloud PBX"}})
+CONTRACT_CHANGED = EventSpec(
+    "crm.contract.changed.v1", ContractEvent, "CRM",
+    "A contract's product, segment or access number changed (CON-1).",
+    example={**_CN, "contract": {**_CONTRACT, "product": "SIP Trunk"}})
+CONTRACT_TERMINATED = EventSpec(
+    "crm.contract.terminated.v1", ContractEvent, "CRM",
+    "A contract was terminated (CON-1, CON-3 stale links).",
+    example={**_CN, "contract": {**_CONTRACT, "status": "terminated",
+                                 "terminated_on": "2026-10-31"}})
+OTP_ISSUED = EventSpec(
+    "contracts.one_time_password.issued.v1", OneTimePasswordIssued, "contracts",
+    "A customer number got a one-time password valid 10 days: send the access email (CON-1).",
+    example={**_CN, "kind": "landline", "holder_name": "Muster GmbH",
+             "contact_email": "it@muster.example", "language": "de",
+             "one_time_password": "…", "expires_at": "2026-12-01T10:00:00Z"})
+LINKED = EventSpec(
+    "contracts.customer_number.linked.v1", CustomerNumberLinked, "contracts",
+    "A company linked a customer number (CON-2, CON-3): billing may bill to it.",
+    example={"company_id": "0f3a6c2e-1d4b-4e8a-9b7c-2a5d8e1f3c40", **_CN, "kind": "landline",
+             "link_type": "holder", "contract_ids": ["K-1"], "access_numbers": ["+4930123456"]})
+UNLINKED = EventSpec(
+    "contracts.customer_number.unlinked.v1", CustomerNumberUnlinked, "contracts",
+    "A company's link to a customer number was deleted (CON-3).",
+    example={"company_id": "0f3a6c2e-1d4b-4e8a-9b7c-2a5d8e1f3c40", **_CN, "kind": "landline"})
+PERMISSIONS_TRANSFERRED = EventSpec(
+    "contracts.permissions.transferred.v1", PermissionsTransferred, "contracts",
+    "Rights for a contract were transferred to another master administrator (CON-5).",
+    example={"from_company_id": "c-1", "to_company_id": "c-2",
+             "to_admin_email": "admin@other.example", **_CN, "contract_id": "K-1",
+             "rights": ["order", "cancel", "technical_change", "billing_question"],
+             "language": "de"})
+PERMISSIONS_REVOKED = EventSpec(
+    "contracts.permissions.revoked.v1", PermissionsRevoked, "contracts",
+    "A transfer of rights was revoked by removing the tick (CON-5).",
+    example={"from_company_id": "c-1", "to_company_id": "c-2", **_CN, "contract_id": "K-1"})
+
+PUBLISHED = [OTP_ISSUED, LINKED, UNLINKED, PERMISSIONS_TRANSFERRED, PERMISSIONS_REVOKED]
+EXTERNAL = [CUSTOMER_NUMBER_ISSUED, CONTRACT_ADDED, CONTRACT_CHANGED, CONTRACT_TERMINATED]

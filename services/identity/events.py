@@ -1,4 +1,8 @@
-"""Events identity publishes. Codes and links travel only inside ``data``."""
+"""Events identity publishes. Codes, links and temporary passwords travel only inside
+``data`` (for notifications) and are never logged.
+
+Every event carries the company id in the envelope (``companyid``) and, where a message
+follows, the recipient's ``language`` (de, en, hu)."""
 
 from datetime import datetime
 
@@ -29,20 +33,225 @@ class CompanyRegistered(EventData):
     language: str
 
 
-REGISTRATION_STARTED = EventSpec(
-    "identity.registration.started.v1", RegistrationStarted, "identity",
+class UserActivated(EventData):
+    """A user can log in now (registration, invitation, activation code)."""
+
+    user_id: str
+    company_id: str
+    email: EmailStr
+    first_name: str
+    surname: str
+    roles: list[str]
+    # The master (company) administrator this user belongs under; None for a master admin.
+    parent_user_id: str | None = None
+    language: str
+
+
+class ActivationCodeIssued(EventData):
+    user_id: str
+    company_id: str
+    email: EmailStr
+    language: str
+    code: str
+    expires_at: datetime
+
+
+class InvitationSent(EventData):
+    invitation_id: str
+    company_id: str
+    company_name: str
+    email: EmailStr
+    role: str
+    language: str
+    invited_by_name: str
+    token: str
+    expires_at: datetime
+
+
+class InvitationAccepted(EventData):
+    invitation_id: str
+    company_id: str
+    user_id: str
+    email: EmailStr
+    role: str
+
+
+class TemporaryPasswordIssued(EventData):
+    user_id: str
+    company_id: str
+    email: EmailStr
+    language: str
+    login_id: str
+    temporary_password: str
+
+
+class LoginCodeRequested(EventData):
+    login_attempt_id: str
+    user_id: str
+    company_id: str
+    phone: str
+    language: str
+    code: str
+    expires_at: datetime
+
+
+class PasswordResetRequested(EventData):
+    user_id: str
+    company_id: str
+    email: EmailStr
+    language: str
+    token: str
+    expires_at: datetime
+
+
+class PasswordChanged(EventData):
+    user_id: str
+    company_id: str
+    email: EmailStr
+    language: str
+    changed_at: datetime
+
+
+class EmailChangeRequested(EventData):
+    user_id: str
+    company_id: str
+    old_email: EmailStr
+    new_email: EmailStr
+    language: str
+    token: str
+    expires_at: datetime
+
+
+class EmailChanged(EventData):
+    user_id: str
+    company_id: str
+    old_email: EmailStr
+    new_email: EmailStr
+    language: str
+
+
+class UsernameChanged(EventData):
+    user_id: str
+    company_id: str
+    email: EmailStr
+    username: str
+    language: str
+
+
+class RoleChanged(EventData):
+    user_id: str
+    company_id: str
+    email: EmailStr
+    roles: list[str]
+    permissions: list[str]
+
+
+class UserStatusChanged(EventData):
+    user_id: str
+    company_id: str
+    email: EmailStr
+
+
+class CompanySettingsChanged(EventData):
+    company_id: str
+    company_name: str
+    language: str
+    sms_login_step: bool
+    sales_partner_access: bool
+
+
+def _spec(etype: str, model, summary: str, example: dict) -> EventSpec:
+    return EventSpec(etype, model, "identity", summary, example=example)
+
+
+_USER = {"user_id": "5b1e0c1a-7f0e-4a51-9c43-6f7d2c8b9e10",
+         "company_id": "0f3a6c2e-1d4b-4e8a-9b7c-2a5d8e1f3c40"}
+_DE = {"language": "de"}
+_WHEN = "2026-11-24T10:00:00Z"
+
+REGISTRATION_STARTED = _spec(
+    "identity.registration.started.v1", RegistrationStarted,
     "Someone asked to register with an email address: send the verification link (ID-1).",
-    example={"registration_id": "3f0c9a1e-2b7d-4c55-9f1a-0d6e8b7c1a22",
-             "email": "anna@example.com", "language": "de", "token": "Yx3…k9",
-             "expires_at": "2026-11-24T10:00:00Z"},
-)
-COMPANY_REGISTERED = EventSpec(
-    "identity.company.registered.v1", CompanyRegistered, "identity",
+    {"registration_id": "3f0c9a1e-2b7d-4c55-9f1a-0d6e8b7c1a22", "email": "anna@example.com",
+     **_DE, "token": "Yx3…k9", "expires_at": _WHEN})
+COMPANY_REGISTERED = _spec(
+    "identity.company.registered.v1", CompanyRegistered,
     "A registration was completed: the company exists and its first user is its company "
     "administrator (ID-1). Billing opens the billing account, contracts the contract space.",
-    example={"company_id": "c-1", "company_name": "Muster GmbH", "admin_user_id": "u-1",
-             "admin_email": "anna@example.com", "admin_first_name": "Anna",
-             "admin_surname": "Muster", "admin_phone": "+36301234567", "language": "de"},
-)
+    {"company_id": _USER["company_id"], "company_name": "Muster GmbH",
+     "admin_user_id": _USER["user_id"], "admin_email": "anna@example.com",
+     "admin_first_name": "Anna", "admin_surname": "Muster", "admin_phone": "+36301234567",
+     **_DE})
+USER_ACTIVATED = _spec(
+    "identity.user.activated.v1", UserActivated,
+    "A user of a company can log in from now on (registration, invitation, activation code).",
+    {**_USER, "email": "anna@example.com", "first_name": "Anna", "surname": "Muster",
+     "roles": ["company_admin"], "parent_user_id": None, **_DE})
+ACTIVATION_CODE_ISSUED = _spec(
+    "identity.activation_code.issued.v1", ActivationCodeIssued,
+    "A requested account got an activation code valid for 10 days: email it (ID-2).",
+    {**_USER, "email": "anna@example.com", **_DE, "code": "K7…", "expires_at": _WHEN})
+INVITATION_SENT = _spec(
+    "identity.invitation.sent.v1", InvitationSent,
+    "An administrator invited someone with a role: email the personal link (ID-11).",
+    {"invitation_id": "9d2f…", "company_id": _USER["company_id"], "company_name": "Muster GmbH",
+     "email": "bela@example.com", "role": "user", **_DE, "invited_by_name": "Anna Muster",
+     "token": "…", "expires_at": _WHEN})
+INVITATION_ACCEPTED = _spec(
+    "identity.invitation.accepted.v1", InvitationAccepted,
+    "An invitee set name and password; the administrator sees the invitation accepted (ID-11).",
+    {"invitation_id": "9d2f…", **_USER, "email": "bela@example.com", "role": "user"})
+TEMPORARY_PASSWORD_ISSUED = _spec(
+    "identity.temporary_password.issued.v1", TemporaryPasswordIssued,
+    "An administrator created an account: email its temporary password (ID-7).",
+    {**_USER, "email": "bela@example.com", **_DE, "login_id": "bela@muster",
+     "temporary_password": "…"})
+LOGIN_CODE_REQUESTED = _spec(
+    "identity.login_code.requested.v1", LoginCodeRequested,
+    "A login needs its SMS code: text it to the phone (ID-5, ID-6).",
+    {"login_attempt_id": "a1…", **_USER, "phone": "+36301234567", **_DE, "code": "123456",
+     "expires_at": _WHEN})
+PASSWORD_RESET_REQUESTED = _spec(
+    "identity.password_reset.requested.v1", PasswordResetRequested,
+    "A known user forgot the password: email the reset link (ID-8).",
+    {**_USER, "email": "anna@example.com", **_DE, "token": "…", "expires_at": _WHEN})
+PASSWORD_CHANGED = _spec(
+    "identity.password.changed.v1", PasswordChanged,
+    "A password was changed or reset: tell the user (ID-8, ID-9).",
+    {**_USER, "email": "anna@example.com", **_DE, "changed_at": _WHEN})
+EMAIL_CHANGE_REQUESTED = _spec(
+    "identity.email_change.requested.v1", EmailChangeRequested,
+    "A user added a new address: email the verification link to it (ID-10).",
+    {**_USER, "old_email": "anna@example.com", "new_email": "anna.m@example.com", **_DE,
+     "token": "…", "expires_at": _WHEN})
+EMAIL_CHANGED = _spec(
+    "identity.email.changed.v1", EmailChanged,
+    "A new address became primary: send a notice to the old one (ID-10).",
+    {**_USER, "old_email": "anna@example.com", "new_email": "anna.m@example.com", **_DE})
+USERNAME_CHANGED = _spec(
+    "identity.username.changed.v1", UsernameChanged,
+    "A user changed the username (ID-9).",
+    {**_USER, "email": "anna@example.com", "username": "anna.muster", **_DE})
+ROLE_CHANGED = _spec(
+    "identity.user.role_changed.v1", RoleChanged,
+    "An administrator changed a user's roles or delegated permissions (ID-12).",
+    {**_USER, "email": "bela@example.com", "roles": ["billing_admin"], "permissions": []})
+USER_DEACTIVATED = _spec(
+    "identity.user.deactivated.v1", UserStatusChanged,
+    "An administrator deactivated a user (ID-12).", {**_USER, "email": "bela@example.com"})
+USER_REACTIVATED = _spec(
+    "identity.user.reactivated.v1", UserStatusChanged,
+    "An administrator reactivated a user (ID-12).", {**_USER, "email": "bela@example.com"})
+COMPANY_SETTINGS_CHANGED = _spec(
+    "identity.company.settings_changed.v1", CompanySettingsChanged,
+    "A company administrator changed the company's settings (ID-13).",
+    {"company_id": _USER["company_id"], "company_name": "Muster GmbH", **_DE,
+     "sms_login_step": True, "sales_partner_access": False})
 
-PUBLISHED = [REGISTRATION_STARTED, COMPANY_REGISTERED]
+PUBLISHED = [
+    REGISTRATION_STARTED, COMPANY_REGISTERED, USER_ACTIVATED, ACTIVATION_CODE_ISSUED,
+    INVITATION_SENT, INVITATION_ACCEPTED, TEMPORARY_PASSWORD_ISSUED, LOGIN_CODE_REQUESTED,
+    PASSWORD_RESET_REQUESTED, PASSWORD_CHANGED, EMAIL_CHANGE_REQUESTED, EMAIL_CHANGED,
+    USERNAME_CHANGED, ROLE_CHANGED, USER_DEACTIVATED, USER_REACTIVATED,
+    COMPANY_SETTINGS_CHANGED,
+]
