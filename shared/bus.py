@@ -17,6 +17,7 @@ replayed messages (which travel through the default exchange) are handled the sa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -35,6 +36,8 @@ from shared.metrics import Metrics
 
 log = get_logger("bus")
 PUBLISH_TIMEOUT = 10.0
+# How long ``close`` waits for the broker (cancel the consumer) before it lets the connection go.
+CLOSE_TIMEOUT = 5.0
 
 Handler = Callable[[CloudEvent, BaseModel], Awaitable[None]]
 
@@ -105,9 +108,15 @@ class Bus:
         self.connection: AbstractRobustConnection | None = None
         self._publish_channel: aio_pika.abc.AbstractRobustChannel | None = None
         self._exchange: aio_pika.abc.AbstractRobustExchange | None = None
+        # Retry and parking copies go through a channel that raises when the broker can not
+        # route them (a missing queue), so the original is never acked after a lost copy.
+        self._control_channel: aio_pika.abc.AbstractRobustChannel | None = None
         self._consume_channel: aio_pika.abc.AbstractRobustChannel | None = None
         self._queue: aio_pika.abc.AbstractRobustQueue | None = None
         self._consumer_tag: str | None = None
+        # The low-level channel our consumer was last seen on: ``consuming`` is true only while
+        # that channel is open and still carries the consumer (refreshed after every reopen).
+        self._consumer_channel: Any = None
         self._in_flight: set[asyncio.Task] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -121,19 +130,33 @@ class Bus:
             self.topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
         await self._publish_channel.declare_exchange(
             self.topology.dead_exchange, aio_pika.ExchangeType.DIRECT, durable=True)
+        self._control_channel = await self.connection.channel(publisher_confirms=True,
+                                                              on_return_raises=True)
+        # After a reconnect aio-pika re-declares what it still references and consumes again;
+        # check that the consumer really is back (and put it back if it is not).
+        self.connection.reconnect_callbacks.add(self._on_reconnect)
 
     async def close(self) -> None:
-        if self._queue is not None and self._consumer_tag is not None:
-            try:
-                await self._queue.cancel(self._consumer_tag)
-            except Exception:  # the connection may already be gone
-                pass
-            self._consumer_tag = None
+        """Stop consuming, let the handlers running finish, and close the connection.
+
+        Never hangs on a broker that is away: the consumer is cancelled only while connected,
+        within ``CLOSE_TIMEOUT``; the broker requeues whatever was not acked.
+        """
+        tag, self._consumer_tag = self._consumer_tag, None
+        self._consumer_channel = None
+        if self._queue is not None and tag is not None:
+            if self.connected:
+                with contextlib.suppress(Exception):  # the connection may go at any moment
+                    await asyncio.wait_for(self._queue.cancel(tag), CLOSE_TIMEOUT)
+            else:
+                # Not restored on a reconnect either: forget it without asking the broker.
+                getattr(self._queue, "_consumers", {}).pop(tag, None)
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=10)
         if self.connection is not None:
-            await self.connection.close()
-            self.connection = None
+            connection, self.connection = self.connection, None
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), CLOSE_TIMEOUT)
 
     @property
     def connected(self) -> bool:
@@ -142,15 +165,19 @@ class Bus:
 
     @property
     def consuming(self) -> bool:
-        ch = self._consume_channel
+        """Connected, and the consumer is attached on the channel that is open now."""
+        ch, low = self._consume_channel, self._consumer_channel
         return (self._consumer_tag is not None and ch is not None and not ch.is_closed
-                and self.connected)
+                and low is not None and not low.is_closed
+                and self._consumer_tag in low.consumers and self.connected)
 
     # -- publishing ------------------------------------------------------------------------
     async def publish(self, envelope: dict[str, Any]) -> None:
         """Publish one event and wait for the broker's confirm (raises if it is not given)."""
         if self._exchange is None:
             raise RuntimeError("bus is not connected")
+        if not self.connected:
+            raise ConnectionError("the broker is not reachable right now")
         message = aio_pika.Message(
             json.dumps(envelope, separators=(",", ":")).encode(),
             content_type="application/cloudevents+json",
@@ -160,8 +187,10 @@ class Bus:
             type=envelope["type"],
             headers={"x-attempts": 0},
         )
-        await self._exchange.publish(message, routing_key=envelope["type"],
-                                     timeout=PUBLISH_TIMEOUT)
+        # Bounded as a whole: a robust channel may otherwise wait for a reconnect.
+        await asyncio.wait_for(
+            self._exchange.publish(message, routing_key=envelope["type"],
+                                   timeout=PUBLISH_TIMEOUT), PUBLISH_TIMEOUT + 1)
         self.metrics.events_published.labels(envelope["type"]).inc()
 
     # -- consuming -------------------------------------------------------------------------
@@ -177,6 +206,8 @@ class Bus:
         t = self.topology
         channel = self._consume_channel = await self.connection.channel()
         await channel.set_qos(prefetch_count=self.prefetch)
+        # A channel closed by the broker alone (no reconnect) is reopened by aio-pika.
+        channel.reopen_callbacks.add(self._on_reopen)
         exchange = await channel.declare_exchange(t.exchange, aio_pika.ExchangeType.TOPIC,
                                                   durable=True)
         dead = await channel.declare_exchange(t.dead_exchange, aio_pika.ExchangeType.DIRECT,
@@ -204,6 +235,32 @@ class Bus:
             await self.declare_queues()
         assert self._queue is not None
         self._consumer_tag = await self._queue.consume(self._on_message, no_ack=False)
+        await self._check_consumer()
+
+    async def _on_reconnect(self, _connection: Any) -> None:
+        await self._check_consumer()
+
+    async def _on_reopen(self, _channel: Any) -> None:
+        await self._check_consumer()
+
+    async def _check_consumer(self) -> None:
+        """Make sure the consumer is attached to the consuming channel as it is now.
+
+        aio-pika restores consumers of queues it still holds; this is the safety net for the
+        cases it misses (the consumer is consumed again under the same tag).
+        """
+        tag, queue, channel = self._consumer_tag, self._queue, self._consume_channel
+        if tag is None or queue is None or channel is None:
+            return
+        try:
+            low = await asyncio.wait_for(channel.get_underlay_channel(), PUBLISH_TIMEOUT)
+            if tag not in low.consumers:
+                log.warning("consumer missing after reconnect; consuming again")
+                await queue.consume(self._on_message, no_ack=False, consumer_tag=tag,
+                                    timeout=PUBLISH_TIMEOUT)
+            self._consumer_channel = low
+        except Exception as e:  # the connection went again: the next reconnect checks again
+            log.warning("could not check the consumer", error=f"{type(e).__name__}: {e}"[:300])
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
@@ -239,6 +296,21 @@ class Bus:
         return event, data, sub
 
     async def _process(self, message: AbstractIncomingMessage) -> None:
+        try:
+            await self._handle(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            # Retry or parking copy not confirmed, or the ack itself failed. If the channel is
+            # still open, give the message back (after a pause, not in a hot loop); the queue's
+            # delivery limit dead-letters it to the parking queue if this keeps happening.
+            log.error("event could not be settled; returning it to the queue",
+                      error=f"{type(e).__name__}: {e}"[:500])
+            await asyncio.sleep(1.0)
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
         attempts = int((message.headers or {}).get("x-attempts", 0) or 0)
         etype = message.type or "unknown"
         try:
@@ -296,8 +368,8 @@ class Bus:
 
     async def _send_to(self, queue_name: str, message: AbstractIncomingMessage,
                        headers: dict[str, Any]) -> None:
-        assert self._publish_channel is not None
-        await self._publish_channel.default_exchange.publish(
+        assert self._control_channel is not None
+        await self._control_channel.default_exchange.publish(
             aio_pika.Message(
                 message.body,
                 content_type=message.content_type,

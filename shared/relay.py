@@ -36,6 +36,10 @@ class Relay:
         self.lease_seconds = lease_seconds
         self.concurrency = concurrency
         self.owner = uuid.uuid4().hex
+        # Aggregates a worker of this relay is publishing now. The lease keeps other relays
+        # away; this keeps this relay's other workers away should a lease run out mid-claim
+        # (the owner is the same, so the lease alone can not tell them apart).
+        self._held: set[tuple[str, Any]] = set()
         self.stores: list[Aggregates] = []
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -66,6 +70,9 @@ class Relay:
 
     async def _loop(self, worker: int) -> None:
         while not self._stopping:
+            # Cleared before the cycle, not after: a write that wakes us while we drain is
+            # not lost (it would otherwise wait for the next poll).
+            self._wake.clear()
             try:
                 published = await self.drain()
             except asyncio.CancelledError:
@@ -77,7 +84,6 @@ class Relay:
             self.last_cycle = time.time()
             if published:
                 continue
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             except TimeoutError:
@@ -88,8 +94,16 @@ class Relay:
         total = 0
         for store in self.stores:
             doc = await self._claim(store)
-            if doc is not None:
+            if doc is None:
+                continue
+            key = (store.collection.full_name, doc["_id"])
+            if key in self._held:
+                continue  # another worker of ours still publishes it (its lease just renewed)
+            self._held.add(key)
+            try:
                 total += await self._publish(store, doc)
+            finally:
+                self._held.discard(key)
         return total
 
     async def _claim(self, store: Aggregates) -> dict[str, Any] | None:

@@ -1,0 +1,144 @@
+"""Fixtures of the integration tier: buses on names of the test's own, removed afterwards, a
+TCP proxy to take the broker away, and a polling helper (no fixed sleeps as assertions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aio_pika
+import pytest
+
+from shared.bus import Bus, Topology
+from shared.metrics import Metrics
+from tests.support.broker import delete_topology
+from tests.support.tcp_proxy import TcpProxy
+
+Condition = Callable[[], Any | Awaitable[Any]]
+
+
+async def _wait_until(condition: Condition, timeout: float = 10.0, interval: float = 0.05,
+                      message: str | Callable[[], str] = "condition") -> Any:
+    """Poll ``condition`` (sync or async) until it is truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            text = message() if callable(message) else message
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for: {text}")
+        await asyncio.sleep(interval)
+
+
+@pytest.fixture
+def wait_until():
+    return _wait_until
+
+
+class BusFactory:
+    """Creates connected buses for a test and removes everything they declared afterwards."""
+
+    def __init__(self, amqp_url: str, prefix: str) -> None:
+        self.amqp_url = amqp_url
+        self.prefix = prefix
+        self.buses: list[Bus] = []
+        self.topologies: dict[Topology, set[float]] = {}
+
+    def topology(self, service: str = "svc") -> Topology:
+        return Topology(self.prefix, service)
+
+    async def __call__(self, service: str = "svc", *, url: str | None = None,
+                       connect: bool = True, **kwargs: Any) -> Bus:
+        kwargs.setdefault("retry_delays", [0.2, 0.4])
+        topology = self.topology(service)
+        bus = Bus(url or self.amqp_url, topology, Metrics(service), **kwargs)
+        self.topologies.setdefault(topology, set()).update(bus.retry_delays)
+        self.buses.append(bus)
+        if connect:
+            await asyncio.wait_for(bus.connect(), 30)
+        return bus
+
+    async def close(self) -> None:
+        for bus in reversed(self.buses):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(bus.close(), 15)
+        for topology, delays in self.topologies.items():
+            await delete_topology(self.amqp_url, topology, sorted(delays))
+
+
+@pytest.fixture
+async def proxy(amqp_url: str):
+    """A TCP proxy in front of RabbitMQ; ``proxy.url(amqp_url)`` goes through it."""
+    p = await TcpProxy.for_url(amqp_url).start()
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def make_bus(amqp_url: str, bus_prefix: str, proxy: TcpProxy):
+    # Depends on ``proxy`` only so that buses close before the proxy does (fixtures end in
+    # reverse order): a bus talking through it then closes cleanly, not into a dead socket.
+    factory = BusFactory(amqp_url, bus_prefix)
+    yield factory
+    await factory.close()
+
+
+@pytest.fixture
+async def amqp(amqp_url: str):
+    """A plain (not robust) connection for a test to look at queues directly."""
+    connection = await aio_pika.connect(amqp_url)
+    yield connection
+    await connection.close()
+
+
+async def _get_all(connection: aio_pika.abc.AbstractConnection, queue: str,
+                   *, ack: bool = True) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    """Every message in ``queue`` now (acked, so removed, unless ``ack=False``)."""
+    channel = await connection.channel()
+    try:
+        q = await channel.declare_queue(queue, passive=True)
+        out = []
+        while (message := await q.get(fail=False, no_ack=False)) is not None:
+            out.append(message)
+            if ack:
+                await message.ack()
+    finally:
+        await channel.close()
+    return out
+
+
+@pytest.fixture
+def get_all():
+    return _get_all
+
+
+async def _queue_depth(connection: aio_pika.abc.AbstractConnection, queue: str) -> int:
+    channel = await connection.channel()
+    try:
+        q = await channel.declare_queue(queue, passive=True)
+        return q.declaration_result.message_count or 0
+    finally:
+        await channel.close()
+
+
+@pytest.fixture
+def queue_depth():
+    return _queue_depth
+
+
+def _consumed_ok(bus: Bus, etype: str) -> float:
+    """How many events of ``etype`` the bus has acknowledged after its handler succeeded."""
+    return bus.metrics.registry.get_sample_value(
+        "events_consumed_total", {"type": etype, "outcome": "ok"}) or 0
+
+
+@pytest.fixture
+def consumed_ok():
+    return _consumed_ok

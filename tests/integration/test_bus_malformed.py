@@ -1,0 +1,148 @@
+"""Messages that can never be processed are parked at once, with a reason, without retries."""
+
+from __future__ import annotations
+
+import json
+
+import aio_pika
+import pytest
+
+from shared.bus import Subscription
+from shared.events import EventData, make_event
+
+pytestmark = pytest.mark.integration
+
+TYPE = "test.order.placed.v1"
+
+
+class Placed(EventData):
+    order: str
+    amount: int
+
+
+def envelope(**overrides):
+    e = make_event(TYPE, {"order": "o-1", "amount": 3}, source="test", event_id="evt-1")
+    e.update(overrides)
+    return e
+
+
+def without(*fields):
+    e = envelope()
+    for f in fields:
+        del e[f]
+    return e
+
+
+# name -> (body, reason, words the detail must contain)
+MALFORMED = {
+    "not-json": (b"{this is not json", "not-json", ["Expecting"]),
+    "not-utf8": (b"\xff\xfe\x00garbage", "not-json", []),
+    "json-array": (b'[{"specversion": "1.0"}]', "not-an-envelope", ["not an object"]),
+    "json-string": (b'"hello"', "not-an-envelope", ["not an object"]),
+    "unknown-type": (json.dumps(envelope(type="test.order.cancelled.v1")).encode(),
+                     "unknown-type", ["test.order.cancelled.v1"]),
+    "wrong-data-type": (json.dumps(envelope(data={"order": "o-1", "amount": "three"})).encode(),
+                        "invalid-data", ["amount", "int_parsing"]),
+    "missing-data-field": (json.dumps(envelope(data={"amount": 3})).encode(),
+                           "invalid-data", ["order", "missing"]),
+    "missing-envelope-fields": (json.dumps(without("id", "source", "time")).encode(),
+                                "invalid-envelope", ["id: missing", "source: missing",
+                                                     "time: missing"]),
+    "wrong-specversion": (json.dumps(envelope(specversion="0.3")).encode(),
+                          "invalid-envelope", ["specversion", "literal_error"]),
+    "too-large": (json.dumps(envelope(data={"order": "o-1", "amount": 3,
+                                            "pad": "x" * 2_000_000})).encode(),
+                  "too-large", ["bytes", "1048576"]),
+}
+
+
+async def publish_raw(bus, body: bytes, message_id: str) -> None:
+    """Straight into the service's queue, the way a broken publisher would put it there."""
+    channel = await bus.connection.channel()
+    try:
+        await channel.default_exchange.publish(
+            aio_pika.Message(body, message_id=message_id, type=TYPE,
+                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+            routing_key=bus.topology.queue)
+    finally:
+        await channel.close()
+
+
+async def test_malformed_messages_are_parked_at_once_with_reason_and_consumer_goes_on(
+        make_bus, amqp, get_all, queue_depth, wait_until, consumed_ok):
+    handled: list[str] = []
+
+    async def handle(event, data: Placed) -> None:
+        handled.append(event.id)
+
+    bus = await make_bus("orders", retry_delays=[0.1, 0.2])
+    bus.subscribe([Subscription(TYPE, Placed, handle)])
+    await bus.start_consuming()
+
+    for name, (body, _, _) in MALFORMED.items():
+        await publish_raw(bus, body, message_id=name)
+    good = envelope(id="evt-good")
+    await bus.publish(good)
+
+    await wait_until(lambda: handled == ["evt-good"], message=lambda: f"good event ({handled})")
+    await wait_until(lambda: consumed_ok(bus, TYPE) == 1, message="good event acknowledged")
+    await wait_until(lambda: queue_depth(amqp, bus.topology.parked),
+                     message="parked messages")
+    await wait_until(lambda: bus.metrics.registry.get_sample_value(
+        "events_retried_total", {"type": TYPE}) is None and sum(
+        s.value for m in bus.metrics.events_parked.collect() for s in m.samples
+        if s.name == "events_parked_total") == len(MALFORMED),
+        message="every malformed message counted as parked, none retried")
+
+    parked = {m.message_id: m for m in await get_all(amqp, bus.topology.parked)}
+    assert sorted(parked) == sorted(MALFORMED)
+    for name, (body, reason, words) in MALFORMED.items():
+        message = parked[name]
+        headers = message.headers
+        assert headers["x-park-reason"] == reason, name
+        assert headers["x-park-attempts"] == 0, name
+        for word in words:
+            assert word in headers["x-park-detail"], (name, headers["x-park-detail"])
+        assert message.body == body, name  # kept as it came, for an operator to look at
+    for name in (bus.topology.queue, *(bus.topology.retry(d) for d in bus.retry_delays)):
+        assert await queue_depth(amqp, name) == 0, name
+    assert handled == ["evt-good"]
+
+
+async def test_message_whose_parking_copy_is_not_accepted_is_returned_not_acked_away(
+        make_bus, amqp, get_all, queue_depth, wait_until):
+    """Parking publishes a copy first and acks the original only once the broker took it;
+    with the parking queue gone, the original goes back to the queue and waits."""
+    bus = await make_bus("orders")
+    bus.subscribe([Subscription(TYPE, Placed, lambda e, d: None)])
+    await bus.declare_queues()
+    t = bus.topology
+    channel = await amqp.channel()
+    await channel.queue_delete(t.parked)  # an operator's mistake
+    tries: list[str] = []  # parking attempts (observed, not replaced)
+    send_to = bus._send_to
+
+    async def observed(queue_name, message, headers):
+        tries.append(message.message_id)
+        await send_to(queue_name, message, headers)
+
+    bus._send_to = observed
+    await bus.start_consuming()
+
+    await publish_raw(bus, b"not json", message_id="orphan")
+    # A second attempt means the broker delivered it again: it was not acked after the first.
+    await wait_until(lambda: len(tries) >= 2, timeout=10,
+                     message=lambda: f"parking tried again ({tries})")
+    assert bus.metrics.registry.get_sample_value(
+        "events_parked_total", {"type": TYPE, "reason": "not-json"}) is None
+
+    parked = await channel.declare_queue(t.parked, durable=True,
+                                         arguments={"x-queue-type": "quorum"})
+    await parked.bind(t.dead_exchange, routing_key=t.queue)
+    await channel.close()
+    await wait_until(lambda: queue_depth(amqp, t.parked), timeout=10,
+                     message="parked once the parking queue is back")
+    [message] = await get_all(amqp, t.parked)
+    assert message.message_id == "orphan"
+    assert message.headers["x-park-reason"] == "not-json"
+    assert tries.count("orphan") >= 3  # two refused parkings, then the one that worked

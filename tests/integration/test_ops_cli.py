@@ -1,0 +1,177 @@
+"""The operator command for parked messages: list (leaves them), show, replay (moves them back)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aio_pika
+import pytest
+
+from shared import ops
+from shared.bus import Subscription
+from shared.events import EventData, make_event
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+TYPE = "test.invoice.sent.v1"
+
+
+class Sent(EventData):
+    invoice: str
+
+
+@pytest.fixture
+async def parked_three(make_bus, amqp, queue_depth, wait_until):
+    """A billing consumer whose handler fails (until ``state['broken']`` flips) and three of
+    its events parked after their retries."""
+    state = {"broken": True, "handled": []}
+
+    async def handle(event, data: Sent) -> None:
+        if state["broken"]:
+            raise RuntimeError(f"mail server refused {data.invoice}")
+        state["handled"].append(event.id)
+
+    bus = await make_bus("billing", retry_delays=[0.05])
+    bus.subscribe([Subscription(TYPE, Sent, handle)])
+    await bus.start_consuming()
+    events = [make_event(TYPE, {"invoice": f"inv-{i}"}, source="test") for i in range(3)]
+    for e in events:
+        await bus.publish(e)
+    await wait_until(lambda: _depth_is(queue_depth, amqp, bus.topology.parked, 3),
+                     message="three events parked")
+    return bus, events, state
+
+
+async def _depth_is(queue_depth, amqp, name, n) -> bool:
+    return await queue_depth(amqp, name) == n
+
+
+async def run_cli(amqp_url: str, prefix: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "AMQP_URL": amqp_url, "BUS_PREFIX": prefix}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "shared.ops", *args, cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    return subprocess.CompletedProcess(args, proc.returncode, out.decode(), err.decode())
+
+
+async def test_parked_list_leaves_messages_and_replay_sends_them_to_the_fixed_handler(
+        parked_three, amqp_url, bus_prefix, amqp, queue_depth, wait_until):
+    bus, events, state = parked_three
+    t = bus.topology
+    ids = {e["id"] for e in events}
+
+    first = await ops.list_parked(amqp_url, t)
+    assert {p.message_id for p in first} == ids
+    assert [p.index for p in first] == [1, 2, 3]
+    for p in first:
+        assert p.type == TYPE and p.reason == "handler-failed" and p.attempts == 2
+        assert "RuntimeError: mail server refused inv-" in p.detail
+        assert p.parked_at is not None
+    again = await ops.list_parked(amqp_url, t)
+    assert [p.message_id for p in again] == [p.message_id for p in first]  # order kept
+    assert await queue_depth(amqp, t.parked) == 3  # nothing removed
+
+    second = first[1]
+    shown = ops.format_show(await ops.find_parked(amqp_url, t, message_id=second.message_id))
+    assert "reason:       handler-failed" in shown
+    assert "RuntimeError: mail server refused" in shown
+    assert '"type": "test.invoice.sent.v1"' in shown  # the body, pretty
+    by_index = await ops.find_parked(amqp_url, t, index=2)
+    assert by_index.message_id == second.message_id
+    with pytest.raises(ops.OpsError):
+        await ops.find_parked(amqp_url, t, message_id="no-such-id")
+
+    # The command line, as an operator runs it.
+    result = await run_cli(amqp_url, bus_prefix, "--service", "billing", "parked", "list")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["#", "message", "id", "type", "reason", "attempts", "parked",
+                                "at"]
+    for p, line in zip(first, lines[1:4], strict=True):
+        assert line.split()[:5] == [str(p.index), p.message_id, TYPE, "handler-failed", "2"]
+    assert lines[4] == f"3 parked messages in {t.parked}"
+    result = await run_cli(amqp_url, bus_prefix, "--service", "billing", "parked", "show",
+                           "--id", second.message_id)
+    assert result.returncode == 0, result.stderr
+    assert "reason:       handler-failed" in result.stdout
+    assert json.loads(result.stdout.split("body:\n", 1)[1])["id"] == second.message_id
+    assert await queue_depth(amqp, t.parked) == 3
+    # Looking (whole list, one by index, one by id) never reorders the queue.
+    assert [p.message_id for p in await ops.list_parked(amqp_url, t)] == [
+        p.message_id for p in first]
+
+    # Fixed: replay them all, the handler now takes them.
+    state["broken"] = False
+    assert await ops.replay(amqp_url, t, reason="handler-failed", progress=False) == 3
+    await wait_until(lambda: set(state["handled"]) == ids, timeout=10,
+                     message=lambda: f"replayed events handled ({state['handled']})")
+    assert sorted(state["handled"]) == sorted(ids)
+    assert await queue_depth(amqp, t.parked) == 0
+    assert await ops.list_parked(amqp_url, t) == []
+
+
+async def test_replay_by_id_resets_attempts_strips_park_headers_and_keeps_the_others_parked(
+        parked_three, amqp_url, bus_prefix, amqp, get_all, queue_depth, wait_until):
+    bus, events, state = parked_three
+    t = bus.topology
+    await bus.close()  # no consumer: replayed messages stay in the service's queue to look at
+    before = [p.message_id for p in await ops.list_parked(amqp_url, t)]
+    chosen = before[1]
+
+    assert await ops.replay(amqp_url, t, reason="rejected", progress=False) == 0
+    assert await ops.replay(amqp_url, t, ids=[chosen], progress=False) == 1
+
+    [replayed] = await get_all(amqp, t.queue)
+    assert replayed.message_id == chosen and replayed.type == TYPE
+    assert replayed.headers["x-attempts"] == 0
+    assert replayed.headers["x-replays"] == 1
+    assert not [k for k in replayed.headers if k.startswith(("x-park", "x-death", "x-first"))]
+    assert json.loads(replayed.body)["id"] == chosen
+    assert [p.message_id for p in await ops.list_parked(amqp_url, t)] == [
+        m for m in before if m != chosen]
+
+    # The command line refuses a replay that says nothing about what to replay.
+    result = await run_cli(amqp_url, bus_prefix, "--service", "billing", "parked", "replay")
+    assert result.returncode == 2 and "--all" in result.stderr
+    result = await run_cli(amqp_url, bus_prefix, "--service", "nosuch", "parked", "list")
+    assert result.returncode == 2 and "does not exist" in result.stderr
+    result = await run_cli(amqp_url, bus_prefix, "--service", "billing", "parked", "replay",
+                           "--all")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"replayed 2 messages from {t.parked} to {t.queue}"
+    assert "replay: 100%" in result.stderr and "2/2" in result.stderr  # the progress bar
+    assert await queue_depth(amqp, t.parked) == 0
+    assert await queue_depth(amqp, t.queue) == 2
+
+
+async def test_message_dead_lettered_by_delivery_limit_is_listed_with_that_reason(
+        make_bus, amqp_url, amqp, queue_depth, wait_until):
+    bus = await make_bus("reports", delivery_limit=1)
+    await bus.declare_queues()  # the queue, but nobody consumes: "crashes" are done by hand
+    t = bus.topology
+    channel = await amqp.channel()
+    await channel.default_exchange.publish(
+        aio_pika.Message(b'{"not": "checked"}', message_id="poison", type=TYPE),
+        routing_key=t.queue)
+    await channel.close()
+    for _ in range(2):  # delivered, then the consumer dies without an ack: twice > limit 1
+        channel = await amqp.channel()
+        queue = await channel.declare_queue(t.queue, passive=True)
+        await wait_until(lambda: queue.get(no_ack=False, fail=False), message="delivered")
+        await channel.close()
+    await wait_until(lambda: _depth_is(queue_depth, amqp, t.parked, 1),
+                     message="dead-lettered to the parking queue")
+
+    [parked] = await ops.list_parked(amqp_url, t)
+    assert parked.message_id == "poison"
+    assert parked.reason == "delivery-limit"
+    assert t.queue in parked.detail
+    assert parked.parked_at is not None and parked.attempts is None
+    assert "delivery-limit" in ops.format_list([parked], t)
