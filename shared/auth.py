@@ -1,7 +1,7 @@
 """Verifying identity's access tokens and deciding who may call what.
 
 Every service verifies the JWT locally against identity's JWKS (fetched once, cached, and
-fetched again when a token names an unknown ``kid``). A handler declares what it needs with
+fetched again when a token names an unknown ``kid`` or the cache is older than ``max_age``). A handler declares what it needs with
 one ``Access`` value; the caller arrives as a ``Principal`` whose ``company_id`` scopes
 every query the handler makes.
 """
@@ -20,7 +20,13 @@ import jwt
 from shared.errors import Forbidden, Unauthenticated
 
 ALGORITHMS = ["EdDSA", "ES256"]
+# An unknown kid fetches the keys again, but not more often than this (random kids are cheap).
 REFETCH_MIN_INTERVAL = 5.0
+# Keys are fetched again after this long, so a key identity withdrew stops being trusted.
+KEYS_MAX_AGE = 300.0
+# Seconds of clock difference between identity and the verifying host that are tolerated.
+LEEWAY = 10.0
+KINDS = ("user", "client")
 
 # Roles inside a customer company.
 COMPANY_ADMIN = "company_admin"
@@ -40,6 +46,8 @@ class Principal:
     permissions: frozenset[str] = frozenset()
     scopes: frozenset[str] = frozenset()
     amr: tuple[str, ...] = ()
+    # The user logged in with a password they must change first (claim "pcr", ID-4).
+    password_change_required: bool = False
     claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -48,32 +56,58 @@ class Principal:
 
     @classmethod
     def from_claims(cls, claims: dict[str, Any]) -> Principal:
+        """The caller named by verified claims; ``Unauthenticated`` if they make no sense."""
+        kind = claims.get("typ")
+        if kind not in KINDS:
+            raise Unauthenticated("The token is not an access token.", slug="invalid-token")
+        company = claims.get("cid")
         return cls(
             subject=str(claims["sub"]),
-            kind=claims.get("typ", "user"),
-            company_id=claims.get("cid"),
-            roles=frozenset(claims.get("roles", [])),
-            permissions=frozenset(claims.get("perms", [])),
-            scopes=frozenset(str(claims.get("scope", "")).split()),
-            amr=tuple(claims.get("amr", [])),
+            kind=kind,
+            company_id=str(company) if company else None,
+            roles=frozenset(_names(claims.get("roles"))),
+            permissions=frozenset(_names(claims.get("perms"))),
+            scopes=frozenset(_names(claims.get("scope"))),
+            amr=tuple(_names(claims.get("amr"))),
+            password_change_required=claims.get("pcr") is True,
             claims=claims,
         )
 
 
+def _names(value: Any) -> list[str]:
+    """A claim holding names: a space-separated string (OAuth ``scope``) or a list of strings.
+
+    A bare string is never iterated character by character."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if isinstance(v, str | int)]
+    return []
+
+
 @dataclass(frozen=True)
 class Access:
-    """What a route requires. A user passes with any listed role or permission; an internal
-    client passes with any listed scope. ``Access()`` = any authenticated caller."""
+    """What a route requires. A user of a company passes with any listed role or permission
+    (any user of a company when none is listed; no user when ``users=False``); an internal
+    client passes only with a listed scope. ``Access()`` = any user of a company.
+
+    A user who must change their password first is refused everywhere except where
+    ``allow_pending_password_change`` says otherwise (their account and password routes)."""
 
     roles: frozenset[str] = frozenset()
     permissions: frozenset[str] = frozenset()
     scopes: frozenset[str] = frozenset()
     users: bool = True
+    allow_pending_password_change: bool = False
 
     @classmethod
     def of(cls, *, roles: tuple[str, ...] = (), permissions: tuple[str, ...] = (),
-           scopes: tuple[str, ...] = (), users: bool = True) -> Access:
-        return cls(frozenset(roles), frozenset(permissions), frozenset(scopes), users)
+           scopes: tuple[str, ...] = (), users: bool = True,
+           allow_pending_password_change: bool = False) -> Access:
+        return cls(frozenset(roles), frozenset(permissions), frozenset(scopes), users,
+                   allow_pending_password_change)
 
     def check(self, p: Principal) -> None:
         if p.is_client:
@@ -82,8 +116,11 @@ class Access:
             return
         if not self.users:
             raise Forbidden("Only internal clients may make this call.")
-        if p.company_id is None:
+        if not p.company_id:
             raise Forbidden("The token belongs to no company.")
+        if p.password_change_required and not self.allow_pending_password_change:
+            raise Forbidden("Change your password before doing anything else.",
+                            slug="password-change-required", title="Password change required")
         if (self.roles or self.permissions) and not (
             (self.roles & p.roles) or (self.permissions & p.permissions)
         ):
@@ -93,50 +130,80 @@ class Access:
 
 
 class TokenVerifier:
-    """Verifies access tokens against a JWKS URL, caching the keys."""
+    """Verifies access tokens against a JWKS URL, caching the keys.
 
-    def __init__(self, jwks_url: str, *, issuer: str, audience: str) -> None:
+    The keys are fetched on first use, again when a token names an unknown ``kid`` (at most
+    once per ``refetch_min_interval``) and again when older than ``max_age``.
+    """
+
+    def __init__(self, jwks_url: str, *, issuer: str, audience: str,
+                 refetch_min_interval: float = REFETCH_MIN_INTERVAL,
+                 max_age: float = KEYS_MAX_AGE, leeway: float = LEEWAY) -> None:
         self.jwks_url = jwks_url
         self.issuer = issuer
         self.audience = audience
+        self.refetch_min_interval = refetch_min_interval
+        self.max_age = max_age
+        self.leeway = leeway
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
+        self._attempted_at = float("-inf")
+        self._failing = False
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+            self._session = None
 
     def set_keys(self, jwks: dict[str, Any]) -> None:
+        """Trust exactly the signing keys of ``jwks`` that use an accepted algorithm."""
         keys = {}
-        for k in jwks.get("keys", []):
-            try:
-                keys[k["kid"]] = jwt.PyJWK(k)
-            except (KeyError, jwt.PyJWKError):
+        for k in jwks.get("keys", []) if isinstance(jwks, dict) else []:
+            if not isinstance(k, dict) or not k.get("kid") or k.get("use", "sig") != "sig":
                 continue
+            try:
+                key = jwt.PyJWK(k)
+            except jwt.PyJWTError:  # InvalidKeyError is not a PyJWKError: catch both
+                continue
+            if key.algorithm_name in ALGORITHMS:
+                keys[str(k["kid"])] = key
         self._keys = keys
         self._fetched_at = time.monotonic()
 
-    async def _refresh(self, force: bool) -> None:
+    def _stale(self) -> bool:
+        return time.monotonic() - self._fetched_at > self.max_age
+
+    async def _refresh(self, kid: str) -> None:
         async with self._lock:
-            if not force and self._keys:
+            if kid in self._keys and not self._stale():
+                return  # fetched by a concurrent caller while this one waited
+            if time.monotonic() - self._attempted_at < self.refetch_min_interval:
+                if self._failing and kid not in self._keys:
+                    raise _keys_unavailable()
                 return
-            if time.monotonic() - self._fetched_at < REFETCH_MIN_INTERVAL and self._keys:
-                return
+            self._attempted_at = time.monotonic()
             if self._session is None:
                 self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
             try:
                 async with self._session.get(self.jwks_url) as resp:
                     resp.raise_for_status()
-                    self.set_keys(json.loads(await resp.text()))
+                    jwks = json.loads(await resp.text())
+                if not isinstance(jwks, dict):
+                    raise ValueError("the JWKS is not a JSON object")
             except (aiohttp.ClientError, TimeoutError, ValueError) as e:
-                raise Unauthenticated("The signing keys can not be fetched right now.",
-                                      status=503, slug="keys-unavailable") from e
+                self._failing = True
+                if kid in self._keys:
+                    return  # identity is briefly away: the cached key is still the best answer
+                raise _keys_unavailable() from e
+            self._failing = False
+            self.set_keys(jwks)
 
     async def key_for(self, kid: str) -> jwt.PyJWK:
-        if kid not in self._keys:
-            await self._refresh(force=bool(self._keys))
+        """The public key named ``kid``, fetching the JWKS when needed."""
+        if kid not in self._keys or self._stale():
+            await self._refresh(kid)
         try:
             return self._keys[kid]
         except KeyError:
@@ -144,16 +211,18 @@ class TokenVerifier:
                                   slug="invalid-token") from None
 
     async def verify(self, token: str) -> Principal:
+        """The caller an access token names; ``Unauthenticated`` if it is not valid here."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise Unauthenticated("The access token is malformed.", slug="invalid-token") from None
-        if header.get("alg") not in ALGORITHMS or not header.get("kid"):
+        if header.get("alg") not in ALGORITHMS or not isinstance(header.get("kid"), str):
             raise Unauthenticated("The token's algorithm is not accepted.", slug="invalid-token")
-        key = await self.key_for(str(header["kid"]))
+        key = await self.key_for(header["kid"])
         try:
+            # The key decides the algorithm, never the token's header.
             claims = jwt.decode(token, key=key.key, algorithms=[key.algorithm_name],
-                                audience=self.audience, issuer=self.issuer,
+                                audience=self.audience, issuer=self.issuer, leeway=self.leeway,
                                 options={"require": ["exp", "iat", "sub", "iss", "aud"]})
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("The access token has expired.", slug="token-expired") from None
@@ -162,7 +231,13 @@ class TokenVerifier:
         return Principal.from_claims(claims)
 
 
+def _keys_unavailable() -> Unauthenticated:
+    return Unauthenticated("The signing keys can not be fetched right now.", status=503,
+                           slug="keys-unavailable", title="Signing keys unavailable")
+
+
 def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header."""
     if not authorization:
         raise Unauthenticated("Send an access token as 'Authorization: Bearer <token>'.")
     scheme, _, token = authorization.partition(" ")

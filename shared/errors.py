@@ -37,12 +37,14 @@ class Problem(Exception):
         return f"/problems/{self.slug}"
 
     def to_dict(self, instance: str | None = None) -> dict[str, Any]:
+        """The RFC 9457 members, then the extension members (which never replace them)."""
         body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
         if self.detail:
             body["detail"] = self.detail
         if instance:
             body["instance"] = instance
-        body.update(self.extra)
+        for name, value in self.extra.items():
+            body.setdefault(name, value)
         return body
 
 

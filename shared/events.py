@@ -14,10 +14,21 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
+from pydantic_core import to_jsonable_python
 
 from shared.logging import correlation_id
 
-EVENT_TYPE = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)+\.v[0-9]+$")
+EVENT_TYPE = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)+\.v[1-9][0-9]*$")
+_SCHEMA_REF = "#/components/schemas/{model}"
+
+
+def check_event_type(etype: str) -> str:
+    """``etype`` if it is ``<domain>.<name>[.<name>…].v<N>``, lower case; else ValueError."""
+    # fullmatch: with match(), "$" would also accept a trailing newline.
+    if not isinstance(etype, str) or not EVENT_TYPE.fullmatch(etype):
+        raise ValueError(f"event type {etype!r} is not <domain>.<name>.v<N> in lower case")
+    return etype
 
 
 class CloudEvent(BaseModel):
@@ -54,8 +65,7 @@ class EventSpec:
     example: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not EVENT_TYPE.match(self.type):
-            raise ValueError(f"event type {self.type!r} is not <domain>.<name>.v<N>")
+        check_event_type(self.type)
 
 
 def make_event(
@@ -67,9 +77,18 @@ def make_event(
     company_id: str | None = None,
     event_id: str | None = None,
 ) -> dict[str, Any]:
-    """Build the JSON-ready envelope of a new event, carrying the current correlation id."""
-    etype = spec.type if isinstance(spec, EventSpec) else spec
-    payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    """Build the JSON-ready envelope of a new event, carrying the current correlation id.
+
+    ``data`` given as a dict is checked against the spec's model (ValidationError if it does
+    not fit), so an event never leaves with a shape its catalogue entry does not describe.
+    """
+    etype = spec.type if isinstance(spec, EventSpec) else check_event_type(spec)
+    if isinstance(data, BaseModel):
+        payload = data.model_dump(mode="json")
+    elif isinstance(spec, EventSpec):
+        payload = spec.model.model_validate(data).model_dump(mode="json")
+    else:
+        payload = to_jsonable_python(data)
     envelope = {
         "specversion": "1.0",
         "id": event_id or str(uuid.uuid4()),
@@ -92,61 +111,80 @@ def build_asyncapi(specs: list[EventSpec], consumers: dict[str, list[str]],
                    exchange: str = "bap.events") -> dict[str, Any]:
     """The AsyncAPI 3.0 document of every event type: channel = routing key = event type.
 
-    ``consumers`` maps an event type to the services that subscribe to it.
+    ``consumers`` maps an event type to the services that subscribe to it. A type listed
+    twice, or consumed but described by no spec, is a ValueError: the catalogue is complete.
     """
-    envelope_schema = CloudEvent.model_json_schema()
+    by_type: dict[str, EventSpec] = {}
+    for spec in specs:
+        if spec.type in by_type and by_type[spec.type] != spec:
+            raise ValueError(f"event type {spec.type!r} is declared twice, differently")
+        by_type[spec.type] = spec
+    undocumented = sorted(set(consumers) - set(by_type))
+    if undocumented:
+        raise ValueError(f"consumed event types without a spec: {undocumented}")
+    keys = {t: t.replace(".", "_") for t in by_type}
+    if len(set(keys.values())) != len(keys):
+        raise ValueError("two event types differ only in '.' versus '_'")
+
+    envelope_schema = CloudEvent.model_json_schema(ref_template=_SCHEMA_REF)
     envelope_schema["properties"].pop("data", None)
+    # One generation for every model: two models of the same name get distinct entries.
+    models = list(dict.fromkeys(by_type[t].model for t in sorted(by_type)))
+    refs, defs = models_json_schema([(m, "validation") for m in models],
+                                    ref_template=_SCHEMA_REF)
+    schemas: dict[str, Any] = {**defs.get("$defs", {}), "CloudEvent": envelope_schema}
+
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    for spec in sorted(specs, key=lambda s: s.type):
-        key = spec.type.replace(".", "_")
-        schema = spec.model.model_json_schema(ref_template="#/components/schemas/{model}")
-        defs = schema.pop("$defs", {})
+    for etype in sorted(by_type):
+        spec, key = by_type[etype], keys[etype]
+        subscribers = sorted(consumers.get(etype, []))
         messages[key] = {
-            "name": spec.type,
-            "title": spec.type,
+            "name": etype,
+            "title": etype,
             "summary": spec.summary,
             "contentType": "application/cloudevents+json",
             "payload": {
                 "allOf": [
                     {"$ref": "#/components/schemas/CloudEvent"},
                     {"type": "object", "required": ["data"],
-                     "properties": {"type": {"const": spec.type}, "data": schema}},
+                     "properties": {"type": {"const": etype},
+                                    "data": refs[(spec.model, "validation")]}},
                 ]
             },
             "x-publisher": spec.publisher,
-            "x-consumers": sorted(consumers.get(spec.type, [])),
-            **({"examples": [{"payload": spec.example}]} if spec.example else {}),
+            "x-consumers": subscribers,
         }
-        messages[key]["payload"]["allOf"][1]["properties"]["data"].pop("title", None)
-        for name, d in defs.items():
-            envelope_schema.setdefault("$defs_collected", {})[name] = d
+        if spec.example:
+            messages[key]["examples"] = [{"name": "example", "payload": _example(spec)}]
         channels[key] = {
-            "address": spec.type,
+            "address": etype,
             "messages": {key: {"$ref": f"#/components/messages/{key}"}},
-            "bindings": {"amqp": {"is": "routingKey",
-                                  "exchange": {"name": exchange, "type": "topic", "durable": True}}},
+            "bindings": {"amqp": {"is": "routingKey", "exchange": {
+                "name": exchange, "type": "topic", "durable": True}}},
         }
+        operation = {"channel": {"$ref": f"#/channels/{key}"},
+                     "messages": [{"$ref": f"#/channels/{key}/messages/{key}"}]}
         operations[f"publish_{key}"] = {
-            "action": "send",
-            "summary": f"{spec.publisher} publishes it",
-            "channel": {"$ref": f"#/channels/{key}"},
-        }
-        for consumer in sorted(consumers.get(spec.type, [])):
+            "action": "send", "summary": f"{spec.publisher} publishes it", **operation}
+        for consumer in subscribers:
             operations[f"{consumer}_receives_{key}"] = {
-                "action": "receive",
-                "summary": f"{consumer} consumes it",
-                "channel": {"$ref": f"#/channels/{key}"},
-            }
-    collected = envelope_schema.pop("$defs_collected", {})
+                "action": "receive", "summary": f"{consumer} consumes it", **operation}
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": title, "version": "1.0.0",
-                 "description": "Every event on the platform's topic exchange. Routing key = type."},
+        "info": {"title": title, "version": "1.0.0", "description":
+                 "Every event on the platform's topic exchange. Routing key = type."},
         "defaultContentType": "application/cloudevents+json",
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages,
-                       "schemas": {"CloudEvent": envelope_schema, **collected}},
+        "components": {"messages": messages, "schemas": schemas},
     }
+
+
+def _example(spec: EventSpec) -> dict[str, Any]:
+    """A whole envelope around the spec's example data: the message payload is the envelope."""
+    return {"specversion": "1.0", "id": "00000000-0000-4000-8000-000000000000",
+            "source": f"/services/{spec.publisher}", "type": spec.type,
+            "time": "2026-01-01T00:00:00+00:00", "datacontenttype": "application/json",
+            "correlationid": "4bf92f3577b34da6a3ce929d0e0e4736", "data": spec.example}

@@ -13,18 +13,23 @@ validates the request, checks access, and describes the route in ``/openapi.json
 
 from __future__ import annotations
 
+import asyncio
+import html
+import inspect
 import json
 import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from http import HTTPStatus
 from typing import Any
 
 import swagger_ui_bundle
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+from pydantic_core import to_jsonable_python
 
 from shared.auth import Access, Principal, TokenVerifier, bearer_token
 from shared.errors import InvalidInput, Problem
@@ -34,7 +39,9 @@ from shared.metrics import Metrics
 log = get_logger("http")
 PROBLEM_JSON = "application/problem+json"
 CORRELATION_HEADER = "X-Correlation-ID"
-_CID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+_CID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+# A readiness check that has not answered by then counts as failing (probes have timeouts too).
+READINESS_TIMEOUT = 3.0
 
 # Every application key of the kit; a service keeps its own in its app.py.
 SETTINGS = web.AppKey("settings", object)
@@ -57,13 +64,19 @@ def field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]
     return out
 
 
+def _json_text(data: Any) -> str:
+    # Models, datetimes and the like nested anywhere become JSON the way pydantic writes them.
+    return json.dumps(to_jsonable_python(data, by_alias=True, fallback=str))
+
+
 def problem_response(problem: Problem, request: web.Request | None = None,
                      headers: dict[str, str] | None = None) -> web.Response:
+    """``problem`` as an RFC 9457 ``application/problem+json`` response."""
     body = problem.to_dict(instance=request.path if request is not None else None)
     cid = correlation_id.get()
     if cid:
         body.setdefault("correlation_id", cid)
-    return web.Response(status=problem.status, body=json.dumps(body),
+    return web.Response(status=problem.status, text=_json_text(body),
                         content_type=PROBLEM_JSON, headers=headers)
 
 
@@ -73,10 +86,11 @@ _HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-la
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None
                   ) -> web.Response:
+    """``data`` (a model, or JSON-like data holding models) as an application/json response."""
     if isinstance(data, BaseModel):
         text = data.model_dump_json(by_alias=True)
     else:
-        text = json.dumps(data, default=str)
+        text = _json_text(data)
     return web.Response(status=status, text=text, content_type="application/json",
                         headers=headers)
 
@@ -154,6 +168,9 @@ def _endpoint(r: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             return result
         if result is None:
             return web.Response(status=204)
+        if r.response is not None and isinstance(result, dict):
+            # The declared model decides what leaves: a stored document's other fields stay in.
+            result = r.response.model_validate(result)
         return json_response(result, status=r.status)
 
     endpoint.__name__ = r.handler.__name__
@@ -161,14 +178,18 @@ def _endpoint(r: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
 
 
 async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    """The request's JSON body as ``model``: 415, 413, 400 (malformed) or 422 otherwise."""
     if request.content_type != "application/json":
         raise Problem("Send the body as application/json.", status=415,
                       slug="unsupported-media-type", title="Unsupported media type")
     raw = await request.read()
     try:
         data = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise Problem(f"The body is not valid JSON: {e.msg if hasattr(e, 'msg') else e}",
+    except json.JSONDecodeError as e:
+        raise Problem(f"The body is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}.",
+                      slug="malformed-json", title="Malformed JSON") from None
+    except (UnicodeDecodeError, RecursionError):
+        raise Problem("The body is not valid JSON.",
                       slug="malformed-json", title="Malformed JSON") from None
     try:
         return model.model_validate(data)
@@ -179,14 +200,17 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
 @web.middleware
 async def correlation_middleware(request: web.Request, handler):
     incoming = request.headers.get(CORRELATION_HEADER, "")
-    cid = incoming if _CID.match(incoming) else new_correlation_id()
+    cid = incoming if _CID.fullmatch(incoming) else new_correlation_id()
     token = correlation_id.set(cid)
     try:
         response = await handler(request)
-        response.headers[CORRELATION_HEADER] = cid
-        return response
+    except web.HTTPException as e:  # redirects and the like, raised past the problem layer
+        e.headers[CORRELATION_HEADER] = cid
+        raise
     finally:
         correlation_id.reset(token)
+    response.headers[CORRELATION_HEADER] = cid
+    return response
 
 
 @web.middleware
@@ -194,24 +218,42 @@ async def problem_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except Problem as p:
-        headers = {"WWW-Authenticate": "Bearer"} if p.status == 401 else None
+        headers = None
+        if p.status == 401:
+            # RFC 6750: a token that was sent but refused is "invalid_token".
+            sent = "Authorization" in request.headers
+            headers = {"WWW-Authenticate": 'Bearer error="invalid_token"' if sent else "Bearer"}
         if p.extra.get("retry_after"):
             headers = {**(headers or {}), "Retry-After": str(int(p.extra["retry_after"]))}
         return problem_response(p, request, headers)
     except web.HTTPException as e:
         if e.status < 400:
             raise
-        problem = Problem(e.reason if e.status != 404 else "No such resource.",
-                          status=e.status, slug=_HTTP_SLUGS.get(e.status, "http-error"),
-                          title=e.reason)
-        if e.status == 413:
-            problem.detail = f"The body is larger than {request.app._client_max_size} bytes."
-        headers = {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None
-        return problem_response(problem, request, headers)
+        return problem_response(_http_problem(request, e), request,
+                                {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None)
     except Exception:
         log.exception("unhandled error", route=_route_name(request))
         return problem_response(Problem("Something went wrong on our side.", status=500,
                                         slug="internal-error", title="Internal error"), request)
+
+
+def _http_problem(request: web.Request, e: web.HTTPException) -> Problem:
+    """aiohttp's own refusals (no route, wrong method, body too large) as problems."""
+    try:
+        title = HTTPStatus(e.status).phrase
+    except ValueError:
+        title = e.reason
+    if e.status == 404:
+        detail = "No such resource."
+    elif e.status == 405:
+        detail = (f"{request.method} is not allowed here; allowed: "
+                  f"{e.headers.get('Allow', '') or 'none'}.")
+    elif e.status == 413:
+        detail = f"The body is larger than {request.client_max_size} bytes."
+    else:
+        detail = e.text if e.text and not e.text.startswith(f"{e.status}:") else title
+    return Problem(detail, status=e.status, slug=_HTTP_SLUGS.get(e.status, "http-error"),
+                   title=title)
 
 
 def _route_name(request: web.Request) -> str:
@@ -224,11 +266,20 @@ def _route_name(request: web.Request) -> str:
 @web.middleware
 async def metrics_middleware(request: web.Request, handler):
     start = time.perf_counter()
-    response = await handler(request)
-    metrics = request.app[METRICS]
-    route = _route_name(request)
-    metrics.http_requests.labels(request.method, route, str(response.status)).inc()
-    metrics.http_latency.labels(request.method, route).observe(time.perf_counter() - start)
+
+    def observe(status: int) -> None:
+        metrics = request.app[METRICS]
+        # The route template, never the concrete path: one series per route, not per id.
+        route = _route_name(request)
+        metrics.http_requests.labels(request.method, route, str(status)).inc()
+        metrics.http_latency.labels(request.method, route).observe(time.perf_counter() - start)
+
+    try:
+        response = await handler(request)
+    except web.HTTPException as e:  # redirects raised past the problem layer
+        observe(e.status)
+        raise
+    observe(response.status)
     return response
 
 
@@ -254,11 +305,13 @@ def new_app(*, metrics: Metrics, verifier: TokenVerifier, max_body_bytes: int,
 
 
 def add_routes(app: web.Application, routes: Routes) -> None:
+    """Serve ``routes`` and describe them in ``/openapi.json``."""
     routes.install(app)
     app[ROUTES].extend(routes.entries)
 
 
 def add_readiness_check(app: web.Application, name: str, check: ReadinessCheck) -> None:
+    """``/health/ready`` answers 503, naming ``name``, while ``check`` returns False."""
     app[READINESS][name] = check
 
 
@@ -268,17 +321,19 @@ async def _live(_request: web.Request) -> web.Response:
 
 async def _ready(request: web.Request) -> web.Response:
     checks = {}
-    for name, check in request.app[READINESS].items():
+    for name, check in list(request.app[READINESS].items()):
         try:
             result = check()
-            if hasattr(result, "__await__"):
-                result = await result
+            if inspect.isawaitable(result):
+                result = await asyncio.wait_for(result, READINESS_TIMEOUT)
             checks[name] = "ok" if result else "failing"
-        except Exception:
+        except Exception:  # includes the timeout: a check that hangs is not ready
             checks[name] = "failing"
-    ready = all(v == "ok" for v in checks.values())
-    return json_response({"status": "ready" if ready else "not ready", "checks": checks},
-                         status=200 if ready else 503)
+    failing = sorted(name for name, state in checks.items() if state != "ok")
+    body = {"status": "not ready" if failing else "ready", "checks": checks}
+    if failing:
+        body["failing"] = failing
+    return json_response(body, status=503 if failing else 200)
 
 
 async def _metrics(request: web.Request) -> web.Response:
@@ -297,7 +352,7 @@ _DOCS = """<!doctype html><html><head><meta charset="utf-8"><title>{title} API</
 
 
 async def _docs(request: web.Request) -> web.Response:
-    return web.Response(text=_DOCS.format(title=request.app[OPENAPI_INFO]["title"]),
+    return web.Response(text=_DOCS.format(title=html.escape(request.app[OPENAPI_INFO]["title"])),
                         content_type="text/html")
 
 
@@ -311,6 +366,7 @@ PROBLEM_SCHEMA = {
         "status": {"type": "integer"},
         "detail": {"type": "string"},
         "instance": {"type": "string"},
+        "correlation_id": {"type": "string"},
         "errors": {"type": "array", "items": {
             "type": "object", "required": ["field", "rule"],
             "properties": {"field": {"type": "string"}, "rule": {"type": "string"},
@@ -321,13 +377,19 @@ PROBLEM_SCHEMA = {
 
 def openapi_document(info: dict[str, Any], routes: list[Route]) -> dict[str, Any]:
     """OpenAPI 3.1 built from the route table's pydantic models."""
-    schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+    # One generation for every model in every mode, so two models of the same name, a
+    # recursive model, or an enum inside a query model each get a schema that resolves.
+    wanted: list[tuple[type[BaseModel], str]] = []
+    for r in routes:
+        for model, mode in ((r.body, "validation"), (r.query, "validation"),
+                            (r.response, "serialization")):
+            if model is not None and (model, mode) not in wanted:
+                wanted.append((model, mode))
+    refs, defs = models_json_schema(wanted, ref_template="#/components/schemas/{model}")
+    schemas: dict[str, Any] = {**defs.get("$defs", {}), "Problem": PROBLEM_SCHEMA}
 
-    def ref(model: type[BaseModel]) -> dict[str, Any]:
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
-        return {"$ref": f"#/components/schemas/{model.__name__}"}
+    def resolve(ref: dict[str, Any]) -> dict[str, Any]:
+        return schemas[ref["$ref"].rsplit("/", 1)[-1]]
 
     problem = {"content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
     paths: dict[str, Any] = {}
@@ -337,21 +399,25 @@ def openapi_document(info: dict[str, Any], routes: list[Route]) -> dict[str, Any
         params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
                   for n in re.findall(r"{(\w+)", r.path)]
         if r.query is not None:
-            qs = r.query.model_json_schema()
+            qs = resolve(refs[(r.query, "validation")])
             for name, prop in qs.get("properties", {}).items():
                 params.append({"name": name, "in": "query",
                                "required": name in qs.get("required", []), "schema": prop})
+            op["responses"]["422"] = {"description": "Invalid fields", **problem}
         if params:
             op["parameters"] = params
         if r.body is not None:
-            op["requestBody"] = {"required": True,
-                                 "content": {"application/json": {"schema": ref(r.body)}}}
+            op["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": refs[(r.body, "validation")]}}}
+            op["responses"]["400"] = {"description": "Body is not valid JSON", **problem}
+            op["responses"]["413"] = {"description": "Body too large", **problem}
             op["responses"]["415"] = {"description": "Body is not JSON", **problem}
             op["responses"]["422"] = {"description": "Invalid fields", **problem}
         ok: dict[str, Any] = {"description": "Success"}
         if r.response is not None:
-            ok["content"] = {"application/json": {"schema": ref(r.response)}}
-        op["responses"][str(r.status if r.response is not None or r.status != 200 else 204)] = ok
+            ok["content"] = {"application/json": {
+                "schema": refs[(r.response, "serialization")]}}
+        op["responses"][str(204 if _answers_nothing(r) else r.status)] = ok
         if r.access is not None:
             op["security"] = [{"bearer": []}]
             op["responses"]["401"] = {"description": "No or invalid access token", **problem}
@@ -367,3 +433,11 @@ def openapi_document(info: dict[str, Any], routes: list[Route]) -> dict[str, Any
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                                       "bearerFormat": "JWT"}}},
     }
+
+
+def _answers_nothing(r: Route) -> bool:
+    """A handler declared ``-> None`` answers 204 (the endpoint turns None into 204)."""
+    if r.response is not None:
+        return False
+    returns = getattr(r.handler, "__annotations__", {}).get("return", "?")
+    return returns is None or returns == "None"
