@@ -172,3 +172,28 @@ def _append(doc: dict[str, Any], events: Iterable[dict[str, Any]]) -> None:
 
 def is_duplicate(exc: BaseException) -> bool:
     return isinstance(exc, DuplicateKeyError)
+
+
+class Quota:
+    """Counted allowances per key and time window (rate limits, attempt limits), taken
+    atomically: of many concurrent ``take`` calls exactly ``limit`` succeed per window."""
+
+    def __init__(self, collection: AsyncCollection) -> None:
+        self.collection = collection
+
+    async def take(self, key: str, limit: int, window_seconds: float) -> bool:
+        window = int(time.time() // window_seconds)
+        _id = f"{key}:{window}"
+        try:
+            await self.collection.insert_one({"_id": _id, "n": 0,
+                                              "window_ends": (window + 1) * window_seconds})
+        except DuplicateKeyError:
+            pass
+        taken = await self.collection.find_one_and_update(
+            {"_id": _id, "n": {"$lt": limit}}, {"$inc": {"n": 1}})
+        return taken is not None
+
+    async def give_back(self, key: str, window_seconds: float) -> None:
+        window = int(time.time() // window_seconds)
+        await self.collection.update_one({"_id": f"{key}:{window}", "n": {"$gt": 0}},
+                                         {"$inc": {"n": -1}})

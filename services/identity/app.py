@@ -1,6 +1,11 @@
-"""Wiring of identity: stores, signing keys, routes, consumers."""
+"""Wiring of identity: stores, signing keys (reloaded so every replica sees a rotation),
+routes, consumers."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -10,7 +15,10 @@ from services.identity.http import IDENTITY, routes
 from services.identity.settings import IdentitySettings
 from services.identity.store import IdentityStore
 from services.identity.tokens import SigningKeys
+from shared.logging import get_logger
 from shared.service import DB, RELAY, SERVICE_SETTINGS, ServiceDefinition, create_app
+
+log = get_logger("identity")
 
 
 async def setup(app: web.Application) -> None:
@@ -26,12 +34,29 @@ async def setup(app: web.Application) -> None:
     app[IDENTITY] = Identity(store=store, keys=keys, settings=settings)
 
 
+async def reload_signing_keys(app: web.Application) -> AsyncIterator[None]:
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(app[IDENTITY].settings.signing_key_reload_seconds)
+            try:
+                await app[IDENTITY].keys.load()
+            except Exception as e:  # the database is away: keep the keys we have
+                log.warning("signing keys not reloaded", error=str(e)[:200])
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 definition = ServiceDefinition(
     title="identity",
     description="Registration, login, tokens and users of customer companies.",
     routes=routes,
     setup=setup,
     subscriptions=lambda app: consumers.subscriptions(app[IDENTITY]),
+    extra_contexts=[reload_signing_keys],
 )
 
 

@@ -1,6 +1,16 @@
+from pydantic import BaseModel, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import ServiceSettings
+
+
+class InternalClient(BaseModel):
+    """A support desk or back-office system that gets tokens by client credentials."""
+
+    client_id: str
+    # SHA-256 (hex) of the client secret; the secret itself is never configured here.
+    secret_sha256: str
+    scopes: list[str]
 
 
 class IdentitySettings(ServiceSettings):
@@ -12,4 +22,21 @@ class IdentitySettings(ServiceSettings):
     service_name: str = "identity"
     http_port: int = 8001
     registration_link_hours: int = 72
+    activation_code_days: int = 10
+    invitation_days: int = 14
+    password_reset_minutes: int = 60
+    email_verification_hours: int = 24
     access_token_seconds: int = 600
+    refresh_token_days: int = 30
+    # Keys the HMAC of short codes (SMS codes, activation codes); the same on every replica.
+    code_pepper: SecretStr = SecretStr("local-development-pepper-change-me")
+    sms_code_seconds: int = 300
+    sms_code_tries: int = 5
+    sms_resend_cooldown_seconds: int = 30
+    sms_per_phone_per_hour: int = 5
+    # Consecutive wrong passwords before an account is locked, and for how long.
+    login_failures_before_lock: int = 5
+    lock_minutes: int = 15
+    login_failures_per_hour: int = 100
+    internal_clients: list[InternalClient] = []
+    signing_key_reload_seconds: float = 60.0

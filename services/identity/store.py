@@ -15,27 +15,53 @@ class IdentityStore:
     registrations: Aggregates
     users: Aggregates
     companies: Aggregates
-    # Uniqueness claims: one document per login id (``email:<address>``), _id is the key.
+    invitations: Aggregates
+    # Single-use secrets (reset links, email verification links, login attempts), each a
+    # document whose _id is the hash of the secret or the attempt id.
+    password_resets: Aggregates
+    email_verifications: Aggregates
+    login_attempts: Aggregates
+    bulk_jobs: Aggregates
+    # Uniqueness claims: one document per login id (``email:…``, ``username:…``,
+    # ``phone:…``), its _id the key, pointing at the user.
     logins: AsyncCollection
+    # Refresh tokens by hash: rotation, families, revocation.
+    refresh_tokens: AsyncCollection
+    # Brute-force and SMS-pumping counters, updated atomically.
+    counters: AsyncCollection
     signing_keys: AsyncCollection
+    idempotency: AsyncCollection
 
     @classmethod
     def on(cls, db: AsyncDatabase, on_events) -> IdentityStore:
+        def agg(name: str, *indexes: Index) -> Aggregates:
+            return Aggregates(db, name, on_events=on_events, indexes=indexes)
+
         return cls(
-            registrations=Aggregates(db, "registrations", on_events=on_events,
-                                     indexes=[Index.on("token_hash", unique=True)]),
-            users=Aggregates(db, "users", on_events=on_events,
-                             indexes=[Index.on("company_id"), Index.on("email")]),
-            companies=Aggregates(db, "companies", on_events=on_events),
+            registrations=agg("registrations", Index.on("token_hash", unique=True)),
+            users=agg("users", Index.on("company_id"), Index.on("email")),
+            companies=agg("companies"),
+            invitations=agg("invitations", Index.on("token_hash", unique=True),
+                            Index.on("company_id")),
+            password_resets=agg("password_resets", Index.on("user_id")),
+            email_verifications=agg("email_verifications", Index.on("user_id")),
+            login_attempts=agg("login_attempts", Index.on("user_id")),
+            bulk_jobs=agg("bulk_jobs", Index.on("company_id")),
             logins=db["logins"],
+            refresh_tokens=db["refresh_tokens"],
+            counters=db["counters"],
             signing_keys=db["signing_keys"],
+            idempotency=db["idempotency"],
         )
 
     @property
     def aggregates(self) -> list[Aggregates]:
-        return [self.registrations, self.users, self.companies]
+        return [self.registrations, self.users, self.companies, self.invitations,
+                self.password_resets, self.email_verifications, self.login_attempts,
+                self.bulk_jobs]
 
     async def apply_indexes(self) -> None:
         for a in self.aggregates:
             await a.apply_indexes()
         await apply_indexes(self.logins, [Index.on("user_id")])
+        await apply_indexes(self.refresh_tokens, [Index.on("family_id"), Index.on("user_id")])

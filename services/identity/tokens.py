@@ -1,4 +1,9 @@
-"""Signing keys (Ed25519, published as JWKS) and the access tokens signed with them."""
+"""Signing keys (Ed25519, published as JWKS, rotated by ``kid``) and access tokens.
+
+Every replica reads the keys from the database: tokens are signed with the newest key;
+the JWKS lists every key not yet retired, so tokens signed just before a rotation still
+verify. ``python -m services.identity.keys rotate`` adds a new key.
+"""
 
 from __future__ import annotations
 
@@ -13,55 +18,65 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 from pymongo.asynchronous.collection import AsyncCollection
 
-from shared.mongo import is_duplicate
+
+def _new_key_document() -> dict:
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    return {"_id": uuid.uuid4().hex, "private_pem": pem, "status": "active",
+            "activated": time.time(), "created_at": datetime.now(UTC)}
 
 
 class SigningKeys:
-    """The current signing key, shared by every replica through the database."""
-
     def __init__(self, collection: AsyncCollection) -> None:
         self.collection = collection
-        self._private: Ed25519PrivateKey | None = None
-        self.kid = ""
+        self._signing: tuple[str, Ed25519PrivateKey] | None = None
         self._jwks: dict = {"keys": []}
 
     async def load(self) -> None:
-        """Use the current key, creating it if this is the first replica ever to start."""
-        doc = await self.collection.find_one({"_id": "current"})
-        if doc is None:
-            key = Ed25519PrivateKey.generate()
-            pem = key.private_bytes(serialization.Encoding.PEM,
-                                    serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()).decode()
-            candidate = {"_id": "current", "kid": uuid.uuid4().hex, "private_pem": pem,
-                         "created_at": datetime.now(UTC)}
-            try:
-                await self.collection.insert_one(candidate)
-                doc = candidate
-            except Exception as e:
-                if not is_duplicate(e):
-                    raise
-                doc = await self.collection.find_one({"_id": "current"})
-        assert doc is not None
-        self._private = serialization.load_pem_private_key(doc["private_pem"].encode(), None)
-        self.kid = doc["kid"]
-        jwk = json.loads(OKPAlgorithm.to_jwk(self._private.public_key()))
-        self._jwks = {"keys": [{**jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]}
+        """Read the keys; the first replica ever to start creates one."""
+        docs = await self.collection.find({"status": "active"}).to_list()
+        if not docs:
+            await self.collection.insert_one(_new_key_document())
+            docs = await self.collection.find({"status": "active"}).to_list()
+        docs.sort(key=lambda d: d["activated"])
+        keys = []
+        for d in docs:
+            private = serialization.load_pem_private_key(d["private_pem"].encode(), None)
+            jwk = json.loads(OKPAlgorithm.to_jwk(private.public_key()))
+            keys.append({**jwk, "kid": d["_id"], "alg": "EdDSA", "use": "sig"})
+            self._signing = (d["_id"], private)
+        self._jwks = {"keys": keys}
+
+    async def rotate(self, keep_seconds: float) -> str:
+        """Add a new signing key; retire keys replaced more than ``keep_seconds`` ago."""
+        doc = _new_key_document()
+        await self.collection.insert_one(doc)
+        active = await self.collection.find({"status": "active"}).to_list()
+        active.sort(key=lambda d: d["activated"])
+        for older, newer in zip(active, active[1:]):
+            if newer["activated"] < time.time() - keep_seconds:
+                await self.collection.update_one({"_id": older["_id"]},
+                                                 {"$set": {"status": "retired"}})
+        await self.load()
+        return doc["_id"]
+
+    @property
+    def kid(self) -> str:
+        assert self._signing is not None, "keys not loaded"
+        return self._signing[0]
 
     def jwks(self) -> dict:
         return self._jwks
 
     def sign(self, claims: dict) -> str:
-        assert self._private is not None, "keys not loaded"
-        return jwt.encode(claims, self._private, algorithm="EdDSA", headers={"kid": self.kid})
+        assert self._signing is not None, "keys not loaded"
+        kid, private = self._signing
+        return jwt.encode(claims, private, algorithm="EdDSA", headers={"kid": kid})
 
 
 def access_token(keys: SigningKeys, *, issuer: str, audience: str, subject: str,
-                 company_id: str, roles: list[str], permissions: list[str], amr: list[str],
-                 lifetime: int) -> str:
+                 lifetime: int, **claims) -> str:
     now = int(time.time())
-    return keys.sign({
-        "iss": issuer, "aud": audience, "sub": subject, "typ": "user", "cid": company_id,
-        "roles": roles, "perms": permissions, "amr": amr, "iat": now, "exp": now + lifetime,
-        "jti": uuid.uuid4().hex,
-    })
+    return keys.sign({"iss": issuer, "aud": audience, "sub": subject, "iat": now,
+                      "exp": now + lifetime, "jti": uuid.uuid4().hex, **claims})

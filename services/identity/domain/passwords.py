@@ -1,46 +1,108 @@
-"""The password policy (ID-3): each rule has a name, and every violated rule is reported."""
+"""The password policy (ID-3): each rule has a name, and every violated rule is reported.
+
+The platform policy is the floor; a company administrator may make it stricter (longer
+minimum, more character classes, longer history) but never weaker.
+"""
 
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
 
 SPECIALS = "!$/()=?+*#'-_·:,;"
-ALLOWED = set(string.ascii_letters + string.digits + SPECIALS)
-UMLAUTS = set("äöüÄÖÜß")
+ALLOWED = frozenset(string.ascii_letters + string.digits + SPECIALS)
+UMLAUTS = frozenset("äöüÄÖÜß")
+MIN_LENGTH, MAX_LENGTH = 8, 32
+MIN_CLASSES = 3  # letter, digit, special
+HISTORY = 5
+
+RULE_MESSAGES = {
+    "length": "between {min} and 32 characters",
+    "letter": "at least one letter",
+    "digit": "at least one digit",
+    "special_character": f"at least one of {SPECIALS}",
+    "character_classes": "characters from at least {classes} of: lower case, upper case, "
+                         "digits, special characters",
+    "no_umlauts": "no umlauts and no ß",
+    "allowed_characters": f"only a-z, A-Z, 0-9 and {SPECIALS}",
+    "not_username": "must not be the username, contain it or a part of it",
+    "not_recently_used": "must differ from the last {history} passwords",
+    "common_password": "must not be a commonly used password",
+    "repeat_matches": "the repeated password must be the same",
+}
 
 
-@dataclass(frozen=True)
-class PasswordPolicy:
-    min_length: int = 8
-    max_length: int = 32
+class PasswordPolicy(BaseModel):
+    """A company's password requirements; the defaults are the platform's (ID-3)."""
+
+    min_length: int = Field(MIN_LENGTH, ge=MIN_LENGTH, le=MAX_LENGTH)
+    # Of lower case, upper case, digit, special: 3 means the platform rule (letter, digit,
+    # special); 4 also asks for both cases.
+    min_character_classes: int = Field(MIN_CLASSES, ge=MIN_CLASSES, le=4)
+    history: int = Field(HISTORY, ge=HISTORY, le=24)
+
+    def message(self, rule: str) -> str:
+        return RULE_MESSAGES[rule].format(min=self.min_length,
+                                          classes=self.min_character_classes,
+                                          history=self.history)
 
     def violations(self, password: str, username: str | None = None) -> list[str]:
-        """Names of the rules ``password`` breaks, in a stable order; empty when it passes."""
+        """Names of the rules ``password`` breaks (history aside), in a stable order."""
         broken = []
-        if not self.min_length <= len(password) <= self.max_length:
+        if not self.min_length <= len(password) <= MAX_LENGTH:
             broken.append("length")
-        if not any(c in string.ascii_letters for c in password):
+        has_letter = any(c in string.ascii_letters for c in password)
+        if not has_letter:
             broken.append("letter")
         if not any(c in string.digits for c in password):
             broken.append("digit")
         if not any(c in SPECIALS for c in password):
             broken.append("special_character")
+        if self.min_character_classes > MIN_CLASSES and not (
+                any(c.islower() for c in password if c in ALLOWED)
+                and any(c.isupper() for c in password if c in ALLOWED)):
+            broken.append("character_classes")
         if any(c in UMLAUTS for c in password):
             broken.append("no_umlauts")
         if any(c not in ALLOWED and c not in UMLAUTS for c in password):
             broken.append("allowed_characters")
-        if username and username.lower() in password.lower():
+        if username and contains_username(password, username):
             broken.append("not_username")
+        if is_common(password):
+            broken.append("common_password")
         return broken
 
 
-RULE_MESSAGES = {
-    "length": "8 to 32 characters",
-    "letter": "at least one letter",
-    "digit": "at least one digit",
-    "special_character": f"at least one of {SPECIALS}",
-    "no_umlauts": "no umlauts and no ß",
-    "allowed_characters": f"only a-z, A-Z, 0-9 and {SPECIALS}",
-    "not_username": "must not contain the username",
-}
+def contains_username(password: str, username: str) -> bool:
+    """The password equals or contains the username, or a part of it (4+ characters, or
+    the local part of a ``name@company`` login id)."""
+    pw = password.lower()
+    name = username.lower()
+    if name in pw:
+        return True
+    parts = {p for p in name.replace(".", "@").replace("_", "@").replace("-", "@").split("@")
+             if len(p) >= 4}
+    return any(p in pw for p in parts)
+
+
+@lru_cache(maxsize=1)
+def _common() -> frozenset[str]:
+    # 30 000 most common passwords from the zxcvbn project's frequency lists.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def common_password_count() -> int:
+    return len(_common())
+
+
+def is_common(password: str) -> bool:
+    """A common password, also with digits or special characters added around it."""
+    lowered = password.lower()
+    core = lowered.strip("0123456789" + SPECIALS)
+    alnum = "".join(c for c in lowered if c.isalnum())
+    common = _common()
+    return lowered in common or alnum in common or (len(core) >= 4 and core in common)
+

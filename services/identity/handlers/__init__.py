@@ -1,0 +1,119 @@
+"""identity's use cases, by area: registration, sessions (login, SMS, tokens), account (the
+user's own settings), users (administration, invitations, activation), company.
+
+Everything they need arrives as one ``Identity`` value wired in app.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from services.identity import events
+from services.identity.domain.errors import EmailTaken, LoginIdTaken, PasswordRejected
+from services.identity.domain.passwords import PasswordPolicy
+from services.identity.settings import IdentitySettings
+from services.identity.store import IdentityStore
+from services.identity.tokens import SigningKeys
+from shared.events import EventSpec, make_event
+from shared.mongo import is_duplicate
+
+# OWASP's argon2id parameters: 19 MiB, 2 iterations, 1 lane.
+HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verified against when the login id is unknown, so both cases cost the same.
+_DUMMY_HASH = HASHER.hash("not-a-real-password-1!")
+
+
+@dataclass
+class Identity:
+    """Everything identity's use cases need, wired once in app.py."""
+
+    store: IdentityStore
+    keys: SigningKeys
+    settings: IdentitySettings
+
+    def event(self, spec: EventSpec, data: Any, *, subject: str,
+              company_id: str | None = None) -> dict:
+        return make_event(spec, data, source=events.SOURCE, subject=subject,
+                          company_id=company_id)
+
+
+async def hash_password(password: str) -> str:
+    """argon2id, off the event loop."""
+    return await asyncio.to_thread(HASHER.hash, password)
+
+
+async def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Constant work whether or not there is a hash to check against."""
+    def verify() -> bool:
+        try:
+            return HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        except (VerificationError, InvalidHashError):
+            return False
+    return await asyncio.to_thread(verify)
+
+
+async def check_new_password(password: str, *, policy: PasswordPolicy,
+                             username: str | None = None, history: list[str] = (),
+                             repeat: str | None = None) -> None:
+    """Every rule the password breaks, reported by name (ID-3)."""
+    broken = policy.violations(password, username)
+    if repeat is not None and repeat != password:
+        broken.append("repeat_matches")
+    if not broken and history:
+        recent = list(history)[-policy.history:]
+        used = await asyncio.gather(*(verify_password(h, password) for h in recent))
+        if any(used):
+            broken.append("not_recently_used")
+    if broken:
+        raise PasswordRejected(
+            [{"field": "new_password" if r != "repeat_matches" else "new_password_repeat",
+              "rule": r, "message": policy.message(r)} for r in broken],
+            detail="The password breaks these rules: " + ", ".join(broken))
+
+
+async def company_policy(ctx: Identity, company_id: str | None) -> PasswordPolicy:
+    if company_id:
+        company = await ctx.store.companies.get({"_id": company_id})
+        if company and company.get("settings", {}).get("password_policy"):
+            return PasswordPolicy.model_validate(company["settings"]["password_policy"])
+    return PasswordPolicy()
+
+
+async def claim_login(ctx: Identity, login_id: str, user_id: str, *,
+                      required: bool = True) -> bool:
+    """Reserve a login id (``email:…``, ``username:…``, ``phone:…``) for a user; idempotent.
+    A taken id raises, unless not ``required`` (then False)."""
+    try:
+        await ctx.store.logins.insert_one({"_id": login_id, "user_id": user_id})
+        return True
+    except Exception as e:
+        if not is_duplicate(e):
+            raise
+        existing = await ctx.store.logins.find_one({"_id": login_id})
+        if existing is not None and existing["user_id"] == user_id:
+            return True
+        if not required:
+            return False
+        if login_id.startswith("email:"):
+            raise EmailTaken("Use another address, or log in with this one.") from None
+        raise LoginIdTaken("Choose another one.") from None
+
+
+async def release_login(ctx: Identity, login_id: str, user_id: str) -> None:
+    await ctx.store.logins.delete_one({"_id": login_id, "user_id": user_id})
+
+
+async def create_once(store, doc: dict, events_: list | None = None) -> bool:
+    """Create an aggregate whose _id is derived from its cause; False if it already exists."""
+    try:
+        await store.create(doc, events_ or [])
+        return True
+    except Exception as e:
+        if not is_duplicate(e):
+            raise
+        return False

@@ -1,0 +1,82 @@
+"""Registration, email first (ID-1)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.identity import events
+from services.identity.domain import registration as reg
+from services.identity.domain.errors import LinkInvalid
+from services.identity.domain.passwords import PasswordPolicy
+from services.identity.domain.secrets import new_token, token_hash
+from services.identity.handlers import (Identity, check_new_password, claim_login, create_once,
+                                        hash_password)
+from services.identity.handlers.sessions import start_session
+from shared.auth import COMPANY_ADMIN
+
+
+async def start_registration(ctx: Identity, cmd: reg.StartRegistration) -> None:
+    """Store the pending registration and send the verification link. The answer is the
+    same whether or not the address already has an account."""
+    token = new_token()
+    now = datetime.now(UTC)
+    doc = reg.new_registration(str(cmd.email), cmd.language, token_hash(token), now,
+                               timedelta(hours=ctx.settings.registration_link_hours))
+    data = events.RegistrationStarted(registration_id=doc["_id"], email=doc["email"],
+                                      language=cmd.language, token=token,
+                                      expires_at=doc["expires_at"])
+    await ctx.store.registrations.create(
+        doc, [ctx.event(events.REGISTRATION_STARTED, data, subject=doc["_id"])])
+
+
+async def verify_registration_link(ctx: Identity, token: str) -> dict:
+    doc = await ctx.store.registrations.get({"token_hash": token_hash(token)})
+    if doc is None:
+        raise LinkInvalid("The link is not valid. Check that you copied all of it.")
+    reg.check_can_complete(doc, datetime.now(UTC))
+    return doc
+
+
+async def complete_registration(ctx: Identity, cmd: reg.CompleteRegistration) -> dict:
+    """Create the company with this account as its company administrator. Each write
+    touches one document and can be repeated, so a failure half way is finished by sending
+    the same request again."""
+    doc = await verify_registration_link(ctx, cmd.token)
+    await check_new_password(cmd.password, policy=PasswordPolicy())
+    email, user_id, company_id = doc["email"], doc["user_id"], doc["company_id"]
+    language = doc["language"]
+    await claim_login(ctx, f"email:{email}", user_id)
+    now = datetime.now(UTC)
+    user = {"_id": user_id, "company_id": company_id, "email": email, "emails": [
+                {"address": email, "verified": True, "primary": True}],
+            "username": None, "first_name": cmd.first_name, "surname": cmd.surname,
+            "phone": cmd.phone, "language": language, "roles": [COMPANY_ADMIN],
+            "permissions": [], "parent_user_id": None, "status": "active",
+            "password_hash": await hash_password(cmd.password), "password_history": [],
+            "must_change_password": False, "created_at": now}
+    # A mobile number logs in only one account (ID-6); a number already used elsewhere
+    # just does not become a login id here.
+    await claim_login(ctx, f"phone:{cmd.phone}", user_id, required=False)
+    await create_once(ctx.store.users, user, [ctx.event(
+        events.USER_ACTIVATED, events.UserActivated(
+            user_id=user_id, company_id=company_id, email=email, first_name=cmd.first_name,
+            surname=cmd.surname, roles=[COMPANY_ADMIN], language=language),
+        subject=user_id, company_id=company_id)])
+    await create_once(ctx.store.companies, {
+        "_id": company_id, "name": cmd.company_name, "admin_user_id": user_id,
+        "language": language, "created_at": now, "profile": {},
+        "settings": {"sms_login_step": True, "sales_partner_access": False}},
+        [ctx.event(events.COMPANY_REGISTERED, events.CompanyRegistered(
+            company_id=company_id, company_name=cmd.company_name, admin_user_id=user_id,
+            admin_email=email, admin_first_name=cmd.first_name, admin_surname=cmd.surname,
+            admin_phone=cmd.phone, language=language),
+            subject=company_id, company_id=company_id)])
+
+    def complete(d: dict) -> list:
+        d["status"] = "completed"
+        d["completed_at"] = now
+        return []
+    await ctx.store.registrations.change({"_id": doc["_id"]}, complete)
+    stored = await ctx.store.users.get({"_id": user_id})
+    session = await start_session(ctx, stored or user, ["pwd"])
+    return {"company_id": company_id, "user_id": user_id, **session}

@@ -1,0 +1,349 @@
+"""Logging in and staying logged in: password (ID-4, ID-14), SMS second factor (ID-5), mobile
+number + SMS (ID-6), refresh tokens, logout, and tokens for internal clients.
+
+Unknown login ids, wrong passwords, locked and deactivated accounts all get the same answer
+and cost the same time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime
+
+from pymongo import ReturnDocument
+
+from services.identity import events
+from services.identity.domain import secrets as codes
+from services.identity.domain.errors import (CodeExpired, LoginFailed, RefreshTokenInvalid,
+                                             SecondFactorFailed, TooManyTries)
+from services.identity.domain.registration import e164, normalise_email
+from services.identity.handlers import Identity, verify_password
+from services.identity.tokens import access_token
+from shared.errors import Forbidden, TooManyRequests, Unauthenticated
+from shared.mongo import Quota, is_duplicate
+
+HOUR = 3600.0
+DEFAULT_PHONE_LOGIN_PERMISSIONS = ["own_number:read"]
+
+
+def login_keys(login: str) -> list[str]:
+    """The claims a login id may match: an email address, a username (``name@company``
+    included, ID-14), or a mobile number."""
+    login = login.strip()
+    keys = []
+    if "@" in login:
+        keys.append(f"email:{normalise_email(login)}")
+    keys.append(f"username:{login.lower()}")
+    return keys
+
+
+async def find_user_by_login(ctx: Identity, login: str) -> dict | None:
+    for key in login_keys(login):
+        claim = await ctx.store.logins.find_one({"_id": key})
+        if claim is not None:
+            return await ctx.store.users.get({"_id": claim["user_id"]})
+    return None
+
+
+# -- brute force -------------------------------------------------------------------------------
+async def _reserve_attempt(ctx: Identity, user_id: str) -> int | None:
+    """Take one password attempt; None when the account is locked. Taken before the check, so
+    parallel guesses can never exceed the limit."""
+    s = ctx.settings
+    key = f"login:{user_id}"
+    try:
+        await ctx.store.counters.insert_one({"_id": key, "failures": 0, "locked_until": 0.0})
+    except Exception as e:
+        if not is_duplicate(e):
+            raise
+    for _ in range(2):
+        now = time.time()
+        before = await ctx.store.counters.find_one_and_update(
+            {"_id": key, "failures": {"$lt": s.login_failures_before_lock},
+             "locked_until": {"$lt": now}},
+            {"$inc": {"failures": 1}}, return_document=ReturnDocument.BEFORE)
+        if before is not None:
+            if not await Quota(ctx.store.counters).take(f"login-hour:{user_id}",
+                                                        s.login_failures_per_hour, HOUR):
+                return None
+            return before["failures"] + 1
+        doc = await ctx.store.counters.find_one({"_id": key})
+        if doc is None:
+            return None
+        if doc["locked_until"] == 0.0:
+            # The last allowed attempt is still being checked, or its lock not yet written.
+            await ctx.store.counters.update_one(
+                {"_id": key, "locked_until": 0.0,
+                 "failures": {"$gte": s.login_failures_before_lock}},
+                {"$set": {"locked_until": now + s.lock_minutes * 60}})
+            return None
+        if doc["locked_until"] >= now:
+            return None
+        # The lock ran out: start counting again, once.
+        await ctx.store.counters.update_one(
+            {"_id": key, "locked_until": doc["locked_until"]},
+            {"$set": {"failures": 0, "locked_until": 0.0}})
+    return None
+
+
+async def _attempt_failed(ctx: Identity, user_id: str, attempt: int) -> None:
+    if attempt >= ctx.settings.login_failures_before_lock:
+        await ctx.store.counters.update_one(
+            {"_id": f"login:{user_id}", "locked_until": 0.0},
+            {"$set": {"locked_until": time.time() + ctx.settings.lock_minutes * 60}})
+
+
+async def _attempt_succeeded(ctx: Identity, user_id: str) -> None:
+    await ctx.store.counters.update_one({"_id": f"login:{user_id}"},
+                                        {"$set": {"failures": 0, "locked_until": 0.0}})
+    await Quota(ctx.store.counters).give_back(f"login-hour:{user_id}", HOUR)
+
+
+async def unlock(ctx: Identity, user_id: str) -> None:
+    await ctx.store.counters.update_one({"_id": f"login:{user_id}"},
+                                        {"$set": {"failures": 0, "locked_until": 0.0}})
+
+
+# -- tokens --------------------------------------------------------------------------------------
+def _claims(user: dict, amr: list[str], phone: str | None, company: dict | None) -> dict:
+    claims = {"typ": "user", "cid": user["company_id"], "roles": list(user["roles"]),
+              "perms": list(user.get("permissions", [])), "amr": amr}
+    if phone is not None:
+        # ID-6: a mobile-number login reaches only that number's own scope, further
+        # restricted by what the company administrator allows.
+        allowed = (company or {}).get("settings", {}).get(
+            "phone_login_permissions", DEFAULT_PHONE_LOGIN_PERMISSIONS)
+        claims.update(roles=[], perms=list(allowed), phone=phone)
+    if user.get("must_change_password"):
+        claims["pcr"] = True
+    return claims
+
+
+def _access(ctx: Identity, user: dict, claims: dict) -> str:
+    return access_token(ctx.keys, issuer=ctx.settings.token_issuer,
+                        audience=ctx.settings.token_audience, subject=user["_id"],
+                        lifetime=ctx.settings.access_token_seconds, **claims)
+
+
+async def start_session(ctx: Identity, user: dict, amr: list[str], *,
+                        phone: str | None = None, family_id: str | None = None) -> dict:
+    """An access token and a new refresh token (of a new family unless rotating)."""
+    company = await ctx.store.companies.get({"_id": user["company_id"]})
+    refresh = secrets.token_urlsafe(32)
+    await ctx.store.refresh_tokens.insert_one({
+        "_id": codes.token_hash(refresh), "family_id": family_id or uuid.uuid4().hex,
+        "user_id": user["_id"], "company_id": user["company_id"], "amr": amr, "phone": phone,
+        "status": "active", "created_at": datetime.now(UTC),
+        "expires": time.time() + ctx.settings.refresh_token_days * 86400,
+    })
+    return {"status": "authenticated", "access_token": _access(ctx, user, _claims(
+                user, amr, phone, company)),
+            "token_type": "Bearer", "expires_in": ctx.settings.access_token_seconds,
+            "refresh_token": refresh,
+            "password_change_required": bool(user.get("must_change_password"))}
+
+
+async def refresh(ctx: Identity, token: str) -> dict:
+    """Rotate a refresh token. Presenting one already rotated revokes its whole family."""
+    h = codes.token_hash(token)
+    doc = await ctx.store.refresh_tokens.find_one_and_update(
+        {"_id": h, "status": "active"}, {"$set": {"status": "rotated"}})
+    if doc is None:
+        seen = await ctx.store.refresh_tokens.find_one({"_id": h})
+        if seen is not None and seen["status"] == "rotated":
+            await revoke_family(ctx, seen["family_id"])
+            raise RefreshTokenInvalid("This refresh token was already used; every session "
+                                      "of its login was ended. Log in again.",
+                                      slug="refresh-token-reused")
+        raise RefreshTokenInvalid("Log in again.")
+    if doc["expires"] < time.time():
+        raise RefreshTokenInvalid("The session has expired. Log in again.")
+    user = await ctx.store.users.get({"_id": doc["user_id"]})
+    if user is None or user["status"] != "active":
+        await revoke_family(ctx, doc["family_id"])
+        raise RefreshTokenInvalid("Log in again.")
+    return await start_session(ctx, user, doc["amr"], phone=doc.get("phone"),
+                               family_id=doc["family_id"])
+
+
+async def revoke_family(ctx: Identity, family_id: str) -> None:
+    await ctx.store.refresh_tokens.update_many({"family_id": family_id},
+                                               {"$set": {"status": "revoked"}})
+
+
+async def revoke_user_sessions(ctx: Identity, user_id: str) -> None:
+    await ctx.store.refresh_tokens.update_many({"user_id": user_id},
+                                               {"$set": {"status": "revoked"}})
+
+
+async def log_out(ctx: Identity, token: str) -> None:
+    doc = await ctx.store.refresh_tokens.find_one({"_id": codes.token_hash(token)})
+    if doc is not None:
+        await revoke_family(ctx, doc["family_id"])
+
+
+# -- password login ----------------------------------------------------------------------------
+async def password_login(ctx: Identity, login: str, password: str) -> dict:
+    """ID-4: username, email or ``name@company`` and password; then the SMS step (ID-5)
+    unless the company switched it off."""
+    user = await find_user_by_login(ctx, login)
+    attempt = await _reserve_attempt(ctx, user["_id"]) if user is not None else None
+    ok = await verify_password(user["password_hash"] if attempt else None, password)
+    if user is None or attempt is None or not ok or user["status"] != "active":
+        if user is not None and attempt is not None and not ok:
+            await _attempt_failed(ctx, user["_id"], attempt)
+        raise LoginFailed("Check the login id and the password.")
+    await _attempt_succeeded(ctx, user["_id"])
+    company = await ctx.store.companies.get({"_id": user["company_id"]})
+    sms_step = (company or {}).get("settings", {}).get("sms_login_step", True)
+    if sms_step and user.get("phone"):
+        return await _send_login_code(ctx, user, purpose="second_factor", amr=["pwd", "sms"])
+    return await start_session(ctx, user, ["pwd"])
+
+
+# -- SMS codes -----------------------------------------------------------------------------------
+def _phone_hint(phone: str) -> str:
+    return phone[:3] + "•" * max(0, len(phone) - 5) + phone[-2:]
+
+
+async def _sms_allowed(ctx: Identity, phone: str) -> bool:
+    """SMS pumping guard: at most N codes per phone number per hour."""
+    return await Quota(ctx.store.counters).take(
+        f"sms:{phone}", ctx.settings.sms_per_phone_per_hour, HOUR)
+
+
+def _code_fields(ctx: Identity, attempt_id: str) -> tuple[str, dict]:
+    code = codes.new_numeric_code()
+    now = time.time()
+    return code, {"code_hash": codes.code_hash(ctx.settings.code_pepper.get_secret_value(),
+                                               attempt_id, code),
+                  "code_expires": now + ctx.settings.sms_code_seconds, "tries": 0,
+                  "resend_after": now + ctx.settings.sms_resend_cooldown_seconds}
+
+
+def _code_event(ctx: Identity, attempt: dict, user: dict, code: str) -> dict:
+    return ctx.event(events.LOGIN_CODE_REQUESTED, events.LoginCodeRequested(
+        login_attempt_id=attempt["_id"], user_id=user["_id"], company_id=user["company_id"],
+        phone=attempt["phone"], language=user.get("language", "en"), code=code,
+        expires_at=datetime.fromtimestamp(attempt["code_expires"], UTC)),
+        subject=user["_id"], company_id=user["company_id"])
+
+
+async def _send_login_code(ctx: Identity, user: dict, *, purpose: str, amr: list[str]) -> dict:
+    attempt_id = uuid.uuid4().hex
+    phone = user["phone"]
+    result = {"status": "code_required", "second_factor": "sms",
+              "login_attempt_id": attempt_id, "phone_hint": _phone_hint(phone),
+              "code_expires_in": ctx.settings.sms_code_seconds,
+              "resend_after_seconds": ctx.settings.sms_resend_cooldown_seconds}
+    if not await _sms_allowed(ctx, phone):
+        raise TooManyRequests("Too many codes were sent to this number. Try again later.",
+                              retry_after=HOUR)
+    code, fields = _code_fields(ctx, attempt_id)
+    attempt = {"_id": attempt_id, "user_id": user["_id"], "company_id": user["company_id"],
+               "phone": phone, "purpose": purpose, "amr": amr, "status": "pending",
+               "created_at": datetime.now(UTC), **fields}
+    await ctx.store.login_attempts.create(attempt, [_code_event(ctx, attempt, user, code)])
+    return result
+
+
+async def resend_code(ctx: Identity, attempt_id: str) -> dict:
+    """ID-5 "resend": a new code for the same login attempt, after a cool-down."""
+    attempt = await ctx.store.login_attempts.get({"_id": attempt_id, "status": "pending"})
+    if attempt is None:
+        raise SecondFactorFailed("Start the login again.")
+    if attempt["resend_after"] > time.time():
+        raise TooManyRequests("Wait a moment before asking for a new code.",
+                              retry_after=attempt["resend_after"] - time.time() + 1)
+    if not await _sms_allowed(ctx, attempt["phone"]):
+        raise TooManyRequests("Too many codes were sent to this number. Try again later.",
+                              retry_after=HOUR)
+    user = await ctx.store.users.get({"_id": attempt["user_id"]})
+    code, fields = _code_fields(ctx, attempt_id)
+
+    def renew(doc: dict) -> list:
+        if doc["status"] != "pending" or doc["resend_after"] > time.time():
+            raise TooManyRequests("Wait a moment before asking for a new code.", retry_after=5)
+        doc.update(fields)
+        return [_code_event(ctx, doc, user, code)]
+    await ctx.store.login_attempts.change({"_id": attempt_id}, renew)
+    return {"status": "code_required", "second_factor": "sms", "login_attempt_id": attempt_id,
+            "phone_hint": _phone_hint(attempt["phone"]),
+            "code_expires_in": ctx.settings.sms_code_seconds,
+            "resend_after_seconds": ctx.settings.sms_resend_cooldown_seconds}
+
+
+async def verify_code(ctx: Identity, attempt_id: str, code: str) -> dict:
+    """The code ends the login it was sent for: at most N tries, valid a few minutes."""
+    s = ctx.settings
+    counted = await ctx.store.login_attempts.collection.find_one_and_update(
+        {"_id": attempt_id, "status": "pending", "tries": {"$lt": s.sms_code_tries}},
+        {"$inc": {"tries": 1, "version": 1}}, return_document=ReturnDocument.AFTER)
+    if counted is None:
+        known = await ctx.store.login_attempts.get({"_id": attempt_id})
+        if known is not None and known["status"] == "pending":
+            raise TooManyTries("Too many wrong codes. Start the login again.")
+        raise SecondFactorFailed("Start the login again.")
+    expected = counted["code_hash"]
+    given = codes.code_hash(s.code_pepper.get_secret_value(), attempt_id, code)
+    if not codes.same_hash(expected, given):
+        left = s.sms_code_tries - counted["tries"]
+        raise SecondFactorFailed("The code is not correct.", tries_left=left)
+    if counted["code_expires"] < time.time():
+        raise CodeExpired("Ask for a new code.")
+    done = await ctx.store.login_attempts.collection.find_one_and_update(
+        {"_id": attempt_id, "status": "pending"},
+        {"$set": {"status": "done"}, "$inc": {"version": 1}})
+    if done is None:
+        raise SecondFactorFailed("Start the login again.")
+    user = await ctx.store.users.get({"_id": counted["user_id"]})
+    if user is None or user["status"] != "active":
+        raise SecondFactorFailed("Start the login again.")
+    phone = counted["phone"] if counted["purpose"] == "phone_login" else None
+    return await start_session(ctx, user, counted["amr"], phone=phone)
+
+
+async def phone_login(ctx: Identity, phone: str) -> dict:
+    """ID-6: a mobile number (9-digit national or E.164) gets an SMS code. The answer is the
+    same whether or not the number belongs to an account."""
+    number = e164(phone)
+    claim = await ctx.store.logins.find_one({"_id": f"phone:{number}"})
+    user = await ctx.store.users.get({"_id": claim["user_id"]}) if claim else None
+    if user is None or user["status"] != "active":
+        return {"status": "code_required", "second_factor": "sms",
+                "login_attempt_id": uuid.uuid4().hex, "phone_hint": _phone_hint(number),
+                "code_expires_in": ctx.settings.sms_code_seconds,
+                "resend_after_seconds": ctx.settings.sms_resend_cooldown_seconds}
+    return await _send_login_code(ctx, {**user, "phone": number}, purpose="phone_login",
+                                  amr=["sms"])
+
+
+# -- internal clients ----------------------------------------------------------------------------
+async def client_token(ctx: Identity, client_id: str, client_secret: str,
+                       scope: str | None) -> dict:
+    """Client credentials for the support desk and back-office systems."""
+    given = hashlib.sha256(client_secret.encode()).hexdigest()
+    match = None
+    for client in ctx.settings.internal_clients:
+        same_id = secrets.compare_digest(client.client_id.encode(), client_id.encode())
+        same_secret = secrets.compare_digest(client.secret_sha256.lower().encode(),
+                                             given.encode())
+        if same_id and same_secret:
+            match = client
+    if match is None:
+        raise Unauthenticated("Unknown client or wrong secret.", slug="invalid-client")
+    requested = set(scope.split()) if scope else set(match.scopes)
+    if not requested <= set(match.scopes):
+        raise Forbidden("The client may not ask for these scopes.", slug="invalid-scope",
+                        not_allowed=sorted(requested - set(match.scopes)))
+    lifetime = ctx.settings.access_token_seconds
+    token = access_token(ctx.keys, issuer=ctx.settings.token_issuer,
+                         audience=ctx.settings.token_audience, subject=match.client_id,
+                         lifetime=lifetime, typ="client", scope=" ".join(sorted(requested)))
+    return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime,
+            "scope": " ".join(sorted(requested))}
+
+

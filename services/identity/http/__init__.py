@@ -1,0 +1,17 @@
+"""identity's HTTP API, one module per area; all routes go into one table."""
+
+from aiohttp import web
+
+from services.identity.handlers import Identity
+from shared.http import Routes
+
+routes = Routes()
+IDENTITY = web.AppKey("identity", Identity)
+
+from services.identity.http import (  # noqa: E402,F401  (each module adds its routes)
+    account,
+    company,
+    registration,
+    sessions,
+    users,
+)

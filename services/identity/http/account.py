@@ -1,0 +1,184 @@
+"""The user's own account: profile, password, username, contact details, email addresses
+(ID-4 first-login completion, ID-9, ID-10)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
+
+from services.identity.domain.registration import Language, Phone
+from services.identity.handlers import account as handlers
+from services.identity.http import IDENTITY, routes
+from services.identity.http.models import Accepted
+from shared.auth import Access, Principal
+from shared.errors import NotFound
+
+Username = Annotated[str, StringConstraints(min_length=6, max_length=32,
+                                            pattern=r"^[A-Za-z0-9._@-]+$")]
+
+ANY_USER = Access(allow_pending_password_change=True)
+
+
+class Me(BaseModel):
+    user_id: str
+    company_id: str
+    email: EmailStr
+    username: str | None = None
+    first_name: str
+    surname: str
+    phone: str | None = None
+    language: str
+    roles: list[str]
+    permissions: list[str]
+    parent_user_id: str | None = None
+    password_change_required: bool = False
+    missing_contact_details: list[str] = []
+
+
+def me_view(user: dict) -> Me:
+    missing = [f for f in ("phone",) if not user.get(f)]
+    return Me(user_id=user["_id"], company_id=user["company_id"], email=user["email"],
+              username=user.get("username"), first_name=user["first_name"],
+              surname=user["surname"], phone=user.get("phone"),
+              language=user.get("language", "en"), roles=user["roles"],
+              permissions=user.get("permissions", []),
+              parent_user_id=user.get("parent_user_id"),
+              password_change_required=bool(user.get("must_change_password")),
+              missing_contact_details=missing)
+
+
+@routes.get("/v1/me", response=Me, access=ANY_USER, tags=("account",))
+async def me(request: web.Request, principal: Principal) -> Me:
+    """The calling user's own account; ``missing_contact_details`` lists what the first
+    login must still ask for (ID-4)."""
+    user = await request.app[IDENTITY].store.users.get(
+        {"_id": principal.subject, "company_id": principal.company_id})
+    if user is None:
+        raise NotFound("No such user.")
+    return me_view(user)
+
+
+class PasswordReset(BaseModel):
+    email: EmailStr
+
+
+class NewPassword(BaseModel):
+    token: str = Field(min_length=20, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+    new_password_repeat: str = Field(min_length=1, max_length=200)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+    new_password_repeat: str = Field(min_length=1, max_length=200)
+
+
+class UsernameChange(BaseModel):
+    username: Username
+    password: str = Field(min_length=1, max_length=200)
+
+
+class ContactDetails(BaseModel):
+    """What a user may change of the contact details; first name and surname are fixed."""
+
+    model_config = ConfigDict(extra="forbid")
+    phone: Phone | None = None
+    language: Language | None = None
+    first_name: str | None = None
+    surname: str | None = None
+
+    @field_validator("first_name", "surname")
+    @classmethod
+    def _immutable(cls, value: str | None) -> None:
+        raise PydanticCustomError("immutable", "first name and surname can not be changed")
+
+
+class NewEmail(BaseModel):
+    email: EmailStr
+
+
+class EmailToken(BaseModel):
+    token: str = Field(min_length=20, max_length=200)
+
+
+@routes.post("/v1/password-resets", body=PasswordReset, response=Accepted, status=202,
+             tags=("password",))
+async def request_password_reset(request: web.Request, body: PasswordReset) -> Accepted:
+    """ID-8: email a reset link (the answer is the same for unknown addresses)."""
+    await handlers.request_password_reset(request.app[IDENTITY], str(body.email))
+    return Accepted(detail="If an account uses this address, an email with a link to set "
+                           "a new password is on its way.")
+
+
+@routes.post("/v1/password-resets/completion", body=NewPassword, status=204,
+             tags=("password",), problems=(404, 410))
+async def reset_password(request: web.Request, body: NewPassword) -> None:
+    """ID-8: set the new password twice with the link's token; every session ends."""
+    await handlers.reset_password(request.app[IDENTITY], body.token, body.new_password,
+                                  body.new_password_repeat)
+
+
+@routes.post("/v1/me/password", body=PasswordChange, status=204, access=ANY_USER,
+             tags=("account",), problems=(403,))
+async def change_password(request: web.Request, body: PasswordChange,
+                          principal: Principal) -> None:
+    """ID-9 (and ID-7's first login): current password and the new one twice."""
+    await handlers.change_password(request.app[IDENTITY], principal.subject,
+                                   principal.company_id, body.current_password,
+                                   body.new_password, body.new_password_repeat)
+
+
+@routes.put("/v1/me/username", body=UsernameChange, status=204, access=Access(),
+            tags=("account",), problems=(403, 409))
+async def change_username(request: web.Request, body: UsernameChange,
+                          principal: Principal) -> None:
+    """ID-9: a new username (6–32 characters), confirmed with the password."""
+    await handlers.change_username(request.app[IDENTITY], principal.subject,
+                                   principal.company_id, body.username, body.password)
+
+
+@routes.patch("/v1/me/contact-details", body=ContactDetails, response=Me, access=Access(),
+              tags=("account",))
+async def change_contact_details(request: web.Request, body: ContactDetails,
+                                 principal: Principal) -> Me:
+    """ID-9 / ID-4: change phone or language; first name and surname can not change."""
+    changes = body.model_dump(exclude_none=True)
+    user = await handlers.change_contact_details(request.app[IDENTITY], principal.subject,
+                                                 principal.company_id, changes)
+    return me_view(user)
+
+
+@routes.post("/v1/me/emails", body=NewEmail, response=Accepted, status=202, access=Access(),
+             tags=("account",), problems=(409,))
+async def add_email(request: web.Request, body: NewEmail, principal: Principal) -> Accepted:
+    """ID-10: add an address; a verification link goes to it."""
+    await handlers.add_email(request.app[IDENTITY], principal.subject, principal.company_id,
+                             str(body.email))
+    return Accepted(detail="A verification link is on its way to the new address.")
+
+
+@routes.post("/v1/email-verifications", body=EmailToken, response=NewEmail,
+             tags=("account",), problems=(404, 410))
+async def verify_email(request: web.Request, body: EmailToken) -> NewEmail:
+    """ID-10: the link from the verification email confirms the address."""
+    return NewEmail(email=await handlers.verify_email(request.app[IDENTITY], body.token))
+
+
+@routes.post("/v1/me/emails/{address}/primary", status=204, access=Access(),
+             tags=("account",), problems=(404, 422))
+async def make_primary(request: web.Request, principal: Principal) -> None:
+    """ID-10: a verified address becomes the primary one; the old one gets a notice."""
+    await handlers.make_primary(request.app[IDENTITY], principal.subject,
+                                principal.company_id, request.match_info["address"])
+
+
+@routes.delete("/v1/me/emails/{address}", status=204, access=Access(), tags=("account",),
+               problems=(404, 409))
+async def delete_email(request: web.Request, principal: Principal) -> None:
+    """ID-10: delete a secondary address."""
+    await handlers.delete_email(request.app[IDENTITY], principal.subject,
+                                principal.company_id, request.match_info["address"])

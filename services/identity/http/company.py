@@ -1,0 +1,112 @@
+"""Company profile and settings (ID-13)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, StringConstraints
+
+from services.identity.domain.passwords import PasswordPolicy
+from services.identity.domain.registration import Language, Phone
+from services.identity.handlers import company as handlers
+from services.identity.http import IDENTITY, routes
+from shared.auth import COMPANY_ADMIN, Access, Principal
+
+ADMINS = Access.of(roles=(COMPANY_ADMIN,))
+READERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("company:read",))
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+
+
+class Address(BaseModel):
+    street: Text
+    postcode: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
+                                               max_length=10)]
+    city: Text
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class CompanyProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    industry: Text | None = None
+    contact_phone: Phone | None = None
+    email: EmailStr | None = None
+    website: HttpUrl | None = None
+    address: Address | None = None
+
+
+class CompanySettingsChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    company_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2,
+                                                   max_length=200)] | None = None
+    language: Language | None = None
+    password_policy: PasswordPolicy | None = None
+    sms_login_step: bool | None = None
+    sales_partner_access: bool | None = None
+    phone_login_permissions: list[Annotated[str, StringConstraints(
+        pattern=r"^[a-z_]+:[a-z_:]+$")]] | None = Field(None, max_length=20)
+
+
+class CompanySettings(BaseModel):
+    company_id: str
+    company_name: str
+    language: str
+    password_policy: PasswordPolicy
+    sms_login_step: bool
+    sales_partner_access: bool
+    phone_login_permissions: list[str]
+
+
+class Company(BaseModel):
+    company_id: str
+    company_name: str
+    profile: CompanyProfile
+
+
+def settings_view(doc: dict) -> CompanySettings:
+    s = doc.get("settings", {})
+    return CompanySettings(
+        company_id=doc["_id"], company_name=doc["name"], language=doc.get("language", "en"),
+        password_policy=PasswordPolicy.model_validate(s.get("password_policy") or {}),
+        sms_login_step=bool(s.get("sms_login_step", True)),
+        sales_partner_access=bool(s.get("sales_partner_access", False)),
+        phone_login_permissions=s.get("phone_login_permissions", ["own_number:read"]))
+
+
+def company_view(doc: dict) -> Company:
+    return Company(company_id=doc["_id"], company_name=doc["name"],
+                   profile=CompanyProfile.model_validate(doc.get("profile") or {}))
+
+
+@routes.get("/v1/company", response=Company, access=Access(), tags=("company",))
+async def get_company(request: web.Request, principal: Principal) -> Company:
+    """ID-13: the caller's company and its profile."""
+    return company_view(await handlers.company(request.app[IDENTITY], principal.company_id))
+
+
+@routes.put("/v1/company/profile", body=CompanyProfile, response=Company, access=ADMINS,
+            tags=("company",))
+async def put_profile(request: web.Request, body: CompanyProfile,
+                      principal: Principal) -> Company:
+    """ID-13: description, industry, contact phone, email, website, address."""
+    doc = await handlers.update_profile(request.app[IDENTITY], principal.company_id,
+                                        body.model_dump(mode="json", exclude_none=True))
+    return company_view(doc)
+
+
+@routes.get("/v1/company/settings", response=CompanySettings, access=READERS,
+            tags=("company",))
+async def get_settings(request: web.Request, principal: Principal) -> CompanySettings:
+    """ID-13: company name, password requirements, SMS login step, sales partner access."""
+    return settings_view(await handlers.company(request.app[IDENTITY], principal.company_id))
+
+
+@routes.patch("/v1/company/settings", body=CompanySettingsChange, response=CompanySettings,
+              access=ADMINS, tags=("company",))
+async def patch_settings(request: web.Request, body: CompanySettingsChange,
+                         principal: Principal) -> CompanySettings:
+    """ID-13 / ID-3 / ID-5: change settings; a password policy may only be stricter."""
+    doc = await handlers.update_settings(request.app[IDENTITY], principal.company_id,
+                                         body.model_dump(mode="json", exclude_none=True))
+    return settings_view(doc)

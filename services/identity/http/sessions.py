@@ -1,0 +1,107 @@
+"""Login, SMS code, mobile-number login, refresh, logout, client credentials, JWKS."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from services.identity.domain.registration import Phone
+from services.identity.handlers import sessions as handlers
+from services.identity.http import IDENTITY, routes
+from services.identity.http.models import Session
+from shared.http import json_response
+
+
+class PasswordLogin(BaseModel):
+    login: str = Field(min_length=3, max_length=254,
+                       description="email address, username, or name@company")
+    password: str = Field(min_length=1, max_length=200)
+
+
+class CodeEntry(BaseModel):
+    login_attempt_id: str = Field(min_length=1, max_length=64)
+    code: str = Field(pattern=r"^[0-9]{6}$")
+
+
+class PhoneLogin(BaseModel):
+    phone: Phone = Field(description="mobile number: 9-digit national (301234567) or E.164")
+
+
+class RefreshGrant(BaseModel):
+    refresh_token: str = Field(min_length=20, max_length=200)
+
+
+class ClientCredentials(BaseModel):
+    grant_type: Literal["client_credentials"]
+    client_id: str = Field(min_length=1, max_length=100)
+    client_secret: str = Field(min_length=1, max_length=200)
+    scope: str | None = Field(None, max_length=1000)
+
+
+class ClientToken(BaseModel):
+    access_token: str
+    token_type: str
+    expires_in: int
+    scope: str
+
+
+@routes.get("/.well-known/jwks.json", tags=("tokens",))
+async def jwks(request: web.Request) -> web.Response:
+    """The public keys access tokens are signed with (JWKS, rotated by kid)."""
+    return json_response(request.app[IDENTITY].keys.jwks(),
+                         headers={"Cache-Control": "public, max-age=60"})
+
+
+@routes.post("/v1/sessions", body=PasswordLogin, response=Session, tags=("login",),
+             problems=(401, 429))
+async def log_in(request: web.Request, body: PasswordLogin) -> Session:
+    """ID-4/ID-5: log in with login id and password; answers with tokens, or asks for the
+    SMS code when the company has the SMS step on."""
+    return Session(**await handlers.password_login(request.app[IDENTITY], body.login,
+                                                   body.password))
+
+
+@routes.post("/v1/sessions/code", body=CodeEntry, response=Session, tags=("login",),
+             problems=(401, 410, 429))
+async def enter_code(request: web.Request, body: CodeEntry) -> Session:
+    """ID-5/ID-6: finish a login with the SMS code."""
+    return Session(**await handlers.verify_code(request.app[IDENTITY], body.login_attempt_id,
+                                                body.code))
+
+
+@routes.post("/v1/sessions/{attempt_id}/code-resend", response=Session, tags=("login",),
+             problems=(401, 429))
+async def resend_code(request: web.Request) -> Session:
+    """ID-5: send a new SMS code for the same login attempt (after a short wait)."""
+    return Session(**await handlers.resend_code(request.app[IDENTITY],
+                                                request.match_info["attempt_id"]))
+
+
+@routes.post("/v1/sessions/phone", body=PhoneLogin, response=Session, tags=("login",),
+             problems=(429,))
+async def phone_login(request: web.Request, body: PhoneLogin) -> Session:
+    """ID-6: log in with a mobile number; an SMS code follows."""
+    return Session(**await handlers.phone_login(request.app[IDENTITY], body.phone))
+
+
+@routes.post("/v1/sessions/refresh", body=RefreshGrant, response=Session, tags=("login",),
+             problems=(401,))
+async def refresh(request: web.Request, body: RefreshGrant) -> Session:
+    """A new access token for a refresh token; the refresh token is replaced (rotation)."""
+    return Session(**await handlers.refresh(request.app[IDENTITY], body.refresh_token))
+
+
+@routes.post("/v1/sessions/logout", body=RefreshGrant, status=204, tags=("login",))
+async def log_out(request: web.Request, body: RefreshGrant) -> None:
+    """ID-4: log out: the session's refresh tokens stop working."""
+    await handlers.log_out(request.app[IDENTITY], body.refresh_token)
+
+
+@routes.post("/v1/oauth/token", body=ClientCredentials, response=ClientToken,
+             tags=("tokens",), problems=(401, 403))
+async def client_token(request: web.Request, body: ClientCredentials) -> ClientToken:
+    """Internal clients (support desk, back office): a token by client credentials."""
+    return ClientToken(**await handlers.client_token(
+        request.app[IDENTITY], body.client_id, body.client_secret, body.scope))

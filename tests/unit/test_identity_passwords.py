@@ -1,0 +1,64 @@
+"""ID-3: the password policy, each violated rule reported by name."""
+
+import pytest
+from pydantic import ValidationError
+
+from services.identity.domain.passwords import (PasswordPolicy, common_password_count,
+                                                contains_username, is_common)
+
+pytestmark = pytest.mark.unit
+POLICY = PasswordPolicy()
+
+
+@pytest.mark.parametrize("password,rules", [
+    ("Sicher!Pass42", []),
+    ("Ab1!", ["length"]),
+    ("A" * 30 + "1!x", ["length"]),
+    ("40958372!", ["letter"]),
+    ("12345678!", ["letter", "common_password"]),
+    ("Abcdefgh!", ["digit"]),
+    ("Abcdefgh1", ["special_character"]),
+    ("Grüße!1234", ["no_umlauts"]),
+    ("Sicher.Pass42!", ["allowed_characters"]),
+    ("Sicher Pass42!", ["allowed_characters"]),
+    ("Sicher·Pass42", []),
+])
+def test_each_platform_rule_is_reported_by_name(password, rules):
+    assert POLICY.violations(password) == rules
+
+
+def test_every_special_character_of_the_policy_is_allowed():
+    for c in "!$/()=?+*#'-_·:,;":
+        assert POLICY.violations(f"Sicher{c}Pass42") == [], c
+
+
+def test_several_broken_rules_are_all_reported():
+    assert POLICY.violations("äb") == ["length", "digit", "special_character", "no_umlauts"]
+
+
+def test_password_may_not_contain_the_username_or_a_part_of_it():
+    assert POLICY.violations("xx!annamuster1", username="annamuster") == ["not_username"]
+    assert contains_username("Muster!2024x", "anna.muster@firma")
+    assert not contains_username("Sicher!Pass42", "anna.muster@firma")
+
+
+def test_common_passwords_are_refused_also_with_digits_and_specials_around_them():
+    assert common_password_count() >= 10_000
+    assert is_common("password") and is_common("Password1!") and is_common("!!qwerty2024")
+    assert POLICY.violations("Password1!") == ["common_password"]
+    assert not is_common("Sicher!Pass42")
+
+
+def test_company_policy_can_be_stricter():
+    strict = PasswordPolicy(min_length=12, min_character_classes=4, history=10)
+    assert strict.violations("sicher!pass42") == ["character_classes"]
+    assert strict.violations("Sicher!Pa42") == ["length"]
+    assert strict.violations("Sicher!Pass42x") == []
+
+
+@pytest.mark.parametrize("field,value", [("min_length", 7), ("min_character_classes", 2),
+                                         ("history", 4)])
+def test_company_policy_can_never_be_weaker_than_the_platforms(field, value):
+    with pytest.raises(ValidationError) as e:
+        PasswordPolicy(**{field: value})
+    assert e.value.errors()[0]["loc"] == (field,)
