@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 # Modules that register benchmarks; imported in this order, so results come out in it.
-MODULES = ("bench.bus",)
+MODULES = ("bench.bus", "bench.identity")
 
 
 @dataclass(frozen=True)

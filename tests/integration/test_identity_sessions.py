@@ -208,8 +208,8 @@ async def test_hundred_parallel_wrong_passwords_are_checked_no_more_than_the_lim
     async with http.post(f"{url}/v1/sessions", json={"login": account.email,
                                                      "password": account.password}) as r:
         assert r.status == 401  # locked, even with the right password
-    guard = await app[IDENTITY].store.counters.find_one({"_id": f"login:{account.user_id}"})
-    assert guard["failures"] == 5 and guard["locked_until"] > 0
+    guard = await app[IDENTITY].store.users.get({"_id": account.user_id})
+    assert guard["login_failures"] == 5 and guard["locked_until"] > 0
 
 
 async def test_refresh_rotates_and_reusing_a_rotated_token_ends_the_whole_family(identity):
@@ -251,3 +251,20 @@ async def test_access_token_is_eddsa_short_lived_with_company_roles_and_methods(
     assert claims["amr"] == ["pwd"] and claims["sub"] == account.user_id
     async with http.get(f"{url}/.well-known/jwks.json") as r:
         assert header["kid"] in [k["kid"] for k in (await r.json())["keys"]]
+
+
+async def test_failures_per_hour_are_capped_even_when_the_lock_allows_more(
+        mongo_url, amqp_url, bus_prefix, unique):
+    """At most N failed passwords per account and hour, whatever the lock settings."""
+    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
+            mongo_url, amqp_url, bus_prefix, unique, login_failures_before_lock=1000,
+            login_failures_per_hour=10) as (url, _):
+        async with aiohttp.ClientSession() as http:
+            account = await register_company(http, url, tap)
+            for _ in range(12):
+                async with http.post(f"{url}/v1/sessions", json={
+                        "login": account.email, "password": "Wrong!pass1"}) as r:
+                    assert r.status == 401
+            async with http.post(f"{url}/v1/sessions", json={
+                    "login": account.email, "password": account.password}) as r:
+                assert r.status == 401

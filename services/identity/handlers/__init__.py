@@ -7,7 +7,8 @@ Everything they need arrives as one ``Identity`` value wired in app.py.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -26,6 +27,8 @@ from shared.mongo import is_duplicate
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the login id is unknown, so both cases cost the same.
 _DUMMY_HASH = HASHER.hash("not-a-real-password-1!")
+# How long another replica may keep using a company's previous settings.
+SETTINGS_CACHE_SECONDS = 5.0
 
 
 @dataclass
@@ -35,6 +38,7 @@ class Identity:
     store: IdentityStore
     keys: SigningKeys
     settings: IdentitySettings
+    settings_cache: dict[str, tuple[float, dict]] = field(default_factory=dict)
 
     def event(self, spec: EventSpec, data: Any, *, subject: str,
               company_id: str | None = None) -> dict:
@@ -76,11 +80,23 @@ async def check_new_password(password: str, *, policy: PasswordPolicy,
             detail="The password breaks these rules: " + ", ".join(broken))
 
 
+async def company_settings(ctx: Identity, company_id: str) -> dict:
+    """A company's settings, read at most every few seconds per process (logins read them
+    every time); a change made through this process is seen at once."""
+    cached = ctx.settings_cache.get(company_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    company = await ctx.store.companies.get({"_id": company_id})
+    settings = (company or {}).get("settings", {})
+    ctx.settings_cache[company_id] = (time.monotonic() + SETTINGS_CACHE_SECONDS, settings)
+    return settings
+
+
 async def company_policy(ctx: Identity, company_id: str | None) -> PasswordPolicy:
     if company_id:
-        company = await ctx.store.companies.get({"_id": company_id})
-        if company and company.get("settings", {}).get("password_policy"):
-            return PasswordPolicy.model_validate(company["settings"]["password_policy"])
+        settings = await company_settings(ctx, company_id)
+        if settings.get("password_policy"):
+            return PasswordPolicy.model_validate(settings["password_policy"])
     return PasswordPolicy()
 
 

@@ -46,4 +46,5 @@ async def update_settings(ctx: Identity, company_id: str, changes: dict) -> dict
     saved = await ctx.store.companies.change({"_id": company_id}, apply)
     if saved is None:
         raise NotFound("No such company.")
+    ctx.settings_cache.pop(company_id, None)
     return saved

@@ -20,7 +20,7 @@ from services.identity.domain import secrets as codes
 from services.identity.domain.errors import (CodeExpired, LoginFailed, RefreshTokenInvalid,
                                              SecondFactorFailed, TooManyTries)
 from services.identity.domain.registration import e164, normalise_email
-from services.identity.handlers import Identity, verify_password
+from services.identity.handlers import Identity, company_settings, verify_password
 from services.identity.tokens import access_token
 from shared.errors import Forbidden, TooManyRequests, Unauthenticated
 from shared.mongo import Quota, is_duplicate
@@ -40,71 +40,77 @@ def login_keys(login: str) -> list[str]:
     return keys
 
 
-async def find_user_by_login(ctx: Identity, login: str) -> dict | None:
+async def find_user_id_by_login(ctx: Identity, login: str) -> str | None:
     for key in login_keys(login):
         claim = await ctx.store.logins.find_one({"_id": key})
         if claim is not None:
-            return await ctx.store.users.get({"_id": claim["user_id"]})
+            return claim["user_id"]
     return None
 
 
 # -- brute force -------------------------------------------------------------------------------
-async def _reserve_attempt(ctx: Identity, user_id: str) -> int | None:
-    """Take one password attempt; None when the account is locked. Taken before the check, so
-    parallel guesses can never exceed the limit."""
+# The guard lives on the user document: consecutive failures (locked once they reach the
+# limit) and failures in the current hour. An attempt is taken before the password is
+# checked, in the same atomic write that reads the user, so parallel guesses can never get
+# more checks than the limit allows.
+
+async def _reserve_attempt(ctx: Identity, user_id: str) -> dict | None:
+    """Take one password attempt; the user document (its ``login_failures`` counting this
+    attempt), or None when the account is locked or unknown."""
     s = ctx.settings
-    key = f"login:{user_id}"
-    try:
-        await ctx.store.counters.insert_one({"_id": key, "failures": 0, "locked_until": 0.0})
-    except Exception as e:
-        if not is_duplicate(e):
-            raise
-    for _ in range(2):
+    users = ctx.store.users.collection
+    for _ in range(3):
         now = time.time()
-        before = await ctx.store.counters.find_one_and_update(
-            {"_id": key, "failures": {"$lt": s.login_failures_before_lock},
-             "locked_until": {"$lt": now}},
-            {"$inc": {"failures": 1}}, return_document=ReturnDocument.BEFORE)
-        if before is not None:
-            if not await Quota(ctx.store.counters).take(f"login-hour:{user_id}",
-                                                        s.login_failures_per_hour, HOUR):
-                return None
-            return before["failures"] + 1
-        doc = await ctx.store.counters.find_one({"_id": key})
+        hour = int(now // HOUR)
+        doc = await users.find_one_and_update(
+            {"_id": user_id, "login_failures": {"$lt": s.login_failures_before_lock},
+             "locked_until": {"$lt": now}, "failure_hour": hour,
+             "hour_failures": {"$lt": s.login_failures_per_hour}},
+            {"$inc": {"login_failures": 1, "version": 1}},
+            return_document=ReturnDocument.AFTER)
+        if doc is not None:
+            return doc
+        doc = await users.find_one({"_id": user_id})
         if doc is None:
             return None
-        if doc["locked_until"] == 0.0:
-            # The last allowed attempt is still being checked, or its lock not yet written.
-            await ctx.store.counters.update_one(
-                {"_id": key, "locked_until": 0.0,
-                 "failures": {"$gte": s.login_failures_before_lock}},
-                {"$set": {"locked_until": now + s.lock_minutes * 60}})
+        if "login_failures" not in doc or doc["failure_hour"] != hour:
+            # First login, or a new hour: the hour's failures start from zero.
+            await users.update_one({"_id": user_id, "version": doc["version"]}, {
+                "$set": {"login_failures": doc.get("login_failures", 0),
+                         "locked_until": doc.get("locked_until", 0.0),
+                         "failure_hour": hour, "hour_failures": 0},
+                "$inc": {"version": 1}})
+            continue
+        if doc["hour_failures"] >= s.login_failures_per_hour:
             return None
-        if doc["locked_until"] >= now:
+        if doc["locked_until"] == 0.0 or doc["locked_until"] >= now:
+            # Locked, or the last allowed attempt is still being checked.
             return None
-        # The lock ran out: start counting again, once.
-        await ctx.store.counters.update_one(
-            {"_id": key, "locked_until": doc["locked_until"]},
-            {"$set": {"failures": 0, "locked_until": 0.0}})
+        # The lock ran out: count again from zero.
+        await users.update_one({"_id": user_id, "locked_until": doc["locked_until"]},
+                               {"$set": {"login_failures": 0, "locked_until": 0.0},
+                                "$inc": {"version": 1}})
     return None
 
 
-async def _attempt_failed(ctx: Identity, user_id: str, attempt: int) -> None:
-    if attempt >= ctx.settings.login_failures_before_lock:
-        await ctx.store.counters.update_one(
-            {"_id": f"login:{user_id}", "locked_until": 0.0},
-            {"$set": {"locked_until": time.time() + ctx.settings.lock_minutes * 60}})
+async def _attempt_failed(ctx: Identity, user: dict) -> None:
+    update: dict = {"$inc": {"hour_failures": 1, "version": 1}}
+    if user["login_failures"] >= ctx.settings.login_failures_before_lock:
+        update["$set"] = {"locked_until": time.time() + ctx.settings.lock_minutes * 60}
+    await ctx.store.users.collection.update_one({"_id": user["_id"]}, update)
 
 
-async def _attempt_succeeded(ctx: Identity, user_id: str) -> None:
-    await ctx.store.counters.update_one({"_id": f"login:{user_id}"},
-                                        {"$set": {"failures": 0, "locked_until": 0.0}})
-    await Quota(ctx.store.counters).give_back(f"login-hour:{user_id}", HOUR)
+async def _attempt_succeeded(ctx: Identity, user: dict) -> None:
+    """Consecutive failures start again from zero (the hour's failures stay counted)."""
+    await ctx.store.users.collection.update_one(
+        {"_id": user["_id"]}, {"$set": {"login_failures": 0}, "$inc": {"version": 1}})
 
 
 async def unlock(ctx: Identity, user_id: str) -> None:
-    await ctx.store.counters.update_one({"_id": f"login:{user_id}"},
-                                        {"$set": {"failures": 0, "locked_until": 0.0}})
+    """ID-12: an administrator lifts a lock."""
+    await ctx.store.users.collection.update_one(
+        {"_id": user_id}, {"$set": {"login_failures": 0, "locked_until": 0.0,
+                                    "hour_failures": 0}, "$inc": {"version": 1}})
 
 
 # -- tokens --------------------------------------------------------------------------------------
@@ -114,8 +120,8 @@ def _claims(user: dict, amr: list[str], phone: str | None, company: dict | None)
     if phone is not None:
         # ID-6: a mobile-number login reaches only that number's own scope, further
         # restricted by what the company administrator allows.
-        allowed = (company or {}).get("settings", {}).get(
-            "phone_login_permissions", DEFAULT_PHONE_LOGIN_PERMISSIONS)
+        allowed = (company or {}).get("phone_login_permissions",
+                                      DEFAULT_PHONE_LOGIN_PERMISSIONS)
         claims.update(roles=[], perms=list(allowed), phone=phone)
     if user.get("must_change_password"):
         claims["pcr"] = True
@@ -131,7 +137,8 @@ def _access(ctx: Identity, user: dict, claims: dict) -> str:
 async def start_session(ctx: Identity, user: dict, amr: list[str], *,
                         phone: str | None = None, family_id: str | None = None) -> dict:
     """An access token and a new refresh token (of a new family unless rotating)."""
-    company = await ctx.store.companies.get({"_id": user["company_id"]})
+    # Only a mobile-number session needs the company's settings in its token.
+    company = await company_settings(ctx, user["company_id"]) if phone is not None else None
     refresh = secrets.token_urlsafe(32)
     await ctx.store.refresh_tokens.insert_one({
         "_id": codes.token_hash(refresh), "family_id": family_id or uuid.uuid4().hex,
@@ -189,17 +196,16 @@ async def log_out(ctx: Identity, token: str) -> None:
 async def password_login(ctx: Identity, login: str, password: str) -> dict:
     """ID-4: username, email or ``name@company`` and password; then the SMS step (ID-5)
     unless the company switched it off."""
-    user = await find_user_by_login(ctx, login)
-    attempt = await _reserve_attempt(ctx, user["_id"]) if user is not None else None
-    ok = await verify_password(user["password_hash"] if attempt else None, password)
-    if user is None or attempt is None or not ok or user["status"] != "active":
-        if user is not None and attempt is not None and not ok:
-            await _attempt_failed(ctx, user["_id"], attempt)
+    user_id = await find_user_id_by_login(ctx, login)
+    user = await _reserve_attempt(ctx, user_id) if user_id is not None else None
+    ok = await verify_password(user["password_hash"] if user else None, password)
+    if user is None or not ok or user["status"] != "active":
+        if user is not None and not ok:
+            await _attempt_failed(ctx, user)
         raise LoginFailed("Check the login id and the password.")
-    await _attempt_succeeded(ctx, user["_id"])
-    company = await ctx.store.companies.get({"_id": user["company_id"]})
-    sms_step = (company or {}).get("settings", {}).get("sms_login_step", True)
-    if sms_step and user.get("phone"):
+    await _attempt_succeeded(ctx, user)
+    company = await company_settings(ctx, user["company_id"])
+    if company.get("sms_login_step", True) and user.get("phone"):
         return await _send_login_code(ctx, user, purpose="second_factor", amr=["pwd", "sms"])
     return await start_session(ctx, user, ["pwd"])
 
