@@ -1,22 +1,56 @@
-"""billing's use cases."""
+"""billing's use cases: each a small function of its inputs and the store."""
 
 from __future__ import annotations
 
+import base64
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
+from services.billing import events as ev
+from services.billing.domain import account as acc
+from services.billing.domain import cards, sepa
+from services.billing.domain.catalogue import PRODUCTS
+from services.billing.domain.details import check_vat_id
+from services.billing.domain.errors import (
+    BillingAccountNotFound,
+    BillingDetailsNotFound,
+    CardExpired,
+    CardTokenRejected,
+    CustomerNumberNotLinked,
+    PaymentProviderUnavailable,
+    UnknownCompany,
+    UnsupportedCardBrand,
+    field_problem,
+)
+from services.billing.payment_provider import CardProvider, ProviderUnavailable
 from services.billing.store import BillingStore
-from shared.errors import NotFound
+from shared.auth import BILLING_ADMIN, COMPANY_ADMIN, Principal
+from shared.errors import Forbidden, InvalidInput, PermanentEventError
+from shared.events import make_event
+from shared.logging import get_logger
 from shared.mongo import is_duplicate
 
+log = get_logger("billing")
+Doc = dict[str, Any]
+ADMIN_ROLES = frozenset({COMPANY_ADMIN, BILLING_ADMIN})
+INVOICES_READ = "invoices:read"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- the account ---------------------------------------------------------------------------------
 
 async def open_billing_account(store: BillingStore, *, company_id: str, company_name: str,
-                               event_id: str) -> bool:
+                               event_id: str, admin_email: str | None = None,
+                               language: str = "en") -> bool:
     """A company's billing account, opened once however often the event arrives."""
     try:
-        await store.accounts.create({
-            "_id": company_id, "company_id": company_id, "company_name": company_name,
-            "status": "open", "opened_at": datetime.now(UTC), "opened_by_event": event_id,
-        })
+        await store.accounts.create(acc.new_account(company_id, company_name, admin_email,
+                                                    language, event_id, _now()))
         return True
     except Exception as e:
         if is_duplicate(e):
@@ -24,8 +58,418 @@ async def open_billing_account(store: BillingStore, *, company_id: str, company_
         raise
 
 
-async def billing_account(store: BillingStore, company_id: str) -> dict:
+async def billing_account(store: BillingStore, company_id: str) -> Doc:
     account = await store.accounts.get({"_id": company_id, "company_id": company_id})
     if account is None:
-        raise NotFound("This company has no billing account yet.")
+        raise BillingAccountNotFound("This company has no billing account yet; it is opened "
+                                     "right after the registration, try again in a moment.")
     return account
+
+
+async def change_account(store: BillingStore, company_id: str,
+                         mutate: Callable[[Doc], list[dict] | None], *,
+                         applied_event: str | None = None) -> Doc:
+    """Read, change and save the account whole (optimistic version, retried on a race).
+
+    History beyond ``HISTORY_KEPT`` entries moves to the archive (deterministic ids, so a
+    retried write archives nothing twice) before the account is saved without it."""
+    async def change(doc: Doc) -> list[dict]:
+        events = mutate(doc) or []
+        history = doc.get("history", [])
+        overflow = history[:-acc.HISTORY_KEPT] if len(history) > acc.HISTORY_KEPT else []
+        for entry in overflow:
+            try:
+                await store.history_archive.insert_one(
+                    {**entry, "_id": f"{company_id}:{entry['seq']}", "company_id": company_id})
+            except Exception as e:
+                if not is_duplicate(e):
+                    raise
+        if overflow:
+            doc["history"] = history[len(overflow):]
+        return events
+
+    doc = await store.accounts.change({"_id": company_id, "company_id": company_id}, change,
+                                      applied_event=applied_event)
+    if doc is None:
+        raise BillingAccountNotFound("This company has no billing account yet; it is opened "
+                                     "right after the registration, try again in a moment.")
+    return doc
+
+
+# -- billing details (BIL-1) ---------------------------------------------------------------------
+
+def checked_details(details: Doc) -> Doc:
+    details = dict(details)
+    if details.get("vat_id"):
+        details["vat_id"] = check_vat_id(details["vat_id"], "vat_id")
+    return details
+
+
+async def set_billing_details(store: BillingStore, principal: Principal, details: Doc) -> Doc:
+    details = checked_details(details)
+
+    def mutate(doc: Doc) -> list[dict]:
+        now = _now()
+        doc["details"] = {**details, "updated_at": now, "updated_by": principal.subject}
+        acc.record(doc, "billing_details_changed", by=principal.subject, now=now)
+        return []
+
+    doc = await change_account(store, principal.company_id, mutate)
+    return doc["details"]
+
+
+async def billing_details(store: BillingStore, company_id: str) -> Doc:
+    doc = await billing_account(store, company_id)
+    if not doc.get("details"):
+        raise BillingDetailsNotFound("No billing details yet; set them with PUT "
+                                     "/v1/billing-details or with a booking.")
+    return doc["details"]
+
+
+# -- payment methods (BIL-2, BIL-3) --------------------------------------------------------------
+
+async def linked_number(store: BillingStore, company_id: str, number: str) -> Doc | None:
+    return await store.customer_numbers.find_one(
+        {"_id": f"{company_id}:{number}", "company_id": company_id, "linked": True})
+
+
+async def new_method(store: BillingStore, provider: CardProvider, company_id: str,
+                     request: Doc, *, by: str, field_prefix: str = "") -> Doc:
+    """A payment method built from a validated request: every check that needs no account
+    state runs here, before the account is read (the provider, the link projection)."""
+    # Field paths name the form, as pydantic's do for the tagged union: "sepa_debit.iban".
+    kind = request["kind"]
+    f = f"{field_prefix}{kind}."
+    method_id = f"pm_{uuid.uuid4().hex[:16]}"
+    method: Doc = {"id": method_id, "kind": kind, "status": acc.USABLE, "created_at": _now(),
+                   "created_by": by, "rejection_reason": None}
+    if kind in ("landline_bill", "mobile_bill"):
+        wanted = "landline" if kind == "landline_bill" else "mobile"
+        number = request["customer_number"]
+        link = await linked_number(store, company_id, number)
+        if link is None or link.get("kind") != wanted:
+            raise field_problem(
+                CustomerNumberNotLinked, f"{f}customer_number", "linked_" + wanted,
+                f"Only a {wanted} customer number linked to this company can be billed; "
+                "link it first (contracts: link a customer number), then try again.")
+        method["details"] = {"customer_number": number}
+        label = "Landline bill" if wanted == "landline" else "Mobile bill"
+        method["display"] = f"{label} {number}"
+    elif kind == "credit_card":
+        method["details"] = await _checked_card(provider, request, f)
+        d = method["details"]
+        method["display"] = f"{cards.BRANDS[d['brand']]} •••• {d['last4']}"
+    elif kind == "paypal":
+        method["details"] = {"billing_agreement_id": request["billing_agreement_id"],
+                             "payer_email": request["payer_email"]}
+        method["display"] = f"PayPal {request['payer_email']}"
+    elif kind == "sepa_debit":
+        iban = sepa.check_iban(request["iban"], f"{f}iban")
+        bic = sepa.check_bic(request["bic"], iban, f"{f}bic")
+        method["status"] = acc.PENDING_CHECK
+        method["credit_check_request_id"] = f"cc_{method_id}"
+        method["details"] = {"iban": iban.compact, "bic": str(bic.compact),
+                             "account_holder": request["account_holder"],
+                             "signed_on": _now().date().isoformat(),
+                             # Numbered when the account is saved (see _place_method).
+                             "mandate_reference": None}
+        method["display"] = f"IBAN {sepa.mask_iban(iban.compact)}"
+    else:  # the request model admits no other kind
+        raise InvalidInput([{"field": f"{f}kind", "rule": "kind", "message": "unknown kind"}])
+    return method
+
+
+async def _checked_card(provider: CardProvider, request: Doc, f: str) -> Doc:
+    brand = cards.brand(request["brand"])
+    if brand is None:
+        raise field_problem(UnsupportedCardBrand, f"{f}brand", "card_brand",
+                            "Accepted cards: Visa, Mastercard, Diners Club/Discover and JCB.")
+    month, year = request["exp_month"], request["exp_year"]
+    if cards.expired(month, year, _now().date()):
+        raise field_problem(CardExpired, f"{f}exp_year", "card_expired",
+                            "The card's expiry date is in the past; use a valid card.")
+    try:
+        card = await provider.card_for(request["provider_token"])
+    except ProviderUnavailable:
+        raise PaymentProviderUnavailable("The payment provider can not confirm the card right "
+                                         "now; try again in a minute.") from None
+    if card is None or not _matches(card, brand, request["last4"], month, year):
+        raise field_problem(CardTokenRejected, f"{f}provider_token", "provider_token",
+                            "The payment provider does not know this token for a card with "
+                            "this brand, last 4 digits and expiry; tokenise the card again.")
+    return {"brand": brand, "last4": request["last4"], "exp_month": month, "exp_year": year,
+            "holder_name": request.get("holder_name"),
+            # Needed to charge the card; never shown, never logged.
+            "provider_token": request["provider_token"]}
+
+
+def _matches(card, brand: str, last4: str, month: int, year: int) -> bool:
+    if card.brand == "*":  # the local sandbox trusts what was sent
+        return True
+    return (cards.brand(card.brand) == brand and card.last4 == last4
+            and card.exp_month == month and card.exp_year == year)
+
+
+def _place_method(doc: Doc, method: Doc, by: str) -> list[dict]:
+    if method["kind"] == "sepa_debit":
+        n = sum(1 for m in doc.get("payment_methods", []) if m["kind"] == "sepa_debit") + 1
+        method["details"]["mandate_reference"] = sepa.mandate_reference(doc["company_id"], n)
+    return acc.add_method(doc, method, by=by, now=_now())
+
+
+async def add_payment_method(store: BillingStore, provider: CardProvider,
+                             principal: Principal, request: Doc) -> tuple[Doc, Doc]:
+    """A new method; usable ones are active at once (BIL-3). Returns (method, account)."""
+    await billing_account(store, principal.company_id)
+    method = await new_method(store, provider, principal.company_id, request,
+                              by=principal.subject)
+
+    def mutate(doc: Doc) -> list[dict]:
+        return _place_method(doc, {**method, "details": dict(method["details"])},
+                             principal.subject)
+
+    doc = await change_account(store, principal.company_id, mutate)
+    return acc.find_method(doc, method["id"]), doc
+
+
+async def activate_payment_method(store: BillingStore, principal: Principal,
+                                  method_id: str) -> tuple[Doc, Doc]:
+    doc = await billing_account(store, principal.company_id)
+    method = acc.find_method(doc, method_id)
+    if method["kind"] in ("landline_bill", "mobile_bill"):
+        number = method["details"]["customer_number"]
+        if await linked_number(store, principal.company_id, number) is None:
+            raise field_problem(CustomerNumberNotLinked, "customer_number", "linked",
+                                f"The customer number {number} is no longer linked to this "
+                                "company; link it again before reactivating this method.")
+
+    def mutate(doc: Doc) -> list[dict]:
+        return acc.activate(doc, method_id, by=principal.subject, now=_now())
+
+    doc = await change_account(store, principal.company_id, mutate)
+    return acc.find_method(doc, method_id), doc
+
+
+async def credit_check_answered(store: BillingStore, *, event_id: str, request_id: str,
+                                company_id: str, method_id: str, approved: bool,
+                                reason: str | None) -> None:
+    unknown: list[bool] = []
+
+    def mutate(doc: Doc) -> list[dict]:
+        events = acc.apply_credit_check(doc, request_id=request_id, method_id=method_id,
+                                        approved=approved, reason=reason, now=_now())
+        if events is None:
+            unknown.append(True)
+            return []
+        return events
+
+    doc = await store.accounts.change({"_id": company_id, "company_id": company_id}, mutate,
+                                      applied_event=event_id)
+    if doc is None or unknown:
+        raise PermanentEventError(
+            f"no pending credit check {request_id} for payment method {method_id} of company "
+            f"{company_id}")
+
+
+# -- the link projection (contracts' events) -----------------------------------------------------
+
+async def project_link(store: BillingStore, *, company_id: str, number: str, kind: str,
+                       linked: bool, link: Doc, as_of: float) -> None:
+    """Apply a link or unlink; an older event than the one applied last changes nothing."""
+    try:
+        await store.customer_numbers.update_one(
+            {"_id": f"{company_id}:{number}", "as_of": {"$lte": as_of}},
+            {"$set": {"company_id": company_id, "customer_number": number, "kind": kind,
+                      "linked": linked, "as_of": as_of, **link}},
+            upsert=True)
+    except Exception as e:
+        if not is_duplicate(e):  # a newer event was applied already
+            raise
+
+
+async def linked_landline_numbers(store: BillingStore, company_id: str) -> list[str]:
+    docs = await store.customer_numbers.find(
+        {"company_id": company_id, "kind": "landline", "linked": True}).to_list()
+    return sorted(d["customer_number"] for d in docs)
+
+
+# -- invoices (BIL-6, BIL-7) ---------------------------------------------------------------------
+
+def sort_key(issued_at: datetime, invoice_id: str) -> str:
+    # Digits only: the emulator compares ISO-date-looking strings wrongly with $lt.
+    return f"{issued_at.astimezone(UTC).strftime('%Y%m%d%H%M%S%f')}|{invoice_id}"
+
+
+async def record_invoice(store: BillingStore, *, event_id: str, invoice: Doc) -> bool:
+    """Store an issued invoice against the method active when it was issued, and announce it.
+
+    An invoice for a company billing has no account for is retried (the registration may
+    still be on its way), then parked; one whose lines do not add up is parked at once."""
+    company_id = invoice["company_id"]
+    if invoice["lines"]:
+        for i, line in enumerate(invoice["lines"]):
+            if line["quantity"] * line["unit_price_minor"] != line["amount_minor"]:
+                raise PermanentEventError(f"lines.{i}: amount_minor is not quantity × "
+                                          "unit_price_minor")
+        if sum(line["amount_minor"] for line in invoice["lines"]) != invoice["amount_minor"]:
+            raise PermanentEventError("amount_minor is not the sum of the lines' amount_minor")
+    account = await store.accounts.get({"_id": company_id, "company_id": company_id})
+    if account is None:
+        raise UnknownCompany(f"no billing account for company {company_id} (yet)")
+    issued_at: datetime = invoice["issued_at"]
+    method = acc.active_method_at(account, issued_at)
+    billed_with = None if method is None else {
+        "id": method["id"], "kind": method["kind"], "display": method["display"]}
+    doc = {"_id": f"{company_id}:{invoice['invoice_id']}", "company_id": company_id,
+           "invoice_id": invoice["invoice_id"], "number": invoice["number"],
+           "issued_at": issued_at, "due_date": invoice["due_date"].isoformat(),
+           "currency": invoice["currency"], "amount_minor": invoice["amount_minor"],
+           "lines": invoice["lines"], "customer_number": invoice.get("customer_number") or "",
+           "payment_method": billed_with, "recorded_at": _now(), "event_id": event_id,
+           "sort_key": sort_key(issued_at, invoice["invoice_id"])}
+    email = acc.invoice_email(account)
+    events = []
+    if email:
+        events.append(make_event(ev.INVOICE_RECORDED, {
+            "company_id": company_id, "invoice_id": invoice["invoice_id"],
+            "number": invoice["number"], "amount_minor": invoice["amount_minor"],
+            "currency": invoice["currency"], "due_date": invoice["due_date"],
+            "payment_method_display": billed_with["display"] if billed_with else "—",
+            "invoice_email": email, "language": account.get("language") or "en",
+        }, source=ev.SOURCE, subject=company_id, company_id=company_id))
+    else:
+        log.warning("invoice recorded without an invoice email; no notice sent",
+                    company_id=company_id)
+    try:
+        await store.invoices.create(doc, events)
+        return True
+    except Exception as e:
+        if is_duplicate(e):
+            return False
+        raise
+
+
+def encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput([{"field": "query.cursor", "rule": "cursor",
+                             "message": "Pass the next_cursor of the previous page as is."}]
+                           ) from None
+
+
+async def invoice_page(store: BillingStore, company_id: str, *, limit: int,
+                       cursor: str | None, customer_numbers: list[str] | None = None
+                       ) -> tuple[list[Doc], str | None]:
+    """Newest first; ``next_cursor`` is None on the last page."""
+    query: Doc = {"company_id": company_id}
+    if customer_numbers is not None:
+        query["customer_number"] = {"$in": customer_numbers}
+    if cursor:
+        query["sort_key"] = {"$lt": decode_cursor(cursor)}
+    docs = await store.invoices.collection.find(query).sort("sort_key", -1).limit(
+        limit + 1).to_list()
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return docs, encode_cursor(docs[-1]["sort_key"]) if more and docs else None
+
+
+def may_read_online_invoices(principal: Principal, account: Doc) -> bool:
+    """Administrators; users granted it on the billing side; or an ``invoices:read`` claim."""
+    return bool(ADMIN_ROLES & principal.roles) or INVOICES_READ in principal.permissions or any(
+        r["user_id"] == principal.subject for r in account.get("invoice_readers", []))
+
+
+async def online_invoices(store: BillingStore, principal: Principal, *, limit: int,
+                          cursor: str | None, customer_number: str | None
+                          ) -> tuple[list[Doc], str | None, list[str]]:
+    account = await billing_account(store, principal.company_id)
+    if not may_read_online_invoices(principal, account):
+        raise Forbidden("Online invoices are for administrators and users an administrator "
+                        "granted them to.")
+    numbers = await linked_landline_numbers(store, principal.company_id)
+    if customer_number is not None:
+        if customer_number not in numbers:
+            raise field_problem(CustomerNumberNotLinked, "query.customer_number", "linked",
+                                "This landline customer number is not linked to the company; "
+                                "link it to get its invoices online.")
+        numbers = [customer_number]
+    items, next_cursor = await invoice_page(store, principal.company_id, limit=limit,
+                                            cursor=cursor, customer_numbers=numbers)
+    return items, next_cursor, numbers
+
+
+async def set_invoice_reader(store: BillingStore, principal: Principal, user_id: str,
+                             granted: bool) -> list[Doc]:
+    def mutate(doc: Doc) -> list[dict]:
+        readers = [r for r in doc.get("invoice_readers", []) if r["user_id"] != user_id]
+        was = len(readers) != len(doc.get("invoice_readers", []))
+        now = _now()
+        if granted:
+            readers.append({"user_id": user_id, "granted_at": now,
+                            "granted_by": principal.subject})
+        doc["invoice_readers"] = readers if granted or was else doc.get("invoice_readers", [])
+        if granted != was:
+            acc.record(doc, "online_invoices_granted" if granted else "online_invoices_revoked",
+                       by=principal.subject, now=now, user_id=user_id)
+        return []
+
+    doc = await change_account(store, principal.company_id, mutate)
+    return doc.get("invoice_readers", [])
+
+
+# -- subscriptions (BIL-5) -----------------------------------------------------------------------
+
+async def book_subscription(store: BillingStore, provider: CardProvider, principal: Principal,
+                            *, product_id: str, licences: int, payment_method: Doc | None,
+                            billing_details: Doc | None) -> tuple[Doc, Doc]:
+    """Book a product; a booking may bring the payment method and billing details with it,
+    saved in the same write as the subscription."""
+    await billing_account(store, principal.company_id)
+    details = checked_details(billing_details) if billing_details else None
+    method = None
+    if payment_method is not None:
+        method = await new_method(store, provider, principal.company_id, payment_method,
+                                  by=principal.subject, field_prefix="payment_method.")
+    subscription_id = f"sub_{uuid.uuid4().hex[:16]}"
+
+    def mutate(doc: Doc) -> list[dict]:
+        now, events = _now(), []
+        if details is not None:
+            doc["details"] = {**details, "updated_at": now, "updated_by": principal.subject}
+            acc.record(doc, "billing_details_changed", by=principal.subject, now=now)
+        if method is not None:
+            events += _place_method(doc, {**method, "details": dict(method["details"])},
+                                    principal.subject)
+        acc.book(doc, PRODUCTS.get(product_id), licences, subscription_id,
+                 by=principal.subject, now=now)
+        return events
+
+    doc = await change_account(store, principal.company_id, mutate)
+    return acc.find_subscription(doc, subscription_id), doc
+
+
+async def change_subscription(store: BillingStore, principal: Principal, subscription_id: str,
+                              licences: int) -> tuple[Doc, Doc]:
+    def mutate(doc: Doc) -> list[dict]:
+        sub = acc.find_subscription(doc, subscription_id)
+        acc.change_licences(doc, subscription_id, licences, PRODUCTS.get(sub["product_id"]),
+                            by=principal.subject, now=_now())
+        return []
+
+    doc = await change_account(store, principal.company_id, mutate)
+    return acc.find_subscription(doc, subscription_id), doc
+
+
+async def cancel_subscription(store: BillingStore, principal: Principal,
+                              subscription_id: str) -> tuple[Doc, Doc]:
+    def mutate(doc: Doc) -> list[dict]:
+        acc.cancel(doc, subscription_id, by=principal.subject, now=_now())
+        return []
+
+    doc = await change_account(store, principal.company_id, mutate)
+    return acc.find_subscription(doc, subscription_id), doc

@@ -11,3 +11,7 @@ class BillingSettings(ServiceSettings):
 
     service_name: str = "billing"
     http_port: int = 8002
+    # The card payment provider's API that confirms a card token; empty = the local sandbox,
+    # which accepts tokens of the form ``tok_sandbox_…`` as given (never for production).
+    payment_provider_url: str = ""
+    payment_provider_timeout_seconds: float = 5.0

@@ -5,15 +5,21 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.contracts import consumers
-from services.contracts.http import STORE, routes
+from services.contracts.handlers import PasswordPolicy
+from services.contracts.http import POLICY, STORE, routes
 from services.contracts.settings import ContractsSettings
 from services.contracts.store import ContractsStore
-from shared.service import DB, RELAY, ServiceDefinition, create_app
+from shared.service import DB, RELAY, SERVICE_SETTINGS, ServiceDefinition, create_app
 
 
 async def setup(app: web.Application) -> None:
+    settings = app[SERVICE_SETTINGS]
+    assert isinstance(settings, ContractsSettings)
+    app[POLICY] = PasswordPolicy(pepper=settings.otp_pepper.get_secret_value().encode(),
+                                 valid_days=settings.otp_valid_days,
+                                 max_attempts=settings.otp_max_attempts)
     store = ContractsStore.on(app[DB], on_events=app[RELAY].wake)
-    for aggregates in store.aggregates:
+    for aggregates in store.publishing:
         app[RELAY].watch(aggregates)
     await store.apply_indexes()
     app[STORE] = store
@@ -24,7 +30,7 @@ definition = ServiceDefinition(
     description="Customer numbers, contract links, permissions and authorised contacts.",
     routes=routes,
     setup=setup,
-    subscriptions=lambda app: consumers.subscriptions(app[STORE]),
+    subscriptions=lambda app: consumers.subscriptions(app[STORE], app[POLICY]),
 )
 
 

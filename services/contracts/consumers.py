@@ -1,10 +1,12 @@
-"""Events contracts consumes, declared in one table."""
+"""Events contracts consumes, declared in one table: the CRM's customer numbers and contracts
+(CON-1) and identity's companies and users (a local projection for CON-5…CON-7)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, EmailStr
 
-from services.contracts import handlers
+from services.contracts import events, handlers
+from services.contracts.handlers import PasswordPolicy
 from services.contracts.store import ContractsStore
 from shared.bus import Subscription
 from shared.events import CloudEvent, EventData
@@ -15,14 +17,102 @@ class CompanyRegistered(EventData):
 
     company_id: str
     company_name: str
+    admin_user_id: str | None = None
+    admin_email: EmailStr | None = None
+    admin_first_name: str | None = None
+    admin_surname: str | None = None
+    language: str | None = None
 
 
-def subscriptions(store: ContractsStore | None) -> list[Subscription]:
+class UserActivated(EventData):
+    user_id: str
+    company_id: str
+    email: EmailStr
+    first_name: str
+    surname: str
+    roles: list[str]
+    parent_user_id: str | None = None
+    language: str | None = None
+
+
+class RoleChanged(EventData):
+    user_id: str
+    company_id: str
+    email: EmailStr
+    roles: list[str]
+    permissions: list[str] = []
+
+
+class EmailChanged(EventData):
+    user_id: str
+    company_id: str
+    new_email: EmailStr
+
+
+class UserStatusChanged(EventData):
+    user_id: str
+    company_id: str
+    email: EmailStr
+
+
+def subscriptions(store: ContractsStore | None,
+                  policy: PasswordPolicy | None = None) -> list[Subscription]:
     async def company_registered(event: CloudEvent, data: BaseModel) -> None:
         assert isinstance(data, CompanyRegistered)
         await handlers.open_contract_space(store, company_id=data.company_id,
                                            company_name=data.company_name, event_id=event.id)
+        if data.admin_user_id and data.admin_email:
+            await handlers.project_user(store, data.admin_user_id, {
+                "company_id": data.company_id, "email": data.admin_email,
+                "first_name": data.admin_first_name, "surname": data.admin_surname,
+                "language": data.language, "roles": ["company_admin"], "active": True,
+            }, event_id=event.id)
+
+    async def user_activated(event: CloudEvent, data: BaseModel) -> None:
+        assert isinstance(data, UserActivated)
+        await handlers.project_user(store, data.user_id, {
+            **data.model_dump(exclude={"user_id"}), "active": True}, event_id=event.id)
+
+    async def role_changed(event: CloudEvent, data: BaseModel) -> None:
+        assert isinstance(data, RoleChanged)
+        await handlers.project_user(store, data.user_id, {
+            "company_id": data.company_id, "roles": data.roles,
+            "permissions": data.permissions}, event_id=event.id)
+
+    async def email_changed(event: CloudEvent, data: BaseModel) -> None:
+        assert isinstance(data, EmailChanged)
+        await handlers.project_user(store, data.user_id, {
+            "company_id": data.company_id, "email": data.new_email}, event_id=event.id)
+
+    def status(active: bool):
+        async def changed(event: CloudEvent, data: BaseModel) -> None:
+            assert isinstance(data, UserStatusChanged)
+            await handlers.project_user(store, data.user_id, {
+                "company_id": data.company_id, "active": active}, event_id=event.id)
+        return changed
+
+    async def number_issued(event: CloudEvent, data: BaseModel) -> None:
+        assert isinstance(data, events.CustomerNumberIssued)
+        await handlers.customer_number_issued(store, policy, data.model_dump(mode="json"),
+                                              event_id=event.id)
+
+    def contract(terminated: bool):
+        async def changed(event: CloudEvent, data: BaseModel) -> None:
+            assert isinstance(data, events.ContractEvent)
+            await handlers.contract_event(store, data.model_dump(mode="json"),
+                                          terminated=terminated, event_id=event.id)
+        return changed
 
     return [
         Subscription("identity.company.registered.v1", CompanyRegistered, company_registered),
+        Subscription("identity.user.activated.v1", UserActivated, user_activated),
+        Subscription("identity.user.role_changed.v1", RoleChanged, role_changed),
+        Subscription("identity.email.changed.v1", EmailChanged, email_changed),
+        Subscription("identity.user.deactivated.v1", UserStatusChanged, status(False)),
+        Subscription("identity.user.reactivated.v1", UserStatusChanged, status(True)),
+        Subscription(events.CUSTOMER_NUMBER_ISSUED.type, events.CustomerNumberIssued,
+                     number_issued),
+        Subscription(events.CONTRACT_ADDED.type, events.ContractEvent, contract(False)),
+        Subscription(events.CONTRACT_CHANGED.type, events.ContractEvent, contract(False)),
+        Subscription(events.CONTRACT_TERMINATED.type, events.ContractEvent, contract(True)),
     ]

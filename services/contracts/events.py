@@ -61,14 +61,19 @@ class CustomerNumberUnlinked(EventData):
     company_id: str
     customer_number: str
     kind: Kind
+    link_type: Literal["holder", "user"] = "holder"
 
 
 class PermissionsTransferred(EventData):
     from_company_id: str
     to_company_id: str
+    to_user_id: str | None = None
     to_admin_email: EmailStr
     customer_number: str
     contract_id: str
+    product: str | None = None
+    access_number: str | None = None
+    # Every right of the contract except "commercial_contact" (CON-5).
     rights: list[str]
     language: str = "de"
 
@@ -76,6 +81,7 @@ class PermissionsTransferred(EventData):
 class PermissionsRevoked(EventData):
     from_company_id: str
     to_company_id: str
+    to_user_id: str | None = None
     customer_number: str
     contract_id: str
 
@@ -110,24 +116,28 @@ OTP_ISSUED = EventSpec(
              "one_time_password": "…", "expires_at": "2026-12-01T10:00:00Z"})
 LINKED = EventSpec(
     "contracts.customer_number.linked.v1", CustomerNumberLinked, "contracts",
-    "A company linked a customer number (CON-2, CON-3): billing may bill to it.",
+    "A company linked a customer number, or the contracts under a linked number changed "
+    "(CON-2, CON-3): billing may bill to the active contracts listed.",
     example={"company_id": "0f3a6c2e-1d4b-4e8a-9b7c-2a5d8e1f3c40", **_CN, "kind": "landline",
              "link_type": "holder", "contract_ids": ["K-1"], "access_numbers": ["+4930123456"]})
 UNLINKED = EventSpec(
     "contracts.customer_number.unlinked.v1", CustomerNumberUnlinked, "contracts",
     "A company's link to a customer number was deleted (CON-3).",
-    example={"company_id": "0f3a6c2e-1d4b-4e8a-9b7c-2a5d8e1f3c40", **_CN, "kind": "landline"})
+    example={"company_id": "0f3a6c2e-1d4b-4e8a-9b7c-2a5d8e1f3c40", **_CN, "kind": "landline",
+             "link_type": "holder"})
 PERMISSIONS_TRANSFERRED = EventSpec(
     "contracts.permissions.transferred.v1", PermissionsTransferred, "contracts",
     "Rights for a contract were transferred to another master administrator (CON-5).",
-    example={"from_company_id": "c-1", "to_company_id": "c-2",
+    example={"from_company_id": "c-1", "to_company_id": "c-2", "to_user_id": "u-2",
              "to_admin_email": "admin@other.example", **_CN, "contract_id": "K-1",
-             "rights": ["order", "cancel", "technical_change", "billing_question"],
+             "product": "CompanyFlex", "access_number": "+4930123456",
+             "rights": ["view", "order", "cancel", "technical_change", "billing_question"],
              "language": "de"})
 PERMISSIONS_REVOKED = EventSpec(
     "contracts.permissions.revoked.v1", PermissionsRevoked, "contracts",
     "A transfer of rights was revoked by removing the tick (CON-5).",
-    example={"from_company_id": "c-1", "to_company_id": "c-2", **_CN, "contract_id": "K-1"})
+    example={"from_company_id": "c-1", "to_company_id": "c-2", "to_user_id": "u-2", **_CN,
+             "contract_id": "K-1"})
 
 PUBLISHED = [OTP_ISSUED, LINKED, UNLINKED, PERMISSIONS_TRANSFERRED, PERMISSIONS_REVOKED]
 EXTERNAL = [CUSTOMER_NUMBER_ISSUED, CONTRACT_ADDED, CONTRACT_CHANGED, CONTRACT_TERMINATED]

@@ -1,14 +1,63 @@
-"""contracts' use cases."""
+"""contracts' use cases: each a function of its inputs and the store; domain errors raised."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
 
+from services.contracts import events
+from services.contracts.domain import contacts as contact_rules
+from services.contracts.domain import customer_numbers as cn
+from services.contracts.domain import errors
+from services.contracts.domain import one_time_passwords as otp
+from services.contracts.domain.rights import COMMERCIAL_CONTACT, TRANSFERABLE_RIGHTS, ordered
 from services.contracts.store import ContractsStore
-from shared.errors import NotFound
-from shared.mongo import is_duplicate
+from shared.auth import COMPANY_ADMIN, SUB_ADMIN, Principal
+from shared.errors import NotFound, PermanentEventError
+from shared.events import make_event
+from shared.mongo import Aggregates, ConcurrencyConflict, is_duplicate
 
 
+@dataclass(frozen=True)
+class PasswordPolicy:
+    """How one-time passwords are kept (from the settings)."""
+
+    pepper: bytes
+    valid_days: float = 10.0
+    max_attempts: int = 5
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _event(spec, data: dict[str, Any], *, subject: str, company_id: str | None = None) -> dict:
+    return make_event(spec, data, source=events.SOURCE, subject=subject, company_id=company_id)
+
+
+async def _upsert(aggregates: Aggregates, _id: str, initial: Callable[[], dict[str, Any]],
+                  mutate: Callable[[dict[str, Any]], list[dict]], *,
+                  applied_event: str | None = None) -> dict[str, Any]:
+    """Change the aggregate ``_id``, creating it from ``initial()`` first when it is missing."""
+    for _ in range(5):
+        saved = await aggregates.change({"_id": _id}, mutate, applied_event=applied_event)
+        if saved is not None:
+            return saved
+        doc = initial()
+        doc["_id"] = _id
+        found = mutate(doc)
+        try:
+            return await aggregates.create(doc, found or [], applied_event=applied_event)
+        except Exception as e:
+            if not is_duplicate(e):
+                raise
+    raise ConcurrencyConflict()
+
+
+# -- contract space (walking skeleton) ---------------------------------------------------------
 async def open_contract_space(store: ContractsStore, *, company_id: str, company_name: str,
                               event_id: str) -> bool:
     """The company's contract space (its linked customer numbers), opened once."""
@@ -28,4 +77,471 @@ async def contract_space(store: ContractsStore, company_id: str) -> dict:
     space = await store.spaces.get({"_id": company_id, "company_id": company_id})
     if space is None:
         raise NotFound("This company has no contract space yet.")
-    return space
+    linked = await store.linked_numbers(company_id)
+    return {**space, "customer_numbers": [d["_id"] for d in linked]}
+
+
+# -- CRM events (CON-1) ------------------------------------------------------------------------
+async def customer_number_issued(store: ContractsStore, policy: PasswordPolicy,
+                                 data: dict[str, Any], *, event_id: str) -> bool:
+    """A new customer number: kept with its contracts; a one-time password valid 10 days is
+    issued and announced for the access email. A redelivery issues nothing."""
+    number = data["customer_number"]
+    if await store.numbers.get({"_id": number}) is not None:
+        return False
+    now = _now()
+    password, record = otp.issue(number, now, valid_days=policy.valid_days, pepper=policy.pepper)
+    try:
+        doc = cn.new(data, record, now)
+    except ValueError as e:
+        raise PermanentEventError(f"customer number {number}: {e}") from None
+    try:
+        await store.numbers.create(doc, [_password_event(doc, password)], applied_event=event_id)
+        return True
+    except Exception as e:
+        if is_duplicate(e):
+            return False
+        raise
+
+
+def _password_event(doc: dict[str, Any], password: str) -> dict:
+    return _event(events.OTP_ISSUED, {
+        "customer_number": doc["_id"], "kind": doc["kind"], "holder_name": doc["holder_name"],
+        "contact_email": doc["contact_email"], "language": doc["language"],
+        "one_time_password": password, "expires_at": doc["otp"]["expires_at"]},
+        subject=doc["_id"])
+
+
+async def contract_event(store: ContractsStore, data: dict[str, Any], *, terminated: bool,
+                         event_id: str) -> None:
+    """A contract added, changed or terminated under a known customer number."""
+    number = data["customer_number"]
+
+    def apply(doc: dict[str, Any]) -> list[dict]:
+        try:
+            if terminated:
+                cn.terminate_contract(doc, data["contract"])
+            else:
+                cn.put_contract(doc, data["contract"])
+        except ValueError as e:
+            raise PermanentEventError(f"customer number {number}: {e}") from None
+        # Linked companies learn the contracts (and access numbers) their link covers now.
+        return [_linked_event(doc, link) for link in doc["links"]
+                if data["contract"]["contract_id"] in
+                {c["contract_id"] for c in cn.covered_contracts(doc, link)}]
+
+    if await store.numbers.change({"_id": number}, apply, applied_event=event_id) is None:
+        # Possibly ahead of the number's own event: retried with back-off, then parked.
+        raise LookupError(f"customer number {number} is not known (yet)")
+
+
+# -- one-time passwords and links (CON-2, CON-3, CON-4) ----------------------------------------
+async def link_customer_number(store: ContractsStore, policy: PasswordPolicy, *,
+                               company_id: str, user_id: str, number: str, password: str,
+                               link_type: str, contract_id: str | None = None,
+                               access_number: str | None = None) -> dict[str, Any]:
+    """Link a customer number to the caller's company with its one-time password."""
+    doc = await store.numbers.get({"_id": number})
+    if doc is None:
+        raise errors.UnknownCustomerNumber(
+            f"Customer number {number} is not known. Check it against the letter or email "
+            "\"Your access to the Business Service Portal\".")
+    rules = dict(company_id=company_id, link_type=link_type, contract_id=contract_id,
+                 access_number=access_number)
+    cn.check_link_rules(doc, **rules)
+    cn.check_password_usable(doc, now=_now(), max_attempts=policy.max_attempts)
+    counted = await store.take_password_attempt(number, doc["otp"]["hash"], policy.max_attempts)
+    if counted is None:
+        # Changed since it was read: locked, used or issued anew. Say which.
+        doc = await store.numbers.get({"_id": number})
+        cn.check_link_rules(doc, **rules)
+        cn.check_password_usable(doc, now=_now(), max_attempts=policy.max_attempts)
+        raise ConcurrencyConflict()
+    if not otp.matches(counted["otp"]["hash"], number, password, policy.pepper):
+        left = max(policy.max_attempts - counted["otp_attempts"], 0)
+        detail = (f"The one-time password is not correct; {left} attempt(s) left. Enter it as "
+                  "printed in the letter or email." if left else
+                  "The one-time password is not correct and is now locked. Ask "
+                  + errors.SERVICE_DESK + " for a new one.")
+        raise errors.WrongOneTimePassword(detail, attempts_left=left)
+
+    result: dict[str, Any] = {}
+
+    def add_link(d: dict[str, Any]) -> list[dict]:
+        contract = cn.check_link_rules(d, **rules)  # a concurrent holder link wins first
+        if not d.get("otp") or d["otp"]["hash"] != counted["otp"]["hash"]:
+            raise errors.OneTimePasswordUsed(
+                "The one-time password was used at the same moment by another request.")
+        link = cn.link(d, company_id=company_id, user_id=user_id, link_type=link_type,
+                       contract=contract, now=_now())
+        result["link"] = link
+        return [_linked_event(d, link)]
+
+    saved = await store.numbers.change({"_id": number}, add_link)
+    return link_view(saved, result["link"])
+
+
+def _linked_event(doc: dict[str, Any], link: dict[str, Any]) -> dict:
+    active = [c for c in cn.covered_contracts(doc, link) if c["status"] == cn.ACTIVE]
+    return _event(events.LINKED, {
+        "company_id": link["company_id"], "customer_number": doc["_id"], "kind": doc["kind"],
+        "link_type": link["link_type"], "contract_ids": [c["contract_id"] for c in active],
+        "access_numbers": [c["access_number"] for c in active if c.get("access_number")]},
+        subject=doc["_id"], company_id=link["company_id"])
+
+
+def link_view(doc: dict[str, Any], link: dict[str, Any]) -> dict[str, Any]:
+    return {"customer_number": doc["_id"], "kind": doc["kind"], "link_type": link["link_type"],
+            "stale": link.get("stale", False), "linked_at": link["linked_at"],
+            "rights": list(cn.link_rights(link)),
+            "contracts": [_contract_view(c) for c in cn.covered_contracts(doc, link)]}
+
+
+def _contract_view(c: dict[str, Any]) -> dict[str, Any]:
+    return {k: c.get(k) for k in ("contract_id", "product", "segment", "access_number",
+                                  "status")}
+
+
+async def links(store: ContractsStore, company_id: str) -> list[dict[str, Any]]:
+    out = []
+    for doc in await store.linked_numbers(company_id):
+        link = cn.link_of(doc, company_id)
+        if link is not None:
+            out.append(link_view(doc, link))
+    return out
+
+
+async def unlink_customer_number(store: ContractsStore, *, company_id: str,
+                                 number: str) -> None:
+    """Delete the company's link to a number (stale or not; CON-3)."""
+    def remove(d: dict[str, Any]) -> list[dict]:
+        link = cn.unlink(d, company_id)
+        return [_event(events.UNLINKED, {
+            "company_id": company_id, "customer_number": d["_id"], "kind": d["kind"],
+            "link_type": link["link_type"]}, subject=d["_id"], company_id=company_id)]
+
+    # Filtered by the company: another company's number is "not linked", not "exists".
+    if await store.numbers.change({"_id": number, "linked_companies": company_id},
+                                  remove) is None:
+        raise errors.LinkNotFound(f"Your company has no link to customer number {number}.")
+
+
+async def reissue_password(store: ContractsStore, policy: PasswordPolicy,
+                           number: str) -> dict[str, Any]:
+    """Support issues a new one-time password when the old one is used up, expired or locked."""
+    def reissue(d: dict[str, Any]) -> list[dict]:
+        now = _now()
+        cn.reissue_allowed(d, now=now, max_attempts=policy.max_attempts)
+        password, record = otp.issue(d["_id"], now, valid_days=policy.valid_days,
+                                     pepper=policy.pepper)
+        cn.set_password(d, record)
+        return [_password_event(d, password)]
+
+    saved = await store.numbers.change({"_id": number}, reissue)
+    if saved is None:
+        raise errors.UnknownCustomerNumber(f"Customer number {number} is not known.")
+    return {"customer_number": number, "expires_at": saved["otp"]["expires_at"]}
+
+
+# -- which contracts a caller sees, with which rights (CON-2, CON-3, CON-5, CON-6) ---------
+async def company_contracts(store: ContractsStore,
+                            company_id: str) -> dict[str, dict[str, Any]]:
+    """Contracts the company holds rights for through its own links."""
+    out: dict[str, dict[str, Any]] = {}
+    for doc in await store.linked_numbers(company_id):
+        link = cn.link_of(doc, company_id)
+        if link is None:
+            continue
+        for c in cn.covered_contracts(doc, link):
+            out[c["contract_id"]] = _visible(doc, c, cn.link_rights(link), link["link_type"])
+    return out
+
+
+def _visible(doc: dict[str, Any], c: dict[str, Any], rights, via: str) -> dict[str, Any]:
+    return {**_contract_view(c), "customer_number": doc["_id"], "kind": doc["kind"],
+            "rights": ordered(rights), "via": via}
+
+
+async def received_transfers(store: ContractsStore, principal: Principal) -> dict[str, dict]:
+    """Contracts other companies' master administrators transferred to this user (CON-5),
+    as long as the giving company still holds the number as contract holder."""
+    out: dict[str, dict[str, Any]] = {}
+    docs = await store.transfers.collection.find(
+        {"to_user_id": principal.subject}).to_list(None)
+    for t in docs:
+        if t["to_company_id"] != principal.company_id:
+            continue
+        for item in t["contracts"]:
+            number = await store.numbers.get({"_id": item["customer_number"]})
+            if number is None or number["holder_company_id"] != t["from_company_id"]:
+                continue
+            contract = next((c for c in number["contracts"]
+                             if c["contract_id"] == item["contract_id"]), None)
+            if contract is not None:
+                out[contract["contract_id"]] = _visible(number, contract, TRANSFERABLE_RIGHTS,
+                                                        "transfer")
+    return out
+
+
+async def visible_contracts(store: ContractsStore, principal: Principal) -> list[dict[str, Any]]:
+    """A master administrator sees the company's contracts and those transferred to them; a
+    sub-administrator only the contracts assigned, with the rights assigned (CON-6)."""
+    own = await company_contracts(store, principal.company_id)
+    if COMPANY_ADMIN in principal.roles:
+        merged = dict(own)
+        for cid, v in (await received_transfers(store, principal)).items():
+            if cid in merged:
+                merged[cid] = {**merged[cid],
+                               "rights": ordered({*merged[cid]["rights"], *v["rights"]})}
+            else:
+                merged[cid] = v
+        return sorted(merged.values(), key=lambda v: (v["customer_number"], v["contract_id"]))
+    if SUB_ADMIN in principal.roles:
+        assigned = await store.assignments.get(
+            {"_id": f"{principal.company_id}:{principal.subject}"})
+        out = []
+        for item in (assigned or {}).get("contracts", []):
+            if item["contract_id"] in own:
+                v = own[item["contract_id"]]
+                rights = set(v["rights"]) & set(item["rights"])
+                if rights:
+                    out.append({**v, "rights": ordered(rights), "via": "assignment"})
+        return sorted(out, key=lambda v: (v["customer_number"], v["contract_id"]))
+    return []
+
+
+async def visible_contract(store: ContractsStore, principal: Principal,
+                           contract_id: str) -> dict[str, Any]:
+    for v in await visible_contracts(store, principal):
+        if v["contract_id"] == contract_id:
+            return v
+    raise errors.ContractNotVisible(f"You hold no rights for contract {contract_id}.")
+
+
+# -- permission transfer to another master administrator (CON-5) -------------------------------
+async def find_master_administrator(store: ContractsStore, *, company_id: str, email: str,
+                                    number: str, kind: str) -> dict[str, Any]:
+    """The master administrator with this email whose company holds rights for the number."""
+    doc = await store.numbers.get({"_id": number.strip()})
+    candidates = await store.users.collection.find(
+        {"email": email.strip().lower()}).to_list(50)
+    for user in candidates:
+        if (user.get("active") and COMPANY_ADMIN in user.get("roles", [])
+                and doc is not None and doc["kind"] == kind
+                and user["company_id"] in doc["linked_companies"]):
+            if user["company_id"] == company_id:
+                raise errors.TransferWithinCompany(
+                    "This master administrator belongs to your own company and holds your "
+                    "company's rights already.")
+            return user
+    raise errors.MasterAdministratorNotFound(
+        "No master administrator with this email address holds rights for this "
+        f"{'landline' if kind == 'landline' else 'mobile'} customer number. Check the email "
+        "address and the customer number; the administrator must have linked at least one "
+        "customer number first.")
+
+
+async def _transferable(store: ContractsStore, company_id: str) -> dict[str, dict[str, Any]]:
+    """Active landline contracts the company holds as contract holder."""
+    out = {}
+    for doc in await store.linked_numbers(company_id):
+        if doc["holder_company_id"] != company_id or doc["kind"] != "landline":
+            continue
+        for c in doc["contracts"]:
+            if c["status"] == cn.ACTIVE:
+                out[c["contract_id"]] = {**_contract_view(c), "customer_number": doc["_id"]}
+    return out
+
+
+def _administrator(user: dict[str, Any]) -> dict[str, Any]:
+    return {k: user.get(k) for k in ("user_id", "first_name", "surname", "email")}
+
+
+async def transfer_options(store: ContractsStore, *, company_id: str,
+                           target: dict[str, Any]) -> dict[str, Any]:
+    """The found administrator and the contracts that can be ticked (ticked = transferred)."""
+    options = await _transferable(store, company_id)
+    current = await store.transfers.get({"_id": f"{company_id}:{target['_id']}"})
+    ticked = {c["contract_id"] for c in (current or {}).get("contracts", [])}
+    return {"administrator": _administrator(target), "rights": list(TRANSFERABLE_RIGHTS),
+            "contracts": [{**v, "transferred": cid in ticked}
+                          for cid, v in sorted(options.items())]}
+
+
+async def save_transfers(store: ContractsStore, *, company_id: str, target: dict[str, Any],
+                         contract_ids: list[str]) -> dict[str, Any]:
+    """Ticked contracts are transferred, unticked ones revoked; one event per change."""
+    options = await _transferable(store, company_id)
+    wanted = list(dict.fromkeys(contract_ids))
+    refused = [c for c in wanted if c not in options]
+    if refused:
+        raise errors.ContractsNotTransferable(
+            "Your company does not hold these contracts as active landline contract holder: "
+            + ", ".join(refused) + ".", contract_ids=refused)
+
+    def apply(doc: dict[str, Any]) -> list[dict]:
+        before = {c["contract_id"]: c for c in doc["contracts"]}
+        after = {c: {"contract_id": c, "customer_number": options[c]["customer_number"]}
+                 for c in wanted}
+        doc.update(to_email=target["email"], language=target.get("language") or "de",
+                   contracts=list(after.values()), updated_at=_now())
+        out = []
+        for cid in after.keys() - before.keys():
+            o = options[cid]
+            out.append(_event(events.PERMISSIONS_TRANSFERRED, {
+                "from_company_id": company_id, "to_company_id": target["company_id"],
+                "to_user_id": target["_id"], "to_admin_email": target["email"],
+                "customer_number": o["customer_number"], "contract_id": cid,
+                "product": o["product"], "access_number": o.get("access_number"),
+                "rights": list(TRANSFERABLE_RIGHTS), "language": doc["language"]},
+                subject=o["customer_number"], company_id=company_id))
+        for cid in before.keys() - after.keys():
+            out.append(_event(events.PERMISSIONS_REVOKED, {
+                "from_company_id": company_id, "to_company_id": target["company_id"],
+                "to_user_id": target["_id"], "customer_number": before[cid]["customer_number"],
+                "contract_id": cid}, subject=before[cid]["customer_number"],
+                company_id=company_id))
+        return out
+
+    await _upsert(store.transfers, f"{company_id}:{target['_id']}", lambda: {
+        "from_company_id": company_id, "to_company_id": target["company_id"],
+        "to_user_id": target["_id"], "contracts": []}, apply)
+    return await transfer_options(store, company_id=company_id, target=target)
+
+
+# -- sub-administrators (CON-6) ----------------------------------------------------------------
+async def _sub_admin(store: ContractsStore, company_id: str, user_id: str) -> dict[str, Any]:
+    user = await store.users.get({"_id": user_id, "company_id": company_id})
+    if user is None or SUB_ADMIN not in user.get("roles", []):
+        raise errors.SubAdministratorNotFound(
+            f"Your company has no sub-administrator {user_id}. Create the sub-administrator "
+            "first; it may take a moment to show up here.")
+    return user
+
+
+async def sub_admin_contracts(store: ContractsStore, *, company_id: str,
+                              user_id: str) -> dict[str, Any]:
+    await _sub_admin(store, company_id, user_id)
+    doc = await store.assignments.get({"_id": f"{company_id}:{user_id}"})
+    return {"user_id": user_id, "contracts": (doc or {}).get("contracts", [])}
+
+
+async def assign_sub_admin_contracts(store: ContractsStore, *, company_id: str, user_id: str,
+                                     contracts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Replace the contracts (and rights on each) a sub-administrator may see and manage."""
+    await _sub_admin(store, company_id, user_id)
+    own = await company_contracts(store, company_id)
+    refused, items = [], []
+    for item in contracts:
+        held = own.get(item["contract_id"])
+        default = [r for r in (held or {}).get("rights", []) if r != COMMERCIAL_CONTACT]
+        rights = item.get("rights") or default
+        if held is None or not set(rights) <= set(held["rights"]):
+            refused.append(item["contract_id"])
+        else:
+            items.append({"contract_id": item["contract_id"], "rights": ordered(rights)})
+    if refused:
+        raise errors.ContractsNotAssignable(
+            "Your company does not hold these contracts, or not with the rights asked for: "
+            + ", ".join(refused) + ".", contract_ids=refused)
+
+    def apply(doc: dict[str, Any]) -> list[dict]:
+        doc["contracts"] = items
+        doc["updated_at"] = _now()
+        return []
+
+    await _upsert(store.assignments, f"{company_id}:{user_id}", lambda: {
+        "company_id": company_id, "user_id": user_id, "contracts": []}, apply)
+    return {"user_id": user_id, "contracts": items}
+
+
+# -- authorised contacts (CON-7) ---------------------------------------------------------------
+async def _held_number(store: ContractsStore, company_id: str, number: str) -> dict[str, Any]:
+    doc = await store.numbers.get({"_id": number, "linked_companies": company_id})
+    if doc is None or doc["holder_company_id"] != company_id:
+        raise errors.LinkNotFound(
+            f"Your company is not linked to customer number {number} as contract holder; "
+            "only the contract holder names authorised contacts.")
+    return doc
+
+
+async def add_contact(store: ContractsStore, *, company_id: str, user_id: str, number: str,
+                      contact: dict[str, Any]) -> dict[str, Any]:
+    await _held_number(store, company_id, number)
+    doc = {"_id": str(uuid.uuid4()), "company_id": company_id, "customer_number": number,
+           **contact, "email": contact["email"].lower(), "created_at": _now(),
+           "created_by": user_id}
+    try:
+        await store.contacts.create(doc)
+    except Exception as e:
+        if is_duplicate(e):
+            raise errors.ContactExists(
+                f"{contact['email']} is already an authorised contact of customer number "
+                f"{number}; delete that entry first to change it.") from None
+        raise
+    return contact_view(doc)
+
+
+def contact_view(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"contact_id": doc["_id"], **{k: doc.get(k) for k in (
+        "customer_number", "kind", "name", "email", "organisation", "actions", "valid_from",
+        "valid_until")}}
+
+
+async def list_contacts(store: ContractsStore, *, company_id: str,
+                        number: str) -> list[dict[str, Any]]:
+    await _held_number(store, company_id, number)
+    docs = await store.contacts.collection.find(
+        {"company_id": company_id, "customer_number": number}).sort("email", 1).to_list(None)
+    return [contact_view(d) for d in docs]
+
+
+async def delete_contact(store: ContractsStore, *, company_id: str, number: str,
+                         contact_id: str) -> None:
+    result = await store.contacts.collection.delete_one(
+        {"_id": contact_id, "company_id": company_id, "customer_number": number})
+    if result.deleted_count != 1:
+        raise errors.ContactNotFound(
+            f"Customer number {number} of your company has no authorised contact {contact_id}.")
+
+
+async def may_act(store: ContractsStore, *, number: str, email: str, action: str,
+                  on: date | None = None) -> dict[str, Any]:
+    """Support's question: may this person do this for this customer? Yes or no, and why."""
+    on = on or _now().date()
+    email = email.strip().lower()
+    doc = await store.numbers.get({"_id": number})
+    holder = doc["holder_company_id"] if doc else ""
+    is_admin, contact = False, None
+    if holder:
+        users = await store.users.collection.find(
+            {"email": email, "company_id": holder}).to_list(20)
+        is_admin = any(u.get("active") and COMPANY_ADMIN in u.get("roles", []) for u in users)
+        contact = await store.contacts.get(
+            {"company_id": holder, "customer_number": number, "email": email})
+    a = contact_rules.answer(customer_number=number, known=doc is not None,
+                             holder_company_id=holder, action=action, on=on,
+                             is_master_admin=is_admin, contact=contact)
+    return {"customer_number": number, "email": email, "action": action, "on": on,
+            "allowed": a.allowed, "reason_code": a.reason_code, "reason": a.reason,
+            "contact": contact_view(contact) if contact and a.reason_code != "master-administrator"
+            else None}
+
+
+# -- identity's users, projected (CON-5, CON-6, CON-7) -----------------------------------------
+async def project_user(store: ContractsStore, user_id: str, fields: dict[str, Any], *,
+                       event_id: str) -> None:
+    """Keep identity's user as this service needs it; a redelivered event changes nothing."""
+    fields = {k: v for k, v in fields.items() if v is not None}
+    if "email" in fields:
+        fields["email"] = str(fields["email"]).lower()
+
+    def apply(doc: dict[str, Any]) -> list[dict]:
+        doc.update(fields)
+        return []
+
+    await _upsert(store.users, user_id, lambda: {
+        "user_id": user_id, "company_id": fields.get("company_id", ""), "email": "",
+        "first_name": "", "surname": "", "roles": [], "permissions": [], "active": True,
+        "language": "de"}, apply, applied_event=event_id)
+

@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from services.contracts import handlers
+from services.contracts.domain.contacts import Action
+from services.contracts.domain.rights import Right
+from services.contracts.handlers import PasswordPolicy
 from services.contracts.store import ContractsStore
-from shared.auth import Access, Principal
+from shared.auth import COMPANY_ADMIN, SUB_ADMIN, Access, Principal
 from shared.http import Routes
 
 routes = Routes()
 STORE = web.AppKey("contracts_store", ContractsStore)
+POLICY = web.AppKey("contracts_password_policy", PasswordPolicy)
+
+# Linking, transferring and naming contacts is the master administrator's (seed 001).
+ADMINS = Access.of(roles=(COMPANY_ADMIN,))
+CONTRACT_VIEWERS = Access.of(roles=(COMPANY_ADMIN, SUB_ADMIN), scopes=("contracts:read",))
+SUPPORT = Access.of(scopes=("contracts:support",), users=False)
+
+CustomerNumber = Field(min_length=3, max_length=32, pattern=r"^[0-9A-Za-z][0-9A-Za-z-]*$")
+Kind = Literal["landline", "mobile"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class ContractSpace(BaseModel):
@@ -23,6 +40,154 @@ class ContractSpace(BaseModel):
     opened_at: datetime
 
 
+class ContractSummary(BaseModel):
+    contract_id: str
+    product: str
+    segment: str
+    access_number: str | None = None
+    status: str
+
+
+class LinkRequest(Strict):
+    customer_number: str = CustomerNumber
+    one_time_password: str = Field(min_length=4, max_length=64)
+    # holder: every contract under the number, full rights; user: one contract, limited.
+    link_type: Literal["holder", "user"] = "holder"
+    contract_id: str | None = Field(None, min_length=1, max_length=64)
+    access_number: str | None = Field(None, min_length=3, max_length=32)
+
+
+class Link(BaseModel):
+    customer_number: str
+    kind: Kind
+    link_type: Literal["holder", "user"]
+    # Every contract it covers is terminated: delete the link (seed 003).
+    stale: bool
+    linked_at: datetime
+    rights: list[str]
+    contracts: list[ContractSummary]
+
+
+class Links(BaseModel):
+    links: list[Link]
+
+
+class Contract(ContractSummary):
+    customer_number: str
+    kind: Kind
+    rights: list[str]
+    # holder / user link, "transfer" from another company, "assignment" for sub-administrators
+    via: str
+
+
+class Contracts(BaseModel):
+    contracts: list[Contract]
+
+
+class PasswordIssued(BaseModel):
+    customer_number: str
+    expires_at: datetime
+
+
+class AdministratorSearch(Strict):
+    email: EmailStr
+    customer_number: str = CustomerNumber
+    kind: Kind = "landline"
+
+
+class TransferSave(AdministratorSearch):
+    # The ticked contracts; a contract ticked before and missing now is revoked.
+    contract_ids: list[str] = Field(max_length=1000)
+
+
+class Administrator(BaseModel):
+    user_id: str
+    first_name: str | None = None
+    surname: str | None = None
+    email: str
+
+
+class TransferOption(ContractSummary):
+    customer_number: str
+    transferred: bool
+
+
+class TransferOptions(BaseModel):
+    administrator: Administrator
+    rights: list[str]
+    contracts: list[TransferOption]
+
+
+class AssignedContract(Strict):
+    contract_id: str = Field(min_length=1, max_length=64)
+    # Omitted: every right the company holds on it except "commercial contact".
+    rights: list[Right] | None = Field(None, min_length=1)
+
+
+class Assignment(Strict):
+    contracts: list[AssignedContract] = Field(max_length=1000)
+
+
+class AssignmentOut(BaseModel):
+    user_id: str
+    contracts: list[AssignedContract]
+
+
+class ContactIn(Strict):
+    kind: Literal["person", "agency"] = "person"
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    organisation: str | None = Field(None, max_length=200)
+    actions: list[Action] = Field(min_length=1)
+    valid_from: date
+    valid_until: date | None = None
+
+    @model_validator(mode="after")
+    def _period(self) -> ContactIn:
+        if self.valid_until is not None and self.valid_until < self.valid_from:
+            raise ValueError("valid_until must not be before valid_from")
+        self.actions = list(dict.fromkeys(self.actions))
+        return self
+
+
+class Contact(BaseModel):
+    contact_id: str
+    customer_number: str
+    kind: str
+    name: str
+    email: str
+    organisation: str | None = None
+    actions: list[str]
+    valid_from: date
+    valid_until: date | None = None
+
+
+class ContactList(BaseModel):
+    contacts: list[Contact]
+
+
+class AuthorisationQuery(Strict):
+    customer_number: str = CustomerNumber
+    email: EmailStr
+    action: Action
+    on: date | None = None
+
+
+class AuthorisationAnswer(BaseModel):
+    customer_number: str
+    email: str
+    action: str
+    on: date
+    allowed: bool
+    reason_code: str
+    reason: str
+    contact: Contact | None = None
+
+
+def _number(request: web.Request) -> str:
+    return request.match_info["customer_number"]
+
+
 @routes.get("/v1/contract-space", response=ContractSpace,
             access=Access.of(scopes=("contracts:read",)), tags=("contract space",),
             problems=(404,))
@@ -30,3 +195,150 @@ async def get_contract_space(request: web.Request, principal: Principal) -> Cont
     """The calling company's contract space: its linked customer numbers."""
     space = await handlers.contract_space(request.app[STORE], principal.company_id)
     return ContractSpace(**space)
+
+
+# -- links (CON-2, CON-3, CON-4) ---------------------------------------------------------------
+@routes.post("/v1/links", body=LinkRequest, response=Link, status=201, access=ADMINS,
+             tags=("links",), problems=(404, 409, 410, 429))
+async def link_customer_number(request: web.Request, body: LinkRequest,
+                               principal: Principal) -> Link:
+    """Link a customer number to your company with its one-time password (seed 001
+    "Festnetz-Kundennummer verbinden")."""
+    link = await handlers.link_customer_number(
+        request.app[STORE], request.app[POLICY], company_id=principal.company_id,
+        user_id=principal.subject, number=body.customer_number,
+        password=body.one_time_password, link_type=body.link_type,
+        contract_id=body.contract_id, access_number=body.access_number)
+    return Link(**link)
+
+
+@routes.get("/v1/links", response=Links, access=ADMINS, tags=("links",))
+async def list_links(request: web.Request, principal: Principal) -> Links:
+    """Your company's links, each marked stale when all its contracts are terminated."""
+    return Links(links=await handlers.links(request.app[STORE], principal.company_id))
+
+
+@routes.delete("/v1/links/{customer_number}", access=ADMINS, tags=("links",), problems=(404,))
+async def delete_link(request: web.Request, principal: Principal) -> None:
+    """Delete your company's link to a customer number (e.g. a stale or a user link)."""
+    await handlers.unlink_customer_number(request.app[STORE], company_id=principal.company_id,
+                                          number=_number(request))
+
+
+# -- contracts (CON-2, CON-5, CON-6) -----------------------------------------------------------
+@routes.get("/v1/contracts", response=Contracts, access=CONTRACT_VIEWERS, tags=("contracts",))
+async def list_contracts(request: web.Request, principal: Principal) -> Contracts:
+    """The contracts you hold rights for, with the rights (sub-administrators: those
+    assigned to them)."""
+    return Contracts(contracts=await handlers.visible_contracts(request.app[STORE], principal))
+
+
+@routes.get("/v1/contracts/{contract_id}", response=Contract, access=CONTRACT_VIEWERS,
+            tags=("contracts",), problems=(404,))
+async def get_contract(request: web.Request, principal: Principal) -> Contract:
+    """One contract you hold rights for."""
+    return Contract(**await handlers.visible_contract(
+        request.app[STORE], principal, request.match_info["contract_id"]))
+
+
+# -- permission transfer (CON-5) ---------------------------------------------------------------
+@routes.post("/v1/permission-transfers/search", body=AdministratorSearch,
+             response=TransferOptions, access=ADMINS, tags=("permission transfer",),
+             problems=(404, 409))
+async def search_administrator(request: web.Request, body: AdministratorSearch,
+                               principal: Principal) -> TransferOptions:
+    """Find another master administrator by email and customer number; shows which of your
+    contracts are transferred to them (seed 001 "Festnetz-Berechtigungen übertragen")."""
+    store = request.app[STORE]
+    target = await handlers.find_master_administrator(
+        store, company_id=principal.company_id, email=body.email,
+        number=body.customer_number, kind=body.kind)
+    return TransferOptions(**await handlers.transfer_options(
+        store, company_id=principal.company_id, target=target))
+
+
+@routes.put("/v1/permission-transfers", body=TransferSave, response=TransferOptions,
+            access=ADMINS, tags=("permission transfer",), problems=(404, 409))
+async def save_transfers(request: web.Request, body: TransferSave,
+                         principal: Principal) -> TransferOptions:
+    """Save the ticks: ticked contracts are transferred (every right except commercial
+    contact), unticked ones revoked."""
+    store = request.app[STORE]
+    target = await handlers.find_master_administrator(
+        store, company_id=principal.company_id, email=body.email,
+        number=body.customer_number, kind=body.kind)
+    return TransferOptions(**await handlers.save_transfers(
+        store, company_id=principal.company_id, target=target,
+        contract_ids=body.contract_ids))
+
+
+# -- sub-administrators (CON-6) ----------------------------------------------------------------
+@routes.get("/v1/sub-administrators/{user_id}/contracts", response=AssignmentOut,
+            access=ADMINS, tags=("sub-administrators",), problems=(404,))
+async def get_assignment(request: web.Request, principal: Principal) -> AssignmentOut:
+    """The contracts a sub-administrator may see and manage."""
+    return AssignmentOut(**await handlers.sub_admin_contracts(
+        request.app[STORE], company_id=principal.company_id,
+        user_id=request.match_info["user_id"]))
+
+
+@routes.put("/v1/sub-administrators/{user_id}/contracts", body=Assignment,
+            response=AssignmentOut, access=ADMINS, tags=("sub-administrators",),
+            problems=(404,))
+async def put_assignment(request: web.Request, body: Assignment,
+                         principal: Principal) -> AssignmentOut:
+    """Set the contracts (and the rights on each) a sub-administrator may see and manage."""
+    return AssignmentOut(**await handlers.assign_sub_admin_contracts(
+        request.app[STORE], company_id=principal.company_id,
+        user_id=request.match_info["user_id"],
+        contracts=[c.model_dump() for c in body.contracts]))
+
+
+# -- authorised contacts (CON-7) ---------------------------------------------------------------
+@routes.post("/v1/customer-numbers/{customer_number}/authorised-contacts", body=ContactIn,
+             response=Contact, status=201, access=ADMINS, tags=("authorised contacts",),
+             problems=(404, 409))
+async def add_contact(request: web.Request, body: ContactIn, principal: Principal) -> Contact:
+    """Name a person or agency authorised to give instructions for this customer."""
+    return Contact(**await handlers.add_contact(
+        request.app[STORE], company_id=principal.company_id, user_id=principal.subject,
+        number=_number(request), contact=body.model_dump(mode="json")))
+
+
+@routes.get("/v1/customer-numbers/{customer_number}/authorised-contacts",
+            response=ContactList, access=ADMINS, tags=("authorised contacts",),
+            problems=(404,))
+async def list_contacts(request: web.Request, principal: Principal) -> ContactList:
+    """The authorised contacts of one of your customer numbers."""
+    return ContactList(contacts=await handlers.list_contacts(
+        request.app[STORE], company_id=principal.company_id, number=_number(request)))
+
+
+@routes.delete("/v1/customer-numbers/{customer_number}/authorised-contacts/{contact_id}",
+               access=ADMINS, tags=("authorised contacts",), problems=(404,))
+async def delete_contact(request: web.Request, principal: Principal) -> None:
+    """Withdraw an authorisation."""
+    await handlers.delete_contact(request.app[STORE], company_id=principal.company_id,
+                                  number=_number(request),
+                                  contact_id=request.match_info["contact_id"])
+
+
+# -- support (CON-1, CON-7) --------------------------------------------------------------------
+@routes.post("/v1/support/customer-numbers/{customer_number}/one-time-password",
+             response=PasswordIssued, status=201, access=SUPPORT, tags=("support",),
+             problems=(404, 409))
+async def reissue_password(request: web.Request, principal: Principal) -> PasswordIssued:
+    """Issue a new one-time password (the old one expired, was used or is locked); the
+    customer gets it by email."""
+    return PasswordIssued(**await handlers.reissue_password(
+        request.app[STORE], request.app[POLICY], _number(request)))
+
+
+@routes.get("/v1/support/authorisations", query=AuthorisationQuery,
+            response=AuthorisationAnswer, access=SUPPORT, tags=("support",))
+async def may_act(request: web.Request, query: AuthorisationQuery,
+                  principal: Principal) -> AuthorisationAnswer:
+    """May this person do this for this customer? Yes or no, with the reason (seed 004)."""
+    return AuthorisationAnswer(**await handlers.may_act(
+        request.app[STORE], number=query.customer_number, email=query.email,
+        action=query.action, on=query.on))

@@ -1,0 +1,226 @@
+"""The billing account aggregate: one document per company holding its billing details,
+payment methods, the one active method, subscriptions, the history of changes and the users
+granted online invoices. Everything that must hold together (BIL-3: exactly one active
+method) lives in this one document, saved whole with an optimistic version.
+
+The functions change the document in place and return the event envelopes the change causes;
+no I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from services.billing import events as ev
+from services.billing.domain.catalogue import Product
+from services.billing.domain.errors import (
+    PaymentMethodNotFound,
+    PaymentMethodNotUsable,
+    PaymentMethodRequired,
+    SubscriptionCancelled,
+    SubscriptionNotFound,
+    UnknownProduct,
+)
+from shared.errors import InvalidInput
+from shared.events import make_event
+
+Doc = dict[str, Any]
+# History entries kept inside the account; older ones move to the archive collection.
+HISTORY_KEPT = 100
+
+USABLE, PENDING_CHECK, REJECTED = "usable", "pending_check", "rejected"
+
+
+def new_account(company_id: str, company_name: str, admin_email: str | None, language: str,
+                event_id: str, now: datetime) -> Doc:
+    return {"_id": company_id, "company_id": company_id, "company_name": company_name,
+            "status": "open", "opened_at": now, "opened_by_event": event_id,
+            "admin_email": admin_email, "language": language, "details": None,
+            "payment_methods": [], "active_method_id": None, "method_seq": 0,
+            "subscriptions": [], "history": [], "history_seq": 0, "invoice_readers": []}
+
+
+def _event(spec, data: dict, doc: Doc) -> dict:
+    return make_event(spec, data, source=ev.SOURCE, subject=doc["company_id"],
+                      company_id=doc["company_id"])
+
+
+def record(doc: Doc, action: str, *, by: str, now: datetime, method: Doc | None = None,
+           **detail: Any) -> None:
+    """Keep a change in the account's history (the caller archives what exceeds the cap)."""
+    doc["history_seq"] = doc.get("history_seq", 0) + 1
+    entry = {"seq": doc["history_seq"], "at": now, "action": action, "by": by, **detail}
+    if method is not None:
+        entry.update(payment_method_id=method["id"], kind=method["kind"],
+                     display=method["display"])
+    doc.setdefault("history", []).append(entry)
+
+
+def invoice_email(doc: Doc) -> str | None:
+    details = doc.get("details") or {}
+    return details.get("invoice_email") or doc.get("admin_email")
+
+
+def find_method(doc: Doc, method_id: str) -> Doc:
+    for m in doc.get("payment_methods", []):
+        if m["id"] == method_id:
+            return m
+    raise PaymentMethodNotFound(f"This company has no payment method {method_id!r}.")
+
+
+def next_method_number(doc: Doc) -> int:
+    doc["method_seq"] = doc.get("method_seq", 0) + 1
+    return doc["method_seq"]
+
+
+def add_method(doc: Doc, method: Doc, *, by: str, now: datetime) -> list[dict]:
+    """A new method: usable ones are active at once (BIL-3); SEPA waits for the credit check."""
+    doc.setdefault("payment_methods", []).append(method)
+    record(doc, "added", by=by, now=now, method=method, status=method["status"])
+    if method["status"] == USABLE:
+        return activate(doc, method["id"], by=by, now=now)
+    if method["status"] == PENDING_CHECK:
+        d = method["details"]
+        return [_event(ev.CREDIT_CHECK_REQUESTED, {
+            "request_id": method["credit_check_request_id"], "company_id": doc["company_id"],
+            "payment_method_id": method["id"], "account_holder": d["account_holder"],
+            "iban": d["iban"], "bic": d["bic"], "mandate_reference": d["mandate_reference"],
+        }, doc)]
+    return []
+
+
+def activate(doc: Doc, method_id: str, *, by: str, now: datetime) -> list[dict]:
+    """Make ``method_id`` the one active method; every subscription bills with it from now."""
+    method = find_method(doc, method_id)
+    if method["status"] != USABLE:
+        reason = ("its credit check is still running" if method["status"] == PENDING_CHECK
+                  else "it was rejected by the credit check")
+        raise PaymentMethodNotUsable(f"The payment method can not be activated: {reason}.",
+                                     payment_method_id=method_id, method_status=method["status"])
+    previous = doc.get("active_method_id")
+    if previous == method_id:
+        return []
+    doc["active_method_id"] = method_id
+    method["last_activated_at"] = now
+    record(doc, "activated", by=by, now=now, method=method, previous_payment_method_id=previous)
+    for s in doc.get("subscriptions", []):
+        if s["status"] == "awaiting_payment_method":
+            s["status"] = "active"
+            s["started_at"] = now
+    return [_event(ev.PAYMENT_METHOD_ACTIVATED, {
+        "company_id": doc["company_id"], "payment_method_id": method_id, "kind": method["kind"],
+        "display": method["display"], "previous_payment_method_id": previous,
+        "invoice_email": invoice_email(doc), "language": doc.get("language") or "en",
+    }, doc)]
+
+
+def apply_credit_check(doc: Doc, *, request_id: str, method_id: str, approved: bool,
+                       reason: str | None, now: datetime) -> list[dict] | None:
+    """The provider's answer: the method becomes usable (and active) or rejected.
+
+    None when the answer fits no pending check of this account (unknown method or request)."""
+    try:
+        method = find_method(doc, method_id)
+    except PaymentMethodNotFound:
+        return None
+    if method.get("credit_check_request_id") != request_id:
+        return None
+    if method["status"] != PENDING_CHECK:
+        return []  # answered before: a second answer changes nothing
+    method["credit_check"] = {"outcome": "approved" if approved else "rejected",
+                              "reason": reason, "answered_at": now}
+    if not approved:
+        method["status"] = REJECTED
+        method["rejection_reason"] = reason or "The credit check was negative."
+        record(doc, "rejected", by="credit-check", now=now, method=method,
+               reason=method["rejection_reason"])
+        return []
+    method["status"] = USABLE
+    record(doc, "approved", by="credit-check", now=now, method=method)
+    return activate(doc, method_id, by="credit-check", now=now)
+
+
+def active_method_at(doc: Doc, when: datetime) -> Doc | None:
+    """The method that was active at ``when`` (from the history), else the one active now."""
+    chosen = None
+    for entry in doc.get("history", []):
+        if entry["action"] == "activated" and _aware(entry["at"]) <= when:
+            chosen = entry["payment_method_id"]
+    chosen = chosen or doc.get("active_method_id")
+    if chosen is None:
+        return None
+    try:
+        return find_method(doc, chosen)
+    except PaymentMethodNotFound:
+        return None
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+# -- subscriptions (BIL-5) ---------------------------------------------------------------------
+
+def book(doc: Doc, product: Product | None, licences: int, subscription_id: str, *, by: str,
+         now: datetime) -> Doc:
+    if product is None:
+        raise UnknownProduct([{"field": "product_id", "rule": "catalogue",
+                               "message": "No such product; see GET /v1/products."}],
+                             detail="No such product; see GET /v1/products.")
+    pending = any(m["status"] == PENDING_CHECK for m in doc.get("payment_methods", []))
+    if doc.get("active_method_id") is None and not pending:
+        raise PaymentMethodRequired(
+            [{"field": "payment_method", "rule": "required",
+              "message": "The company has no payment method yet; send one with the booking."}],
+            detail="The company has no payment method yet: send `payment_method` with the "
+                   "booking (any of the five kinds).")
+    check_licences(product, licences)
+    sub = {"id": subscription_id, "product_id": product.id, "product_name": product.name,
+           "licences": licences, "unit_price_minor": product.unit_price_minor,
+           "currency": product.currency,
+           "status": "active" if doc.get("active_method_id") else "awaiting_payment_method",
+           "booked_at": now, "booked_by": by, "started_at": now if doc.get("active_method_id")
+           else None, "cancelled_at": None}
+    doc.setdefault("subscriptions", []).append(sub)
+    record(doc, "subscription_booked", by=by, now=now, subscription_id=subscription_id,
+           product_id=product.id, licences=licences)
+    return sub
+
+
+def check_licences(product: Product, licences: int) -> None:
+    if licences > product.max_licences:
+        raise InvalidInput(
+            [{"field": "licences", "rule": "max_licences",
+              "message": f"{product.name} can be booked with at most {product.max_licences} "
+                         "licences."}])
+
+
+def find_subscription(doc: Doc, subscription_id: str) -> Doc:
+    for s in doc.get("subscriptions", []):
+        if s["id"] == subscription_id:
+            return s
+    raise SubscriptionNotFound(f"This company has no subscription {subscription_id!r}.")
+
+
+def change_licences(doc: Doc, subscription_id: str, licences: int, product: Product | None, *,
+                    by: str, now: datetime) -> Doc:
+    sub = find_subscription(doc, subscription_id)
+    if sub["status"] == "cancelled":
+        raise SubscriptionCancelled("A cancelled subscription can not be changed; book again.")
+    if product is not None:
+        check_licences(product, licences)
+    if sub["licences"] != licences:
+        record(doc, "subscription_changed", by=by, now=now, subscription_id=subscription_id,
+               licences=licences, previous_licences=sub["licences"])
+        sub["licences"] = licences
+    return sub
+
+
+def cancel(doc: Doc, subscription_id: str, *, by: str, now: datetime) -> Doc:
+    sub = find_subscription(doc, subscription_id)
+    if sub["status"] != "cancelled":
+        sub["status"] = "cancelled"
+        sub["cancelled_at"] = now
+        record(doc, "subscription_cancelled", by=by, now=now, subscription_id=subscription_id)
+    return sub

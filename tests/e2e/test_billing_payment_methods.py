@@ -1,0 +1,71 @@
+"""billing as a real process with identity's real tokens: a registered company's
+administrator sets up payment methods (BIL-2, BIL-3, BIL-4), and a card number sent by
+mistake is neither answered back nor written to any log."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+
+from tests.support.events import EventTap
+from tests.support.identity import register_company
+
+pytestmark = pytest.mark.e2e
+
+PAN = "5555555555554444"
+
+
+async def wait_for_account(http: aiohttp.ClientSession, url: str, auth: dict,
+                           seconds: float = 30) -> dict:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        async with http.get(f"{url}/v1/billing-account", headers=auth) as r:
+            if r.status == 200:
+                return await r.json()
+            assert r.status == 404, await r.text()
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("no billing account")
+        await asyncio.sleep(0.2)
+
+
+async def test_registered_administrator_sets_up_and_switches_payment_methods(
+        platform, amqp_url, bus_prefix):
+    billing = platform["billing"].url
+    async with EventTap(amqp_url, bus_prefix, "identity.#", "billing.#") as tap, \
+            aiohttp.ClientSession() as http:
+        admin = await register_company(http, platform["identity"].url, tap)
+        account = await wait_for_account(http, billing, admin.auth)
+        assert account["company_id"] == admin.company_id
+
+        async with http.post(f"{billing}/v1/payment-methods", headers=admin.auth, json={
+                "kind": "paypal", "billing_agreement_id": "B-5YM39163N4795124R",
+                "payer_email": "pay@muster.example"}) as r:
+            assert r.status == 201, await r.text()
+            paypal = await r.json()
+        # Local default: the card sandbox confirms tok_sandbox_ tokens as sent.
+        card = {"kind": "credit_card", "provider_token": "tok_sandbox_visa1", "brand": "visa",
+                "last4": "4242", "exp_month": 12, "exp_year": 2099}
+        async with http.post(f"{billing}/v1/payment-methods", headers=admin.auth,
+                             json={**card, "holder_name": f"Anna {PAN}"}) as r:
+            assert r.status == 422
+            text = await r.text()
+            assert "card-number-in-body" in text and PAN not in text
+        async with http.post(f"{billing}/v1/payment-methods", headers=admin.auth,
+                             json=card) as r:
+            assert r.status == 201, await r.text()
+            visa = await r.json()
+            assert visa["active"] and visa["display"] == "Visa •••• 4242"
+        async with http.post(f"{billing}/v1/payment-methods/{paypal['id']}/activation",
+                             headers=admin.auth) as r:
+            assert r.status == 200 and (await r.json())["active"]
+        event = await tap.wait_for("billing.payment_method.activated.v1",
+                                   payment_method_id=paypal["id"],
+                                   previous_payment_method_id=visa["id"])
+        assert event["data"]["invoice_email"] == admin.email
+        async with http.get(f"{billing}/v1/payment-methods", headers=admin.auth) as r:
+            methods = await r.json()
+        assert [m["active"] for m in methods["items"]] == [True, False]
+
+    assert PAN not in platform.all_log_text()

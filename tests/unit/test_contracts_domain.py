@@ -1,0 +1,148 @@
+"""contracts' rules without I/O: one-time passwords (CON-1, CON-2), link rules (CON-3, CON-4),
+rights (CON-5) and the authorisation answer (CON-7)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from services.contracts import events
+from services.contracts.domain import contacts, errors
+from services.contracts.domain import customer_numbers as cn
+from services.contracts.domain import one_time_passwords as otp
+from services.contracts.domain.rights import RIGHTS, TRANSFERABLE_RIGHTS
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+PEPPER = b"unit-test-pepper"
+
+
+def number(*contracts: dict, segment: str = "business") -> dict:
+    data = events.CustomerNumberIssued.model_validate({
+        "customer_number": "1234567890", "kind": "landline", "segment": segment,
+        "holder_name": "Muster GmbH", "contact_email": "it@muster.example",
+        "contracts": list(contracts)}).model_dump(mode="json")
+    _, record = otp.issue("1234567890", NOW, valid_days=10, pepper=PEPPER)
+    return cn.new(data, record, NOW)
+
+
+def c(contract_id: str, segment: str = "business", status: str = "active") -> dict:
+    return {"contract_id": contract_id, "product": "CompanyFlex", "segment": segment,
+            "access_number": f"+49{contract_id}", "status": status}
+
+
+def test_one_time_password_is_valid_10_days_and_stored_as_keyed_hash_only():
+    password, record = otp.issue("123", NOW, valid_days=10, pepper=PEPPER)
+    assert record["expires_at"] == NOW + timedelta(days=10)
+    assert password not in repr(record) and len(password) == 12
+    assert otp.matches(record["hash"], "123", f" {password.lower()[:6]}-{password[6:]} ", PEPPER)
+    assert not otp.matches(record["hash"], "123", password, b"other pepper")
+    assert not otp.matches(record["hash"], "124", password, PEPPER)
+    assert len({otp.generate() for _ in range(200)}) == 200
+
+
+def test_expired_used_and_locked_passwords_are_each_their_own_problem():
+    doc = number(c("K-1"))
+    cn.check_password_usable(doc, now=NOW + timedelta(days=9), max_attempts=5)
+    with pytest.raises(errors.OneTimePasswordExpired):
+        cn.check_password_usable(doc, now=NOW + timedelta(days=10), max_attempts=5)
+    doc["otp_attempts"] = 5
+    with pytest.raises(errors.OneTimePasswordLocked):
+        cn.check_password_usable(doc, now=NOW, max_attempts=5)
+    doc["otp"] = None
+    with pytest.raises(errors.OneTimePasswordUsed):
+        cn.check_password_usable(doc, now=NOW, max_attempts=5)
+
+
+def test_holder_link_covers_every_contract_uses_up_the_password_and_replaces_a_user_link():
+    doc = number(c("K-1"), c("K-2"))
+    contract = cn.check_link_rules(doc, company_id="A", link_type="user", contract_id="K-2")
+    cn.link(doc, company_id="A", user_id="u", link_type="user", contract=contract, now=NOW)
+    assert [l["contract_ids"] for l in doc["links"]] == [["K-2"]] and doc["otp"] is not None
+    cn.link(doc, company_id="A", user_id="u", link_type="holder", contract=None, now=NOW)
+    (link,) = doc["links"]
+    assert link["link_type"] == "holder" and doc["otp"] is None
+    assert [x["contract_id"] for x in cn.covered_contracts(doc, link)] == ["K-1", "K-2"]
+    assert cn.link_rights(link) == RIGHTS
+    with pytest.raises(errors.LinkedElsewhere):
+        cn.check_link_rules(doc, company_id="B", link_type="holder")
+    with pytest.raises(errors.AlreadyLinked):
+        cn.check_link_rules(doc, company_id="A", link_type="holder")
+
+
+def test_mixed_number_now_or_in_the_past_is_not_linked_as_holder_seed003():
+    doc = number(c("K-1"), c("K-2"))
+    cn.put_contract(doc, c("K-2", segment="private"))
+    cn.terminate_contract(doc, c("K-2", segment="private", status="terminated"))
+    assert cn.is_mixed(doc)
+    with pytest.raises(errors.MixedCustomerNumber, match="move the private contracts"):
+        cn.check_link_rules(doc, company_id="A", link_type="holder")
+    assert cn.check_link_rules(doc, company_id="A", link_type="user",
+                               access_number="+49K-1")["contract_id"] == "K-1"
+    with pytest.raises(errors.ContractTerminated):
+        cn.check_link_rules(doc, company_id="A", link_type="user", contract_id="K-2")
+    with pytest.raises(errors.ContractRequired):
+        cn.check_link_rules(doc, company_id="A", link_type="user")
+
+
+def test_private_only_number_belongs_to_the_private_customer_centre():
+    with pytest.raises(errors.PrivateCustomerNumber, match="private customer centre"):
+        cn.check_link_rules(number(c("P-1", "private"), segment="private"), company_id="A",
+                            link_type="holder")
+
+
+def test_link_turns_stale_when_every_contract_it_covers_is_terminated():
+    doc = number(c("K-1"), c("K-2"))
+    cn.link(doc, company_id="A", user_id="u", link_type="holder", contract=None, now=NOW)
+    cn.terminate_contract(doc, c("K-1", status="terminated"))
+    assert doc["links"][0]["stale"] is False
+    cn.terminate_contract(doc, c("K-2", status="terminated"))
+    assert doc["links"][0]["stale"] is True
+    with pytest.raises(ValueError):
+        cn.terminate_contract(doc, c("K-2"))
+    cn.unlink(doc, "A")
+    assert doc["links"] == [] and doc["holder_company_id"] == ""
+    with pytest.raises(errors.LinkNotFound):
+        cn.unlink(doc, "A")
+
+
+def test_support_reissues_only_a_password_that_can_not_be_used():
+    doc = number(c("K-1"))
+    with pytest.raises(errors.OneTimePasswordStillValid):
+        cn.reissue_allowed(doc, now=NOW, max_attempts=5)
+    cn.reissue_allowed(doc, now=NOW + timedelta(days=11), max_attempts=5)
+    doc["otp_attempts"] = 5
+    cn.reissue_allowed(doc, now=NOW, max_attempts=5)
+
+
+def test_everything_but_commercial_contact_is_transferred():
+    assert set(RIGHTS) - set(TRANSFERABLE_RIGHTS) == {"commercial_contact"}
+
+
+@pytest.mark.parametrize("on,action,allowed,code", [
+    (date(2026, 1, 31), "order", False, "not-yet-valid"),
+    (date(2026, 2, 1), "order", True, "authorised-contact"),
+    (date(2026, 2, 1), "cancel", False, "action-not-authorised"),
+    (date(2026, 6, 30), "billing_question", True, "authorised-contact"),
+    (date(2026, 7, 1), "order", False, "authorisation-ended"),
+])
+def test_authorisation_answer_says_yes_or_no_with_the_reason_seed004(on, action, allowed, code):
+    contact = {"kind": "person", "actions": ["order", "billing_question"],
+               "valid_from": "2026-02-01", "valid_until": "2026-06-30"}
+    a = contacts.answer(customer_number="1", known=True, holder_company_id="A", action=action,
+                        on=on, is_master_admin=False, contact=contact)
+    assert (a.allowed, a.reason_code) == (allowed, code) and a.reason
+
+
+def test_no_holder_or_no_contact_means_no():
+    kw = dict(customer_number="1", action="order", on=date(2026, 1, 1), contact=None)
+    assert contacts.answer(known=False, holder_company_id="", is_master_admin=False,
+                           **kw).reason_code == "unknown-customer-number"
+    assert contacts.answer(known=True, holder_company_id="", is_master_admin=False,
+                           **kw).reason_code == "no-contract-holder-account"
+    assert contacts.answer(known=True, holder_company_id="A", is_master_admin=False,
+                           **kw).reason_code == "not-authorised"
+    assert contacts.answer(known=True, holder_company_id="A", is_master_admin=True,
+                           **kw).allowed
