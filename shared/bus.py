@@ -77,9 +77,9 @@ class Topology:
 
 
 class _Park(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, event_type: str | None = None) -> None:
         super().__init__(reason)
-        self.reason, self.detail = reason, detail
+        self.reason, self.detail, self.event_type = reason, detail, event_type
 
 
 def validation_detail(exc: ValidationError) -> str:
@@ -285,14 +285,16 @@ class Bus:
         try:
             event = CloudEvent.model_validate(raw)
         except ValidationError as e:
-            raise _Park("invalid-envelope", validation_detail(e)) from None
+            etype = raw.get("type") if isinstance(raw.get("type"), str) else None
+            raise _Park("invalid-envelope", validation_detail(e), etype) from None
         sub = self.subscriptions.get(event.type)
         if sub is None:
-            raise _Park("unknown-type", f"{self.topology.service} does not consume {event.type}")
+            raise _Park("unknown-type", f"{self.topology.service} does not consume {event.type}",
+                        event.type)
         try:
             data = sub.model.model_validate(event.data)
         except ValidationError as e:
-            raise _Park("invalid-data", validation_detail(e)) from None
+            raise _Park("invalid-data", validation_detail(e), event.type) from None
         return event, data, sub
 
     async def _process(self, message: AbstractIncomingMessage) -> None:
@@ -316,7 +318,9 @@ class Bus:
         try:
             event, data, sub = self._decode(message)
         except _Park as p:
-            await self._park(message, etype, p.reason, p.detail, attempts)
+            # Metrics name the type the envelope claims when it can be read at all.
+            await self._park(message, (p.event_type or etype)[:100], p.reason, p.detail,
+                             attempts)
             return
         etype = event.type
         token = correlation_id.set(event.correlationid or event.id)
