@@ -1,6 +1,8 @@
-"""Wiring of notifications: stores, transports, routes, consumers."""
+"""Wiring of notifications: stores, channels (transports with failover), routes, consumers."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -9,7 +11,7 @@ from services.notifications.handlers import Notifications
 from services.notifications.http import NOTIFICATIONS, routes
 from services.notifications.settings import NotificationsSettings
 from services.notifications.store import NotificationsStore
-from services.notifications.transports import email_transport
+from services.notifications.transports import email_channel, sms_channel
 from shared.service import DB, RELAY, SERVICE_SETTINGS, ServiceDefinition, create_app
 
 
@@ -20,16 +22,24 @@ async def setup(app: web.Application) -> None:
     await store.apply_indexes()
     settings = app[SERVICE_SETTINGS]
     assert isinstance(settings, NotificationsSettings)
-    app[NOTIFICATIONS] = Notifications(store=store, email=email_transport(settings),
-                                       settings=settings)
+    app[NOTIFICATIONS] = Notifications(store=store, email=email_channel(settings),
+                                       sms=sms_channel(settings), settings=settings)
+
+
+async def close_channels(app: web.Application) -> AsyncIterator[None]:
+    yield
+    if NOTIFICATIONS in app:
+        await app[NOTIFICATIONS].close()
 
 
 definition = ServiceDefinition(
     title="notifications",
-    description="Every email and SMS of the platform, in German, English and Hungarian.",
+    description="Every email and SMS of the platform, in German, English and Hungarian; "
+                "the delivery log and notification preferences.",
     routes=routes,
     setup=setup,
     subscriptions=lambda app: consumers.subscriptions(app[NOTIFICATIONS]),
+    extra_contexts=[close_channels],
 )
 
 

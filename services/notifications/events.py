@@ -16,6 +16,17 @@ class DeliveryFailed(EventData):
     company_id: str | None = None
     reason: str
     attempts: int
+    # "permanent" (the provider refused the message) or "exhausted" (every attempt failed).
+    failure: Literal["permanent", "exhausted"] = "exhausted"
+
+
+class ResendRequested(EventData):
+    """Support or a company administrator asked for a message to be sent again."""
+
+    delivery_id: str
+    resend_id: str
+    company_id: str | None = None
+    requested_by: str
 
 
 DELIVERY_FAILED = EventSpec(
@@ -23,6 +34,11 @@ DELIVERY_FAILED = EventSpec(
     "A message could not be delivered after its last attempt (NOT-3).",
     example={"delivery_id": "d-1", "event_id": "e-1", "kind": "invitation", "channel": "email",
              "recipient": "b***@example.com", "company_id": "c-1",
-             "reason": "SMTP 550", "attempts": 5})
+             "reason": "SMTP 550", "attempts": 5, "failure": "permanent"})
+RESEND_REQUESTED = EventSpec(
+    "notifications.resend.requested.v1", ResendRequested, "notifications",
+    "A message without a code or link is to be sent again from the delivery log (NOT-3).",
+    example={"delivery_id": "d-1", "resend_id": "d-1-r1", "company_id": "c-1",
+             "requested_by": "support-desk"})
 
-PUBLISHED = [DELIVERY_FAILED]
+PUBLISHED = [DELIVERY_FAILED, RESEND_REQUESTED]

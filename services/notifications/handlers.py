@@ -1,84 +1,507 @@
-"""notifications' use cases: render, send once, and keep the delivery log."""
+"""notifications' use cases: render, send once, keep the delivery log, preferences, resend.
+
+Exactly one message per (event, channel, recipient):
+
+1. the delivery document's ``_id`` is derived from the three, so a redelivered or concurrent
+   copy of the event finds the delivery that exists (insert → duplicate key);
+2. a copy sends only after claiming the delivery with a lease (``claim_until``, epoch
+   seconds) in one atomic ``find_one_and_update`` on ``status: queued``: of two replicas
+   holding the same event, one sends, the other waits for the outcome (or for the lease to
+   run out, when the sender died) and does nothing once the delivery is sent;
+3. the outcome is recorded right after the provider accepted the message. A crash between
+   the two leaves the delivery queued with a claim: after the lease the redelivered event
+   sends again — that window (provider accepted → outcome written, milliseconds) is the one
+   remaining source of a duplicate; the Message-ID of an email and the SMS gateway's
+   idempotency key are the delivery id, so the provider side can drop that copy too.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
-from services.notifications.domain.recipients import mask_email, recipient_key
-from services.notifications.messages import render_email
+from pymongo import DESCENDING, ReturnDocument
+
+from services.notifications.domain.formatting import format_date, format_datetime, format_money
+from services.notifications.domain.kinds import KINDS, Kind
+from services.notifications.domain.labels import label
+from services.notifications.domain.recipients import (InvalidRecipient, mask, normalize,
+                                                      normalize_email, recipient_key)
+from services.notifications.events import (DELIVERY_FAILED, RESEND_REQUESTED, SOURCE,
+                                           DeliveryFailed, ResendRequested)
+from services.notifications.messages import LANGUAGES, choose_language, render
 from services.notifications.settings import NotificationsSettings
 from services.notifications.store import NotificationsStore
-from services.notifications.transports import (EmailTransport, PermanentDeliveryError,
-                                               build_email)
-from shared.errors import PermanentEventError
+from services.notifications.transports import (Channel, DeliveryError, PermanentDeliveryError,
+                                               SmsMessage, TransientDeliveryError, build_email)
+from shared.auth import Principal
+from shared.errors import Conflict, Forbidden, NotFound, PermanentEventError
+from shared.events import make_event
 from shared.logging import get_logger
-from shared.mongo import is_duplicate
+from shared.mongo import ConcurrencyConflict, is_duplicate
 
 log = get_logger("notifications")
-# How long one sender holds a delivery before another copy of the event may try it.
-CLAIM_SECONDS = 120.0
+
+# Pages of the portal the messages link to (besides the links that carry a token).
+PORTAL_PAGES = {
+    "portal_link": "/",
+    "login_link": "/login",
+    "activation_link": "/activation",
+    "password_forgotten_link": "/password/forgotten",
+    "preferences_link": "/settings/notifications",
+    "security_link": "/settings/security",
+    "contracts_link": "/contracts",
+    "customer_number_link": "/contracts/link",
+    "payment_link": "/billing/payment-methods",
+    "invoices_link": "/billing/invoices",
+}
+# Paths of the links that carry a one-time token.
+TOKEN_PATHS = {
+    "registration_verification": "/registration/verify",
+    "invitation": "/invitations/accept",
+    "password_reset": "/password/reset",
+    "email_change_verification": "/email/verify",
+}
+# How often a copy of an event that finds the delivery claimed looks again.
+CLAIM_POLL_SECONDS = 0.2
+
+
+@dataclass
+class Outgoing:
+    """One message an event asks for, before language, preferences and rendering."""
+
+    kind: str
+    address: str
+    language: str | None = None
+    # Kept in the delivery log and used again on a resend (only when the kind has no secret).
+    values: dict[str, Any] = field(default_factory=dict)
+    # Codes, passwords, token links: rendered into the message, never stored or logged.
+    secrets: dict[str, str] = field(default_factory=dict)
+    company_id: str | None = None
+    user_id: str | None = None
 
 
 @dataclass
 class Notifications:
     store: NotificationsStore
-    email: EmailTransport
+    email: Channel
+    sms: Channel
     settings: NotificationsSettings
 
-    def link(self, path: str) -> str:
-        return self.settings.portal_base_url.rstrip("/") + path
+    def link(self, path: str, **query: str) -> str:
+        url = self.settings.portal_base_url.rstrip("/") + path
+        return url + ("?" + urlencode(query) if query else "")
+
+    def token_link(self, kind: str, token: str) -> str:
+        return self.link(TOKEN_PATHS[kind], token=token)
+
+    def channel(self, name: str) -> Channel:
+        return self.sms if name == "sms" else self.email
+
+    @property
+    def max_attempts(self) -> int:
+        # The bus retries a failed handler once per back-off step, then parks the event.
+        return len(self.settings.retry_delays) + 1
+
+    async def close(self) -> None:
+        await self.email.close()
+        await self.sms.close()
 
 
-async def send_email(ctx: Notifications, *, event_id: str, kind: str, recipient: str,
-                     language: str, values: dict[str, Any], company_id: str | None = None
-                     ) -> None:
-    """Send one email for one event, once: a delivery already sent is not sent again."""
-    delivery_id = f"{event_id}:email:{recipient_key(recipient)}"
-    now = datetime.now(UTC)
+def delivery_id_for(event_id: str, channel: str, key: str) -> str:
+    return "d-" + hashlib.sha256(f"{event_id}|{channel}|{key}".encode()).hexdigest()[:24]
+
+
+def render_values(ctx: Notifications, language: str, values: dict[str, Any],
+                  secrets: dict[str, str]) -> dict[str, Any]:
+    """What a template sees: the stored values formatted for ``language``, the portal's
+    pages, and the secrets."""
+    out: dict[str, Any] = {name: ctx.link(path) for name, path in PORTAL_PAGES.items()}
+    zone = ctx.settings.time_zone
+    for key, value in values.items():
+        if isinstance(value, datetime):
+            out[key] = format_datetime(value, language, zone)
+            out[f"{key}_time"] = value.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+        elif key.endswith("_date") and isinstance(value, str):
+            out[key] = format_date(date.fromisoformat(value), language)
+        else:
+            out[key] = value
+    for key, group in (("role", "role"), ("method_kind", "method"), ("number_kind", "number")):
+        if key in values:
+            out[f"{key}_label"] = label(language, group, values[key])
+    if "rights" in values:
+        out["rights_labels"] = [label(language, "right", r) for r in values["rights"]]
+    if "amount_minor" in values and "currency" in values:
+        out["amount"] = format_money(values["amount_minor"], values["currency"], language)
+    out.update(secrets)
+    return out
+
+
+# -- sending ---------------------------------------------------------------------------------
+
+async def deliver(ctx: Notifications, *, event_id: str, event_type: str, out: Outgoing) -> None:
+    """Send the message ``out`` for one event, once (see the module docstring)."""
+    kind = KINDS[out.kind]
+    region = ctx.settings.sms_default_region
     try:
-        await ctx.store.deliveries.create({
-            "_id": delivery_id, "event_id": event_id, "kind": kind, "channel": "email",
-            "recipient": mask_email(recipient), "recipient_key": recipient_key(recipient),
-            "language": language, "company_id": company_id or "", "status": "queued",
-            "attempts": [], "created_at": now, "provider_message_id": "", "claim_until": 0.0,
-        })
+        address = normalize(kind.channel, out.address, region)
+    except InvalidRecipient as e:
+        await _record_unsendable(ctx, event_id, event_type, kind, out, str(e))
+        return
+    key = recipient_key(address)
+    delivery_id = delivery_id_for(event_id, kind.channel, key)
+    doc = await _create(ctx, delivery_id, event_id, event_type, kind, out, address, key)
+    if doc["status"] == "queued":
+        await _send_claimed(ctx, delivery_id, address, out.values, out.secrets)
+
+
+async def _create(ctx: Notifications, delivery_id: str, event_id: str, event_type: str,
+                  kind: Kind, out: Outgoing, address: str, key: str,
+                  resend_of: str = "") -> dict[str, Any]:
+    user = company = None
+    known_language = out.language in LANGUAGES
+    # The projections are read only when needed: for the language, or for the preferences.
+    if not known_language or not kind.essential:
+        user = await _user_of(ctx, out.user_id, address if kind.channel == "email" else None)
+    company_id = out.company_id or (user or {}).get("company_id") or ""
+    if not known_language and company_id and not (user or {}).get("language"):
+        company = await ctx.store.companies.find_one({"_id": company_id})
+    language = choose_language(out.language, (user or {}).get("language"),
+                               (company or {}).get("language"))
+    status = "queued"
+    if not kind.essential and user is not None and await _opted_out(ctx, user["_id"],
+                                                                    kind.channel):
+        status = "suppressed"
+    now = datetime.now(UTC)
+    doc = {
+        "_id": delivery_id, "event_id": event_id, "event_type": event_type,
+        "kind": kind.name, "channel": kind.channel, "recipient": mask(kind.channel, address),
+        "recipient_key": key, "language": language, "company_id": company_id,
+        "user_id": (user or {}).get("_id") or out.user_id or "",
+        "essential": kind.essential, "secret": kind.secret,
+        # A message with a secret keeps neither its address nor its values: it is never resent.
+        "address": "" if kind.secret else address,
+        "values": {} if kind.secret else out.values,
+        "status": status, "failure": "", "attempts": [], "provider": "",
+        "provider_message_id": "", "created_at": now, "updated_at": now, "sent_at": None,
+        "created_ts": now.timestamp(), "sort_key": f"{now.timestamp():017.6f}|{delivery_id}",
+        "claim_until": 0.0, "resend_of": resend_of, "resends": 0,
+    }
+    try:
+        created = await ctx.store.deliveries.create(doc)
     except Exception as e:
         if not is_duplicate(e):
             raise
-    # One sender per delivery: a redelivered or concurrent copy of the event finds the
-    # delivery sent, failed, or claimed by the copy that is sending it, and stops here.
-    claimed = await ctx.store.deliveries.collection.find_one_and_update(
-        {"_id": delivery_id, "status": "queued", "claim_until": {"$lt": time.time()}},
-        {"$set": {"claim_until": time.time() + CLAIM_SECONDS}, "$inc": {"version": 1}})
-    if claimed is None:
-        return
-    message = build_email(ctx.settings.mail_from, recipient,
-                          render_email(kind, language, values))
+        return await ctx.store.deliveries.get({"_id": delivery_id})
+    if status == "suppressed":
+        log.info("message suppressed: recipient opted out", kind=kind.name,
+                 delivery_id=delivery_id)
+    return created
+
+
+async def _claim(ctx: Notifications, delivery_id: str) -> dict[str, Any] | None:
+    now = time.time()
+    return await ctx.store.deliveries.collection.find_one_and_update(
+        {"_id": delivery_id, "status": "queued", "claim_until": {"$lt": now}},
+        {"$set": {"claim_until": now + ctx.settings.claim_seconds}, "$inc": {"version": 1}},
+        return_document=ReturnDocument.AFTER)
+
+
+async def _send_claimed(ctx: Notifications, delivery_id: str, address: str,
+                        values: dict[str, Any], secrets: dict[str, str]) -> None:
+    deadline = time.monotonic() + ctx.settings.claim_seconds + 5
+    while (doc := await _claim(ctx, delivery_id)) is None:
+        current = await ctx.store.deliveries.get({"_id": delivery_id})
+        if current is None or current["status"] != "queued":
+            return  # sent, failed or suppressed by the copy that held it: nothing to do
+        if time.monotonic() > deadline:
+            raise TransientDeliveryError("the delivery is still claimed by another worker")
+        await asyncio.sleep(CLAIM_POLL_SECONDS)
+    kind = KINDS[doc["kind"]]
     try:
-        provider_id = await ctx.email.send(message)
-    except Exception as e:
-        permanent = isinstance(e, PermanentDeliveryError)
-        await _record(ctx, delivery_id, "failed" if permanent else "queued", str(e))
-        if permanent:
-            raise PermanentEventError(f"{kind} email could not be delivered: {e}") from None
+        rendered = render(kind.name, doc["language"],
+                          render_values(ctx, doc["language"], values, secrets))
+    except Exception as e:  # a template that does not render will not render next time
+        await _release(ctx, delivery_id)
+        raise PermanentEventError(f"{kind.name}/{doc['language']} does not render: "
+                                  f"{type(e).__name__}") from None
+    if kind.channel == "sms":
+        message: Any = SmsMessage(to=address, text=rendered.text, reference=delivery_id)
+    else:
+        message = build_email(ctx.settings.mail_from, address, rendered, delivery_id)
+    try:
+        provider, provider_id = await ctx.channel(kind.channel).send(message)
+    except PermanentDeliveryError as e:
+        await _record_failure(ctx, delivery_id, e, final="permanent")
+        return  # recorded and announced; another attempt would fail the same way
+    except TransientDeliveryError as e:
+        if len(doc["attempts"]) + 1 >= ctx.max_attempts:
+            await _record_failure(ctx, delivery_id, e, final="exhausted")
+            raise PermanentEventError(
+                f"{kind.name} {kind.channel} failed after {ctx.max_attempts} attempts: "
+                f"{e.reason}") from None
+        await _record_failure(ctx, delivery_id, e, final=None)
         raise
-    await _record(ctx, delivery_id, "sent", None, provider_id)
-    log.info("email sent", kind=kind, language=language, recipient=mask_email(recipient))
+    except BaseException:
+        await _release(ctx, delivery_id)
+        raise
+    await _record_sent(ctx, doc, provider, provider_id)
+    log.info("message sent", kind=kind.name, channel=kind.channel, delivery_id=delivery_id,
+             provider=provider, recipient=doc["recipient"])
 
 
-async def _record(ctx: Notifications, delivery_id: str, status: str, error: str | None,
-                  provider_id: str = "") -> None:
+async def _release(ctx: Notifications, delivery_id: str) -> None:
+    await ctx.store.deliveries.collection.update_one(
+        {"_id": delivery_id, "status": "queued"},
+        {"$set": {"claim_until": 0.0}, "$inc": {"version": 1}})
+
+
+def _attempt(outcome: str, provider: str, error: str = "") -> dict[str, Any]:
+    return {"at": datetime.now(UTC), "outcome": outcome, "provider": provider, "error": error}
+
+
+async def _record_sent(ctx: Notifications, claimed: dict[str, Any], provider: str,
+                       provider_id: str) -> None:
     def apply(doc: dict) -> list:
-        doc["status"] = status
-        doc["claim_until"] = 0.0
-        doc["attempts"] = [*doc["attempts"], {"at": datetime.now(UTC),
-                                              "outcome": "sent" if error is None else "error",
-                                              "error": error or ""}]
-        if provider_id:
-            doc["provider_message_id"] = provider_id
-            doc["sent_at"] = datetime.now(UTC)
+        now = datetime.now(UTC)
+        doc.update(status="sent", claim_until=0.0, provider=provider,
+                   provider_message_id=provider_id, sent_at=now, updated_at=now)
+        doc["attempts"] = [*doc["attempts"], _attempt("sent", provider)]
         return []
+    # Nobody writes a claimed delivery but its holder: save the claimed copy in one write,
+    # and read it again only if that was not so after all.
+    try:
+        apply(claimed)
+        await ctx.store.deliveries.update(claimed)
+    except ConcurrencyConflict:
+        await ctx.store.deliveries.change({"_id": claimed["_id"]}, apply)
+
+
+async def _record_failure(ctx: Notifications, delivery_id: str, error: DeliveryError,
+                          final: str | None) -> None:
+    """One failed attempt; with ``final`` the delivery is failed and the failure announced."""
+    def apply(doc: dict) -> list:
+        doc["attempts"] = [*doc["attempts"], _attempt("error", error.provider, error.reason)]
+        doc.update(claim_until=0.0, updated_at=datetime.now(UTC))
+        if final is None:
+            return []
+        doc.update(status="failed", failure=final)
+        return [_failed_event(doc, error.reason, final)]
+    saved = await ctx.store.deliveries.change({"_id": delivery_id}, apply)
+    log.warning("delivery attempt failed", kind=saved["kind"], channel=saved["channel"],
+                delivery_id=delivery_id, error=error.reason, attempt=len(saved["attempts"]),
+                final=final or "")
+
+
+def _failed_event(doc: dict[str, Any], reason: str, failure: str) -> dict[str, Any]:
+    data = DeliveryFailed(delivery_id=doc["_id"], event_id=doc["event_id"], kind=doc["kind"],
+                          channel=doc["channel"], recipient=doc["recipient"],
+                          company_id=doc["company_id"] or None, reason=reason,
+                          attempts=len(doc["attempts"]), failure=failure)
+    return make_event(DELIVERY_FAILED, data, source=SOURCE, subject=doc["_id"],
+                      company_id=doc["company_id"] or None)
+
+
+async def _record_unsendable(ctx: Notifications, event_id: str, event_type: str, kind: Kind,
+                             out: Outgoing, reason: str) -> None:
+    """An address no provider can take (an impossible phone number): failed at once."""
+    key = recipient_key(out.address)
+    delivery_id = delivery_id_for(event_id, kind.channel, key)
+    now = datetime.now(UTC)
+    doc = {
+        "_id": delivery_id, "event_id": event_id, "event_type": event_type, "kind": kind.name,
+        "channel": kind.channel, "recipient": "•••", "recipient_key": key,
+        "language": choose_language(out.language), "company_id": out.company_id or "",
+        "user_id": out.user_id or "", "essential": kind.essential, "secret": kind.secret,
+        "address": "", "values": {}, "status": "failed", "failure": "permanent",
+        "attempts": [_attempt("error", "", reason)], "provider": "", "provider_message_id": "",
+        "created_at": now, "updated_at": now, "sent_at": None, "created_ts": now.timestamp(),
+        "sort_key": f"{now.timestamp():017.6f}|{delivery_id}", "claim_until": 0.0,
+        "resend_of": "", "resends": 0,
+    }
+    try:
+        await ctx.store.deliveries.create(doc, [_failed_event(doc, reason, "permanent")])
+    except Exception as e:
+        if not is_duplicate(e):
+            raise
+
+
+# -- projections and preferences --------------------------------------------------------------
+
+async def remember_user(ctx: Notifications, *, user_id: str, company_id: str, email: str,
+                        language: str | None) -> None:
+    fields = {"company_id": company_id, "email_key": recipient_key(normalize_email(email))}
+    if language:
+        fields["language"] = language
+    await ctx.store.users.update_one({"_id": user_id}, {"$set": fields}, upsert=True)
+
+
+async def remember_company(ctx: Notifications, *, company_id: str, language: str) -> None:
+    await ctx.store.companies.update_one({"_id": company_id}, {"$set": {"language": language}},
+                                         upsert=True)
+
+
+async def _user_of(ctx: Notifications, user_id: str | None,
+                   email: str | None) -> dict[str, Any] | None:
+    if user_id:
+        user = await ctx.store.users.find_one({"_id": user_id})
+        if user is not None:
+            return user
+    if email:
+        return await ctx.store.users.find_one({"email_key": recipient_key(email)})
+    return None
+
+
+async def _opted_out(ctx: Notifications, user_id: str, channel: str) -> bool:
+    prefs = await ctx.store.preferences.find_one({"_id": user_id})
+    return prefs is not None and prefs.get(channel) is False
+
+
+async def preferences(ctx: Notifications, principal: Principal) -> dict[str, Any]:
+    prefs = await ctx.store.preferences.find_one({"_id": principal.subject}) or {}
+    return {"email": prefs.get("email", True), "sms": prefs.get("sms", True)}
+
+
+async def set_preferences(ctx: Notifications, principal: Principal, *, email: bool,
+                          sms: bool) -> dict[str, Any]:
+    await ctx.store.preferences.update_one(
+        {"_id": principal.subject},
+        {"$set": {"company_id": principal.company_id or "", "email": email, "sms": sms}},
+        upsert=True)
+    return {"email": email, "sms": sms}
+
+
+# -- the delivery log -------------------------------------------------------------------------
+
+def _visible_company(principal: Principal, company_id: str | None) -> str | None:
+    """Support clients see every company; a company administrator only their own."""
+    if principal.is_client:
+        return company_id
+    if company_id and company_id != principal.company_id:
+        raise Forbidden("Company administrators see only their own company's messages.",
+                        slug="other-company")
+    return principal.company_id
+
+
+async def search(ctx: Notifications, principal: Principal, *, recipient: str | None,
+                 company_id: str | None, kind: str | None, channel: str | None,
+                 status: str | None, since: datetime | None, until: datetime | None,
+                 cursor: str | None, limit: int) -> dict[str, Any]:
+    query: dict[str, Any] = {}
+    company = _visible_company(principal, company_id)
+    if company is not None:
+        query["company_id"] = company
+    if recipient:
+        query["recipient_key"] = _recipient_search_key(ctx, recipient)
+    for name, value in (("kind", kind), ("channel", channel), ("status", status)):
+        if value:
+            query[name] = value
+    if since or until:
+        query["created_ts"] = {**({"$gte": since.timestamp()} if since else {}),
+                               **({"$lt": until.timestamp()} if until else {})}
+    if cursor:
+        query["sort_key"] = {"$lt": cursor}
+    docs = await ctx.store.deliveries.collection.find(query).sort(
+        "sort_key", DESCENDING).limit(limit + 1).to_list()
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return {"items": [view(d) for d in docs],
+            "next_cursor": docs[-1]["sort_key"] if more and docs else None}
+
+
+def _recipient_search_key(ctx: Notifications, recipient: str) -> str:
+    text = recipient.strip()
+    if "@" in text:
+        return recipient_key(normalize_email(text))
+    try:
+        return recipient_key(normalize("sms", text, ctx.settings.sms_default_region))
+    except InvalidRecipient:
+        return recipient_key(text)
+
+
+async def delivery(ctx: Notifications, principal: Principal, delivery_id: str) -> dict:
+    doc = await ctx.store.deliveries.get({"_id": delivery_id})
+    if doc is None or (not principal.is_client and doc["company_id"] != principal.company_id):
+        raise NotFound("No such message in your delivery log.", slug="delivery-not-found")
+    return view(doc)
+
+
+def view(doc: dict[str, Any]) -> dict[str, Any]:
+    """A delivery as the log API shows it: masked recipient, no address, no values."""
+    return {
+        "id": doc["_id"], "event_id": doc["event_id"], "event_type": doc["event_type"],
+        "kind": doc["kind"], "channel": doc["channel"], "recipient": doc["recipient"],
+        "language": doc["language"], "company_id": doc["company_id"] or None,
+        "status": doc["status"], "failure": doc["failure"] or None,
+        "attempts": [{"at": a["at"], "outcome": a["outcome"], "provider": a["provider"],
+                      "error": a["error"] or None} for a in doc["attempts"]],
+        "provider": doc["provider"] or None,
+        "provider_message_id": doc["provider_message_id"] or None,
+        "created_at": doc["created_at"], "sent_at": doc.get("sent_at"),
+        "resend_of": doc["resend_of"] or None,
+        "resendable": not doc["secret"] and doc["status"] in ("sent", "failed"),
+    }
+
+
+async def request_resend(ctx: Notifications, principal: Principal, delivery_id: str) -> dict:
+    """Queue the same message again (NOT-3); refused for a message that carried a secret."""
+    await delivery(ctx, principal, delivery_id)  # 404 unless visible to the caller
+    resend: dict[str, str] = {}
+
+    def apply(doc: dict) -> list:
+        if doc["secret"]:
+            raise Conflict(
+                "This message carried a one-time code or link, which is never kept and can "
+                "not be sent again. Ask for a new one instead: the user requests a new code, "
+                "password reset link or invitation in the portal.",
+                slug="message-carried-a-secret", title="A new code must be requested")
+        if doc["status"] == "suppressed":
+            raise Conflict("The recipient opted out of this kind of message.",
+                           slug="recipient-opted-out", title="Recipient opted out")
+        if doc["status"] == "queued":
+            raise Conflict("The message is still being delivered; wait for its outcome.",
+                           slug="delivery-in-progress", title="Delivery in progress")
+        doc["resends"] = doc.get("resends", 0) + 1
+        resend["id"] = f"{doc['_id']}-r{doc['resends']}"
+        data = ResendRequested(delivery_id=doc["_id"], resend_id=resend["id"],
+                               company_id=doc["company_id"] or None,
+                               requested_by=principal.subject)
+        return [make_event(RESEND_REQUESTED, data, source=SOURCE, subject=doc["_id"],
+                           company_id=doc["company_id"] or None)]
     await ctx.store.deliveries.change({"_id": delivery_id}, apply)
+    return {"id": resend["id"], "resend_of": delivery_id, "status": "queued"}
+
+
+async def resend(ctx: Notifications, *, event_id: str, delivery_id: str,
+                 resend_id: str) -> None:
+    """Send a resend asked for with ``request_resend``: the stored values, rendered again."""
+    original = await ctx.store.deliveries.get({"_id": delivery_id})
+    if original is None or original["secret"]:
+        raise PermanentEventError("the original delivery is gone or carried a secret")
+    doc = await ctx.store.deliveries.get({"_id": resend_id})
+    if doc is None:
+        now = datetime.now(UTC)
+        doc = {**{k: v for k, v in original.items()
+                  if k not in ("version", "pending_events", "outbox_seq", "has_pending",
+                               "pending_since", "relay_lease", "relay_owner",
+                               "applied_events")},
+               "_id": resend_id, "event_id": event_id,
+               "event_type": "notifications.resend.requested.v1", "status": "queued",
+               "failure": "", "attempts": [], "provider": "", "provider_message_id": "",
+               "created_at": now, "updated_at": now, "sent_at": None,
+               "created_ts": now.timestamp(), "sort_key": f"{now.timestamp():017.6f}|{resend_id}",
+               "claim_until": 0.0, "resend_of": delivery_id, "resends": 0}
+        try:
+            doc = await ctx.store.deliveries.create(doc)
+        except Exception as e:
+            if not is_duplicate(e):
+                raise
+            doc = await ctx.store.deliveries.get({"_id": resend_id})
+    if doc["status"] == "queued":
+        await _send_claimed(ctx, resend_id, original["address"], original["values"], {})

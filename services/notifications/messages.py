@@ -1,7 +1,9 @@
-"""Rendering a message kind in a language: subject, plain text and HTML from one template.
+"""Rendering a message kind in a language.
 
-Templates live in ``templates/<kind>/<language>.j2`` with the blocks ``subject``, ``text``
-and ``html``; they run in Jinja2's sandbox, HTML with autoescaping, text without.
+Email templates live in ``templates/<kind>/<language>.j2`` with the blocks ``subject``,
+``text`` and ``html``; SMS templates in ``templates/<kind>/<language>.sms.j2`` with the block
+``text``. They run in Jinja2's sandbox with ``StrictUndefined`` (a missing value is an error,
+never an empty gap); HTML with autoescaping, text without.
 """
 
 from __future__ import annotations
@@ -13,17 +15,23 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from services.notifications.domain.kinds import KINDS
+
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = ("de", "en", "hu")
 FALLBACK_LANGUAGE = "en"
 
 
 @dataclass(frozen=True)
-class RenderedEmail:
+class Rendered:
     subject: str
     text: str
     html: str
     language: str
+
+
+# Kept for callers of the first version.
+RenderedEmail = Rendered
 
 
 def _env(autoescape: bool) -> SandboxedEnvironment:
@@ -48,14 +56,22 @@ def _block(env: SandboxedEnvironment, name: str, block: str, values: dict[str, A
     return "".join(template.blocks[block](template.new_context(values))).strip()
 
 
-def render_email(kind: str, language: str, values: dict[str, Any]) -> RenderedEmail:
+def render(kind: str, language: str, values: dict[str, Any]) -> Rendered:
+    """The message of ``kind`` in ``language``: subject, text and HTML (SMS: text only)."""
+    if KINDS[kind].channel == "sms":
+        text = " ".join(_block(_TEXT, f"{kind}/{language}.sms.j2", "text", values).split())
+        return Rendered(subject="", text=text, html="", language=language)
     name = f"{kind}/{language}.j2"
-    return RenderedEmail(
+    return Rendered(
         subject=" ".join(_block(_TEXT, name, "subject", values).split()),
         text=_block(_TEXT, name, "text", values),
         html=_block(_HTML, name, "html", values),
         language=language,
     )
+
+
+def render_email(kind: str, language: str, values: dict[str, Any]) -> Rendered:
+    return render(kind, language, values)
 
 
 def kinds() -> list[str]:

@@ -1,69 +1,118 @@
-"""Ways an email leaves the platform: SMTP, or ``.eml`` files when no SMTP server is set."""
+"""Ways a message leaves the platform, and the per-channel failover between two providers.
+
+    Email: SMTP (aiosmtplib: TLS/STARTTLS, auth, timeouts), or ``.eml`` files (local default)
+    SMS:   an HTTP gateway taking JSON, or ``.json`` files (local default)
+
+Every provider error is translated here into one of two exceptions: ``TransientDeliveryError``
+(worth another attempt: SMTP 4xx, network, timeouts, HTTP 5xx/429) and
+``PermanentDeliveryError`` (fails every time: SMTP 5xx, HTTP 4xx).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 import uuid
+from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
 
+import aiohttp
 import aiosmtplib
 
-from services.notifications.messages import RenderedEmail
+from services.notifications.domain.breaker import CircuitBreaker
+from services.notifications.messages import Rendered
 from services.notifications.settings import NotificationsSettings
 
 
-class TransientDeliveryError(Exception):
-    """Worth another attempt later (network, SMTP 4xx)."""
+class DeliveryError(Exception):
+    def __init__(self, reason: str, provider: str = "") -> None:
+        super().__init__(reason)
+        self.reason, self.provider = reason, provider
 
 
-class PermanentDeliveryError(Exception):
-    """Will fail every time (SMTP 5xx, rejected recipient)."""
+class TransientDeliveryError(DeliveryError):
+    """Worth another attempt later (network, SMTP 4xx, HTTP 5xx or 429)."""
 
 
-class EmailTransport(Protocol):
-    async def send(self, message: EmailMessage) -> str:
+class PermanentDeliveryError(DeliveryError):
+    """Will fail every time (SMTP 5xx, rejected recipient, HTTP 4xx)."""
+
+
+@dataclass(frozen=True)
+class SmsMessage:
+    to: str  # E.164
+    text: str
+    # The delivery id: the gateway's idempotency key, so a repeated request is one SMS.
+    reference: str
+
+
+class Transport(Protocol):
+    name: str
+
+    async def send(self, message) -> str:
         """Send; return the provider's message id."""
 
+    async def close(self) -> None: ...
 
-def build_email(sender: str, recipient: str, rendered: RenderedEmail) -> EmailMessage:
+
+def build_email(sender: str, recipient: str, rendered: Rendered,
+                delivery_id: str | None = None) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
     message["Subject"] = rendered.subject
-    message["Content-Language"] = rendered.language
-    message["Message-ID"] = make_msgid(domain="business.example")
+    domain = parseaddr(sender)[1].partition("@")[2] or "business.example"
+    # Derived from the delivery: a copy sent twice after a crash carries the same Message-ID,
+    # which mail systems use to drop duplicates.
+    message["Message-ID"] = f"<{delivery_id or uuid.uuid4().hex}@{domain}>"
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
+    # After the content: set_content drops every Content-* header set before it.
+    message["Content-Language"] = rendered.language
     return message
 
 
 class SmtpTransport:
-    def __init__(self, settings: NotificationsSettings) -> None:
-        self.settings = settings
+    def __init__(self, name: str, *, host: str, port: int, username: str, password: str,
+                 starttls: bool, tls: bool, timeout: float) -> None:
+        self.name = name
+        self.host, self.port = host, port
+        self.username, self.password = username, password
+        self.starttls, self.tls, self.timeout = starttls, tls, timeout
 
     async def send(self, message: EmailMessage) -> str:
-        s = self.settings
         try:
             await aiosmtplib.send(
-                message, hostname=s.smtp_host, port=s.smtp_port,
-                username=s.smtp_username or None,
-                password=s.smtp_password.get_secret_value() or None,
-                start_tls=s.smtp_starttls or None, use_tls=s.smtp_tls,
-                timeout=s.smtp_timeout_seconds)
+                message, hostname=self.host, port=self.port,
+                username=self.username or None, password=self.password or None,
+                start_tls=self.starttls or None, use_tls=self.tls, timeout=self.timeout)
+        except aiosmtplib.SMTPRecipientsRefused as e:
+            codes = [r.code for r in e.recipients]
+            if codes and all(400 <= c < 500 for c in codes):
+                raise TransientDeliveryError(f"SMTP {codes[0]} recipient deferred",
+                                             self.name) from None
+            raise PermanentDeliveryError(f"SMTP {codes[0] if codes else 550} recipient refused",
+                                         self.name) from None
         except aiosmtplib.SMTPResponseException as e:
             if 400 <= e.code < 500:
-                raise TransientDeliveryError(f"SMTP {e.code}") from None
-            raise PermanentDeliveryError(f"SMTP {e.code}") from None
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as e:
-            raise TransientDeliveryError(type(e).__name__) from None
+                raise TransientDeliveryError(f"SMTP {e.code}", self.name) from None
+            raise PermanentDeliveryError(f"SMTP {e.code}", self.name) from None
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as e:
+            raise TransientDeliveryError(f"SMTP {type(e).__name__}", self.name) from None
         return str(message["Message-ID"])
 
+    async def close(self) -> None:
+        pass
 
-class FileTransport:
+
+class EmailFileTransport:
     """Writes each email as a real .eml file (the local default)."""
+
+    name = "email-file"
 
     def __init__(self, directory: str) -> None:
         self.directory = Path(directory)
@@ -76,6 +125,133 @@ class FileTransport:
         await asyncio.to_thread(write)
         return str(message["Message-ID"])
 
+    async def close(self) -> None:
+        pass
 
-def email_transport(settings: NotificationsSettings) -> EmailTransport:
-    return SmtpTransport(settings) if settings.smtp_host else FileTransport(settings.mail_dir)
+
+class SmsGateway:
+    """An HTTP SMS gateway: ``POST <url>`` with JSON ``{from, to, text, reference}``, basic
+    auth, ``Idempotency-Key: <reference>``; answers 2xx with ``{"id": ...}``."""
+
+    def __init__(self, name: str, *, url: str, username: str, password: str, sender: str,
+                 timeout: float) -> None:
+        self.name = name
+        self.url, self.sender = url, sender
+        self.headers = ({"Authorization": aiohttp.encode_basic_auth(username, password)}
+                        if username else {})
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def send(self, message: SmsMessage) -> str:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        body = {"from": self.sender, "to": message.to, "text": message.text,
+                "reference": message.reference}
+        try:
+            headers = {**self.headers, "Idempotency-Key": message.reference}
+            async with self._session.post(self.url, json=body, headers=headers) as r:
+                if r.status == 429 or r.status >= 500:
+                    raise TransientDeliveryError(f"HTTP {r.status}", self.name)
+                if r.status >= 400:
+                    raise PermanentDeliveryError(f"HTTP {r.status}", self.name)
+                try:
+                    answer = await r.json(content_type=None)
+                except (json.JSONDecodeError, aiohttp.ContentTypeError):
+                    answer = {}
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            raise TransientDeliveryError(f"HTTP {type(e).__name__}", self.name) from None
+        ident = answer.get("id") or answer.get("message_id") if isinstance(answer, dict) else None
+        return str(ident or message.reference)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class SmsFileTransport:
+    """Writes each SMS as a .json file (the local default)."""
+
+    name = "sms-file"
+
+    def __init__(self, directory: str) -> None:
+        self.directory = Path(directory)
+
+    async def send(self, message: SmsMessage) -> str:
+        def write() -> None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            (self.directory / f"{message.reference}.json").write_text(json.dumps(
+                {"to": message.to, "text": message.text, "reference": message.reference},
+                ensure_ascii=False))
+        await asyncio.to_thread(write)
+        return message.reference
+
+    async def close(self) -> None:
+        pass
+
+
+class Channel:
+    """One channel's providers: the primary, and a secondary that takes over while the
+    circuit breaker is open (the primary kept failing)."""
+
+    def __init__(self, primary: Transport, secondary: Transport | None = None,
+                 breaker: CircuitBreaker | None = None) -> None:
+        self.primary, self.secondary = primary, secondary
+        self.breaker = breaker or CircuitBreaker()
+
+    async def send(self, message) -> tuple[str, str]:
+        """Send through the provider in charge now; returns (provider name, message id)."""
+        if self.secondary is not None and self.breaker.use_secondary(time.monotonic()):
+            return self.secondary.name, await self.secondary.send(message)
+        try:
+            ident = await self.primary.send(message)
+        except TransientDeliveryError:
+            self.breaker.failed(time.monotonic())
+            raise
+        self.breaker.succeeded()
+        return self.primary.name, ident
+
+    async def close(self) -> None:
+        await self.primary.close()
+        if self.secondary is not None:
+            await self.secondary.close()
+
+
+def email_channel(s: NotificationsSettings) -> Channel:
+    if not s.smtp_host:
+        return Channel(EmailFileTransport(s.mail_dir))
+    primary = SmtpTransport("smtp", host=s.smtp_host, port=s.smtp_port,
+                            username=s.smtp_username,
+                            password=s.smtp_password.get_secret_value(),
+                            starttls=s.smtp_starttls, tls=s.smtp_tls,
+                            timeout=s.smtp_timeout_seconds)
+    secondary = None
+    if s.smtp_secondary_host:
+        secondary = SmtpTransport(
+            "smtp-secondary", host=s.smtp_secondary_host, port=s.smtp_secondary_port,
+            username=s.smtp_secondary_username,
+            password=s.smtp_secondary_password.get_secret_value(),
+            starttls=s.smtp_secondary_starttls, tls=s.smtp_secondary_tls,
+            timeout=s.smtp_timeout_seconds)
+    return Channel(primary, secondary, _breaker(s))
+
+
+def sms_channel(s: NotificationsSettings) -> Channel:
+    if not s.sms_gateway_url:
+        return Channel(SmsFileTransport(s.sms_dir))
+    primary = SmsGateway("sms-gateway", url=s.sms_gateway_url,
+                         username=s.sms_gateway_username,
+                         password=s.sms_gateway_password.get_secret_value(),
+                         sender=s.sms_sender, timeout=s.sms_timeout_seconds)
+    secondary = None
+    if s.sms_gateway_secondary_url:
+        secondary = SmsGateway("sms-gateway-secondary", url=s.sms_gateway_secondary_url,
+                               username=s.sms_gateway_secondary_username,
+                               password=s.sms_gateway_secondary_password.get_secret_value(),
+                               sender=s.sms_sender, timeout=s.sms_timeout_seconds)
+    return Channel(primary, secondary, _breaker(s))
+
+
+def _breaker(s: NotificationsSettings) -> CircuitBreaker:
+    return CircuitBreaker(threshold=s.failover_after_failures, window=s.failover_window_seconds,
+                          cooldown=s.failover_cooldown_seconds)
