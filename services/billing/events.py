@@ -20,7 +20,8 @@ class PaymentMethodActivated(EventData):
     display: str
     previous_payment_method_id: str | None = None
     invoice_email: EmailStr | None = None
-    language: str = "en"
+    # The company's language when billing knows it; else notifications decides.
+    language: str | None = None
 
 
 class CreditCheckRequested(EventData):
@@ -46,7 +47,8 @@ class InvoiceRecorded(EventData):
     due_date: date
     payment_method_display: str
     invoice_email: EmailStr
-    language: str = "en"
+    # The company's language when billing knows it; else notifications decides.
+    language: str | None = None
 
 
 class InvoiceLine(EventData):

@@ -335,7 +335,7 @@ async def record_invoice(store: BillingStore, *, event_id: str, invoice: Doc) ->
             "number": invoice["number"], "amount_minor": invoice["amount_minor"],
             "currency": invoice["currency"], "due_date": invoice["due_date"],
             "payment_method_display": billed_with["display"] if billed_with else "—",
-            "invoice_email": email, "language": account.get("language") or "en",
+            "invoice_email": email, "language": account.get("language"),
         }, source=ev.SOURCE, subject=company_id, company_id=company_id))
     else:
         log.warning("invoice recorded without an invoice email; no notice sent",

@@ -111,7 +111,7 @@ def activate(doc: Doc, method_id: str, *, by: str, now: datetime) -> list[dict]:
     return [_event(ev.PAYMENT_METHOD_ACTIVATED, {
         "company_id": doc["company_id"], "payment_method_id": method_id, "kind": method["kind"],
         "display": method["display"], "previous_payment_method_id": previous,
-        "invoice_email": invoice_email(doc), "language": doc.get("language") or "en",
+        "invoice_email": invoice_email(doc), "language": doc.get("language"),
     }, doc)]
 
 
