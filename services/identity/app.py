@@ -12,6 +12,7 @@ from aiohttp import web
 from services.identity import consumers
 from services.identity.handlers import Identity
 from services.identity.http import IDENTITY, routes
+from services.identity.http.invitations import run_invitation_jobs
 from services.identity.settings import IdentitySettings
 from services.identity.store import IdentityStore
 from services.identity.tokens import SigningKeys
@@ -56,7 +57,7 @@ definition = ServiceDefinition(
     routes=routes,
     setup=setup,
     subscriptions=lambda app: consumers.subscriptions(app[IDENTITY]),
-    extra_contexts=[reload_signing_keys],
+    extra_contexts=[reload_signing_keys, run_invitation_jobs],
 )
 
 

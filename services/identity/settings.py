@@ -40,3 +40,16 @@ class IdentitySettings(ServiceSettings):
     login_failures_per_hour: int = 100
     internal_clients: list[InternalClient] = []
     signing_key_reload_seconds: float = 60.0
+    # -- user administration (ID-2, ID-11; users work package) --
+    # Wrong activation codes before the code is used up and a new one must be requested.
+    activation_code_tries: int = 5
+    # New activation codes a person may ask for per hour (the answer never says whether sent).
+    activation_code_requests_per_hour: int = 5
+    # Invitation imports (CSV/XLSX): largest file, most rows, progress written every N rows.
+    invitation_file_max_bytes: int = 5 * 1024 * 1024
+    invitation_file_max_rows: int = 10_000
+    invitation_job_progress_every: int = 100
+    # An import whose replica stopped is taken over after this long (seconds).
+    invitation_job_lease_seconds: float = 60.0
+    # How often a replica looks for imports nobody is working on (seconds).
+    invitation_job_poll_seconds: float = 5.0

@@ -31,6 +31,8 @@ class IdentityStore:
     counters: AsyncCollection
     signing_keys: AsyncCollection
     idempotency: AsyncCollection
+    # The rows of an invitation import waiting to be processed (users work package, ID-11).
+    invitation_job_rows: AsyncCollection
 
     @classmethod
     def on(cls, db: AsyncDatabase, on_events) -> IdentityStore:
@@ -52,6 +54,7 @@ class IdentityStore:
             counters=db["counters"],
             signing_keys=db["signing_keys"],
             idempotency=db["idempotency"],
+            invitation_job_rows=db["invitation_job_rows"],
         )
 
     @property
@@ -65,3 +68,5 @@ class IdentityStore:
             await a.apply_indexes()
         await apply_indexes(self.logins, [Index.on("user_id")])
         await apply_indexes(self.refresh_tokens, [Index.on("family_id"), Index.on("user_id")])
+        await apply_indexes(self.invitations.collection, [Index.on("company_id", "email")])
+        await apply_indexes(self.invitation_job_rows, [Index.on("job_id", "row")])

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
 import aio_pika
@@ -22,10 +22,17 @@ RETRY_DELAYS = [0.2, 0.5]
 
 @contextlib.asynccontextmanager
 async def running(build: Callable[..., web.Application], settings: ServiceSettings,
-                  role: str = "all") -> AsyncIterator[TestServer]:
-    """Start ``build(settings, role)`` on a free port; afterwards drop its database and queues."""
+                  role: str = "all", *, port: int | None = None,
+                  contexts: Sequence[Callable[[web.Application], AsyncIterator[None]]] = ()
+                  ) -> AsyncIterator[TestServer]:
+    """Start ``build(settings, role)`` on ``port`` (default: a free one); afterwards drop its
+    database and queues. ``contexts`` are cleanup contexts the app gets if it lacks them (a
+    background task a test needs before the service wires it)."""
     app = build(settings, role)
-    server = TestServer(app, host="127.0.0.1")
+    for context in contexts:
+        if context not in app.cleanup_ctx:
+            app.cleanup_ctx.append(context)
+    server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     try:
         yield server
@@ -42,10 +49,11 @@ async def running(build: Callable[..., web.Application], settings: ServiceSettin
 
 def settings_for(settings_type: type[ServiceSettings], *, mongo_url: str, amqp_url: str,
                  bus_prefix: str, unique: str, **extra) -> ServiceSettings:
+    # ``jwks_url`` may be given in ``extra`` (a service verifying its own tokens).
+    extra = {"jwks_url": "http://127.0.0.1:9/.well-known/jwks.json", **extra}
     return settings_type(mongodb_url=mongo_url, amqp_url=amqp_url, bus_prefix=bus_prefix,
                          database=f"it_{unique}_{settings_type.__name__.lower()}",
-                         retry_delays=RETRY_DELAYS, relay_poll_seconds=0.2,
-                         jwks_url="http://127.0.0.1:9/.well-known/jwks.json", **extra)
+                         retry_delays=RETRY_DELAYS, relay_poll_seconds=0.2, **extra)
 
 
 def envelope(etype: str, data: dict, *, company_id: str | None = None,

@@ -65,3 +65,64 @@ class EmailNotFound(NotFound):
 
 class PrimaryEmailDeletion(Conflict):
     slug, title = "primary-email", "The primary address can not be deleted"
+
+
+# -- user administration (ID-2, ID-7, ID-11, ID-12) ---------------------------------------------
+class RoleNotAllowed(Problem):
+    status, slug, title = 403, "role-not-allowed", "Your role does not allow this"
+
+
+class ActivationCodeInvalid(Problem):
+    status, slug, title = 400, "activation-code-invalid", "The activation code is not correct"
+
+
+class ActivationCodeExpired(Problem):
+    status, slug, title = 410, "activation-code-expired", "The activation code has expired"
+
+
+class UserNotFound(NotFound):
+    slug, title = "user-not-found", "No such user in your company"
+
+
+class NoParent(NotFound):
+    slug, title = "no-parent", "This user has no parent user"
+
+
+class UserStatusConflict(Conflict):
+    slug, title = "user-status", "The user is not in a state that allows this"
+
+
+class InvitationNotFound(NotFound):
+    slug, title = "invitation-not-found", "No such invitation in your company"
+
+
+class InvitationInvalid(NotFound):
+    slug, title = "invitation-invalid", "The invitation link is not valid"
+
+
+class InvitationExpired(Problem):
+    status, slug, title = 410, "invitation-expired", "The invitation has expired"
+
+
+class InvitationRevoked(Problem):
+    status, slug, title = 410, "invitation-revoked", "The invitation was withdrawn"
+
+
+class InvitationAccepted(Conflict):
+    slug, title = "invitation-accepted", "The invitation was accepted already"
+
+
+class InvitationPending(Conflict):
+    slug, title = "invitation-pending", "This address has an open invitation"
+
+
+class InvitationFileInvalid(Problem):
+    status, slug, title = 422, "invitation-file-invalid", "The file can not be imported"
+
+
+class InvitationFileTooLarge(Problem):
+    status, slug, title = 413, "invitation-file-too-large", "The file is too large"
+
+
+class InvitationJobNotFound(NotFound):
+    slug, title = "invitation-job-not-found", "No such import in your company"

@@ -10,7 +10,9 @@ IDENTITY = web.AppKey("identity", Identity)
 
 from services.identity.http import (  # noqa: E402,F401  (each module adds its routes)
     account,
+    activation,
     company,
+    invitations,
     registration,
     sessions,
     users,

@@ -1,0 +1,108 @@
+"""Activating a requested account with its activation code (ID-2): the person enters the
+code, chooses a username (6–32 characters) and a password. An expired code is refused with
+its own problem, and a new code can be asked for by email address (the answer is the same
+for unknown addresses)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from pymongo import ReturnDocument
+
+from services.identity import events
+from services.identity.domain import secrets as codes
+from services.identity.domain import users as rules
+from services.identity.domain.errors import (ActivationCodeInvalid, TooManyTries,
+                                             UserStatusConflict)
+from services.identity.domain.registration import normalise_email
+from services.identity.handlers import (Identity, check_new_password, claim_login,
+                                        company_policy, hash_password, release_login)
+from services.identity.handlers.sessions import start_session
+from services.identity.handlers.users import reissue_activation_code
+from shared.mongo import Quota
+
+HOUR = 3600.0
+
+
+async def _pending_user(ctx: Identity, email: str) -> dict | None:
+    claim = await ctx.store.logins.find_one({"_id": f"email:{normalise_email(email)}"})
+    user = await ctx.store.users.get({"_id": claim["user_id"]}) if claim else None
+    if user is None or user["status"] != "pending_activation" \
+            or not user.get("activation_code_hash"):
+        return None
+    return user
+
+
+async def activate(ctx: Identity, email: str, code: str, username: str, password: str
+                   ) -> dict:
+    """Check the code (a few tries per code), then the username and password; the account
+    is active and the person logged in."""
+    s = ctx.settings
+    user = await _pending_user(ctx, email)
+    if user is None:
+        raise ActivationCodeInvalid("The activation code is not correct for this address. "
+                                    "Check both, or ask for a new code.")
+    # Each try is counted before the code is compared, so parallel guesses get no more.
+    counted = await ctx.store.users.collection.find_one_and_update(
+        {"_id": user["_id"], "status": "pending_activation",
+         "activation_code_hash": user["activation_code_hash"],
+         "activation_tries": {"$lt": s.activation_code_tries}},
+        {"$inc": {"activation_tries": 1, "version": 1}}, return_document=ReturnDocument.AFTER)
+    if counted is None:
+        raise TooManyTries("Too many wrong codes: this code no longer works. Ask for a new "
+                           "one: POST /v1/activations/code-requests with your email address.",
+                           new_code_request="/v1/activations/code-requests")
+    given = codes.code_hash(s.code_pepper.get_secret_value(), f"activation:{user['_id']}",
+                            code.strip().upper())
+    matches = codes.same_hash(counted["activation_code_hash"], given)
+    rules.check_activation_code(counted, matches, time.time(),
+                                s.activation_code_tries - counted["activation_tries"])
+    policy = await company_policy(ctx, user["company_id"])
+    await check_new_password(password, policy=policy, username=username)
+    username_key = f"username:{username.lower()}"
+    await claim_login(ctx, username_key, user["_id"])
+    password_hash = await hash_password(password)
+
+    def apply(doc: dict) -> list:
+        if doc["status"] != "pending_activation" or \
+                doc.get("activation_code_hash") != counted["activation_code_hash"]:
+            raise UserStatusConflict("This account was activated already, or a new code "
+                                     "was sent; use the newest code or log in.")
+        doc.update(status="active", username=username, password_hash=password_hash,
+                   activation_code_hash=None, activation_expires=0.0,
+                   activated_at=datetime.now(UTC))
+        # The code reached this address: it is verified.
+        doc["emails"] = [{**e, "verified": True} if e["primary"] else e
+                         for e in doc["emails"]]
+        return [ctx.event(events.USER_ACTIVATED, events.UserActivated(
+            user_id=doc["_id"], company_id=doc["company_id"], email=doc["email"],
+            first_name=doc["first_name"], surname=doc["surname"], roles=doc["roles"],
+            parent_user_id=doc.get("parent_user_id"), language=doc.get("language", "en")),
+            subject=doc["_id"], company_id=doc["company_id"])]
+    try:
+        saved = await ctx.store.users.change({"_id": user["_id"]}, apply)
+    except UserStatusConflict:
+        await release_login(ctx, username_key, user["_id"])
+        raise
+    previous = user.get("username")
+    if previous and previous.lower() != username.lower():
+        # An administrator proposed another username; the person chose this one.
+        await release_login(ctx, f"username:{previous.lower()}", user["_id"])
+    return await start_session(ctx, saved, ["pwd"])
+
+
+async def request_new_code(ctx: Identity, email: str) -> None:
+    """A new activation code for an account not yet activated; nothing (and the same
+    answer) for other addresses. A few per hour per account."""
+    user = await _pending_user(ctx, email)
+    if user is None:
+        return
+    if not await Quota(ctx.store.counters).take(
+            f"activation-code:{user['_id']}", ctx.settings.activation_code_requests_per_hour,
+            HOUR):
+        return
+    try:
+        await reissue_activation_code(ctx, user)
+    except UserStatusConflict:
+        return

@@ -1,0 +1,47 @@
+"""Activating a requested account with its activation code (ID-2)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel, EmailStr, Field
+
+from services.identity.domain.users import Username
+from services.identity.handlers import activation as handlers
+from services.identity.http import IDENTITY, routes
+from services.identity.http.models import Accepted, Session
+
+TAGS = ("activation",)
+
+
+class Activation(BaseModel):
+    email: EmailStr
+    code: str = Field(min_length=4, max_length=32, description="from the activation email")
+    username: Username = Field(description="6–32 characters: letters, digits, . _ - @")
+    password: str = Field(min_length=1, max_length=200)
+
+
+class CodeRequest(BaseModel):
+    email: EmailStr
+
+
+class Activated(Session):
+    pass
+
+
+@routes.post("/v1/activations", body=Activation, response=Activated, tags=TAGS,
+             problems=(400, 409, 410, 429))
+async def activate(request: web.Request, body: Activation) -> Activated:
+    """ID-2: activate an account with its code, choosing username and password; answers
+    with tokens. An expired code answers 410 `activation-code-expired`: ask for a new one."""
+    return Activated(**await handlers.activate(request.app[IDENTITY], str(body.email),
+                                               body.code, body.username, body.password))
+
+
+@routes.post("/v1/activations/code-requests", body=CodeRequest, response=Accepted,
+             status=202, tags=TAGS)
+async def request_new_code(request: web.Request, body: CodeRequest) -> Accepted:
+    """ID-2: a new activation code for an account not yet activated (the answer is the same
+    for every address)."""
+    await handlers.request_new_code(request.app[IDENTITY], str(body.email))
+    return Accepted(detail="If an account waiting for activation uses this address, a new "
+                           "activation code is on its way. It is valid for 10 days.")
