@@ -5,8 +5,9 @@ baseline  confirmed publishes of the event envelope straight to a topic exchange
           on a quorum queue (the kit's queue arguments and prefetch) does one raw
           ``insert_one`` per message, then acks.
 platform  each command is an ``Aggregates.create`` of an aggregate with one pending event;
-          the kit's ``Relay`` (its default concurrency and polling, woken by the store)
-          publishes it through the kit's ``Bus``; a ``Subscription`` handler does an
+          the kit's ``Relay`` (its defaults, on a MongoDB client of its own, handed each
+          write by the store as ``shared.service`` wires it) publishes it through the kit's
+          ``Bus``; a ``Subscription`` handler does an
           idempotent write (``Aggregates.create`` keyed by the event id, a duplicate key
           meaning "already done").
 
@@ -153,8 +154,10 @@ async def run_platform(cfg: BenchConfig, timings: CommandTimings | None,
     metrics = Metrics("bench")
     bus = Bus(cfg.amqp_url, topology, metrics, prefetch=PREFETCH, delivery_limit=DELIVERY_LIMIT,
               retry_delays=RETRY_DELAYS)
+    # As shared.service wires it: the relay on connections of its own.
+    relay_client = mongo_client(cfg.mongodb_url, timings)
     relay = relay_type(bus, metrics, poll_seconds=RELAY_POLL_SECONDS,
-                       lease_seconds=RELAY_LEASE_SECONDS)
+                       lease_seconds=RELAY_LEASE_SECONDS, client=relay_client)
     orders = Aggregates(db, "orders", on_events=relay.wake)
     receipts = Aggregates(db, "receipts")
     relay.watch(orders)
@@ -210,6 +213,7 @@ async def run_platform(cfg: BenchConfig, timings: CommandTimings | None,
 
         result = await _measure(cfg, measured_phase, timings, progress, profile=cfg.profile)
         result["relay"] = {"relay_concurrency": relay.concurrency,
+                           "relay_window": relay.window, "relay_batch": relay.batch,
                            "relay_poll_seconds": relay.poll_seconds,
                            "relay_lease_seconds": relay.lease_seconds}
         return result
@@ -222,6 +226,7 @@ async def run_platform(cfg: BenchConfig, timings: CommandTimings | None,
             [topology.exchange, topology.dead_exchange])
         await client.drop_database(db_name)
         await client.close()
+        await relay_client.close()
 
 
 async def _measure(cfg: BenchConfig, phase, timings: CommandTimings | None,

@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
@@ -26,15 +26,15 @@ from shared.errors import Conflict
 
 # Fields the outbox keeps on every aggregate document.
 OUTBOX_FIELDS = ("version", "pending_events", "outbox_seq", "has_pending", "pending_since",
-                 "relay_lease", "relay_owner", "applied_events")
+                 "relay_lease", "relay_owner", "relay_claim", "applied_events")
 # How many consumed event ids an aggregate remembers to ignore redeliveries.
 APPLIED_EVENTS_KEPT = 200
 
 
-def connect(url: str) -> AsyncMongoClient:
+def connect(url: str, *, appname: str = "bap") -> AsyncMongoClient:
     """A client for ``url``; datetimes come back timezone-aware (UTC)."""
     return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000,
-                            connectTimeoutMS=5000, appname="bap")
+                            connectTimeoutMS=5000, appname=appname)
 
 
 async def ping(db: AsyncDatabase) -> bool:
@@ -72,6 +72,42 @@ class ConcurrencyConflict(Conflict):
     slug, title = "concurrent-update", "The resource was changed at the same time; try again"
 
 
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A claim a relay hands out before a write: the write saves its aggregate already claimed
+    (``relay_owner``, ``relay_claim``, ``relay_lease``), so the relay need not claim it again."""
+
+    owner: str
+    claim: str
+    lease_until: float
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """An aggregate saved with events and claimed for the relay of this process: what it
+    publishes (in ``seq`` order) and the claim under which it removes them afterwards."""
+
+    store: Aggregates
+    id: Any
+    claim: str
+    lease_until: float
+    pending: list[dict[str, Any]]
+    last_seq: int
+
+
+class EventsHandoff(Protocol):
+    """An ``on_events`` that takes a write's events over (``shared.relay.Relay.wake``).
+
+    ``reserve()`` gives the claim to save with the write (``None``: save it unclaimed); after
+    the write, the store calls it with the ``Written`` aggregate. Called with no argument it
+    only means "something was written" (the relay looks for unclaimed events).
+    """
+
+    def __call__(self, written: Written | None = None) -> None: ...
+
+    def reserve(self) -> Reservation | None: ...
+
+
 class Aggregates:
     """A collection of aggregate documents, each saved whole with its pending events.
 
@@ -79,14 +115,23 @@ class Aggregates:
     was read (its ``version``). The events of the write go into the document's
     ``pending_events`` in the same write; the relay publishes and removes them. The relay's
     own writes bump the version too, so a command can never overwrite a relay's claim.
+
+    ``on_events`` is called after every write with events. A plain callable is called with no
+    argument. An ``EventsHandoff`` (the relay's ``wake``) also claims the write for its relay:
+    the document is saved claimed (``reserve()``) unless another claim is still running on it
+    (its events then follow the ones that claim publishes, so the order holds), and the saved
+    aggregate is handed over, so the relay publishes it without a claim of its own. A process
+    that dies before its relay published leaves the claim to run out; another relay takes it.
     """
 
     def __init__(self, db: AsyncDatabase, name: str, *, indexes: Iterable[Index] = (),
-                 on_events: Callable[[], None] | None = None) -> None:
+                 on_events: Callable[[], None] | EventsHandoff | None = None) -> None:
         self.collection: AsyncCollection = db[name]
         self.name = name
         self.indexes = (Index.on("has_pending", "pending_since"), *indexes)
-        self._on_events = on_events or (lambda: None)
+        self._on_events = on_events or _nothing
+        self._reserve: Callable[[], Reservation | None] | None = getattr(
+            on_events, "reserve", None)
 
     async def apply_indexes(self) -> None:
         await apply_indexes(self.collection, self.indexes)
@@ -99,12 +144,15 @@ class Aggregates:
         """Insert a new aggregate; ``DuplicateKeyError`` if its ``_id`` or a unique key exists."""
         doc = dict(doc)
         doc.update(version=1, pending_events=[], outbox_seq=0, has_pending=False,
-                   pending_since=0.0, relay_lease=0.0, relay_owner="",
+                   pending_since=0.0, relay_lease=0.0, relay_owner="", relay_claim="",
                    applied_events=[applied_event] if applied_event else [])
         _append(doc, events)
+        reservation = self._reserve() if events and self._reserve is not None else None
+        if reservation is not None:
+            _claim_for(doc, reservation)
         await self.collection.insert_one(doc)
         if events:
-            self._on_events()
+            self._written(doc, reservation)
         return doc
 
     async def update(self, doc: dict[str, Any], events: list[dict[str, Any]] = (),
@@ -118,12 +166,27 @@ class Aggregates:
             new["applied_events"] = [*doc.get("applied_events", []), applied_event][
                 -APPLIED_EVENTS_KEPT:]
         _append(new, events)
+        reservation = None
+        # A claim still running (this relay's or another's) keeps the document: its holder
+        # publishes these events after its own. The version filter makes "still running" hold
+        # at the write, as no claim is taken or given up without a write.
+        if events and self._reserve is not None and not _claimed(doc, time.time()):
+            reservation = self._reserve()
+            if reservation is not None:
+                _claim_for(new, reservation)
         result = await self.collection.replace_one({"_id": doc["_id"], "version": expected}, new)
         if result.matched_count != 1:
             raise ConcurrencyConflict()
         if events:
-            self._on_events()
+            self._written(new, reservation)
         return new
+
+    def _written(self, doc: dict[str, Any], reservation: Reservation | None) -> None:
+        if reservation is None:
+            self._on_events()
+            return
+        self._on_events(Written(self, doc["_id"], reservation.claim, reservation.lease_until,
+                                list(doc["pending_events"]), doc["outbox_seq"]))
 
     async def change(
         self,
@@ -154,6 +217,21 @@ class Aggregates:
             except ConcurrencyConflict:
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise ConcurrencyConflict()
+
+
+def _nothing(*_: Any) -> None:
+    pass
+
+
+def _claimed(doc: dict[str, Any], now: float) -> bool:
+    """Whether a relay's claim on ``doc`` (as read) is still running."""
+    return bool(doc.get("relay_owner")) and float(doc.get("relay_lease") or 0.0) >= now
+
+
+def _claim_for(doc: dict[str, Any], reservation: Reservation) -> None:
+    doc["relay_owner"] = reservation.owner
+    doc["relay_claim"] = reservation.claim
+    doc["relay_lease"] = reservation.lease_until
 
 
 def _append(doc: dict[str, Any], events: Iterable[dict[str, Any]]) -> None:

@@ -1,47 +1,114 @@
 """The relay: publishes the events saved inside aggregate documents, then removes them.
 
-A relay claims one aggregate at a time with a lease (``relay_lease``, epoch seconds), so
-replicas never publish the same aggregate at once and an aggregate's events go out in order.
-After every event of the claim is confirmed by the broker, they are removed with a
-conditional update. A relay that dies in between leaves them in place; once the lease
+Every publication happens under a claim of the aggregate: ``relay_owner`` (the relay),
+``relay_claim`` (a token of this one claim) and ``relay_lease`` (epoch seconds), so replicas
+never publish the same aggregate at once and an aggregate's events go out in order. After
+every event of the claim is confirmed by the broker, they are removed with an update
+conditional on the claim. A relay that dies in between leaves them in place; once the lease
 runs out another relay publishes them again, which idempotent consumers absorb.
 
-A write with events wakes the relay of its own process at once (``wake``); polling every
-``poll_seconds`` picks up the rest (other processes' writes, expired leases).
+Claims come two ways:
+
+* A write of this process claims its aggregate for this relay in the write itself
+  (``Aggregates`` with ``on_events=relay.wake``, see ``shared.mongo.EventsHandoff``) and hands
+  it over; the relay publishes it at once and removes it: one write per aggregate.
+* Everything else (other processes' writes, aggregates a running claim kept, expired leases,
+  publications that failed) is claimed in batches: the oldest claimable ids, one
+  ``update_many`` that claims those still claimable under a fresh token, one read of what
+  that token got. Polling every ``poll_seconds`` does this, and a plain ``wake()``.
+
+A few workers (``concurrency``) take turns, one woken per ``wake``; each keeps up to
+``window`` aggregates publishing at once, one aggregate's events in order, and removes each
+aggregate once its events are confirmed. Removals that come in while one is being written go
+together in the next write (one ``update_many`` per ``last_seq``, each document conditional
+on its own claim and on nothing added since). Events a command adds while a claim publishes
+stay: the removal keeps them and the relay publishes them next under a new claim. The relay
+reads and writes through its own MongoDB client when given one (``client``), so it never
+waits behind the commands for a connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.bus import Bus
 from shared.logging import get_logger
 from shared.metrics import Metrics
-from shared.mongo import Aggregates
+from shared.mongo import Aggregates, Reservation, Written
 
 log = get_logger("relay")
+
+# What the removal sets when every pending event is gone.
+_CLEARED = {"pending_events": [], "has_pending": False, "pending_since": 0.0,
+            "relay_lease": 0.0, "relay_owner": "", "relay_claim": ""}
+
+Key = tuple[str, Any]
+
+
+class _Wake:
+    """``Relay.wake``: called by the stores after a write with events (``EventsHandoff``).
+
+    ``wake()`` says something was written that the relay has to look for; ``wake(written)``
+    hands over an aggregate the write claimed for this relay with ``reserve()``. Either wakes
+    one idle worker.
+    """
+
+    __slots__ = ("_relay",)
+
+    def __init__(self, relay: Relay) -> None:
+        self._relay = relay
+
+    def __call__(self, written: Written | None = None) -> None:
+        self._relay._woken(written)
+
+    def reserve(self) -> Reservation | None:
+        return self._relay._reserve()
 
 
 class Relay:
     def __init__(self, bus: Bus, metrics: Metrics, *, poll_seconds: float = 1.0,
-                 lease_seconds: float = 30.0, concurrency: int = 8) -> None:
+                 lease_seconds: float = 30.0, concurrency: int = 2, batch: int = 64,
+                 window: int = 128, client: AsyncMongoClient | None = None,
+                 max_handed_over: int = 10_000) -> None:
         self.bus = bus
         self.metrics = metrics
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
         self.concurrency = concurrency
+        # Aggregates claimed at once by a poll; aggregates a worker publishes at once.
+        self.batch = batch
+        self.window = window
+        # The relay's own connections (its caller closes it); without one it uses the stores'.
+        self.client = client
+        # Beyond this many aggregates waiting, writes are saved unclaimed (polling takes them).
+        self.max_handed_over = max_handed_over
         self.owner = uuid.uuid4().hex
-        # Aggregates a worker of this relay is publishing now. The lease keeps other relays
-        # away; this keeps this relay's other workers away should a lease run out mid-claim
-        # (the owner is the same, so the lease alone can not tell them apart).
-        self._held: set[tuple[str, Any]] = set()
+        self._claims = itertools.count(1)
         self.stores: list[Aggregates] = []
-        self._wake = asyncio.Event()
+        self.wake = _Wake(self)
+        # Aggregates a worker of this relay publishes now, with the claim it holds. The token
+        # tells claims apart in the database; this keeps a second worker of ours from
+        # publishing the same aggregate at once (should a lease run out mid-publication):
+        # what arrives for an aggregate held here waits in ``_waiting`` until it is let go.
+        self._held: dict[Key, str] = {}
+        self._waiting: dict[Key, list[Written]] = {}
+        self._handed_over: deque[Written] = deque()
+        self._idle: deque[asyncio.Future[None]] = deque()
+        self._wakes = 0  # wake-ups that found no idle worker
+        self._poll_due = True
+        self._last_poll = 0.0
+        self._collections: dict[str, AsyncCollection] = {}
+        self._collections_client: AsyncMongoClient | None = None
+        self._removers: dict[str, _Removals] = {}
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
         self.last_cycle = 0.0
@@ -49,14 +116,12 @@ class Relay:
     def watch(self, store: Aggregates) -> None:
         self.stores.append(store)
 
-    def wake(self) -> None:
-        self._wake.set()
-
     @property
     def running(self) -> bool:
         return bool(self._tasks) and not any(t.done() for t in self._tasks)
 
     async def start(self) -> None:
+        self._stopping = False
         self._tasks = [asyncio.create_task(self._loop(i), name=f"relay-{i}")
                        for i in range(self.concurrency)]
         self._tasks.append(asyncio.create_task(self._backlog_loop(), name="relay-backlog"))
@@ -67,14 +132,48 @@ class Relay:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        for removals in self._removers.values():
+            await removals.idle()
+        # What was handed over and not published: let it go now rather than when its lease
+        # runs out, so another replica publishes it at once.
+        left = [*self._handed_over, *(w for ws in self._waiting.values() for w in ws)]
+        self._handed_over.clear()
+        self._waiting.clear()
+        if left:
+            await asyncio.gather(*(self._release(w.store, w.id, w.claim) for w in left))
+
+    # -- waking ----------------------------------------------------------------------------
+    def _reserve(self) -> Reservation | None:
+        if self._stopping or len(self._handed_over) >= self.max_handed_over:
+            return None
+        return Reservation(self.owner, self._new_claim(), time.time() + self.lease_seconds)
+
+    def _woken(self, written: Written | None) -> None:
+        if written is not None:
+            self._handed_over.append(written)
+        else:
+            self._poll_due = True
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._idle:
+            waiter = self._idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._wakes += 1  # every worker is busy: the next one to finish goes round again
 
     async def _loop(self, worker: int) -> None:
+        loop = asyncio.get_running_loop()
         while not self._stopping:
-            # Cleared before the cycle, not after: a write that wakes us while we drain is
-            # not lost (it would otherwise wait for the next poll).
-            self._wake.clear()
+            # Taken before the cycle, not after: a write that wakes us while we drain is not
+            # lost (it would otherwise wait for the next poll).
+            self._wakes = 0
+            # Claims only when asked (a plain wake), or once per poll interval; what this
+            # process writes comes handed over.
+            poll = self._poll_due or time.time() - self._last_poll >= self.poll_seconds
             try:
-                published = await self.drain()
+                published = await self._cycle(poll=poll)
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # broker or database away: back off, the lease protects us
@@ -82,91 +181,242 @@ class Relay:
                 await asyncio.sleep(min(self.poll_seconds, 1.0))
                 continue
             self.last_cycle = time.time()
-            if published:
+            if published or self._wakes or self._handed_over:
                 continue
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._idle.append(waiter)
             try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                await asyncio.wait_for(waiter, self.poll_seconds)
             except TimeoutError:
                 pass
-
-    async def drain(self) -> int:
-        """Publish what one claim of each store yields; returns how many events went out."""
-        total = 0
-        for store in self.stores:
-            doc = await self._claim(store)
-            if doc is None:
-                continue
-            key = (store.collection.full_name, doc["_id"])
-            if key in self._held:
-                continue  # another worker of ours still publishes it (its lease just renewed)
-            self._held.add(key)
-            try:
-                total += await self._publish(store, doc)
             finally:
-                self._held.discard(key)
+                if waiter in self._idle:
+                    self._idle.remove(waiter)
+
+    # -- one cycle -------------------------------------------------------------------------
+    async def drain(self) -> int:
+        """Publish what was handed over and one batch claimed from each store; returns how
+        many events went out."""
+        return await self._cycle(poll=True)
+
+    async def _cycle(self, *, poll: bool) -> int:
+        # What was handed over, until none is left (or for one poll interval at most).
+        until = time.monotonic() + self.poll_seconds
+        total = await self._publish_stream(
+            lambda: self._handed_over.popleft()
+            if self._handed_over and time.monotonic() < until else None)
+        if poll:
+            self._poll_due = False
+            self._last_poll = time.time()
+            for store in self.stores:
+                claimed = iter(await self._claim(store))
+                total += await self._publish_stream(lambda: next(claimed, None))
         return total
 
-    async def _claim(self, store: Aggregates) -> dict[str, Any] | None:
+    async def _claim(self, store: Aggregates) -> list[Written]:
+        """Claim up to ``batch`` of the oldest claimable aggregates of ``store``."""
+        coll = self._collection(store)
         now = time.time()
-        return await store.collection.find_one_and_update(
-            {"has_pending": True, "relay_lease": {"$lt": now}},
-            {"$set": {"relay_lease": now + self.lease_seconds, "relay_owner": self.owner},
-             "$inc": {"version": 1}},
-            sort=[("pending_since", 1)],
-            return_document=ReturnDocument.AFTER,
-        )
-
-    async def _publish(self, store: Aggregates, doc: dict[str, Any]) -> int:
-        pending = doc.get("pending_events", [])
-        try:
-            for entry in pending:
-                await self.bus.publish(entry["event"])
-        except BaseException:
-            await self._release(store, doc["_id"])
-            raise
-        last = pending[-1]["seq"] if pending else doc.get("outbox_seq", 0)
-        await self._remove_published(store, doc["_id"], last)
-        return len(pending)
-
-    async def _remove_published(self, store: Aggregates, _id: Any, last_seq: int) -> None:
-        coll = store.collection
-        done = await coll.update_one(
-            {"_id": _id, "outbox_seq": last_seq, "relay_owner": self.owner},
-            {"$set": {"pending_events": [], "has_pending": False, "pending_since": 0.0,
-                      "relay_lease": 0.0, "relay_owner": ""},
+        # ``$eq``: the same on MongoDB, and the emulator then uses the index instead of also
+        # looking into arrays (a full scan).
+        claimable = {"has_pending": {"$eq": True}, "relay_lease": {"$lt": now}}
+        found = await coll.find(claimable, {"_id": 1}).sort("pending_since", 1).limit(
+            self.batch).to_list()
+        if not found:
+            return []
+        ids = [d["_id"] for d in found]
+        claim = self._new_claim()
+        lease_until = time.time() + self.lease_seconds
+        done = await coll.update_many(
+            {"_id": {"$in": ids}, **claimable},
+            {"$set": {"relay_lease": lease_until, "relay_owner": self.owner,
+                      "relay_claim": claim},
              "$inc": {"version": 1}})
-        if done.matched_count:
-            return
+        if not done.matched_count:
+            return []  # another relay was quicker
+        docs = await coll.find({"_id": {"$in": ids}, "relay_claim": {"$eq": claim}}).to_list()
+        docs.sort(key=lambda d: d.get("pending_since") or 0.0)
+        return [Written(store, d["_id"], claim, lease_until, d.get("pending_events", []),
+                        _last_seq(d)) for d in docs]
+
+    async def _publish_stream(self, take: Callable[[], Written | None]) -> int:
+        """Publish the aggregates ``take`` gives, up to ``window`` at a time, each one's
+        events in order; one done makes room for the next. After a failure no new one is
+        started; the failure is raised once those running are done."""
+        slots = asyncio.Semaphore(self.window)
+        running: set[asyncio.Task[int]] = set()
+        total = 0
+        failure: BaseException | None = None
+
+        def finished(task: asyncio.Task[int]) -> None:
+            nonlocal total, failure
+            running.discard(task)
+            slots.release()
+            if task.cancelled():
+                return
+            if task.exception() is not None:
+                failure = failure or task.exception()
+            else:
+                total += task.result()
+
+        try:
+            while failure is None:
+                await slots.acquire()
+                w = take() if failure is None else None
+                if w is None:
+                    slots.release()
+                    break
+                if not self._hold(w):
+                    slots.release()
+                    continue
+                task = asyncio.create_task(self._publish_one(w))
+                running.add(task)
+                task.add_done_callback(finished)
+            if running:
+                await asyncio.wait(set(running))
+        finally:
+            for task in running:  # cancelled ourselves (stop): they let their claims go
+                task.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+        if failure is not None:
+            raise failure
+        return total
+
+    async def _publish_all(self, claimed: list[Written]) -> int:
+        """Publish the claimed aggregates concurrently, each one's events in order."""
+        items = iter(claimed)
+        return await self._publish_stream(lambda: next(items, None))
+
+    def _hold(self, w: Written) -> bool:
+        key = self._key(w.store, w.id)
+        if key in self._held:  # a worker of ours still publishes it: this one goes next
+            self._waiting.setdefault(key, []).append(w)
+            return False
+        self._held[key] = w.claim
+        return True
+
+    def _let_go(self, key: Key) -> None:
+        self._held.pop(key, None)
+        waiting = self._waiting.pop(key, None)
+        if waiting:
+            self._handed_over.extend(waiting)
+            self._wake_one()
+
+    async def _publish_one(self, w: Written) -> int:
+        key = self._key(w.store, w.id)
+        published = 0
+        try:
+            current: Written | None = w
+            while current is not None:
+                if current.lease_until - time.time() < self._margin:
+                    # Handed over too long ago: the lease may run out while we publish. Let
+                    # it go; a claim publishes it (at once, as the poll is due).
+                    await self._release(current.store, current.id, current.claim)
+                    self._poll_due = True
+                    return published
+                try:
+                    for entry in current.pending:
+                        await self.bus.publish(entry["event"])
+                except BaseException:
+                    await self._release(current.store, current.id, current.claim)
+                    raise
+                published += len(current.pending)
+                # Removed; or what a command added meanwhile, claimed anew to publish next.
+                current = await self._remove_published(current.store, current.id,
+                                                       current.last_seq)
+            return published
+        finally:
+            self._let_go(key)
+
+    async def _remove_published(self, store: Aggregates, _id: Any,
+                                last_seq: int) -> Written | None:
+        """Remove the events up to ``last_seq`` under the claim held for ``_id``. Events
+        added since stay, claimed anew: returned, to be published next."""
+        coll = self._collection(store)
+        key = self._key(store, _id)
+        claim = self._held.get(key)
+        if claim is None:
+            return None
+        if await self._removals(coll).remove(_id, last_seq, claim):
+            return None
         # Events were added since the claim: keep those, drop the published ones.
         while True:
             doc = await coll.find_one({"_id": _id})
-            if doc is None or doc.get("relay_owner") != self.owner:
-                return  # lease lost: the next owner publishes again, consumers deduplicate
+            if doc is None or doc.get("relay_claim") != claim:
+                return None  # lease lost: the next owner publishes again, consumers deduplicate
             rest = [e for e in doc.get("pending_events", []) if e["seq"] > last_seq]
-            result = await coll.update_one(
-                {"_id": _id, "version": doc["version"]},
-                {"$set": {"pending_events": rest, "has_pending": bool(rest),
-                          "pending_since": time.time() if rest else 0.0,
-                          "relay_lease": 0.0, "relay_owner": ""},
-                 "$inc": {"version": 1}})
+            if rest and not self._stopping:
+                new_claim = self._new_claim()
+                lease_until = time.time() + self.lease_seconds
+                result = await coll.update_one(
+                    {"_id": _id, "version": doc["version"]},
+                    {"$set": {"pending_events": rest, "relay_lease": lease_until,
+                              "relay_owner": self.owner, "relay_claim": new_claim},
+                     "$inc": {"version": 1}})
+                if result.matched_count:
+                    self._held[key] = new_claim
+                    return Written(store, _id, new_claim, lease_until, rest, rest[-1]["seq"])
+                continue
+            update: dict[str, Any] = {**_CLEARED, "pending_events": rest}
+            if rest:
+                update.update(has_pending=True, pending_since=time.time())
+            result = await coll.update_one({"_id": _id, "version": doc["version"]},
+                                           {"$set": update, "$inc": {"version": 1}})
             if result.matched_count:
                 if rest:
                     self.wake()
-                return
+                return None
 
-    async def _release(self, store: Aggregates, _id: Any) -> None:
+    async def _release(self, store: Aggregates, _id: Any, claim: str | None = None) -> None:
+        claim = claim or self._held.get(self._key(store, _id))
+        if not claim:
+            return
         try:
-            await store.collection.update_one(
-                {"_id": _id, "relay_owner": self.owner},
-                {"$set": {"relay_lease": 0.0, "relay_owner": ""}, "$inc": {"version": 1}})
+            await self._collection(store).update_one(
+                {"_id": _id, "relay_claim": {"$eq": claim}},
+                {"$set": {"relay_lease": 0.0, "relay_owner": "", "relay_claim": ""},
+                 "$inc": {"version": 1}})
         except Exception:
             pass  # the lease runs out by itself
+
+    # -- helpers ---------------------------------------------------------------------------
+    @property
+    def _margin(self) -> float:
+        """Lease a publication should have left when it starts."""
+        return min(5.0, self.lease_seconds / 3)
+
+    def _new_claim(self) -> str:
+        # A string: floats written by $set can not be matched exactly on the emulator.
+        return f"{self.owner}.{next(self._claims)}"
+
+    def _key(self, store: Aggregates, _id: Any) -> Key:
+        return (store.collection.full_name, _id)
+
+    def _removals(self, coll: AsyncCollection) -> _Removals:
+        removals = self._removers.get(coll.full_name)
+        if removals is None or removals.collection is not coll:
+            removals = self._removers[coll.full_name] = _Removals(coll)
+        return removals
+
+    def _collection(self, store: Aggregates) -> AsyncCollection:
+        if self.client is None:
+            return store.collection
+        if self._collections_client is not self.client:
+            self._collections, self._collections_client = {}, self.client
+        name = store.collection.full_name
+        coll = self._collections.get(name)
+        if coll is None:
+            source = store.collection
+            coll = self._collections[name] = self.client[source.database.name].get_collection(
+                source.name, codec_options=source.codec_options)
+        return coll
 
     async def backlog(self) -> int:
         total = 0
         for store in self.stores:
-            total += len(await store.collection.find(
-                {"has_pending": True}, {"_id": 1}).limit(10_000).to_list())
+            total += len(await self._collection(store).find(
+                {"has_pending": {"$eq": True}}, {"_id": 1}).limit(10_000).to_list())
         return total
 
     async def _backlog_loop(self) -> None:
@@ -178,3 +428,67 @@ class Relay:
             except Exception:
                 pass
             await asyncio.sleep(5)
+
+
+def _last_seq(doc: dict[str, Any]) -> int:
+    pending = doc.get("pending_events") or []
+    return pending[-1]["seq"] if pending else doc.get("outbox_seq", 0)
+
+
+class _Removals:
+    """The removals of one collection, written together: while one write is on its way, the
+    removals that come in wait for the next, which takes them all (one ``update_many`` per
+    ``last_seq``). Each is conditional on its aggregate's claim and on nothing added since."""
+
+    MAX = 512
+
+    def __init__(self, collection: AsyncCollection) -> None:
+        self.collection = collection
+        self._queued: list[tuple[Any, int, str, asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def remove(self, _id: Any, last_seq: int, claim: str) -> bool:
+        """True: removed. False: not (events were added, or the claim is gone); look."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queued.append((_id, last_seq, claim, future))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
+        return await future
+
+    async def idle(self) -> None:
+        """Wait for the write on its way, if any."""
+        if self._writer is not None:
+            await asyncio.wait([self._writer])
+
+    async def _write(self) -> None:
+        try:
+            while self._queued:
+                batch, self._queued = self._queued[:self.MAX], self._queued[self.MAX:]
+                by_seq: dict[int, list[tuple[Any, str, asyncio.Future[bool]]]] = {}
+                for _id, last_seq, claim, future in batch:
+                    by_seq.setdefault(last_seq, []).append((_id, claim, future))
+                await asyncio.gather(*(self._write_one(seq, items)
+                                       for seq, items in by_seq.items()))
+        finally:
+            self._writer = None
+
+    async def _write_one(self, last_seq: int,
+                         items: list[tuple[Any, str, asyncio.Future[bool]]]) -> None:
+        # A claim token is written only on the aggregates claimed with it, so "one of these
+        # claims" is, for each aggregate, "its own claim".
+        try:
+            done = await self.collection.update_many(
+                {"_id": {"$in": [i[0] for i in items]}, "outbox_seq": {"$eq": last_seq},
+                 "relay_claim": {"$in": list({i[1] for i in items})}},
+                {"$set": _CLEARED, "$inc": {"version": 1}})
+        except BaseException as e:
+            for _, _, future in items:
+                if not future.done():
+                    future.set_exception(e)
+            if not isinstance(e, Exception):
+                raise
+            return
+        removed = done.matched_count == len(items)
+        for _, _, future in items:
+            if not future.done():
+                future.set_result(removed)

@@ -71,11 +71,16 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings,
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         client = mongo.connect(settings.mongodb_url)
+        # The relay has connections of its own: under load the commands would otherwise hold
+        # every pooled connection and the relay would wait behind them.
+        relay.client = mongo.connect(settings.mongodb_url, appname="bap-relay")
         app[DB] = client[settings.database_name]
         add_readiness_check(app, "mongodb", lambda: mongo.ping(app[DB]))
         await definition.setup(app)
         yield
         await client.close()
+        relay_client, relay.client = relay.client, None
+        await relay_client.close()
 
     async def broker(app: web.Application) -> AsyncIterator[None]:
         await _connect_with_retry(bus)
