@@ -101,7 +101,9 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings,
         yield
         await verifier.close()
 
-    app.cleanup_ctx.extend([database, broker, token_keys, *definition.extra_contexts])
+    # A service's own resources start after the database and stop after the bus, so
+    # handlers still in flight at shutdown can use them.
+    app.cleanup_ctx.extend([database, *definition.extra_contexts, broker, token_keys])
     return app
 
 
