@@ -7,7 +7,9 @@ Everything they need arrives as one ``Identity`` value wired in app.py.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,9 @@ from shared.mongo import is_duplicate
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the login id is unknown, so both cases cost the same.
 _DUMMY_HASH = HASHER.hash("not-a-real-password-1!")
+# argon2id runs in a pool of one thread per core: more would only share the cores, each
+# hash holding 19 MiB, and evict each other from the caches.
+_HASHING = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="argon2")
 # How long another replica may keep using a company's previous settings.
 SETTINGS_CACHE_SECONDS = 5.0
 
@@ -48,7 +53,7 @@ class Identity:
 
 async def hash_password(password: str) -> str:
     """argon2id, off the event loop."""
-    return await asyncio.to_thread(HASHER.hash, password)
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, HASHER.hash, password)
 
 
 async def verify_password(stored_hash: str | None, password: str) -> bool:
@@ -58,7 +63,7 @@ async def verify_password(stored_hash: str | None, password: str) -> bool:
             return HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
         except (VerificationError, InvalidHashError):
             return False
-    return await asyncio.to_thread(verify)
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, verify)
 
 
 async def check_new_password(password: str, *, policy: PasswordPolicy,
