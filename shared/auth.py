@@ -48,6 +48,8 @@ class Principal:
     amr: tuple[str, ...] = ()
     # The user logged in with a password they must change first (claim "pcr", ID-4).
     password_change_required: bool = False
+    # A mobile-number login (claim "phone", ID-6): it reaches only that number's own scope.
+    phone: str | None = None
     claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -70,6 +72,7 @@ class Principal:
             scopes=frozenset(_names(claims.get("scope"))),
             amr=tuple(_names(claims.get("amr"))),
             password_change_required=claims.get("pcr") is True,
+            phone=str(claims["phone"]) if claims.get("phone") else None,
             claims=claims,
         )
 
@@ -94,20 +97,24 @@ class Access:
     client passes only with a listed scope. ``Access()`` = any user of a company.
 
     A user who must change their password first is refused everywhere except where
-    ``allow_pending_password_change`` says otherwise (their account and password routes)."""
+    ``allow_pending_password_change`` says otherwise (their account and password routes).
+    A mobile-number login is refused everywhere except where ``allow_phone_login`` says
+    otherwise: it reaches only what belongs to that number (ID-6)."""
 
     roles: frozenset[str] = frozenset()
     permissions: frozenset[str] = frozenset()
     scopes: frozenset[str] = frozenset()
     users: bool = True
     allow_pending_password_change: bool = False
+    allow_phone_login: bool = False
 
     @classmethod
     def of(cls, *, roles: tuple[str, ...] = (), permissions: tuple[str, ...] = (),
            scopes: tuple[str, ...] = (), users: bool = True,
-           allow_pending_password_change: bool = False) -> Access:
+           allow_pending_password_change: bool = False,
+           allow_phone_login: bool = False) -> Access:
         return cls(frozenset(roles), frozenset(permissions), frozenset(scopes), users,
-                   allow_pending_password_change)
+                   allow_pending_password_change, allow_phone_login)
 
     def check(self, p: Principal) -> None:
         if p.is_client:
@@ -121,6 +128,10 @@ class Access:
         if p.password_change_required and not self.allow_pending_password_change:
             raise Forbidden("Change your password before doing anything else.",
                             slug="password-change-required", title="Password change required")
+        if p.phone is not None and not self.allow_phone_login:
+            raise Forbidden("A login with a mobile number reaches only that number's own "
+                            "data. Log in with your username or email for this.",
+                            slug="phone-login-scope", title="Not for a mobile-number login")
         if (self.roles or self.permissions) and not (
             (self.roles & p.roles) or (self.permissions & p.permissions)
         ):

@@ -129,8 +129,11 @@ async def billing_details(store: BillingStore, company_id: str) -> Doc:
 # -- payment methods (BIL-2, BIL-3) --------------------------------------------------------------
 
 async def linked_number(store: BillingStore, company_id: str, number: str) -> Doc | None:
+    """The company's link to a customer number as contract holder: a user link (one
+    contract, limited rights) does not let a company bill to the holder's contract."""
     return await store.customer_numbers.find_one(
-        {"_id": f"{company_id}:{number}", "company_id": company_id, "linked": True})
+        {"_id": f"{company_id}:{number}", "company_id": company_id, "linked": True,
+         "link_type": {"$eq": "holder"}})
 
 
 async def new_method(store: BillingStore, provider: CardProvider, company_id: str,
@@ -289,7 +292,8 @@ async def project_link(store: BillingStore, *, company_id: str, number: str, kin
 
 async def linked_landline_numbers(store: BillingStore, company_id: str) -> list[str]:
     docs = await store.customer_numbers.find(
-        {"company_id": company_id, "kind": "landline", "linked": True}).to_list()
+        {"company_id": company_id, "kind": "landline", "linked": True,
+         "link_type": {"$eq": "holder"}}).to_list()
     return sorted(d["customer_number"] for d in docs)
 
 

@@ -198,6 +198,19 @@ async def test_bil2_landline_bill_needs_a_landline_number_linked_to_the_company(
     assert status == 201 and method["display"] == "Mobile bill 0301234567"
 
 
+async def test_bil2_a_user_link_to_one_contract_does_not_bill_the_holders_number(
+        billing, company):
+    """CON-3 user links give limited rights: billing to the number needs the holder link."""
+    user_link = billing.linked(company, "5550001111", "landline")
+    user_link["data"]["link_type"] = "user"
+    await billing.publish(user_link)
+    await eventually(lambda: billing.app[DB]["customer_numbers"].find_one(
+        {"_id": f"{company}:5550001111", "linked": True}))
+    status, problem = await billing.add_method(
+        company, {"kind": "landline_bill", "customer_number": "5550001111"})
+    assert status == 422 and problem["type"] == "/problems/customer-number-not-linked"
+
+
 async def test_bil2_number_linked_by_another_company_can_not_be_billed(billing, company,
                                                                         unique):
     other = f"other-{unique}"

@@ -149,6 +149,16 @@ async def test_login_by_mobile_number_in_national_form_reaches_only_that_numbers
         assert r.status == 403
     async with http.get(f"{url}/v1/me", headers=token) as r:
         assert (await r.json())["user_id"] == account.user_id
+    # It can not take over the account: no new email address, no new phone, no password.
+    for method, path, body in [("POST", "/v1/me/emails", {"email": "mallory@example.com"}),
+                               ("PATCH", "/v1/me/contact-details", {"phone": "+36709876543"}),
+                               ("POST", "/v1/me/password", {
+                                   "current_password": account.password,
+                                   "new_password": "Neues!Pass77",
+                                   "new_password_repeat": "Neues!Pass77"})]:
+        async with http.request(method, f"{url}{path}", json=body, headers=token) as r:
+            assert r.status == 403, path
+            assert (await r.json())["type"] == "/problems/phone-login-scope"
 
 
 async def test_unknown_mobile_number_gets_the_same_answer_and_no_sms(identity):

@@ -20,6 +20,8 @@ Username = Annotated[str, StringConstraints(min_length=6, max_length=32,
                                             pattern=r"^[A-Za-z0-9._@-]+$")]
 
 ANY_USER = Access(allow_pending_password_change=True)
+# Reading one's own account is part of a mobile-number login's scope; changing it is not.
+READ_OWN = Access(allow_pending_password_change=True, allow_phone_login=True)
 
 
 class Me(BaseModel):
@@ -50,7 +52,7 @@ def me_view(user: dict) -> Me:
               missing_contact_details=missing)
 
 
-@routes.get("/v1/me", response=Me, access=ANY_USER, tags=("account",))
+@routes.get("/v1/me", response=Me, access=READ_OWN, tags=("account",))
 async def me(request: web.Request, principal: Principal) -> Me:
     """The calling user's own account; ``missing_contact_details`` lists what the first
     login must still ask for (ID-4)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, StringConstraints
@@ -16,6 +16,8 @@ from shared.auth import COMPANY_ADMIN, Access, Principal
 ADMINS = Access.of(roles=(COMPANY_ADMIN,))
 READERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("company:read",))
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+# What a mobile-number login may do, all within that number's own scope (ID-6).
+PhoneLoginPermission = Literal["own_number:read", "own_number:invoices", "own_number:orders"]
 
 
 class Address(BaseModel):
@@ -44,8 +46,7 @@ class CompanySettingsChange(BaseModel):
     password_policy: PasswordPolicy | None = None
     sms_login_step: bool | None = None
     sales_partner_access: bool | None = None
-    phone_login_permissions: list[Annotated[str, StringConstraints(
-        pattern=r"^[a-z_]+:[a-z_:]+$")]] | None = Field(None, max_length=20)
+    phone_login_permissions: list[PhoneLoginPermission] | None = Field(None, max_length=10)
 
 
 class CompanySettings(BaseModel):
