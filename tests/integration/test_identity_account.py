@@ -232,3 +232,19 @@ async def test_registration_reports_each_missing_mandatory_field(identity):
     assert r.status == 422
     assert {e["field"] for e in problem["errors"]} == {
         "first_name", "surname", "company_name", "phone", "password"}
+
+
+async def test_adding_someone_elses_address_does_not_block_their_registration(identity):
+    """ID-10: an address becomes a login id only once verified by its owner."""
+    url, _, tap, http = identity
+    squatter = await register_company(http, url, tap)
+    victim = f"ceo-{squatter.email}"
+    async with http.post(f"{url}/v1/me/emails", headers=squatter.auth,
+                         json={"email": victim}) as r:
+        assert r.status == 202
+    owner = await register_company(http, url, tap, email=victim, phone="+36201112233")
+    assert owner.email == victim
+    link = (await tap.wait_for("identity.email_change.requested.v1",
+                               new_email=victim))["data"]["token"]
+    async with http.post(f"{url}/v1/email-verifications", json={"token": link}) as r:
+        assert r.status == 409 and (await r.json())["type"] == "/problems/email-taken"

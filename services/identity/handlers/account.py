@@ -9,7 +9,7 @@ from pymongo import ReturnDocument
 
 from services.identity import events
 from services.identity.domain import secrets as codes
-from services.identity.domain.errors import (CurrentPasswordWrong, EmailNotFound,
+from services.identity.domain.errors import (CurrentPasswordWrong, EmailNotFound, EmailTaken,
                                              LinkExpired, LinkInvalid, PrimaryEmailDeletion)
 from services.identity.domain.registration import normalise_email
 from services.identity.handlers import (Identity, check_new_password, claim_login,
@@ -147,7 +147,11 @@ async def add_email(ctx: Identity, user_id: str, company_id: str, address: str) 
     if any(e["address"] == address for e in user["emails"]):
         raise InvalidInput([{"field": "email", "rule": "already_added",
                              "message": "this address is already on the account"}])
-    await claim_login(ctx, f"email:{address}", user_id)
+    # The address becomes a login id only once verified: adding someone else's address
+    # must not block their registration or invitation.
+    taken = await ctx.store.logins.find_one({"_id": f"email:{address}"})
+    if taken is not None and taken["user_id"] != user_id:
+        raise EmailTaken("Use another address.")
     token = codes.new_token()
     expires = datetime.now(UTC) + timedelta(hours=ctx.settings.email_verification_hours)
 
@@ -172,6 +176,7 @@ async def verify_email(ctx: Identity, token: str) -> str:
         raise LinkInvalid("The link is not valid or was used already.")
     if doc["expires_at"] <= datetime.now(UTC):
         raise LinkExpired("The link has expired. Add the address again.")
+    await claim_login(ctx, f"email:{doc['address']}", doc["user_id"])
     used = await ctx.store.email_verifications.collection.find_one_and_update(
         {"_id": h, "status": "open"}, {"$set": {"status": "used"}, "$inc": {"version": 1}})
     if used is None:
