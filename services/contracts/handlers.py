@@ -149,13 +149,15 @@ async def link_customer_number(store: ContractsStore, policy: PasswordPolicy, *,
     rules = dict(company_id=company_id, link_type=link_type, contract_id=contract_id,
                  access_number=access_number)
     cn.check_link_rules(doc, **rules)
-    cn.check_password_usable(doc, now=_now(), max_attempts=policy.max_attempts)
+    cn.check_password_usable(doc, now=_now(), max_attempts=policy.max_attempts,
+                             company_id=company_id)
     counted = await store.take_password_attempt(number, doc["otp"]["hash"], policy.max_attempts)
     if counted is None:
         # Changed since it was read: locked, used or issued anew. Say which.
         doc = await store.numbers.get({"_id": number})
         cn.check_link_rules(doc, **rules)
-        cn.check_password_usable(doc, now=_now(), max_attempts=policy.max_attempts)
+        cn.check_password_usable(doc, now=_now(), max_attempts=policy.max_attempts,
+                                 company_id=company_id)
         raise ConcurrencyConflict()
     if not otp.matches(counted["otp"]["hash"], number, password, policy.pepper):
         left = max(policy.max_attempts - counted["otp_attempts"], 0)
@@ -169,7 +171,8 @@ async def link_customer_number(store: ContractsStore, policy: PasswordPolicy, *,
 
     def add_link(d: dict[str, Any]) -> list[dict]:
         contract = cn.check_link_rules(d, **rules)  # a concurrent holder link wins first
-        if not d.get("otp") or d["otp"]["hash"] != counted["otp"]["hash"]:
+        if (not d.get("otp") or d["otp"]["hash"] != counted["otp"]["hash"]
+                or d["otp"].get("bound_company_id", company_id) != company_id):
             raise errors.OneTimePasswordUsed(
                 "The one-time password was used at the same moment by another request.")
         link = cn.link(d, company_id=company_id, user_id=user_id, link_type=link_type,

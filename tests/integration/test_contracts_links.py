@@ -139,6 +139,24 @@ async def test_two_companies_linking_one_number_at_once_make_one_holder(contract
     assert len(doc["links"]) == 1 and doc["holder_company_id"] == doc["links"][0]["company_id"]
 
 
+async def test_one_time_password_used_for_a_user_link_opens_nothing_for_another_company(
+        contracts):
+    """NOT-4 / CON-2: the password is single-use across companies; the company that linked
+    a contract as user may still link the whole number as holder with it (seed 003)."""
+    number = new_number()
+    password = await contracts.issue_number(number, contracts=[
+        contract("K-1", access_number="+4930111111"), contract("K-2")])
+    first, second = await contracts.company("Eins GmbH"), await contracts.company("Zwei GmbH")
+    status, _ = await contracts.link(first, number, password, link_type="user",
+                                     access_number="+4930111111")
+    assert status == 201
+    status, body = await contracts.link(second, number, password, link_type="user",
+                                        contract_id="K-2")
+    assert status in (409, 410) and body["type"] == "/problems/one-time-password-used"
+    status, link = await contracts.link(first, number, password)
+    assert status == 201 and link["link_type"] == "holder"
+
+
 async def test_expired_one_time_password_is_refused_and_support_issues_a_new_one(contracts):
     """Seed 001 "Hinweis": the one-time password is valid 10 days; when it expired, the
     customer service issues a new one (CON-1, CON-2)."""

@@ -155,9 +155,12 @@ def check_link_rules(doc: dict[str, Any], *, company_id: str, link_type: str,
     return contract
 
 
-def check_password_usable(doc: dict[str, Any], *, now: datetime, max_attempts: int) -> None:
+def check_password_usable(doc: dict[str, Any], *, now: datetime, max_attempts: int,
+                          company_id: str | None = None) -> None:
     otp = doc.get("otp")
-    if not otp:
+    bound = (otp or {}).get("bound_company_id")
+    if not otp or (company_id is not None and bound and bound != company_id):
+        # Single use (NOT-4): once a company linked with it, no other company can.
         raise errors.OneTimePasswordUsed(
             f"The one-time password of customer number {doc['_id']} was used already. Ask "
             + errors.SERVICE_DESK + " for a new one.")
@@ -193,6 +196,10 @@ def link(doc: dict[str, Any], *, company_id: str, user_id: str, link_type: str,
                     "contract_ids": [contract["contract_id"]], "linked_at": now,
                     "linked_by": user_id, "stale": False}
         doc["links"].append(new_link)
+    if doc.get("otp") is not None:
+        # A user link keeps the password for the same company's holder link later (seed
+        # 003), but no other company can use it any more.
+        doc["otp"] = {**doc["otp"], "bound_company_id": company_id}
     if company_id not in doc["linked_companies"]:
         doc["linked_companies"] = [*doc["linked_companies"], company_id]
     refresh_stale(doc)
