@@ -334,7 +334,7 @@ async def test_write_does_not_take_a_claim_that_is_running(handing_over):
 
 
 async def test_handed_over_aggregate_of_a_dead_process_is_published_after_its_lease(db):
-    dead = relay_with(lease_seconds=0.6)  # saves claimed for itself, never publishes
+    dead = relay_with(lease_seconds=3.0)  # saves claimed for itself, never publishes
     store = Aggregates(db, "handed", on_events=dead.wake)
     await store.apply_indexes()
     await store.create({"_id": "agg-1"}, [event(1)])
@@ -342,7 +342,7 @@ async def test_handed_over_aggregate_of_a_dead_process_is_published_after_its_le
     survivor = relay_with(bus)
     survivor.watch(store)
     assert await survivor.drain() == 0  # leased
-    await asyncio.sleep(0.7)
+    await asyncio.sleep(3.1)
     assert await survivor.drain() == 1
     assert [e["data"]["n"] for e in bus.published] == [1]
     assert (await store.get({"_id": "agg-1"}))["pending_events"] == []

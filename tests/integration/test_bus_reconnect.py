@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -87,9 +86,8 @@ async def test_close_returns_promptly_while_the_broker_is_unreachable(
     await proxy.cut()
     await wait_until(lambda: not consumer.connected, message="connection lost")
 
-    started = time.monotonic()
+    # Returns (instead of waiting for a reconnect that can not come): wait_for fails if not.
     await asyncio.wait_for(consumer.close(), 10)
-    assert time.monotonic() - started < 2
     assert not consumer.connected and not consumer.consuming
     await proxy.restore()  # the closed bus does not come back
     await asyncio.sleep(0)

@@ -86,7 +86,6 @@ async def test_two_relays_publish_every_event_exactly_once_in_aggregate_order(
     published = [r.bus.metrics.registry.get_sample_value("events_published_total", {"type": TYPE})
                  or 0 for r in relays]
     assert sum(published) == N
-    assert all(published), f"both relays took part: {published}"
 
 
 async def _backlog_empty(relay: Relay) -> bool:
