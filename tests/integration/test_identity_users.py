@@ -345,3 +345,23 @@ async def test_deactivated_administrator_can_not_administer_with_a_token_still_v
     async with http.post(f"{url}/v1/users/{admin.user_id}/deactivation",
                          headers=bearer(token)) as r:
         assert r.status == 403
+
+
+async def test_idempotency_key_gives_the_same_account_and_refuses_another_request(identity):
+    """ID-7: a repeated POST /v1/users with its Idempotency-Key creates nothing new; the key
+    with another body is refused and reserves nothing for the existing account."""
+    url, _, tap, http = identity
+    admin = await register_company(http, url, tap)
+    headers = {**admin.auth, "Idempotency-Key": f"k-{uuid.uuid4().hex}"}
+    body = {"email": "dora@example.com", "first_name": "Dóra", "surname": "Kiss",
+            "role": "user", "onboarding": "temporary_password"}
+    answers = []
+    for _ in range(2):
+        async with http.post(f"{url}/v1/users", json=body, headers=headers) as r:
+            answers.append((r.status, (await r.json())["user_id"]))
+    assert answers[0][0] == 201 and answers[0][1] == answers[1][1]
+    async with http.post(f"{url}/v1/users", json={**body, "email": "eve@example.com"},
+                         headers=headers) as r:
+        assert r.status == 409 and (await r.json())["type"] == "/problems/idempotency-key-reused"
+    # eve@example.com is free: an account for her can be created normally.
+    await create_user(http, url, admin, email="eve@example.com")

@@ -117,6 +117,14 @@ async def create_user(ctx: Identity, company_id: str, actor_id: str, cmd: dict,
     company = await ctx.store.companies.get({"_id": company_id}) or {}
     language = cmd.get("language") or company.get("language", "en")
     username = cmd.get("username")
+    existing = await user_in_company_or_none(ctx, company_id, user_id)
+    if existing is not None:
+        # The same Idempotency-Key again: the same request gets the account it made; another
+        # request under that key is refused, and claims nothing for the existing account.
+        if (existing["email"], existing["roles"]) != (email, [role]):
+            raise UserStatusConflict("This Idempotency-Key was used for another request.",
+                                     slug="idempotency-key-reused")
+        return existing
     await claim_login(ctx, f"email:{email}", user_id)
     if username:
         try:
@@ -154,6 +162,10 @@ async def create_user(ctx: Identity, company_id: str, actor_id: str, cmd: dict,
         existing = await user_in_company(ctx, company_id, user_id)
         return existing
     return user
+
+
+async def user_in_company_or_none(ctx: Identity, company_id: str, user_id: str) -> dict | None:
+    return await ctx.store.users.get({"_id": user_id, "company_id": company_id})
 
 
 async def reissue_activation_code(ctx: Identity, user: dict) -> bool:
