@@ -66,29 +66,34 @@ def subscriptions(store: ContractsStore | None,
                 "company_id": data.company_id, "email": data.admin_email,
                 "first_name": data.admin_first_name, "surname": data.admin_surname,
                 "language": data.language, "roles": ["company_admin"], "active": True,
-            }, event_id=event.id)
+            }, event_id=event.id,
+            as_of=event.time.timestamp())
 
     async def user_activated(event: CloudEvent, data: BaseModel) -> None:
         assert isinstance(data, UserActivated)
         await handlers.project_user(store, data.user_id, {
-            **data.model_dump(exclude={"user_id"}), "active": True}, event_id=event.id)
+            **data.model_dump(exclude={"user_id"}), "active": True}, event_id=event.id,
+            as_of=event.time.timestamp())
 
     async def role_changed(event: CloudEvent, data: BaseModel) -> None:
         assert isinstance(data, RoleChanged)
         await handlers.project_user(store, data.user_id, {
             "company_id": data.company_id, "roles": data.roles,
-            "permissions": data.permissions}, event_id=event.id)
+            "permissions": data.permissions}, event_id=event.id,
+            as_of=event.time.timestamp())
 
     async def email_changed(event: CloudEvent, data: BaseModel) -> None:
         assert isinstance(data, EmailChanged)
         await handlers.project_user(store, data.user_id, {
-            "company_id": data.company_id, "email": data.new_email}, event_id=event.id)
+            "company_id": data.company_id, "email": data.new_email}, event_id=event.id,
+            as_of=event.time.timestamp())
 
     def status(active: bool):
         async def changed(event: CloudEvent, data: BaseModel) -> None:
             assert isinstance(data, UserStatusChanged)
             await handlers.project_user(store, data.user_id, {
-                "company_id": data.company_id, "active": active}, event_id=event.id)
+                "company_id": data.company_id, "active": active}, event_id=event.id,
+            as_of=event.time.timestamp())
         return changed
 
     async def number_issued(event: CloudEvent, data: BaseModel) -> None:

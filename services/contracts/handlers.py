@@ -533,14 +533,21 @@ async def may_act(store: ContractsStore, *, number: str, email: str, action: str
 
 # -- identity's users, projected (CON-5, CON-6, CON-7) -----------------------------------------
 async def project_user(store: ContractsStore, user_id: str, fields: dict[str, Any], *,
-                       event_id: str) -> None:
-    """Keep identity's user as this service needs it; a redelivered event changes nothing."""
+                       event_id: str, as_of: float = 0.0) -> None:
+    """Keep identity's user as this service needs it. A redelivered event changes nothing,
+    and a field keeps the value of the newest event that set it (a retried older event
+    arriving late — say "activated" after "deactivated" — does not undo a newer one)."""
     fields = {k: v for k, v in fields.items() if v is not None}
     if "email" in fields:
         fields["email"] = str(fields["email"]).lower()
 
     def apply(doc: dict[str, Any]) -> list[dict]:
-        doc.update(fields)
+        stamps = dict(doc.get("field_as_of") or {})
+        for key, value in fields.items():
+            if stamps.get(key, 0.0) <= as_of:
+                doc[key] = value
+                stamps[key] = as_of
+        doc["field_as_of"] = stamps
         return []
 
     await _upsert(store.users, user_id, lambda: {

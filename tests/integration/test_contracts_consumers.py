@@ -77,6 +77,20 @@ async def test_every_identity_event_delivered_twice_has_one_effect(contracts):
     assert [s["_id"] for s in spaces] == [company]
 
 
+async def test_an_older_identity_event_arriving_late_does_not_undo_a_newer_one(contracts):
+    """A retried "activated" delivered after "deactivated" leaves the user deactivated."""
+    company = "c-late"
+    activated = user_activated(company, "u-7", "cili@example.com", ["company_admin"])
+    deactivated = envelope("identity.user.deactivated.v1", {
+        "user_id": "u-7", "company_id": company, "email": "cili@example.com"})
+    await contracts.deliver(deactivated)
+    await contracts.deliver(activated)  # older (made first), applied last
+    assert activated["time"] < deactivated["time"]
+    cili = await contracts.app[DB]["users"].find_one({"_id": "u-7"})
+    assert cili["active"] is False or cili["active"] == 0
+    assert cili["email"] == "cili@example.com" and cili["roles"] == ["company_admin"]
+
+
 async def _parked(contracts) -> list[aio_pika.abc.AbstractIncomingMessage]:
     connection = await aio_pika.connect(contracts.amqp_url)
     try:
