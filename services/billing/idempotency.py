@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -41,6 +42,10 @@ async def request_hash(request: web.Request) -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
 
 
+# A running first request older than this is taken to have died with its process.
+ABANDONED_SECONDS = 120.0
+
+
 async def idempotent(request: web.Request, principal: Principal, collection,
                      run: Callable[[], Awaitable[tuple[int, Any]]]) -> web.Response:
     """Run ``run`` (returning status and body) at most once per company and key."""
@@ -55,11 +60,12 @@ async def idempotent(request: web.Request, principal: Principal, collection,
     try:
         await collection.insert_one({"_id": _id, "company_id": principal.company_id,
                                      "request_hash": digest, "state": "running",
-                                     "created_at": datetime.now(UTC)})
+                                     "started": time.time(), "created_at": datetime.now(UTC)})
     except Exception as e:
         if not is_duplicate(e):
             raise
-        return await _replay(collection, _id, digest)
+        if not await _take_over_abandoned(collection, _id, digest):
+            return await _replay(collection, _id, digest)
     try:
         status, body = await run()
     except BaseException:
@@ -70,6 +76,17 @@ async def idempotent(request: web.Request, principal: Principal, collection,
     await collection.update_one({"_id": _id}, {"$set": {"state": "done", "status": status,
                                                         "body": text}})
     return web.Response(status=status, text=text, content_type="application/json")
+
+
+async def _take_over_abandoned(collection, _id: str, digest: str) -> bool:
+    """A first request that died while running (its process stopped) does not hold its key
+    for ever: after ``ABANDONED_SECONDS`` one retry of the same request may run it again."""
+    now = time.time()
+    taken = await collection.find_one_and_update(
+        {"_id": _id, "state": "running", "request_hash": digest,
+         "started": {"$lt": now - ABANDONED_SECONDS}},
+        {"$set": {"started": now}})
+    return taken is not None
 
 
 async def _replay(collection, _id: str, digest: str) -> web.Response:

@@ -626,6 +626,23 @@ async def test_same_idempotency_key_and_body_gives_the_stored_response_once(bill
     assert len(subs["items"]) == 1
 
 
+async def test_key_of_a_request_that_died_while_running_is_freed_after_a_while(billing,
+                                                                             company):
+    """A first request whose process stopped mid-way does not block its key for ever."""
+    key = str(uuid.uuid4())
+    headers = {**billing.admin(company), "Idempotency-Key": key}
+    assert (await billing.call("POST", "/v1/payment-methods", headers, PAYPAL))[0] == 201
+    records = billing.app[DB]["idempotency_keys"]
+    record = await records.find_one({"_id": f"{company}:{key}"})
+    assert record is not None
+    # As if the first request had died before recording its answer, long ago:
+    await records.replace_one({"_id": record["_id"]}, {
+        **{k: v for k, v in record.items() if k not in ("status", "body")},
+        "state": "running", "started": 0.0})
+    status, problem = await billing.call("POST", "/v1/payment-methods", headers, PAYPAL)
+    assert status == 201, problem
+
+
 async def test_same_idempotency_key_with_another_body_is_refused(billing, company):
     headers = {**billing.admin(company), "Idempotency-Key": "key-1"}
     status, _ = await billing.call("POST", "/v1/payment-methods", headers, PAYPAL)
