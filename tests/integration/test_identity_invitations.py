@@ -117,6 +117,34 @@ async def test_resent_invitation_replaces_the_link_and_revoked_one_stops_working
         assert r.status == 410
 
 
+async def test_withdrawing_and_accepting_at_the_same_moment_never_both_succeed(identity):
+    """ID-11: either the invitee gets the account (and the withdrawal is refused) or the
+    invitation is withdrawn (and no account is made) — never an account from a withdrawn
+    invitation."""
+    url, _, tap, http = identity
+    admin = await register_company(http, url, tap)
+    for n in range(3):
+        invitation = await invite(http, url, admin, f"race{n}@example.com")
+        iid = invitation["invitation_id"]
+        token = await link_token(tap, iid)
+
+        async def accepting() -> int:
+            async with http.post(f"{url}/v1/invitations/acceptance", json={
+                    "token": token, "first_name": "Cili", "surname": "Szabó",
+                    "phone": "301112233", "password": PASSWORD}) as r:
+                return r.status
+
+        async def withdrawing() -> int:
+            async with http.post(f"{url}/v1/invitations/{iid}/revocation",
+                                 headers=admin.auth) as r:
+                return r.status
+        accepted, withdrawn = await asyncio.gather(accepting(), withdrawing())
+        assert (accepted == 201) != (withdrawn == 200), (accepted, withdrawn)
+        async with http.get(f"{url}/v1/invitations/{iid}", headers=admin.auth) as r:
+            status = (await r.json())["status"]
+        assert status == ("accepted" if accepted == 201 else "revoked")
+
+
 async def test_invitation_link_expires_and_can_be_sent_again(mongo_url, amqp_url, bus_prefix,
                                                              unique):
     """ID-11: invitation links expire (`invitation_days`); the list shows them expired; a

@@ -171,6 +171,9 @@ async def revoke(ctx: Identity, company_id: str, actor_id: str, invitation_id: s
         if d["status"] == "revoked":
             return []
         _check_open(d)
+        if d.get("accepting_user_id"):
+            raise InvitationAccepted("The invitation is being accepted right now: the person "
+                                     "is setting up the account.")
         d.update(status="revoked", revoked_at=datetime.now(UTC),
                  revoked_by=inviter["actor"]["_id"])
         return []
@@ -183,6 +186,14 @@ def _check_open(d: dict) -> None:
                                  "account.")
     if d["status"] == "revoked":
         raise InvitationRevoked("The invitation was withdrawn. Invite the address again.")
+
+
+async def _unreserve(ctx: Identity, invitation_id: str) -> None:
+    def release(d: dict) -> list:
+        if d["status"] != "accepted":
+            d["accepting_user_id"] = None
+        return []
+    await ctx.store.invitations.change({"_id": invitation_id}, release)
 
 
 # -- the invitee --------------------------------------------------------------------
@@ -212,7 +223,18 @@ async def accept(ctx: Identity, token: str, form: dict) -> dict:
     await check_new_password(form["password"], policy=policy)
     user_id = rules.user_id_for(f"invitation:{doc['_id']}")
     email = doc["email"]
-    await claim_login(ctx, f"email:{email}", user_id)
+
+    def reserve(d: dict) -> list:
+        # Serialised with a withdrawal by the version check: whichever comes first wins.
+        _check_open(d)
+        d["accepting_user_id"] = user_id
+        return []
+    await ctx.store.invitations.change({"_id": doc["_id"]}, reserve)
+    try:
+        await claim_login(ctx, f"email:{email}", user_id)
+    except Exception:
+        await _unreserve(ctx, doc["_id"])
+        raise
     await claim_login(ctx, f"phone:{form['phone']}", user_id, required=False)
     user = {"_id": user_id, "company_id": company_id, "email": email,
             "emails": [{"address": email, "verified": True, "primary": True}],
