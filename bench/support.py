@@ -9,16 +9,16 @@ import platform
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 from typing import Any
 
-import aio_pika
 from pymongo import AsyncMongoClient, monitoring
 
 from shared import mongo
+from tests.support.broker import delete_broker_objects  # noqa: F401 (benchmarks delete what they declare)
 
 
 def now_iso() -> str:
@@ -236,22 +236,3 @@ def mongo_client(url: str, timings: CommandTimings | None) -> AsyncMongoClient:
                             event_listeners=[timings])
 
 
-# -- RabbitMQ -----------------------------------------------------------------------------
-async def delete_broker_objects(url: str, queues: Iterable[str], exchanges: Iterable[str]) -> None:
-    """Delete what a benchmark declared (a fresh channel per call: a failure closes it)."""
-    connection = await aio_pika.connect(url)
-    try:
-        for name in queues:
-            channel = await connection.channel()
-            try:
-                await channel.queue_delete(name)
-            except aio_pika.exceptions.ChannelClosed:
-                pass
-        for name in exchanges:
-            channel = await connection.channel()
-            try:
-                await channel.exchange_delete(name)
-            except aio_pika.exceptions.ChannelClosed:
-                pass
-    finally:
-        await connection.close()

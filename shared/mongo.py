@@ -155,6 +155,16 @@ class Aggregates:
             self._written(doc, reservation)
         return doc
 
+    async def create_once(self, doc: dict[str, Any], events: list[dict[str, Any]] = (),
+                          *, applied_event: str | None = None) -> bool:
+        """Create an aggregate whose ``_id`` is derived from its cause (an event, a request):
+        True if this call created it, False if it exists already (the cause came again)."""
+        try:
+            await self.create(doc, events, applied_event=applied_event)
+            return True
+        except DuplicateKeyError:
+            return False
+
     async def update(self, doc: dict[str, Any], events: list[dict[str, Any]] = (),
                      *, applied_event: str | None = None) -> dict[str, Any]:
         """Save ``doc`` (as read, then changed) if its version is still current."""

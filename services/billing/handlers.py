@@ -48,14 +48,8 @@ async def open_billing_account(store: BillingStore, *, company_id: str, company_
                                event_id: str, admin_email: str | None = None,
                                language: str = "en") -> bool:
     """A company's billing account, opened once however often the event arrives."""
-    try:
-        await store.accounts.create(acc.new_account(company_id, company_name, admin_email,
-                                                    language, event_id, _now()))
-        return True
-    except Exception as e:
-        if is_duplicate(e):
-            return False
-        raise
+    return await store.accounts.create_once(acc.new_account(
+        company_id, company_name, admin_email, language, event_id, _now()))
 
 
 async def billing_account(store: BillingStore, company_id: str) -> Doc:
@@ -344,13 +338,7 @@ async def record_invoice(store: BillingStore, *, event_id: str, invoice: Doc) ->
     else:
         log.warning("invoice recorded without an invoice email; no notice sent",
                     company_id=company_id)
-    try:
-        await store.invoices.create(doc, events)
-        return True
-    except Exception as e:
-        if is_duplicate(e):
-            return False
-        raise
+    return await store.invoices.create_once(doc, events)
 
 
 def encode_cursor(key: str) -> str:

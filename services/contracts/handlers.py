@@ -61,16 +61,10 @@ async def _upsert(aggregates: Aggregates, _id: str, initial: Callable[[], dict[s
 async def open_contract_space(store: ContractsStore, *, company_id: str, company_name: str,
                               event_id: str) -> bool:
     """The company's contract space (its linked customer numbers), opened once."""
-    try:
-        await store.spaces.create({
-            "_id": company_id, "company_id": company_id, "company_name": company_name,
-            "customer_numbers": [], "opened_at": datetime.now(UTC), "opened_by_event": event_id,
-        })
-        return True
-    except Exception as e:
-        if is_duplicate(e):
-            return False
-        raise
+    return await store.spaces.create_once({
+        "_id": company_id, "company_id": company_id, "company_name": company_name,
+        "customer_numbers": [], "opened_at": datetime.now(UTC), "opened_by_event": event_id,
+    })
 
 
 async def contract_space(store: ContractsStore, company_id: str) -> dict:
@@ -95,13 +89,8 @@ async def customer_number_issued(store: ContractsStore, policy: PasswordPolicy,
         doc = cn.new(data, record, now)
     except ValueError as e:
         raise PermanentEventError(f"customer number {number}: {e}") from None
-    try:
-        await store.numbers.create(doc, [_password_event(doc, password)], applied_event=event_id)
-        return True
-    except Exception as e:
-        if is_duplicate(e):
-            return False
-        raise
+    return await store.numbers.create_once(doc, [_password_event(doc, password)],
+                                           applied_event=event_id)
 
 
 def _password_event(doc: dict[str, Any], password: str) -> dict:

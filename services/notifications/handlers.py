@@ -325,11 +325,7 @@ async def _record_unsendable(ctx: Notifications, event_id: str, event_type: str,
         "sort_key": f"{now.timestamp():017.6f}|{delivery_id}", "claim_until": 0.0,
         "resend_of": "", "resends": 0,
     }
-    try:
-        await ctx.store.deliveries.create(doc, [_failed_event(doc, reason, "permanent")])
-    except Exception as e:
-        if not is_duplicate(e):
-            raise
+    await ctx.store.deliveries.create_once(doc, [_failed_event(doc, reason, "permanent")])
 
 
 # -- projections and preferences --------------------------------------------------------------

@@ -23,7 +23,7 @@ from services.identity.settings import IdentitySettings
 from services.identity.store import IdentityStore
 from services.identity.tokens import SigningKeys
 from shared.events import EventSpec, make_event
-from shared.mongo import is_duplicate
+from shared.mongo import Aggregates, is_duplicate
 
 # OWASP's argon2id parameters: 19 MiB, 2 iterations, 1 lane.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -129,12 +129,6 @@ async def release_login(ctx: Identity, login_id: str, user_id: str) -> None:
     await ctx.store.logins.delete_one({"_id": login_id, "user_id": user_id})
 
 
-async def create_once(store, doc: dict, events_: list | None = None) -> bool:
+async def create_once(store: Aggregates, doc: dict, events_: list | None = None) -> bool:
     """Create an aggregate whose _id is derived from its cause; False if it already exists."""
-    try:
-        await store.create(doc, events_ or [])
-        return True
-    except Exception as e:
-        if not is_duplicate(e):
-            raise
-        return False
+    return await store.create_once(doc, events_ or [])
