@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration test-e2e test-compat bench lint clean install
+.PHONY: run test test-unit test-integration test-e2e test-compat test-security bench lint clean install
 
 install: $(STAMP)
 
@@ -19,12 +19,12 @@ run: $(STAMP)
 	$(PY) -m scripts.run
 
 test: $(STAMP)
-	$(PY) -m scripts.infra test -- tests/unit tests/compat tests/integration tests/e2e
+	$(PY) -m scripts.infra test -- tests/unit tests/compat tests/security tests/integration tests/e2e
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
 
-test-integration test-e2e test-compat: $(STAMP)
+test-integration test-e2e test-compat test-security: $(STAMP)
 	$(PY) -m scripts.infra test -- tests/$(subst test-,,$@)
 
 bench: $(STAMP)

@@ -33,6 +33,9 @@ class ServiceSettings(BaseSettings):
     retry_delays: list[float] = [1.0, 5.0, 30.0, 120.0]
     relay_poll_seconds: float = 1.0
     relay_lease_seconds: float = 30.0
+    # Proxies of ours in front of the service that append to X-Forwarded-For (0: none; the
+    # peer address is the client's). Rate limits per client address read it.
+    trusted_proxy_hops: int = 0
     max_body_bytes: int = 1_048_576
     max_event_bytes: int = 1_048_576
     log_level: str = _shared("LOG_LEVEL", "INFO")

@@ -144,6 +144,18 @@ class Routes:
             app.router.add_route(r.method, r.path, _endpoint(r))
 
 
+def client_address(request: web.Request, trusted_proxy_hops: int = 0) -> str:
+    """The caller's IP address for rate limits: the peer, or with ``trusted_proxy_hops`` > 0
+    (the service runs behind that many proxies of ours) the address the outermost trusted
+    proxy saw in ``X-Forwarded-For``; entries a client wrote itself further left are ignored."""
+    if trusted_proxy_hops > 0:
+        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")
+                if h.strip()]
+        if len(hops) >= trusted_proxy_hops:
+            return hops[-trusted_proxy_hops][:64]
+    return request.remote or "unknown"
+
+
 async def authenticate(request: web.Request, access: Access) -> Principal:
     principal = await request.app[VERIFIER].verify(
         bearer_token(request.headers.get("Authorization")))

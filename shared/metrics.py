@@ -28,4 +28,7 @@ class Metrics:
             "events_parked_total", "Events parked with a reason", ["type", "reason"], **labels)
         self.relay_backlog = Gauge(
             "relay_backlog_aggregates", "Aggregates with events not yet published", **labels)
+        self.rate_limit_refusals = Counter(
+            "rate_limit_refusals_total", "Requests refused by a rate limit", ["limit"],
+            **labels)
         self.service = service

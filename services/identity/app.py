@@ -16,7 +16,9 @@ from services.identity.http.invitations import run_invitation_jobs
 from services.identity.settings import IdentitySettings
 from services.identity.store import IdentityStore
 from services.identity.tokens import SigningKeys
+from shared.http import METRICS
 from shared.logging import get_logger
+from shared.ratelimit import RateLimiter
 from shared.service import DB, RELAY, SERVICE_SETTINGS, ServiceDefinition, create_app
 
 log = get_logger("identity")
@@ -32,7 +34,8 @@ async def setup(app: web.Application) -> None:
     await keys.load()
     settings = app[SERVICE_SETTINGS]
     assert isinstance(settings, IdentitySettings)
-    app[IDENTITY] = Identity(store=store, keys=keys, settings=settings)
+    app[IDENTITY] = Identity(store=store, keys=keys, settings=settings,
+                             limits=RateLimiter(store.counters, app[METRICS]))
 
 
 async def reload_signing_keys(app: web.Application) -> AsyncIterator[None]:

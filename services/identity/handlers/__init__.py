@@ -24,6 +24,7 @@ from services.identity.store import IdentityStore
 from services.identity.tokens import SigningKeys
 from shared.events import EventSpec, make_event
 from shared.mongo import Aggregates, is_duplicate
+from shared.ratelimit import RateLimiter
 
 # OWASP's argon2id parameters: 19 MiB, 2 iterations, 1 lane.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -43,6 +44,7 @@ class Identity:
     store: IdentityStore
     keys: SigningKeys
     settings: IdentitySettings
+    limits: RateLimiter
     settings_cache: dict[str, tuple[float, dict]] = field(default_factory=dict)
 
     def event(self, spec: EventSpec, data: Any, *, subject: str,

@@ -1,0 +1,98 @@
+"""The one rate-limit mechanism of the platform: named limits, counted per key in fixed windows
+on MongoDB's atomic counters (so every replica of a service shares them), refusals counted per
+limit in ``/metrics``.
+
+    limits = RateLimiter(db["counters"], metrics)
+    SIGNUPS = Limit("registrations-per-ip", 20, HOUR)
+    await limits.check(SIGNUPS, request_ip)          # 429 + Retry-After when used up
+    if not await limits.take(RESETS, email): return  # silent: same answer, nothing sent
+
+Why no library: the limits must hold across replicas and survive restarts, and the only store
+every service already has is MongoDB; the Python rate-limit libraries (``limits``,
+``aiolimiter``) keep their counters in memory, Redis or Memcached. Fixed windows, not sliding
+ones: a client can send up to twice a limit around a window's edge, which every limit here
+tolerates (they bound abuse, not fairness).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from shared.errors import TooManyRequests
+from shared.metrics import Metrics
+from shared.mongo import Quota
+
+MINUTE = 60.0
+HOUR = 3600.0
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Limit:
+    """``limit`` uses per key in each window of ``window_seconds``; ``name`` labels the metric
+    and the problem. A limit of 0 or less refuses everything."""
+
+    name: str
+    limit: int
+    window_seconds: float
+
+    def retry_after(self, now: float | None = None) -> int:
+        """Seconds until the current window ends (at least 1)."""
+        now = time.time() if now is None else now
+        return max(1, math.ceil(self.window_seconds - now % self.window_seconds))
+
+
+class RateLimiter:
+    """Takes allowances of named limits; every refusal is counted as
+    ``rate_limit_refusals_total{limit="<name>"}``."""
+
+    def __init__(self, collection: AsyncCollection, metrics: Metrics) -> None:
+        self._quota = Quota(collection)
+        self._metrics = metrics
+
+    async def take(self, limit: Limit, key: str) -> bool:
+        """One use of ``limit`` for ``key``; False (and counted) when the window is used up."""
+        if limit.limit > 0 and await self._quota.take(f"{limit.name}:{key}", limit.limit,
+                                                        limit.window_seconds):
+            return True
+        self._metrics.rate_limit_refusals.labels(limit.name).inc()
+        return False
+
+    async def take_all(self, limit_keys: list[tuple[Limit, str]]) -> Limit | None:
+        """One use of each (limit, key); the first limit that refused, else None. Uses taken
+        before a refusal are given back, so a refused request costs no allowance elsewhere."""
+        taken: list[tuple[Limit, str]] = []
+        for limit, key in limit_keys:
+            if not await self.take(limit, key):
+                for back, back_key in taken:
+                    await self.give_back(back, back_key)
+                return limit
+            taken.append((limit, key))
+        return None
+
+    async def check(self, limit: Limit, key: str, detail: str | None = None) -> None:
+        """Like ``take``, but a refusal is a 429 problem with ``Retry-After``."""
+        if not await self.take(limit, key):
+            raise refused(limit, detail)
+
+    async def check_all(self, limit_keys: list[tuple[Limit, str]],
+                        detail: str | None = None) -> None:
+        """Like ``take_all``, but a refusal is a 429 problem naming the limit."""
+        limit = await self.take_all(limit_keys)
+        if limit is not None:
+            raise refused(limit, detail)
+
+    async def give_back(self, limit: Limit, key: str) -> None:
+        """Return one use (the request that took it did not go through)."""
+        await self._quota.give_back(f"{limit.name}:{key}", limit.window_seconds)
+
+
+def refused(limit: Limit, detail: str | None = None) -> TooManyRequests:
+    """The 429 problem for a used-up ``limit``: ``Retry-After`` and the limit's name."""
+    return TooManyRequests(detail or "Too many requests of this kind; try again later.",
+                           slug="rate-limited", limit=limit.name,
+                           retry_after=limit.retry_after())
