@@ -11,6 +11,7 @@ datetimes written through ``$set`` (the emulator turns them into strings).
 from __future__ import annotations
 
 import asyncio
+import copy
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -208,10 +209,12 @@ class Aggregates:
     ) -> dict[str, Any] | None:
         """Read, change and save one aggregate, retrying when a concurrent write won.
 
-        ``mutate`` changes the document in place and returns the events it causes. With
-        ``applied_event``, a document that already applied that event is left alone (the
-        redelivery of a consumed event has no second effect). Returns the saved document,
-        or ``None`` when no document matches.
+        ``mutate`` changes the document in place and returns the events it causes; to reject
+        the change it raises (nothing is written). With ``applied_event``, a document that
+        already applied that event is left alone (the redelivery of a consumed event has no
+        second effect), and the event is recorded only in a write that changes something: a
+        mutate that changed nothing leaves no trace, so the event can be replayed later.
+        Returns the saved document, or ``None`` when no document matches.
         """
         for attempt in range(attempts):
             doc = await self.get(filter)
@@ -219,9 +222,14 @@ class Aggregates:
                 return None
             if applied_event and applied_event in doc.get("applied_events", []):
                 return doc
+            before = copy.deepcopy(doc) if applied_event else None
             events = mutate(doc)
             if asyncio.iscoroutine(events):
                 events = await events
+            if applied_event and not events and doc == before:
+                # Nothing applied, nothing recorded: an event counts as applied only in the
+                # write that applies its effect, so a rejected one stays replayable.
+                return doc
             try:
                 return await self.update(doc, events or [], applied_event=applied_event)
             except ConcurrencyConflict:

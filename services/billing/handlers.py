@@ -250,22 +250,21 @@ async def activate_payment_method(store: BillingStore, principal: Principal,
 async def credit_check_answered(store: BillingStore, *, event_id: str, request_id: str,
                                 company_id: str, method_id: str, approved: bool,
                                 reason: str | None) -> None:
-    unknown: list[bool] = []
+    unknown = PermanentEventError(
+        f"no pending credit check {request_id} for payment method {method_id} of company "
+        f"{company_id}")
 
     def mutate(doc: Doc) -> list[dict]:
         events = acc.apply_credit_check(doc, request_id=request_id, method_id=method_id,
                                         approved=approved, reason=reason, now=_now())
         if events is None:
-            unknown.append(True)
-            return []
+            raise unknown  # raised inside the write: the event is not recorded as applied
         return events
 
     doc = await store.accounts.change({"_id": company_id, "company_id": company_id}, mutate,
                                       applied_event=event_id)
-    if doc is None or unknown:
-        raise PermanentEventError(
-            f"no pending credit check {request_id} for payment method {method_id} of company "
-            f"{company_id}")
+    if doc is None:
+        raise unknown
 
 
 # -- the link projection (contracts' events) -----------------------------------------------------
