@@ -138,6 +138,23 @@ async def test_applied_event_is_applied_once_when_redelivered(store) -> None:
     assert len(got["pending_events"]) == 2
 
 
+async def test_a_rejected_or_empty_change_leaves_no_trace_of_the_event(store) -> None:
+    """An event counts as applied only in the write that applies its effect: rejected (the
+    mutate raised) or without effect, it can be applied later (a replay after a fix)."""
+    await store.create({"_id": "agg-1", "email": "a@x", "n": 0})
+
+    def reject(doc: dict) -> list[dict]:
+        raise LookupError("not yet")
+
+    with pytest.raises(LookupError):
+        await store.change({"_id": "agg-1"}, reject, applied_event="evt-1")
+    await store.change({"_id": "agg-1"}, lambda doc: [], applied_event="evt-1")
+    untouched = await store.get({"_id": "agg-1"})
+    assert untouched["applied_events"] == [] and untouched["version"] == 1
+    await store.change({"_id": "agg-1"}, lambda d: d.update(n=1) or [], applied_event="evt-1")
+    assert (await store.get({"_id": "agg-1"}))["applied_events"] == ["evt-1"]
+
+
 async def test_applied_event_recorded_by_create_is_not_applied_again(store) -> None:
     await store.create({"_id": "agg-1", "email": "a@x", "n": 1}, applied_event="evt-1")
     await store.change({"_id": "agg-1"}, lambda d: d.update(n=d["n"] + 1) or [],
