@@ -42,6 +42,28 @@ def test_password_may_not_contain_the_username_or_a_part_of_it():
     assert not contains_username("Sicher!Pass42", "anna.muster@firma")
 
 
+@pytest.mark.parametrize("password,username", [
+    ("ab_cd_kmwzmh1", "ab_cd_kmwzmh12"),   # a part of the username (seed 001: ID-3)
+    ("AB_CD_KMWZMH12!", "ab_cd_kmwzmh12"),  # the username itself, other case
+    ("Xy!kmwz2024", "ab_cd_kmwzmh12"),      # 4 consecutive characters of it
+    ("Q!1_cd_x99", "ab_cd_kmwzmh12"),       # a run across a separator
+    ("Firma!2024x", "anna.muster@firma"),   # the company part of name@company
+    ("Anna!2024xy", "anna.muster@firma"),   # the name part
+])
+def test_password_with_any_four_consecutive_characters_of_the_username_is_refused(
+        password, username):
+    assert "not_username" in POLICY.violations(password, username=username)
+
+
+@pytest.mark.parametrize("password,username", [
+    ("Xy!kmw2024z", "ab_cd_kmwzmh12"),      # only 3 in a row
+    ("Sicher!Pass42", "anna.muster@firma"),
+])
+def test_password_sharing_fewer_than_four_consecutive_characters_is_accepted(
+        password, username):
+    assert "not_username" not in POLICY.violations(password, username=username)
+
+
 def test_common_passwords_are_refused_also_with_digits_and_specials_around_them():
     assert common_password_count() >= 10_000
     assert is_common("password") and is_common("Password1!") and is_common("!!qwerty2024")

@@ -17,6 +17,8 @@ UMLAUTS = frozenset("äöüÄÖÜß")
 MIN_LENGTH, MAX_LENGTH = 8, 32
 MIN_CLASSES = 3  # letter, digit, special
 HISTORY = 5
+# Shortest run of the username's characters a password may not contain (ID-3).
+USERNAME_RUN = 4
 
 RULE_MESSAGES = {
     "length": "between {min} and 32 characters",
@@ -27,7 +29,8 @@ RULE_MESSAGES = {
                          "digits, special characters",
     "no_umlauts": "no umlauts and no ß",
     "allowed_characters": f"only a-z, A-Z, 0-9 and {SPECIALS}",
-    "not_username": "must not be the username, contain it or a part of it",
+    "not_username": "must not be the username, contain it or any 4 consecutive characters "
+                    "of it",
     "not_recently_used": "must differ from the last {history} passwords",
     "common_password": "must not be a commonly used password",
     "repeat_matches": "the repeated password must be the same",
@@ -76,15 +79,14 @@ class PasswordPolicy(BaseModel):
 
 
 def contains_username(password: str, username: str) -> bool:
-    """The password equals or contains the username, or a part of it (4+ characters, or
-    the local part of a ``name@company`` login id)."""
+    """ID-3 "not the username or a part of it": the password equals or contains the username,
+    or any run of ``USERNAME_RUN`` consecutive characters of it (case-insensitive; for a
+    ``name@company`` login id that covers both parts). A shorter username counts whole."""
     pw = password.lower()
     name = username.lower()
-    if name in pw:
-        return True
-    parts = {p for p in name.replace(".", "@").replace("_", "@").replace("-", "@").split("@")
-             if len(p) >= 4}
-    return any(p in pw for p in parts)
+    if len(name) < USERNAME_RUN:
+        return name in pw
+    return any(name[i:i + USERNAME_RUN] in pw for i in range(len(name) - USERNAME_RUN + 1))
 
 
 @lru_cache(maxsize=1)
