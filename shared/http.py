@@ -76,6 +76,8 @@ def problem_response(problem: Problem, request: web.Request | None = None,
     cid = correlation_id.get()
     if cid:
         body.setdefault("correlation_id", cid)
+    if problem.extra.get("retry_after"):
+        headers = {**(headers or {}), "Retry-After": str(max(1, int(problem.extra["retry_after"])))}
     return web.Response(status=problem.status, text=_json_text(body),
                         content_type=PROBLEM_JSON, headers=headers)
 
@@ -235,8 +237,6 @@ async def problem_middleware(request: web.Request, handler):
             # RFC 6750: a token that was sent but refused is "invalid_token".
             sent = "Authorization" in request.headers
             headers = {"WWW-Authenticate": 'Bearer error="invalid_token"' if sent else "Bearer"}
-        if p.extra.get("retry_after"):
-            headers = {**(headers or {}), "Retry-After": str(int(p.extra["retry_after"]))}
         return problem_response(p, request, headers)
     except web.HTTPException as e:
         if e.status < 400:

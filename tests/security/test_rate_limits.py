@@ -1,0 +1,59 @@
+"""The kit's one rate-limit mechanism: shared by every replica (counters in MongoDB), exact
+under concurrency, a refusal is a 429 problem with Retry-After and is counted in /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from shared.http import problem_response
+from shared.metrics import Metrics
+from shared.ratelimit import HOUR, Limit, RateLimiter
+
+RESETS = Limit("password-resets-per-address", 3, HOUR)
+
+
+def _refusals(metrics: Metrics, name: str) -> float:
+    return metrics.registry.get_sample_value("rate_limit_refusals_total", {"limit": name}) or 0
+
+
+async def test_of_many_concurrent_requests_exactly_the_limit_go_through_on_two_replicas(db):
+    one, two = Metrics("identity"), Metrics("identity")
+    replicas = [RateLimiter(db["counters"], one), RateLimiter(db["counters"], two)]
+    results = await asyncio.gather(*(replicas[i % 2].take(RESETS, "anna@example.com")
+                                     for i in range(40)))
+    assert results.count(True) == 3
+    assert _refusals(one, RESETS.name) + _refusals(two, RESETS.name) == 37
+    # Another key has its own allowance.
+    assert await replicas[0].take(RESETS, "bert@example.com")
+
+
+async def test_a_refusal_is_a_429_problem_naming_the_limit_with_retry_after(db):
+    limits = RateLimiter(db["counters"], Metrics("identity"))
+    signups = Limit("registrations-per-ip", 1, HOUR)
+    await limits.check(signups, "203.0.113.9")
+    try:
+        await limits.check(signups, "203.0.113.9")
+    except Exception as refused:  # noqa: BLE001 - the problem is inspected below
+        response = problem_response(refused)
+    else:
+        raise AssertionError("the second request went through")
+    assert response.status == 429
+    assert response.content_type == "application/problem+json"
+    assert 1 <= int(response.headers["Retry-After"]) <= 3600
+    assert b'"limit": "registrations-per-ip"' in response.body
+
+
+async def test_a_refused_request_gives_back_what_it_took_from_the_other_limits(db):
+    limits = RateLimiter(db["counters"], Metrics("identity"))
+    per_number = Limit("sms-per-number", 5, HOUR)
+    per_company = Limit("sms-per-company", 1, HOUR)
+    assert await limits.take_all([(per_number, "+36301"), (per_company, "c-1")]) is None
+    refused = await limits.take_all([(per_number, "+36301"), (per_company, "c-1")])
+    assert refused == per_company
+    # The refused request used none of the number's allowance: 4 more fit, not 3.
+    assert [await limits.take(per_number, "+36301") for _ in range(5)] == [True] * 4 + [False]
+
+
+async def test_a_limit_of_zero_refuses_everything(db):
+    limits = RateLimiter(db["counters"], Metrics("identity"))
+    assert not await limits.take(Limit("invitations-per-company", 0, HOUR), "c-1")
