@@ -1,28 +1,53 @@
 """Activating a requested account with its activation code (ID-2): the person enters the
 code, chooses a username (6–32 characters) and a password. An expired code is refused with
-its own problem, and a new code can be asked for by email address (the answer is the same
-for unknown addresses)."""
+its own problem, and a new code can be asked for by email address.
+
+Nothing here tells whether an address has an account waiting for activation: a wrong code for
+an unknown address is counted against a stored decoy (``counters``) with the same tries, the
+same ``tries_left`` and the same "ask for a new code" once they are used up, and a code
+request answers the same 202 for every address, counted per address and per client IP."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import UTC, datetime
 
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from services.identity import events
 from services.identity.domain import secrets as codes
 from services.identity.domain import users as rules
-from services.identity.domain.errors import (ActivationCodeInvalid, TooManyTries,
-                                             UserStatusConflict)
+from services.identity.domain.errors import TooManyTries, UserStatusConflict
 from services.identity.domain.registration import normalise_email
 from services.identity.handlers import (Identity, check_new_password, claim_login,
                                         company_policy, hash_password, release_login)
 from services.identity.handlers.sessions import start_session
 from services.identity.handlers.users import reissue_activation_code
-from shared.mongo import Quota
+from shared.ratelimit import HOUR, Limit
 
-HOUR = 3600.0
+TOO_MANY_TRIES = ("Too many wrong codes: this code no longer works. Ask for a new one: POST "
+                  "/v1/activations/code-requests with your email address.")
+
+
+def _address_key(email: str) -> str:
+    """Counters are keyed by a digest of the address, not the address itself."""
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()[:32]
+
+
+async def _decoy_try(ctx: Identity, email: str) -> int | None:
+    """A try against an address with no account waiting for activation, counted like a
+    code's tries: the tries left, or None once they are used up (until a code request)."""
+    key, limit = f"activation-decoy:{_address_key(email)}", ctx.settings.activation_code_tries
+    try:
+        await ctx.store.counters.insert_one({"_id": key, "n": 0})
+    except DuplicateKeyError:
+        pass
+    counted = await ctx.store.counters.find_one_and_update(
+        {"_id": key, "n": {"$lt": limit}}, {"$inc": {"n": 1}},
+        return_document=ReturnDocument.AFTER)
+    return None if counted is None else limit - counted["n"]
 
 
 async def _pending_user(ctx: Identity, email: str) -> dict | None:
@@ -41,8 +66,12 @@ async def activate(ctx: Identity, email: str, code: str, username: str, password
     s = ctx.settings
     user = await _pending_user(ctx, email)
     if user is None:
-        raise ActivationCodeInvalid("The activation code is not correct for this address. "
-                                    "Check both, or ask for a new code.")
+        left = await _decoy_try(ctx, email)
+        if left is None:
+            raise TooManyTries(TOO_MANY_TRIES, new_code_request="/v1/activations/code-requests")
+        # The very problem a wrong code for a waiting account gets.
+        rules.check_activation_code({}, False, time.time(), left)
+        raise AssertionError("a wrong code always raises")
     # Each try is counted before the code is compared, so parallel guesses get no more.
     counted = await ctx.store.users.collection.find_one_and_update(
         {"_id": user["_id"], "status": "pending_activation",
@@ -50,9 +79,7 @@ async def activate(ctx: Identity, email: str, code: str, username: str, password
          "activation_tries": {"$lt": s.activation_code_tries}},
         {"$inc": {"activation_tries": 1, "version": 1}}, return_document=ReturnDocument.AFTER)
     if counted is None:
-        raise TooManyTries("Too many wrong codes: this code no longer works. Ask for a new "
-                           "one: POST /v1/activations/code-requests with your email address.",
-                           new_code_request="/v1/activations/code-requests")
+        raise TooManyTries(TOO_MANY_TRIES, new_code_request="/v1/activations/code-requests")
     given = codes.code_hash(s.code_pepper.get_secret_value(), f"activation:{user['_id']}",
                             code.strip().upper())
     matches = codes.same_hash(counted["activation_code_hash"], given)
@@ -92,15 +119,22 @@ async def activate(ctx: Identity, email: str, code: str, username: str, password
     return await start_session(ctx, saved, ["pwd"])
 
 
-async def request_new_code(ctx: Identity, email: str) -> None:
-    """A new activation code for an account not yet activated; nothing (and the same
-    answer) for other addresses. A few per hour per account."""
+async def request_new_code(ctx: Identity, email: str, client_ip: str) -> None:
+    """A new activation code for an account not yet activated. A few per hour per address
+    (known or not) and per client IP; above the address's limit, and for other addresses,
+    nothing is sent and the answer is the same. An unknown address's decoy tries start
+    again, as a waiting account's do with its new code."""
+    s = ctx.settings
+    await ctx.limits.check(Limit("activation-code-requests-per-ip",
+                                 s.activation_code_requests_per_ip_per_hour, HOUR), client_ip)
+    if not await ctx.limits.take(Limit("activation-code-requests",
+                                       s.activation_code_requests_per_hour, HOUR),
+                                 _address_key(email)):
+        return
     user = await _pending_user(ctx, email)
     if user is None:
-        return
-    if not await Quota(ctx.store.counters).take(
-            f"activation-code:{user['_id']}", ctx.settings.activation_code_requests_per_hour,
-            HOUR):
+        await ctx.store.counters.update_one(
+            {"_id": f"activation-decoy:{_address_key(email)}"}, {"$set": {"n": 0}})
         return
     try:
         await reissue_activation_code(ctx, user)

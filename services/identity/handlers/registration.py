@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 from services.identity import events
@@ -13,11 +14,21 @@ from services.identity.handlers import (Identity, check_new_password, claim_logi
                                         hash_password)
 from services.identity.handlers.sessions import start_session
 from shared.auth import COMPANY_ADMIN
+from shared.ratelimit import HOUR, Limit
 
 
-async def start_registration(ctx: Identity, cmd: reg.StartRegistration) -> None:
+async def start_registration(ctx: Identity, cmd: reg.StartRegistration, client_ip: str
+                             ) -> None:
     """Store the pending registration and send the verification link. The answer is the
-    same whether or not the address already has an account."""
+    same whether or not the address already has an account; a few per hour per address
+    (mail bombing) and per client IP, counted for every address alike."""
+    s = ctx.settings
+    address = hashlib.sha256(reg.normalise_email(str(cmd.email)).encode()).hexdigest()[:32]
+    await ctx.limits.check_all(
+        [(Limit("registrations-per-email", s.registrations_per_email_per_hour, HOUR), address),
+         (Limit("registrations-per-ip", s.registrations_per_ip_per_hour, HOUR), client_ip)],
+        "Too many registrations were started from here or for this address. Try again "
+        "later.")
     token = new_token()
     now = datetime.now(UTC)
     doc = reg.new_registration(str(cmd.email), cmd.language, token_hash(token), now,

@@ -23,7 +23,7 @@ from services.identity.domain.registration import e164, normalise_email
 from services.identity.handlers import Identity, company_settings, verify_password
 from services.identity.tokens import access_token
 from shared.errors import Forbidden, TooManyRequests, Unauthenticated
-from shared.mongo import Quota, is_duplicate
+from shared.ratelimit import Limit
 
 HOUR = 3600.0
 DEFAULT_PHONE_LOGIN_PERMISSIONS = ["own_number:read"]
@@ -211,22 +211,35 @@ async def password_login(ctx: Identity, login: str, password: str) -> dict:
 
 
 # -- SMS codes -----------------------------------------------------------------------------------
+# Every login code is counted per phone number (known or not: the same 429 either way) and
+# per company. A login attempt is stored for unknown and inactive numbers too, as a decoy
+# (no user, a code hash nothing matches, nothing sent), so code entry and resend answer alike
+# for every number: tries counted, the same cool-down, the same limits.
+SMS_REFUSED = "Too many codes were sent to this number. Try again later."
+TOO_MANY_TRIES = "Too many wrong codes. Start the login again."
+
+
 def _phone_hint(phone: str) -> str:
     return phone[:3] + "•" * max(0, len(phone) - 5) + phone[-2:]
 
 
-async def _sms_allowed(ctx: Identity, phone: str) -> bool:
-    """SMS pumping guard: at most N codes per phone number per hour."""
-    return await Quota(ctx.store.counters).take(
-        f"sms:{phone}", ctx.settings.sms_per_phone_per_hour, HOUR)
+def _sms_per_phone(ctx: Identity) -> Limit:
+    return Limit("sms-per-phone", ctx.settings.sms_per_phone_per_hour, HOUR)
 
 
-def _code_fields(ctx: Identity, attempt_id: str) -> tuple[str, dict]:
+def _sms_per_company(ctx: Identity) -> Limit:
+    return Limit("sms-per-company", ctx.settings.sms_per_company_per_hour, HOUR)
+
+
+def _code_fields(ctx: Identity, attempt_id: str, *, real: bool) -> tuple[str, dict]:
+    """A new code for an attempt (its tries stay counted); a decoy's hash is of a secret no
+    6-digit code can match."""
     code = codes.new_numeric_code()
+    hashed = code if real else secrets.token_hex(16)
     now = time.time()
     return code, {"code_hash": codes.code_hash(ctx.settings.code_pepper.get_secret_value(),
-                                               attempt_id, code),
-                  "code_expires": now + ctx.settings.sms_code_seconds, "tries": 0,
+                                               attempt_id, hashed),
+                  "code_expires": now + ctx.settings.sms_code_seconds,
                   "resend_after": now + ctx.settings.sms_resend_cooldown_seconds}
 
 
@@ -238,52 +251,81 @@ def _code_event(ctx: Identity, attempt: dict, user: dict, code: str) -> dict:
         subject=user["_id"], company_id=user["company_id"])
 
 
-async def _send_login_code(ctx: Identity, user: dict, *, purpose: str, amr: list[str]) -> dict:
+def _code_required(ctx: Identity, attempt_id: str, phone: str) -> dict:
+    return {"status": "code_required", "second_factor": "sms", "login_attempt_id": attempt_id,
+            "phone_hint": _phone_hint(phone), "code_expires_in": ctx.settings.sms_code_seconds,
+            "resend_after_seconds": ctx.settings.sms_resend_cooldown_seconds}
+
+
+async def _new_attempt(ctx: Identity, phone: str, user: dict | None, *, purpose: str,
+                       amr: list[str]) -> dict:
+    """A stored login attempt waiting for its code, sent to ``user``; None makes a decoy."""
     attempt_id = uuid.uuid4().hex
-    phone = user["phone"]
-    result = {"status": "code_required", "second_factor": "sms",
-              "login_attempt_id": attempt_id, "phone_hint": _phone_hint(phone),
-              "code_expires_in": ctx.settings.sms_code_seconds,
-              "resend_after_seconds": ctx.settings.sms_resend_cooldown_seconds}
-    if not await _sms_allowed(ctx, phone):
-        raise TooManyRequests("Too many codes were sent to this number. Try again later.",
-                              retry_after=HOUR)
-    code, fields = _code_fields(ctx, attempt_id)
-    attempt = {"_id": attempt_id, "user_id": user["_id"], "company_id": user["company_id"],
-               "phone": phone, "purpose": purpose, "amr": amr, "status": "pending",
-               "created_at": datetime.now(UTC), **fields}
-    await ctx.store.login_attempts.create(attempt, [_code_event(ctx, attempt, user, code)])
-    return result
+    code, fields = _code_fields(ctx, attempt_id, real=user is not None)
+    attempt = {"_id": attempt_id, "user_id": user["_id"] if user else None,
+               "company_id": user["company_id"] if user else None, "phone": phone,
+               "purpose": purpose, "amr": amr, "status": "pending",
+               "created_at": datetime.now(UTC), "tries": 0, **fields}
+    await ctx.store.login_attempts.create(
+        attempt, [_code_event(ctx, attempt, user, code)] if user else [])
+    return _code_required(ctx, attempt_id, phone)
+
+
+async def _send_login_code(ctx: Identity, user: dict, *, purpose: str, amr: list[str]) -> dict:
+    """The SMS step after a correct password: a refusal reveals nothing the caller does not
+    know, so both limits answer 429."""
+    await ctx.limits.check_all([(_sms_per_phone(ctx), user["phone"]),
+                                (_sms_per_company(ctx), user["company_id"])], SMS_REFUSED)
+    return await _new_attempt(ctx, user["phone"], user, purpose=purpose, amr=amr)
+
+
+async def _deliverable(ctx: Identity, user: dict | None, purpose: str) -> bool:
+    """Whether a code may go to ``user`` now (the per-phone limit is already taken). For a
+    mobile-number login a used-up company allowance answers like an unknown number."""
+    if user is None or user["status"] != "active":
+        return False
+    if purpose == "second_factor":
+        await ctx.limits.check(_sms_per_company(ctx), user["company_id"], SMS_REFUSED)
+        return True
+    return await ctx.limits.take(_sms_per_company(ctx), user["company_id"])
 
 
 async def resend_code(ctx: Identity, attempt_id: str) -> dict:
-    """ID-5 "resend": a new code for the same login attempt, after a cool-down."""
+    """ID-5 "resend": a new code for the same login attempt, after a cool-down. An attempt
+    that used its tries stays dead: a resend does not revive it."""
+    s = ctx.settings
     attempt = await ctx.store.login_attempts.get({"_id": attempt_id, "status": "pending"})
     if attempt is None:
         raise SecondFactorFailed("Start the login again.")
+    if attempt["tries"] >= s.sms_code_tries:
+        raise TooManyTries(TOO_MANY_TRIES)
     if attempt["resend_after"] > time.time():
         raise TooManyRequests("Wait a moment before asking for a new code.",
                               retry_after=attempt["resend_after"] - time.time() + 1)
-    if not await _sms_allowed(ctx, attempt["phone"]):
-        raise TooManyRequests("Too many codes were sent to this number. Try again later.",
-                              retry_after=HOUR)
-    user = await ctx.store.users.get({"_id": attempt["user_id"]})
-    code, fields = _code_fields(ctx, attempt_id)
+    await ctx.limits.check(_sms_per_phone(ctx), attempt["phone"], SMS_REFUSED)
+    user = await ctx.store.users.get({"_id": attempt["user_id"]}) \
+        if attempt["user_id"] else None
+    send = await _deliverable(ctx, user, attempt["purpose"])
+    code, fields = _code_fields(ctx, attempt_id, real=True)
 
     def renew(doc: dict) -> list:
         if doc["status"] != "pending" or doc["resend_after"] > time.time():
             raise TooManyRequests("Wait a moment before asking for a new code.", retry_after=5)
+        if doc["tries"] >= s.sms_code_tries:
+            raise TooManyTries(TOO_MANY_TRIES)
+        if not send:
+            # Nothing is sent; the code already stored (a decoy's matches nothing) stays.
+            doc["resend_after"] = fields["resend_after"]
+            return []
         doc.update(fields)
         return [_code_event(ctx, doc, user, code)]
     await ctx.store.login_attempts.change({"_id": attempt_id}, renew)
-    return {"status": "code_required", "second_factor": "sms", "login_attempt_id": attempt_id,
-            "phone_hint": _phone_hint(attempt["phone"]),
-            "code_expires_in": ctx.settings.sms_code_seconds,
-            "resend_after_seconds": ctx.settings.sms_resend_cooldown_seconds}
+    return _code_required(ctx, attempt_id, attempt["phone"])
 
 
 async def verify_code(ctx: Identity, attempt_id: str, code: str) -> dict:
-    """The code ends the login it was sent for: at most N tries, valid a few minutes."""
+    """The code ends the login it was sent for: at most N tries per attempt (resends
+    included), valid a few minutes."""
     s = ctx.settings
     counted = await ctx.store.login_attempts.collection.find_one_and_update(
         {"_id": attempt_id, "status": "pending", "tries": {"$lt": s.sms_code_tries}},
@@ -291,7 +333,7 @@ async def verify_code(ctx: Identity, attempt_id: str, code: str) -> dict:
     if counted is None:
         known = await ctx.store.login_attempts.get({"_id": attempt_id})
         if known is not None and known["status"] == "pending":
-            raise TooManyTries("Too many wrong codes. Start the login again.")
+            raise TooManyTries(TOO_MANY_TRIES)
         raise SecondFactorFailed("Start the login again.")
     expected = counted["code_hash"]
     given = codes.code_hash(s.code_pepper.get_secret_value(), attempt_id, code)
@@ -303,7 +345,7 @@ async def verify_code(ctx: Identity, attempt_id: str, code: str) -> dict:
     done = await ctx.store.login_attempts.collection.find_one_and_update(
         {"_id": attempt_id, "status": "pending"},
         {"$set": {"status": "done"}, "$inc": {"version": 1}})
-    if done is None:
+    if done is None or counted["user_id"] is None:
         raise SecondFactorFailed("Start the login again.")
     user = await ctx.store.users.get({"_id": counted["user_id"]})
     if user is None or user["status"] != "active":
@@ -313,18 +355,16 @@ async def verify_code(ctx: Identity, attempt_id: str, code: str) -> dict:
 
 
 async def phone_login(ctx: Identity, phone: str) -> dict:
-    """ID-6: a mobile number (9-digit national or E.164) gets an SMS code. The answer is the
-    same whether or not the number belongs to an account."""
+    """ID-6: a mobile number (9-digit national or E.164) gets an SMS code. Known or not, the
+    number's hourly limit is counted and the answer is a stored attempt (a decoy when no
+    active account uses the number, or its company's allowance is used up)."""
     number = e164(phone)
+    await ctx.limits.check(_sms_per_phone(ctx), number, SMS_REFUSED)
     claim = await ctx.store.logins.find_one({"_id": f"phone:{number}"})
     user = await ctx.store.users.get({"_id": claim["user_id"]}) if claim else None
-    if user is None or user["status"] != "active":
-        return {"status": "code_required", "second_factor": "sms",
-                "login_attempt_id": uuid.uuid4().hex, "phone_hint": _phone_hint(number),
-                "code_expires_in": ctx.settings.sms_code_seconds,
-                "resend_after_seconds": ctx.settings.sms_resend_cooldown_seconds}
-    return await _send_login_code(ctx, {**user, "phone": number}, purpose="phone_login",
-                                  amr=["sms"])
+    send = await _deliverable(ctx, user, "phone_login")
+    return await _new_attempt(ctx, number, {**user, "phone": number} if send else None,
+                              purpose="phone_login", amr=["sms"])
 
 
 # -- internal clients ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from services.identity.domain.users import Username
 from services.identity.handlers import activation as handlers
 from services.identity.http import IDENTITY, routes
 from services.identity.http.models import Accepted, Session
+from shared.http import client_address
 
 TAGS = ("activation",)
 
@@ -38,10 +39,12 @@ async def activate(request: web.Request, body: Activation) -> Activated:
 
 
 @routes.post("/v1/activations/code-requests", body=CodeRequest, response=Accepted,
-             status=202, tags=TAGS)
+             status=202, tags=TAGS, problems=(429,))
 async def request_new_code(request: web.Request, body: CodeRequest) -> Accepted:
     """ID-2: a new activation code for an account not yet activated (the answer is the same
-    for every address)."""
-    await handlers.request_new_code(request.app[IDENTITY], str(body.email))
+    for every address; a few per hour per address and per client IP)."""
+    ctx = request.app[IDENTITY]
+    await handlers.request_new_code(ctx, str(body.email),
+                                    client_address(request, ctx.settings.trusted_proxy_hops))
     return Accepted(detail="If an account waiting for activation uses this address, a new "
                            "activation code is on its way. It is valid for 10 days.")

@@ -11,6 +11,7 @@ from services.identity.domain.registration import CompleteRegistration, StartReg
 from services.identity.handlers import registration as handlers
 from services.identity.http import IDENTITY, routes
 from services.identity.http.models import Accepted, Session
+from shared.http import client_address
 
 
 class VerifyLink(BaseModel):
@@ -28,10 +29,13 @@ class RegistrationCompleted(Session):
 
 
 @routes.post("/v1/registrations", body=StartRegistration, response=Accepted, status=202,
-             tags=("registration",))
+             tags=("registration",), problems=(429,))
 async def start_registration(request: web.Request, body: StartRegistration) -> Accepted:
-    """ID-1: send a verification link to an email address."""
-    await handlers.start_registration(request.app[IDENTITY], body)
+    """ID-1: send a verification link to an email address (a few per hour per address and
+    per client IP; the same answer whether or not the address has an account)."""
+    ctx = request.app[IDENTITY]
+    await handlers.start_registration(ctx, body,
+                                      client_address(request, ctx.settings.trusted_proxy_hops))
     return Accepted(detail="If this address can be registered, a verification email is on "
                            "its way. The link in it is valid for a limited time.")
 
