@@ -6,9 +6,11 @@ from aiohttp import web
 
 from services.contracts import consumers
 from services.contracts.handlers import PasswordPolicy
-from services.contracts.http import POLICY, STORE, routes
+from services.contracts.http import ATTEMPTS, POLICY, STORE, routes
+from services.contracts.linking import LinkAttempts
 from services.contracts.settings import ContractsSettings
 from services.contracts.store import ContractsStore
+from shared.http import METRICS
 from shared.service import DB, RELAY, SERVICE_SETTINGS, ServiceDefinition, create_app
 
 
@@ -23,6 +25,9 @@ async def setup(app: web.Application) -> None:
         app[RELAY].watch(aggregates)
     await store.apply_indexes()
     app[STORE] = store
+    app[ATTEMPTS] = LinkAttempts.wired(
+        store, app[METRICS], per_company_per_hour=settings.link_attempts_per_company_per_hour,
+        alert_after=settings.otp_alert_after_attempts)
 
 
 definition = ServiceDefinition(

@@ -124,55 +124,7 @@ async def contract_event(store: ContractsStore, data: dict[str, Any], *, termina
         raise LookupError(f"customer number {number} is not known (yet)")
 
 
-# -- one-time passwords and links (CON-2, CON-3, CON-4) ----------------------------------------
-async def link_customer_number(store: ContractsStore, policy: PasswordPolicy, *,
-                               company_id: str, user_id: str, number: str, password: str,
-                               link_type: str, contract_id: str | None = None,
-                               access_number: str | None = None) -> dict[str, Any]:
-    """Link a customer number to the caller's company with its one-time password."""
-    doc = await store.numbers.get({"_id": number})
-    if doc is None:
-        raise errors.UnknownCustomerNumber(
-            f"Customer number {number} is not known. Check it against the letter or email "
-            "\"Your access to the Business Service Portal\".")
-    rules = dict(company_id=company_id, link_type=link_type, contract_id=contract_id,
-                 access_number=access_number)
-    cn.check_link_rules(doc, **rules)
-    cn.check_password_usable(doc, now=_now(), max_attempts=policy.max_attempts,
-                             company_id=company_id)
-    counted = await store.take_password_attempt(number, doc["otp"]["hash"], policy.max_attempts)
-    if counted is None:
-        # Changed since it was read: locked, used or issued anew. Say which.
-        doc = await store.numbers.get({"_id": number})
-        cn.check_link_rules(doc, **rules)
-        cn.check_password_usable(doc, now=_now(), max_attempts=policy.max_attempts,
-                                 company_id=company_id)
-        raise ConcurrencyConflict()
-    if not otp.matches(counted["otp"]["hash"], number, password, policy.pepper):
-        left = max(policy.max_attempts - counted["otp_attempts"], 0)
-        detail = (f"The one-time password is not correct; {left} attempt(s) left. Enter it as "
-                  "printed in the letter or email." if left else
-                  "The one-time password is not correct and is now locked. Ask "
-                  + errors.SERVICE_DESK + " for a new one.")
-        raise errors.WrongOneTimePassword(detail, attempts_left=left)
-
-    result: dict[str, Any] = {}
-
-    def add_link(d: dict[str, Any]) -> list[dict]:
-        contract = cn.check_link_rules(d, **rules)  # a concurrent holder link wins first
-        if (not d.get("otp") or d["otp"]["hash"] != counted["otp"]["hash"]
-                or d["otp"].get("bound_company_id", company_id) != company_id):
-            raise errors.OneTimePasswordUsed(
-                "The one-time password was used at the same moment by another request.")
-        link = cn.link(d, company_id=company_id, user_id=user_id, link_type=link_type,
-                       contract=contract, now=_now())
-        result["link"] = link
-        return [_linked_event(d, link)]
-
-    saved = await store.numbers.change({"_id": number}, add_link)
-    return link_view(saved, result["link"])
-
-
+# -- one-time passwords and links (CON-2, CON-3, CON-4; linking itself: linking.py) ----------
 def _linked_event(doc: dict[str, Any], link: dict[str, Any]) -> dict:
     active = [c for c in cn.covered_contracts(doc, link) if c["status"] == cn.ACTIVE]
     return _event(events.LINKED, {
@@ -220,10 +172,13 @@ async def unlink_customer_number(store: ContractsStore, *, company_id: str,
 
 async def reissue_password(store: ContractsStore, policy: PasswordPolicy,
                            number: str) -> dict[str, Any]:
-    """Support issues a new one-time password when the old one is used up, expired or locked."""
-    def reissue(d: dict[str, Any]) -> list[dict]:
+    """Support issues a new one-time password when the old one is used up, expired or a
+    company locked itself out of it."""
+    async def reissue(d: dict[str, Any]) -> list[dict]:
         now = _now()
-        cn.reissue_allowed(d, now=now, max_attempts=policy.max_attempts)
+        locked = await store.someone_locked(d["_id"], cn.password_generation(d),
+                                            policy.max_attempts)
+        cn.reissue_allowed(d, now=now, someone_locked=locked)
         password, record = otp.issue(d["_id"], now, valid_days=policy.valid_days,
                                      pepper=policy.pepper)
         cn.set_password(d, record)

@@ -8,17 +8,19 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from services.contracts import handlers
+from services.contracts import handlers, linking
 from services.contracts.domain.contacts import Action
 from services.contracts.domain.rights import Right
 from services.contracts.handlers import PasswordPolicy
 from services.contracts.store import ContractsStore
 from shared.auth import COMPANY_ADMIN, SUB_ADMIN, Access, Principal
 from shared.http import Routes
+from shared.parsing import UniqueList
 
 routes = Routes()
 STORE = web.AppKey("contracts_store", ContractsStore)
 POLICY = web.AppKey("contracts_password_policy", PasswordPolicy)
+ATTEMPTS = web.AppKey("contracts_link_attempts", linking.LinkAttempts)
 
 # Linking, transferring and naming contacts is the master administrator's (seed 001).
 ADMINS = Access.of(roles=(COMPANY_ADMIN,))
@@ -97,7 +99,7 @@ class AdministratorSearch(Strict):
 
 class TransferSave(AdministratorSearch):
     # The ticked contracts; a contract ticked before and missing now is revoked.
-    contract_ids: list[str] = Field(max_length=1000)
+    contract_ids: UniqueList[str] = Field(max_length=1000)
 
 
 class Administrator(BaseModel):
@@ -121,7 +123,7 @@ class TransferOptions(BaseModel):
 class AssignedContract(Strict):
     contract_id: str = Field(min_length=1, max_length=64)
     # Omitted: every right the company holds on it except "commercial contact".
-    rights: list[Right] | None = Field(None, min_length=1)
+    rights: UniqueList[Right] | None = Field(None, min_length=1)
 
 
 class Assignment(Strict):
@@ -138,7 +140,7 @@ class ContactIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
     organisation: str | None = Field(None, max_length=200)
-    actions: list[Action] = Field(min_length=1)
+    actions: UniqueList[Action] = Field(min_length=1)
     valid_from: date
     valid_until: date | None = None
 
@@ -199,13 +201,15 @@ async def get_contract_space(request: web.Request, principal: Principal) -> Cont
 
 # -- links (CON-2, CON-3, CON-4) ---------------------------------------------------------------
 @routes.post("/v1/links", body=LinkRequest, response=Link, status=201, access=ADMINS,
-             tags=("links",), problems=(404, 409, 410, 429))
+             tags=("links",), problems=(404, 409, 410, 422, 429))
 async def link_customer_number(request: web.Request, body: LinkRequest,
                                principal: Principal) -> Link:
     """Link a customer number to your company with its one-time password (seed 001
-    "Festnetz-Kundennummer verbinden")."""
-    link = await handlers.link_customer_number(
-        request.app[STORE], request.app[POLICY], company_id=principal.company_id,
+    "Festnetz-Kundennummer verbinden"). An unknown number and a wrong password get the same
+    422; the reasons a link can not be made are told only once the password proved right."""
+    link = await linking.link_customer_number(
+        request.app[STORE], request.app[POLICY], request.app[ATTEMPTS],
+        company_id=principal.company_id,
         user_id=principal.subject, number=body.customer_number,
         password=body.one_time_password, link_type=body.link_type,
         contract_id=body.contract_id, access_number=body.access_number)

@@ -6,9 +6,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
-from shared.mongo import Aggregates, Index
+from shared.mongo import Aggregates, ConcurrencyConflict, Index, apply_indexes
+
+# Wrong one-time passwords per (customer number, company) lock that company; per customer
+# number across companies they only alert. Unknown numbers are counted the same way.
+PER_COMPANY, ACROSS_COMPANIES = "company", "number"
+ATTEMPT_INDEXES = [Index.on("number", "kind")]
 
 
 @dataclass
@@ -25,6 +32,11 @@ class ContractsStore:
     assignments: Aggregates
     # Authorised contacts of a customer (CON-7); unique per company, number and email.
     contacts: Aggregates
+    # One-time password attempts, per (number, company) and per number; not aggregates
+    # (unknown numbers have no document to count on).
+    attempts: AsyncCollection
+    # The kit's rate-limit counters (shared.ratelimit).
+    counters: AsyncCollection
 
     @classmethod
     def on(cls, db: AsyncDatabase, on_events) -> ContractsStore:
@@ -41,6 +53,8 @@ class ContractsStore:
                                    indexes=[Index.on("company_id")]),
             contacts=Aggregates(db, "authorised_contacts", on_events=on_events, indexes=[
                 Index.on("company_id", "customer_number", "email", unique=True)]),
+            attempts=db["password_attempts"],
+            counters=db["counters"],
         )
 
     @property
@@ -56,16 +70,63 @@ class ContractsStore:
     async def apply_indexes(self) -> None:
         for a in self.aggregates:
             await a.apply_indexes()
+        await apply_indexes(self.attempts, ATTEMPT_INDEXES)
 
-    async def take_password_attempt(self, number: str, password_hash: str,
-                                    max_attempts: int) -> dict[str, Any] | None:
-        """Count one attempt at the number's current password, atomically: of many concurrent
-        attempts at most ``max_attempts`` get the document back (the others get None)."""
-        return await self.numbers.collection.find_one_and_update(
-            {"_id": number, "otp.hash": password_hash, "otp_attempts": {"$lt": max_attempts}},
-            # The version moves too, so a command that read the document before loses.
-            {"$inc": {"otp_attempts": 1, "version": 1}},
-            return_document=ReturnDocument.AFTER)
+    async def take_password_attempt(self, number: str, company_id: str, generation: str,
+                                    max_attempts: int) -> int | None:
+        """Count the company's attempt at the number's password ``generation``, atomically:
+        of many concurrent attempts at most ``max_attempts`` get their count, the others None
+        (that company is locked out of this password; other companies are not)."""
+        return await self._count(f"{number}|{company_id}", number, PER_COMPANY, generation,
+                                 max_attempts)
+
+    async def give_back_password_attempt(self, number: str, company_id: str,
+                                         generation: str) -> None:
+        """The attempt used the right password: it does not count towards the lock."""
+        await self.attempts.update_one(
+            {"_id": f"{number}|{company_id}", "generation": generation, "attempts": {"$gt": 0}},
+            {"$inc": {"attempts": -1}})
+
+    async def count_wrong_password(self, number: str, generation: str) -> int:
+        """One more wrong password for the number from any company; the count so far."""
+        counted = await self._count(number, number, ACROSS_COMPANIES, generation, None)
+        return counted or 0
+
+    async def someone_locked(self, number: str, generation: str, max_attempts: int) -> bool:
+        """Whether a company used up its attempts at the number's current password."""
+        return await self.attempts.find_one({
+            "number": number, "kind": PER_COMPANY, "generation": generation,
+            "attempts": {"$gte": max_attempts}}) is not None
+
+    async def _count(self, _id: str, number: str, kind: str, generation: str,
+                     limit: int | None) -> int | None:
+        # Counts of an older password do not count: the first attempt at a new one restarts
+        # the count (filtered on the generation read, so of two racing restarts one wins).
+        below = {"attempts": {"$lt": limit}} if limit is not None else {}
+        for _ in range(10):
+            taken = await self.attempts.find_one_and_update(
+                {"_id": _id, "generation": generation, **below}, {"$inc": {"attempts": 1}},
+                return_document=ReturnDocument.AFTER)
+            if taken is not None:
+                return taken["attempts"]
+            current = await self.attempts.find_one({"_id": _id})
+            if current is None:
+                try:
+                    await self.attempts.insert_one({"_id": _id, "number": number, "kind": kind,
+                                                    "generation": generation, "attempts": 1})
+                    return 1
+                except DuplicateKeyError:
+                    continue
+            if current["generation"] == generation:
+                if limit is not None and current["attempts"] >= limit:
+                    return None
+                continue
+            restarted = await self.attempts.update_one(
+                {"_id": _id, "generation": current["generation"]},
+                {"$set": {"generation": generation, "attempts": 1}})
+            if restarted.matched_count == 1:
+                return 1
+        raise ConcurrencyConflict()
 
     async def linked_numbers(self, company_id: str) -> list[dict[str, Any]]:
         return await self.numbers.collection.find(

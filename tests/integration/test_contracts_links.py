@@ -181,10 +181,12 @@ async def test_expired_one_time_password_is_refused_and_support_issues_a_new_one
     assert status == 201, body
 
 
-async def test_unknown_customer_number_is_refused_with_its_own_problem(contracts):
+async def test_unknown_customer_number_gets_the_answer_of_a_wrong_password(contracts):
+    """Issue 9: whether a number exists is not told to a caller without its letter."""
     admin = await contracts.company()
     status, body = await contracts.link(admin, "9999999999", "ABCDEFGHJKMN")
-    assert status == 404 and body["type"] == "/problems/unknown-customer-number"
+    assert status == 422 and body["type"] == "/problems/wrong-one-time-password"
+    assert body["attempts_left"] == 2
     status, body = await contracts.call("POST", "/v1/links", admin.token, json={
         "customer_number": "", "one_time_password": "x"})
     assert status == 422 and {e["field"] for e in body["errors"]} == {

@@ -43,17 +43,24 @@ def test_one_time_password_is_valid_10_days_and_stored_as_keyed_hash_only():
     assert len({otp.generate() for _ in range(200)}) == 200
 
 
-def test_expired_used_and_locked_passwords_are_each_their_own_problem():
+def test_expired_and_used_passwords_are_each_their_own_problem():
     doc = number(c("K-1"))
-    cn.check_password_usable(doc, now=NOW + timedelta(days=9), max_attempts=5)
+    cn.check_password_usable(doc, now=NOW + timedelta(days=9))
     with pytest.raises(errors.OneTimePasswordExpired):
-        cn.check_password_usable(doc, now=NOW + timedelta(days=10), max_attempts=5)
-    doc["otp_attempts"] = 5
-    with pytest.raises(errors.OneTimePasswordLocked):
-        cn.check_password_usable(doc, now=NOW, max_attempts=5)
+        cn.check_password_usable(doc, now=NOW + timedelta(days=10))
     doc["otp"] = None
     with pytest.raises(errors.OneTimePasswordUsed):
-        cn.check_password_usable(doc, now=NOW, max_attempts=5)
+        cn.check_password_usable(doc, now=NOW)
+
+
+def test_attempts_are_counted_per_password_and_an_unknown_number_like_a_passwordless_one():
+    doc = number(c("K-1"))
+    first = cn.password_generation(doc)
+    _, record = otp.issue("1234567890", NOW + timedelta(days=1), valid_days=10, pepper=PEPPER)
+    cn.set_password(doc, record)
+    assert first and cn.password_generation(doc) not in ("", first)
+    doc["otp"] = None
+    assert cn.password_generation(doc) == cn.password_generation(None) == ""
 
 
 def test_holder_link_covers_every_contract_uses_up_the_password_and_replaces_a_user_link():
@@ -63,7 +70,9 @@ def test_holder_link_covers_every_contract_uses_up_the_password_and_replaces_a_u
     assert [l["contract_ids"] for l in doc["links"]] == [["K-2"]] and doc["otp"] is not None
     cn.link(doc, company_id="A", user_id="u", link_type="holder", contract=None, now=NOW)
     (link,) = doc["links"]
-    assert link["link_type"] == "holder" and doc["otp"] is None
+    assert link["link_type"] == "holder" and doc["otp"]["used_at"] == NOW
+    with pytest.raises(errors.OneTimePasswordUsed):
+        cn.check_password_usable(doc, now=NOW, company_id="A")
     assert [x["contract_id"] for x in cn.covered_contracts(doc, link)] == ["K-1", "K-2"]
     assert cn.link_rights(link) == RIGHTS
     with pytest.raises(errors.LinkedElsewhere):
@@ -111,10 +120,9 @@ def test_link_turns_stale_when_every_contract_it_covers_is_terminated():
 def test_support_reissues_only_a_password_that_can_not_be_used():
     doc = number(c("K-1"))
     with pytest.raises(errors.OneTimePasswordStillValid):
-        cn.reissue_allowed(doc, now=NOW, max_attempts=5)
-    cn.reissue_allowed(doc, now=NOW + timedelta(days=11), max_attempts=5)
-    doc["otp_attempts"] = 5
-    cn.reissue_allowed(doc, now=NOW, max_attempts=5)
+        cn.reissue_allowed(doc, now=NOW, someone_locked=False)
+    cn.reissue_allowed(doc, now=NOW + timedelta(days=11), someone_locked=False)
+    cn.reissue_allowed(doc, now=NOW, someone_locked=True)
 
 
 def test_everything_but_commercial_contact_is_transferred():

@@ -8,7 +8,8 @@ Document::
     contracts: [{contract_id, product, segment, access_number, status, started_on,
                  terminated_on}],
     segments_seen: segments any contract had, now or in the past (CON-4),
-    otp: {hash, issued_at, expires_at} | None, otp_attempts: int,
+    otp: {hash, issued_at, expires_at, bound_company_id?, used_at?} | None (wrong attempts
+         are counted apart, per company: see ``ContractsStore.take_password_attempt``),
     links: [{company_id, link_type, contract_ids, linked_at, linked_by, stale}],
     linked_companies: [company_id, ...], holder_company_id: "" when none
 """
@@ -37,7 +38,7 @@ def new(issued: dict[str, Any], otp_record: dict[str, Any], now: datetime) -> di
         "holder_name": issued["holder_name"], "contact_email": issued["contact_email"],
         "language": issued.get("language") or "de",
         "contracts": [dict(c) for c in issued["contracts"]],
-        "segments_seen": [], "otp": otp_record, "otp_attempts": 0,
+        "segments_seen": [], "otp": otp_record,
         "links": [], "linked_companies": [], "holder_company_id": "", "issued_at": now,
     }
     _see_segments(doc)
@@ -110,7 +111,8 @@ def find_contract(doc: dict[str, Any], *, contract_id: str | None,
 def check_link_rules(doc: dict[str, Any], *, company_id: str, link_type: str,
                      contract_id: str | None = None,
                      access_number: str | None = None) -> dict[str, Any] | None:
-    """Refuse a link the rules do not allow (CON-3, CON-4), before the password is looked at.
+    """Refuse a link the rules do not allow (CON-3, CON-4). Only for a caller whose password
+    proved right: the reasons tell what the number holds (issue 9, no enumeration).
 
     Returns the contract a user link names (None for a holder link).
     """
@@ -155,18 +157,22 @@ def check_link_rules(doc: dict[str, Any], *, company_id: str, link_type: str,
     return contract
 
 
-def check_password_usable(doc: dict[str, Any], *, now: datetime, max_attempts: int,
+def password_generation(doc: dict[str, Any] | None) -> str:
+    """Which password attempts are counted against: a new password starts the count afresh.
+    "" for an unknown number or one without a password (any password is wrong there)."""
+    otp = (doc or {}).get("otp") or {}
+    return str(otp["issued_at"]) if otp.get("hash") and otp.get("issued_at") else ""
+
+
+def check_password_usable(doc: dict[str, Any], *, now: datetime,
                           company_id: str | None = None) -> None:
     otp = doc.get("otp")
     bound = (otp or {}).get("bound_company_id")
-    if not otp or (company_id is not None and bound and bound != company_id):
+    if (not otp or otp.get("used_at")
+            or (company_id is not None and bound and bound != company_id)):
         # Single use (NOT-4): once a company linked with it, no other company can.
         raise errors.OneTimePasswordUsed(
             f"The one-time password of customer number {doc['_id']} was used already. Ask "
-            + errors.SERVICE_DESK + " for a new one.")
-    if doc.get("otp_attempts", 0) >= max_attempts:
-        raise errors.OneTimePasswordLocked(
-            "The one-time password was entered wrongly too often and is locked. Ask "
             + errors.SERVICE_DESK + " for a new one.")
     if otp["expires_at"] <= now:
         raise errors.OneTimePasswordExpired(
@@ -179,7 +185,6 @@ def link(doc: dict[str, Any], *, company_id: str, user_id: str, link_type: str,
          contract: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
     """Add the company's link (the password was checked). A holder link replaces the
     company's user link and uses up the password (CON-3)."""
-    doc["otp_attempts"] = 0
     own = link_of(doc, company_id)
     if link_type == HOLDER:
         doc["links"] = [l for l in doc["links"] if l["company_id"] != company_id]
@@ -187,7 +192,9 @@ def link(doc: dict[str, Any], *, company_id: str, user_id: str, link_type: str,
                     "linked_at": now, "linked_by": user_id, "stale": False}
         doc["links"].append(new_link)
         doc["holder_company_id"] = company_id
-        doc["otp"] = None
+        # Used up, but its hash kept: whoever types it again proves to hold the letter and
+        # is told why nothing happens ("already linked"), everybody else "wrong password".
+        doc["otp"] = {**doc["otp"], "used_at": now, "bound_company_id": company_id}
     elif own is not None:
         own["contract_ids"] = [*own["contract_ids"], contract["contract_id"]]
         new_link = own
@@ -196,7 +203,7 @@ def link(doc: dict[str, Any], *, company_id: str, user_id: str, link_type: str,
                     "contract_ids": [contract["contract_id"]], "linked_at": now,
                     "linked_by": user_id, "stale": False}
         doc["links"].append(new_link)
-    if doc.get("otp") is not None:
+    if doc.get("otp") is not None and link_type != HOLDER:
         # A user link keeps the password for the same company's holder link later (seed
         # 003), but no other company can use it any more.
         doc["otp"] = {**doc["otp"], "bound_company_id": company_id}
@@ -218,10 +225,11 @@ def unlink(doc: dict[str, Any], company_id: str) -> dict[str, Any]:
     return own
 
 
-def reissue_allowed(doc: dict[str, Any], *, now: datetime, max_attempts: int) -> None:
-    """Support may issue a new password when the current one is used up, expired or locked."""
+def reissue_allowed(doc: dict[str, Any], *, now: datetime, someone_locked: bool) -> None:
+    """Support may issue a new password when the current one is used up, expired or a company
+    locked itself out of it (the caller at the desk may be that company)."""
     otp = doc.get("otp")
-    if otp and otp["expires_at"] > now and doc.get("otp_attempts", 0) < max_attempts:
+    if otp and not otp.get("used_at") and otp["expires_at"] > now and not someone_locked:
         raise errors.OneTimePasswordStillValid(
             f"The one-time password of customer number {doc['_id']} is valid until "
             f"{otp['expires_at']:%Y-%m-%d}; the customer can use it.")
@@ -233,4 +241,3 @@ def reissue_allowed(doc: dict[str, Any], *, now: datetime, max_attempts: int) ->
 
 def set_password(doc: dict[str, Any], otp_record: dict[str, Any]) -> None:
     doc["otp"] = otp_record
-    doc["otp_attempts"] = 0

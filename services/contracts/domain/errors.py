@@ -10,7 +10,9 @@ class UnknownCustomerNumber(NotFound):
 
 
 class WrongOneTimePassword(Problem):
-    status, slug, title = 422, "wrong-one-time-password", "The one-time password is not correct"
+    # The same answer for an unknown number: only the letter's holder learns the number exists.
+    status, slug, title = 422, "wrong-one-time-password", \
+        "The customer number or the one-time password is not correct"
 
 
 class OneTimePasswordExpired(Problem):
