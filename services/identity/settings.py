@@ -42,6 +42,12 @@ class IdentitySettings(ServiceSettings):
     sms_code_tries: int = 5
     sms_resend_cooldown_seconds: int = 30
     sms_per_phone_per_hour: int = 5
+    # Login codes (second factor and mobile-number login) one company's users get per hour:
+    # bounds what SMS pumping through many numbers of one company can cost.
+    sms_per_company_per_hour: int = 200
+    # Registration starts (verification emails) per email address and per client IP per hour.
+    registrations_per_email_per_hour: int = 3
+    registrations_per_ip_per_hour: int = 30
     # A new login phone is confirmed with a code sent to it: how long it holds, how many tries.
     phone_verification_seconds: int = 600
     phone_verification_tries: int = 5
@@ -62,6 +68,8 @@ class IdentitySettings(ServiceSettings):
     activation_code_tries: int = 5
     # New activation codes a person may ask for per hour (the answer never says whether sent).
     activation_code_requests_per_hour: int = 5
+    # Activation-code requests one client IP may make per hour (any addresses).
+    activation_code_requests_per_ip_per_hour: int = 30
     # Activation-code requests one client IP may make per hour (any addresses).
     activation_code_requests_per_ip_per_hour: int = 30
     # Invitation imports (CSV/XLSX): largest file, most rows, progress written every N rows.
