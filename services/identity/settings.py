@@ -1,7 +1,7 @@
 from pydantic import BaseModel, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.config import ServiceSettings, dev_default
+from shared.config import ServiceSettings
 
 
 class InternalClient(BaseModel):
@@ -25,32 +25,15 @@ class IdentitySettings(ServiceSettings):
     activation_code_days: int = 10
     invitation_days: int = 14
     password_reset_minutes: int = 60
-    # Reset emails per address per hour; past it the answer is the same 202 and nothing is sent.
-    password_reset_emails_per_hour: int = 3
     email_verification_hours: int = 24
     access_token_seconds: int = 600
     refresh_token_days: int = 30
     # Keys the HMAC of short codes (SMS codes, activation codes); the same on every replica.
-    code_pepper: SecretStr = dev_default(SecretStr("local-development-pepper-change-me"))
-    # Key-encryption key (base64 of 32 random bytes) that the signing keys are encrypted
-    # under at rest (AES-256-GCM). Rotating it: the new one here, the old ones in
-    # key_encryption_keys_old (comma-separated), then `python -m services.identity.keys rewrap`.
-    key_encryption_key: SecretStr = dev_default(
-        SecretStr("YmFwLWRldmVsb3BtZW50LWtleS1lbmNyeXB0aW9uISE="))
-    key_encryption_keys_old: SecretStr = SecretStr("")
+    code_pepper: SecretStr = SecretStr("local-development-pepper-change-me")
     sms_code_seconds: int = 300
     sms_code_tries: int = 5
     sms_resend_cooldown_seconds: int = 30
     sms_per_phone_per_hour: int = 5
-    # Login codes (second factor and mobile-number login) one company's users get per hour:
-    # bounds what SMS pumping through many numbers of one company can cost.
-    sms_per_company_per_hour: int = 200
-    # Registration starts (verification emails) per email address and per client IP per hour.
-    registrations_per_email_per_hour: int = 3
-    registrations_per_ip_per_hour: int = 30
-    # A new login phone is confirmed with a code sent to it: how long it holds, how many tries.
-    phone_verification_seconds: int = 600
-    phone_verification_tries: int = 5
     # Login codes (second factor and mobile-number login) one company's users get per hour:
     # bounds what SMS pumping through many numbers of one company can cost.
     sms_per_company_per_hour: int = 200
@@ -68,8 +51,6 @@ class IdentitySettings(ServiceSettings):
     activation_code_tries: int = 5
     # New activation codes a person may ask for per hour (the answer never says whether sent).
     activation_code_requests_per_hour: int = 5
-    # Activation-code requests one client IP may make per hour (any addresses).
-    activation_code_requests_per_ip_per_hour: int = 30
     # Activation-code requests one client IP may make per hour (any addresses).
     activation_code_requests_per_ip_per_hour: int = 30
     # Invitation imports (CSV/XLSX): largest file, most rows, progress written every N rows.
