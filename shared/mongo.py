@@ -277,7 +277,9 @@ class Quota:
     def __init__(self, collection: AsyncCollection) -> None:
         self.collection = collection
 
-    async def take(self, key: str, limit: int, window_seconds: float) -> bool:
+    async def take(self, key: str, limit: int, window_seconds: float,
+                   amount: int = 1) -> bool:
+        """``amount`` uses at once (all or none)."""
         window = int(time.time() // window_seconds)
         _id = f"{key}:{window}"
         try:
@@ -286,10 +288,10 @@ class Quota:
         except DuplicateKeyError:
             pass
         taken = await self.collection.find_one_and_update(
-            {"_id": _id, "n": {"$lt": limit}}, {"$inc": {"n": 1}})
+            {"_id": _id, "n": {"$lte": limit - amount}}, {"$inc": {"n": amount}})
         return taken is not None
 
-    async def give_back(self, key: str, window_seconds: float) -> None:
+    async def give_back(self, key: str, window_seconds: float, amount: int = 1) -> None:
         window = int(time.time() // window_seconds)
-        await self.collection.update_one({"_id": f"{key}:{window}", "n": {"$gt": 0}},
-                                         {"$inc": {"n": -1}})
+        await self.collection.update_one({"_id": f"{key}:{window}", "n": {"$gte": amount}},
+                                         {"$inc": {"n": -amount}})

@@ -54,10 +54,11 @@ class RateLimiter:
         self._quota = Quota(collection)
         self._metrics = metrics
 
-    async def take(self, limit: Limit, key: str) -> bool:
-        """One use of ``limit`` for ``key``; False (and counted) when the window is used up."""
+    async def take(self, limit: Limit, key: str, amount: int = 1) -> bool:
+        """One use of ``limit`` for ``key`` (or ``amount`` uses, all or none); False (and
+        counted) when the window has not that many left."""
         if limit.limit > 0 and await self._quota.take(f"{limit.name}:{key}", limit.limit,
-                                                        limit.window_seconds):
+                                                        limit.window_seconds, amount):
             return True
         self._metrics.rate_limit_refusals.labels(limit.name).inc()
         return False
@@ -74,9 +75,10 @@ class RateLimiter:
             taken.append((limit, key))
         return None
 
-    async def check(self, limit: Limit, key: str, detail: str | None = None) -> None:
+    async def check(self, limit: Limit, key: str, detail: str | None = None,
+                    amount: int = 1) -> None:
         """Like ``take``, but a refusal is a 429 problem with ``Retry-After``."""
-        if not await self.take(limit, key):
+        if not await self.take(limit, key, amount):
             raise refused(limit, detail)
 
     async def check_all(self, limit_keys: list[tuple[Limit, str]],
@@ -86,9 +88,9 @@ class RateLimiter:
         if limit is not None:
             raise refused(limit, detail)
 
-    async def give_back(self, limit: Limit, key: str) -> None:
-        """Return one use (the request that took it did not go through)."""
-        await self._quota.give_back(f"{limit.name}:{key}", limit.window_seconds)
+    async def give_back(self, limit: Limit, key: str, amount: int = 1) -> None:
+        """Return the uses a request took that did not go through."""
+        await self._quota.give_back(f"{limit.name}:{key}", limit.window_seconds, amount)
 
 
 def refused(limit: Limit, detail: str | None = None) -> TooManyRequests:
