@@ -8,7 +8,8 @@ Topology for prefix ``p`` and service ``s``::
                         subscribed type; delivery limit, dead-letters to p.dead
     p.s.retry.<ms>ms    one delay queue per back-off step: TTL, then back to p.s
     p.dead              direct exchange for what the delivery limit rejects
-    p.s.parked          what can not be processed, with x-park-* headers saying why
+    p.s.parked          what can not be processed, with x-park-* headers saying why (a
+                        durable classic queue: looking at it spends no delivery attempt)
 
 Consumers dispatch on the envelope's ``type``, not on the routing key, so retried and
 replayed messages (which travel through the default exchange) are handled the same way.
@@ -38,6 +39,9 @@ log = get_logger("bus")
 PUBLISH_TIMEOUT = 10.0
 # How long ``close`` waits for the broker (cancel the consumer) before it lets the connection go.
 CLOSE_TIMEOUT = 5.0
+
+# The parking queue's arguments (see ``Bus._declare_parking_queue`` for why classic).
+PARKING_ARGUMENTS: dict[str, Any] = {"x-queue-type": "classic"}
 
 Handler = Callable[[CloudEvent, BaseModel], Awaitable[None]]
 
@@ -218,9 +222,7 @@ class Bus:
             "x-dead-letter-exchange": t.dead_exchange,
             "x-dead-letter-routing-key": t.queue,
         })
-        parked = await channel.declare_queue(t.parked, durable=True,
-                                             arguments={"x-queue-type": "quorum"})
-        await parked.bind(dead, routing_key=t.queue)
+        await self._declare_parking_queue()
         for delay in self.retry_delays:
             await channel.declare_queue(t.retry(delay), durable=True, arguments={
                 "x-message-ttl": int(delay * 1000),
@@ -229,6 +231,37 @@ class Bus:
             })
         for etype in self.subscriptions:
             await self._queue.bind(exchange, routing_key=etype)
+
+    async def _declare_parking_queue(self) -> None:
+        """The parking queue: a durable classic queue, bound to the dead-letter exchange.
+
+        Classic, not quorum: a classic queue has no delivery count, so the operator command,
+        which reads by fetching and handing messages back, never spends a delivery attempt
+        (RabbitMQ 4 gives quorum queues a delivery limit of 20 by default, and RabbitMQ 3.10
+        drops at once what a quorum queue with ``x-delivery-limit: -1`` hands back). Declared
+        on a channel of its own: a parking queue left from an older release as a quorum queue
+        is refused (PRECONDITION_FAILED); it is then used as it is, with a warning, until an
+        operator migrates it (README, "Parking queue").
+        """
+        assert self.connection is not None
+        t = self.topology
+        channel = await self.connection.channel()
+        try:
+            try:
+                parked = await channel.declare_queue(t.parked, durable=True, robust=False,
+                                                     arguments=PARKING_ARGUMENTS)
+            except aio_pika.exceptions.ChannelPreconditionFailed as e:
+                log.warning("the parking queue was declared by an older release (quorum); "
+                            "listing it counts delivery attempts: migrate it",
+                            queue=t.parked, error=str(e)[:300])
+                with contextlib.suppress(Exception):
+                    await channel.close()
+                channel = await self.connection.channel()
+                parked = await channel.declare_queue(t.parked, passive=True, robust=False)
+            await parked.bind(t.dead_exchange, routing_key=t.queue, robust=False)
+        finally:
+            with contextlib.suppress(Exception):
+                await channel.close()
 
     async def start_consuming(self) -> None:
         if self._queue is None:
@@ -280,6 +313,10 @@ class Bus:
             raw = json.loads(message.body)
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise _Park("not-json", str(e)) from None
+        except RecursionError:
+            # Deeply nested input ("[[[[..."): park it now, never let it escape as a crash
+            # that returns the message to the queue until the broker drops it.
+            raise _Park("not-json", "nested deeper than the JSON parser allows") from None
         if not isinstance(raw, dict):
             raise _Park("not-an-envelope", "the body is JSON but not an object")
         try:

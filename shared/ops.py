@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -47,6 +48,16 @@ from shared.config import ServiceSettings
 # Headers that describe a parking (or the broker's dead-lettering), dropped on replay.
 _PARK_PREFIXES = ("x-park-", "x-parked-", "x-first-death-", "x-last-death-")
 _DROPPED = {"x-death", "x-delivery-count", "x-original-routing-key", "x-last-error"}
+# Larger bodies are shown as they came, not parsed and indented (bounded cost of `show`).
+PRETTY_MAX_BYTES = 4 * 1_048_576
+# Only bodies up to this size are parsed to find an event type the message does not state.
+TYPE_SNIFF_MAX_BYTES = 1_048_576
+# How long a listing waits for the broker to put the messages it looked at back in the queue.
+HAND_BACK_TIMEOUT = 10.0
+# Characters never written to an operator's terminal as they are: C0/C1 controls (escape
+# sequences), and the Unicode line separators and bidi overrides that disguise text.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_OR_BREAK = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 # What the broker's own dead-lettering reasons (x-death) mean for an operator.
 _DEATH_REASONS = {"delivery_limit": "delivery-limit", "rejected": "rejected",
                   "expired": "expired", "maxlen": "queue-full"}
@@ -92,11 +103,16 @@ class ParkedMessage:
         )
 
     def pretty_body(self, limit: int | None = 20_000) -> str:
-        """The body as indented JSON when it is JSON, else as text; cut at ``limit`` chars."""
-        try:
-            text = json.dumps(json.loads(self.body), indent=2, ensure_ascii=False)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            text = self.body.decode("utf-8", errors="replace")
+        """The body as indented JSON when it is JSON, else as text; cut at ``limit`` chars.
+
+        Any body can be shown: one nested too deeply to parse, or too large to be worth
+        indenting, is shown as it came; bytes that are not UTF-8 and control characters (a
+        body could hold terminal escape sequences) are shown escaped.
+        """
+        text = _json_text(self.body, indent=2) if len(self.body) <= PRETTY_MAX_BYTES else None
+        if text is None:
+            text = self.body.decode("utf-8", errors="backslashreplace")
+        text = _printable(text)
         if limit is not None and len(text) > limit:
             return (f"{text[:limit]}\n... ({len(self.body)} bytes in all; "
                     f"--full prints everything)")
@@ -110,12 +126,16 @@ async def list_parked(url: str, topology: Topology, *,
     connection = await _connect(url)
     try:
         channel = await connection.channel()
+        messages: list[AbstractIncomingMessage] = []
         try:
             messages = await _fetch_all(channel, topology.parked)
             return [ParkedMessage.from_message(i, m)
                     for i, m in enumerate(messages[:limit], 1)]
         finally:
             await channel.close()  # hands every fetched message back, in order
+            # The broker does that after it confirmed the close: return only once they are
+            # back, so the next command (or a count of the queue) sees every one of them.
+            await _wait_handed_back(connection, topology.parked, len(messages))
     finally:
         await connection.close()
 
@@ -142,7 +162,7 @@ async def replay(url: str, topology: Topology, ids: Iterable[str] | None = None,
     """
     wanted = set(ids) if ids is not None else None
     connection = await _connect(url)
-    moved = 0
+    moved = kept = 0
     try:
         source = await connection.channel()
         target = await connection.channel(publisher_confirms=True, on_return_raises=True)
@@ -166,12 +186,15 @@ async def replay(url: str, topology: Topology, ids: Iterable[str] | None = None,
                         await message.ack()  # only now: the new copy is confirmed
                         moved += 1
                         bar.set_postfix(moved=moved, refresh=False)
+                    else:
+                        kept += 1
                     bar.update(1)
             finally:
                 bar.close()
         finally:
             await source.close()  # what was not chosen goes back, in order
             await target.close()
+            await _wait_handed_back(connection, topology.parked, kept)
     finally:
         await connection.close()
     return moved
@@ -183,7 +206,7 @@ def format_list(parked: list[ParkedMessage], topology: Topology) -> str:
         return f"no parked messages in {topology.parked}"
     rows = [("#", "message id", "type", "reason", "attempts", "parked at")]
     for p in parked:
-        rows.append((str(p.index), p.message_id or "-", p.type or "-", p.reason,
+        rows.append((str(p.index), _field(p.message_id), _field(p.type), _field(p.reason),
                      "-" if p.attempts is None else str(p.attempts), _time(p.parked_at)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
@@ -195,17 +218,17 @@ def format_list(parked: list[ParkedMessage], topology: Topology) -> str:
 
 def format_show(p: ParkedMessage, *, full: bool = False) -> str:
     lines = [
-        f"message id:   {p.message_id or '-'}",
-        f"type:         {p.type or '-'}",
-        f"reason:       {p.reason}",
+        f"message id:   {_field(p.message_id)}",
+        f"type:         {_field(p.type)}",
+        f"reason:       {_field(p.reason)}",
         f"attempts:     {'-' if p.attempts is None else p.attempts}",
         f"parked at:    {_time(p.parked_at)}",
-        f"correlation:  {p.correlation_id or '-'}",
-        f"size:         {len(p.body)} bytes ({p.content_type or 'no content type'})",
+        f"correlation:  {_field(p.correlation_id)}",
+        f"size:         {len(p.body)} bytes ({_field(p.content_type or 'no content type')})",
         "detail:",
-        *(f"  {line}" for line in (p.detail or "-").splitlines()),
+        *(f"  {line}" for line in _printable(p.detail or "-").splitlines()),
         "headers:",
-        *(f"  {k}: {_header_text(v)}" for k, v in sorted(p.headers.items())
+        *(f"  {_field(k)}: {_header_text(v)}" for k, v in sorted(p.headers.items())
           if k not in ("x-park-detail",)),
         "body:",
         p.pretty_body(None if full else 20_000),
@@ -356,10 +379,41 @@ def _parked_at(headers: dict[str, Any]) -> datetime | None:
     return None
 
 
+async def _wait_handed_back(connection: aio_pika.abc.AbstractConnection, name: str,
+                            count: int) -> None:
+    """Wait (bounded) until ``name`` holds at least ``count`` ready messages again."""
+    if count == 0 or connection.is_closed:
+        return
+    deadline = asyncio.get_running_loop().time() + HAND_BACK_TIMEOUT
+    while True:
+        channel = await connection.channel()
+        try:
+            queue = await channel.declare_queue(name, passive=True)
+            if (queue.declaration_result.message_count or 0) >= count:
+                return
+        finally:
+            await channel.close()
+        if asyncio.get_running_loop().time() > deadline:
+            return  # someone else took some meanwhile (a replay, a purge): nothing to wait for
+        await asyncio.sleep(0.05)
+
+
+def _json_text(body: bytes, indent: int | None = None) -> str | None:
+    """``body`` parsed and dumped again as JSON text; None for anything that is not JSON."""
+    try:
+        return json.dumps(json.loads(body), indent=indent, ensure_ascii=False)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # ValueError covers JSONDecodeError; RecursionError: nested deeper than the parser
+        # (or the indenting encoder) goes.
+        return None
+
+
 def _body_type(body: bytes) -> str | None:
+    if len(body) > TYPE_SNIFF_MAX_BYTES:
+        return None
     try:
         value = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     return value.get("type") if isinstance(value, dict) and isinstance(value.get("type"),
                                                                       str) else None
@@ -375,7 +429,22 @@ def _text(value: Any) -> str:
 
 def _header_text(value: Any) -> str:
     text = _text(value)
-    return text if len(text) <= 300 else f"{text[:300]}..."
+    return _field(text if len(text) <= 300 else f"{text[:300]}...")
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped; line breaks and tabs kept."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _field(value: str | None) -> str:
+    """One line of printable text (a column of `list`, a value of `show`)."""
+    return _CONTROL_OR_BREAK.sub(_escape, value) if value else "-"
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _progress(total: int, enabled: bool):

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -18,6 +22,7 @@ from shared.metrics import Metrics
 from tests.support.broker import delete_topology
 from tests.support.tcp_proxy import TcpProxy
 
+ROOT = Path(__file__).resolve().parents[2]
 Condition = Callable[[], Any | Awaitable[Any]]
 
 
@@ -142,3 +147,24 @@ def _consumed_ok(bus: Bus, etype: str) -> float:
 @pytest.fixture
 def consumed_ok():
     return _consumed_ok
+
+
+async def _run_ops_cli(amqp_url: str, prefix: str, *args: str) -> subprocess.CompletedProcess:
+    """``python -m shared.ops ARGS`` as an operator runs it, against the test's own names."""
+    env = {**os.environ, "AMQP_URL": amqp_url, "BUS_PREFIX": prefix}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "shared.ops", *args, cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+    return subprocess.CompletedProcess(args, proc.returncode, out.decode(errors="replace"),
+                                       err.decode(errors="replace"))
+
+
+@pytest.fixture
+def ops_cli():
+    return _run_ops_cli

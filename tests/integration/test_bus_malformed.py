@@ -7,7 +7,7 @@ import json
 import aio_pika
 import pytest
 
-from shared.bus import Subscription
+from shared.bus import PARKING_ARGUMENTS, Subscription
 from shared.events import EventData, make_event
 
 pytestmark = pytest.mark.integration
@@ -37,6 +37,9 @@ def without(*fields):
 MALFORMED = {
     "not-json": (b"{this is not json", "not-json", ["Expecting"]),
     "not-utf8": (b"\xff\xfe\x00garbage", "not-json", []),
+    "empty": (b"", "not-json", ["Expecting value"]),
+    "deeply-nested-array": (b"[" * 100_000, "not-json", ["nested deeper"]),
+    "deeply-nested-object": (b'{"a":' * 100_000, "not-json", ["nested deeper"]),
     "json-array": (b'[{"specversion": "1.0"}]', "not-an-envelope", ["not an object"]),
     "json-string": (b'"hello"', "not-an-envelope", ["not an object"]),
     "unknown-type": (json.dumps(envelope(type="test.order.cancelled.v1")).encode(),
@@ -101,6 +104,8 @@ async def test_malformed_messages_are_parked_at_once_with_reason_and_consumer_go
         headers = message.headers
         assert headers["x-park-reason"] == reason, name
         assert headers["x-park-attempts"] == 0, name
+        # Parked on its first delivery: never handed back to the queue before.
+        assert headers.get("x-delivery-count", 0) == 0, (name, headers.get("x-delivery-count"))
         for word in words:
             assert word in headers["x-park-detail"], (name, headers["x-park-detail"])
         assert message.body == body, name  # kept as it came, for an operator to look at
@@ -136,8 +141,7 @@ async def test_message_whose_parking_copy_is_not_accepted_is_returned_not_acked_
     assert bus.metrics.registry.get_sample_value(
         "events_parked_total", {"type": TYPE, "reason": "not-json"}) is None
 
-    parked = await channel.declare_queue(t.parked, durable=True,
-                                         arguments={"x-queue-type": "quorum"})
+    parked = await channel.declare_queue(t.parked, durable=True, arguments=PARKING_ARGUMENTS)
     await parked.bind(t.dead_exchange, routing_key=t.queue)
     await channel.close()
     await wait_until(lambda: queue_depth(amqp, t.parked), timeout=10,

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import aio_pika
 import pytest
@@ -18,7 +13,6 @@ from shared.events import EventData, make_event
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 TYPE = "test.invoice.sent.v1"
 
 
@@ -52,17 +46,8 @@ async def _depth_is(queue_depth, amqp, name, n) -> bool:
     return await queue_depth(amqp, name) == n
 
 
-async def run_cli(amqp_url: str, prefix: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "AMQP_URL": amqp_url, "BUS_PREFIX": prefix}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shared.ops", *args, cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
-    return subprocess.CompletedProcess(args, proc.returncode, out.decode(), err.decode())
-
-
 async def test_parked_list_leaves_messages_and_replay_sends_them_to_the_fixed_handler(
-        parked_three, amqp_url, bus_prefix, amqp, queue_depth, wait_until):
+        parked_three, amqp_url, bus_prefix, amqp, queue_depth, wait_until, ops_cli):
     bus, events, state = parked_three
     t = bus.topology
     ids = {e["id"] for e in events}
@@ -89,7 +74,7 @@ async def test_parked_list_leaves_messages_and_replay_sends_them_to_the_fixed_ha
         await ops.find_parked(amqp_url, t, message_id="no-such-id")
 
     # The command line, as an operator runs it.
-    result = await run_cli(amqp_url, bus_prefix, "--service", "billing", "parked", "list")
+    result = await ops_cli(amqp_url, bus_prefix, "--service", "billing", "parked", "list")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["#", "message", "id", "type", "reason", "attempts", "parked",
@@ -97,7 +82,7 @@ async def test_parked_list_leaves_messages_and_replay_sends_them_to_the_fixed_ha
     for p, line in zip(first, lines[1:4], strict=True):
         assert line.split()[:5] == [str(p.index), p.message_id, TYPE, "handler-failed", "2"]
     assert lines[4] == f"3 parked messages in {t.parked}"
-    result = await run_cli(amqp_url, bus_prefix, "--service", "billing", "parked", "show",
+    result = await ops_cli(amqp_url, bus_prefix, "--service", "billing", "parked", "show",
                            "--id", second.message_id)
     assert result.returncode == 0, result.stderr
     assert "reason:       handler-failed" in result.stdout
@@ -118,7 +103,7 @@ async def test_parked_list_leaves_messages_and_replay_sends_them_to_the_fixed_ha
 
 
 async def test_replay_by_id_resets_attempts_strips_park_headers_and_keeps_the_others_parked(
-        parked_three, amqp_url, bus_prefix, amqp, get_all, queue_depth, wait_until):
+        parked_three, amqp_url, bus_prefix, amqp, get_all, queue_depth, wait_until, ops_cli):
     bus, events, state = parked_three
     t = bus.topology
     await bus.close()  # no consumer: replayed messages stay in the service's queue to look at
@@ -138,11 +123,11 @@ async def test_replay_by_id_resets_attempts_strips_park_headers_and_keeps_the_ot
         m for m in before if m != chosen]
 
     # The command line refuses a replay that says nothing about what to replay.
-    result = await run_cli(amqp_url, bus_prefix, "--service", "billing", "parked", "replay")
+    result = await ops_cli(amqp_url, bus_prefix, "--service", "billing", "parked", "replay")
     assert result.returncode == 2 and "--all" in result.stderr
-    result = await run_cli(amqp_url, bus_prefix, "--service", "nosuch", "parked", "list")
+    result = await ops_cli(amqp_url, bus_prefix, "--service", "nosuch", "parked", "list")
     assert result.returncode == 2 and "does not exist" in result.stderr
-    result = await run_cli(amqp_url, bus_prefix, "--service", "billing", "parked", "replay",
+    result = await ops_cli(amqp_url, bus_prefix, "--service", "billing", "parked", "replay",
                            "--all")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"replayed 2 messages from {t.parked} to {t.queue}"
@@ -175,3 +160,52 @@ async def test_message_dead_lettered_by_delivery_limit_is_listed_with_that_reaso
     assert t.queue in parked.detail
     assert parked.parked_at is not None and parked.attempts is None
     assert "delivery-limit" in ops.format_list([parked], t)
+
+
+async def test_thirty_listings_in_a_row_leave_every_parked_message_in_place_unspent(
+        parked_three, amqp_url, amqp, get_all, queue_depth):
+    """Looking must never spend a delivery attempt: on RabbitMQ 4 a quorum queue drops a
+    message handed back 20 times, so the parking queue must not count hand-backs at all."""
+    bus, events, _ = parked_three
+    t = bus.topology
+    await bus.close()
+    first = [p.message_id for p in await ops.list_parked(amqp_url, t)]
+
+    for _ in range(30):
+        assert [p.message_id for p in await ops.list_parked(amqp_url, t)] == first
+    [shown] = [await ops.find_parked(amqp_url, t, index=2)]
+    assert shown.message_id == first[1]
+
+    assert await queue_depth(amqp, t.parked) == 3
+    messages = await get_all(amqp, t.parked)
+    assert [m.message_id for m in messages] == first
+    # 31 looks later, not one of them counted as a delivery (a quorum queue says 31 here).
+    assert [(m.headers or {}).get("x-delivery-count", 0) for m in messages] == [0, 0, 0]
+
+
+async def test_parking_queue_is_durable_classic_and_an_old_quorum_one_keeps_working(
+        make_bus, amqp, get_all, wait_until, queue_depth):
+    bus = await make_bus("reports")
+    await bus.declare_queues()
+    t = bus.topology
+    channel = await amqp.channel()
+    await channel.declare_queue(t.parked, durable=True, arguments={"x-queue-type": "classic"})
+    channel = await amqp.channel()
+    with pytest.raises(aio_pika.exceptions.ChannelPreconditionFailed):
+        await channel.declare_queue(t.parked, durable=True, arguments={"x-queue-type": "quorum"})
+
+    # A broker that still has the parking queue of an older release (quorum): the service
+    # starts all the same and parks there until an operator migrates the queue.
+    old = await make_bus("legacy")
+    channel = await amqp.channel()
+    await channel.declare_queue(old.topology.parked, durable=True,
+                                arguments={"x-queue-type": "quorum"})
+    old.subscribe([Subscription(TYPE, Sent, lambda e, d: None)])
+    await old.start_consuming()
+    publisher = await amqp.channel()
+    await publisher.default_exchange.publish(aio_pika.Message(b"not json", message_id="junk"),
+                                             routing_key=old.topology.queue)
+    await wait_until(lambda: _depth_is(queue_depth, amqp, old.topology.parked, 1),
+                     message="parked in the old parking queue")
+    [parked] = await get_all(amqp, old.topology.parked)
+    assert parked.headers["x-park-reason"] == "not-json"
