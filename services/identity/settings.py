@@ -25,6 +25,8 @@ class IdentitySettings(ServiceSettings):
     activation_code_days: int = 10
     invitation_days: int = 14
     password_reset_minutes: int = 60
+    # Reset emails per address per hour; past it the answer is the same 202 and nothing is sent.
+    password_reset_emails_per_hour: int = 3
     email_verification_hours: int = 24
     access_token_seconds: int = 600
     refresh_token_days: int = 30
@@ -34,6 +36,9 @@ class IdentitySettings(ServiceSettings):
     sms_code_tries: int = 5
     sms_resend_cooldown_seconds: int = 30
     sms_per_phone_per_hour: int = 5
+    # A new login phone is confirmed with a code sent to it: how long it holds, how many tries.
+    phone_verification_seconds: int = 600
+    phone_verification_tries: int = 5
     # Login codes (second factor and mobile-number login) one company's users get per hour:
     # bounds what SMS pumping through many numbers of one company can cost.
     sms_per_company_per_hour: int = 200
