@@ -104,6 +104,34 @@ class PasswordResetRequested(EventData):
     expires_at: datetime
 
 
+class PasswordResetAsked(EventData):
+    """Someone asked for a reset link for an address, known or not: identity itself resolves
+    the address off the request, so both answers take the same time."""
+
+    request_id: str
+    email: EmailStr
+
+
+class PhoneVerificationRequested(EventData):
+    user_id: str
+    company_id: str
+    # The new number: the code goes there, and it receives login codes only once confirmed.
+    phone: str
+    language: str
+    code: str
+    expires_at: datetime
+
+
+class PhoneChanged(EventData):
+    user_id: str
+    company_id: str
+    email: EmailStr
+    old_phone: str | None = None
+    new_phone: str
+    language: str
+    changed_at: datetime
+
+
 class PasswordChanged(EventData):
     user_id: str
     company_id: str
@@ -215,6 +243,21 @@ PASSWORD_RESET_REQUESTED = _spec(
     "identity.password_reset.requested.v1", PasswordResetRequested,
     "A known user forgot the password: email the reset link (ID-8).",
     {**_USER, "email": "anna@example.com", **_DE, "token": "…", "expires_at": _WHEN})
+PASSWORD_RESET_ASKED = _spec(
+    "identity.password_reset.asked.v1", PasswordResetAsked,
+    "Someone asked for a password reset link (identity's own queue: it looks the address up "
+    "and, for an active account, issues identity.password_reset.requested.v1) (ID-8).",
+    {"request_id": "c41d0b8e2f7a4e93b5d61a0f9e8c7b21", "email": "anna@example.com"})
+PHONE_VERIFICATION_REQUESTED = _spec(
+    "identity.phone_verification.requested.v1", PhoneVerificationRequested,
+    "A user entered a new login phone: text the confirmation code to it (ID-9).",
+    {**_USER, "phone": "+36709876543", **_DE, "code": "123456", "expires_at": _WHEN})
+PHONE_CHANGED = _spec(
+    "identity.phone.changed.v1", PhoneChanged,
+    "A new login phone was confirmed: send a notice to the old phone and the primary "
+    "address (ID-9).",
+    {**_USER, "email": "anna@example.com", "old_phone": "+36301234567",
+     "new_phone": "+36709876543", **_DE, "changed_at": _WHEN})
 PASSWORD_CHANGED = _spec(
     "identity.password.changed.v1", PasswordChanged,
     "A password was changed or reset: tell the user (ID-8, ID-9).",
@@ -251,7 +294,8 @@ COMPANY_SETTINGS_CHANGED = _spec(
 PUBLISHED = [
     REGISTRATION_STARTED, COMPANY_REGISTERED, USER_ACTIVATED, ACTIVATION_CODE_ISSUED,
     INVITATION_SENT, INVITATION_ACCEPTED, TEMPORARY_PASSWORD_ISSUED, LOGIN_CODE_REQUESTED,
-    PASSWORD_RESET_REQUESTED, PASSWORD_CHANGED, EMAIL_CHANGE_REQUESTED, EMAIL_CHANGED,
-    USERNAME_CHANGED, ROLE_CHANGED, USER_DEACTIVATED, USER_REACTIVATED,
+    PASSWORD_RESET_ASKED, PASSWORD_RESET_REQUESTED, PASSWORD_CHANGED, EMAIL_CHANGE_REQUESTED,
+    EMAIL_CHANGED, USERNAME_CHANGED, PHONE_VERIFICATION_REQUESTED, PHONE_CHANGED, ROLE_CHANGED,
+    USER_DEACTIVATED, USER_REACTIVATED,
     COMPANY_SETTINGS_CHANGED,
 ]

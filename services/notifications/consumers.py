@@ -10,7 +10,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, EmailStr
 
 from services.notifications import handlers
-from services.notifications.domain.recipients import mask_email
+from services.notifications.domain.recipients import mask_email, mask_phone
 from services.notifications.handlers import Notifications, Outgoing
 from shared.bus import Subscription
 from shared.events import CloudEvent, EventData
@@ -123,6 +123,25 @@ class UsernameChanged(EventData):
     language: str | None = None
 
 
+class PhoneVerificationRequested(EventData):
+    user_id: str
+    company_id: str
+    phone: str
+    language: str | None = None
+    code: str
+    expires_at: datetime
+
+
+class PhoneChanged(EventData):
+    user_id: str
+    company_id: str
+    email: EmailStr
+    old_phone: str | None = None
+    new_phone: str
+    language: str | None = None
+    changed_at: datetime
+
+
 # -- contracts ---------------------------------------------------------------------------------
 class OneTimePasswordIssued(EventData):
     customer_number: str
@@ -164,7 +183,8 @@ class InvoiceRecorded(EventData):
     language: str | None = None
 
 
-# Each message-bearing event: the message it asks for (None: no message).
+# Each message-bearing event: the message it asks for (None: no message). An event that asks
+# for several messages (one per channel) is listed once per message.
 Compose = Callable[[Notifications, BaseModel], Outgoing | None]
 
 
@@ -234,6 +254,29 @@ def _username_changed(ctx: Notifications, d: UsernameChanged) -> Outgoing:
                     user_id=d.user_id)
 
 
+def _phone_verification(ctx: Notifications, d: PhoneVerificationRequested) -> Outgoing:
+    # To the NEW phone: whoever holds it proves it with the code.
+    return Outgoing("phone_verification", d.phone, d.language,
+                    values={"expires_at": d.expires_at}, secrets={"code": d.code},
+                    company_id=d.company_id, user_id=d.user_id)
+
+
+def _phone_changed(ctx: Notifications, d: PhoneChanged) -> Outgoing:
+    # A notice to the primary address: the owner learns of a change they may not have made.
+    return Outgoing("phone_changed", str(d.email), d.language,
+                    values={"new_phone": mask_phone(d.new_phone), "changed_at": d.changed_at},
+                    company_id=d.company_id, user_id=d.user_id)
+
+
+def _phone_changed_sms(ctx: Notifications, d: PhoneChanged) -> Outgoing | None:
+    # And to the OLD phone, which no longer receives the login codes.
+    if not d.old_phone or d.old_phone == d.new_phone:
+        return None
+    return Outgoing("phone_changed_sms", d.old_phone, d.language,
+                    values={"new_phone": mask_phone(d.new_phone)},
+                    company_id=d.company_id, user_id=d.user_id)
+
+
 def _customer_number_password(ctx: Notifications, d: OneTimePasswordIssued) -> Outgoing:
     return Outgoing("customer_number_password", str(d.contact_email), d.language,
                     values={"customer_number": d.customer_number, "holder_name": d.holder_name,
@@ -275,6 +318,10 @@ MESSAGES: list[tuple[str, type[EventData], Compose]] = [
     ("identity.email_change.requested.v1", EmailChangeRequested, _email_change),
     ("identity.email.changed.v1", EmailChanged, _email_changed),
     ("identity.username.changed.v1", UsernameChanged, _username_changed),
+    ("identity.phone_verification.requested.v1", PhoneVerificationRequested,
+     _phone_verification),
+    ("identity.phone.changed.v1", PhoneChanged, _phone_changed),
+    ("identity.phone.changed.v1", PhoneChanged, _phone_changed_sms),
     ("contracts.one_time_password.issued.v1", OneTimePasswordIssued, _customer_number_password),
     ("contracts.permissions.transferred.v1", PermissionsTransferred, _permissions_transferred),
     ("billing.payment_method.activated.v1", PaymentMethodActivated, _payment_method),
@@ -328,10 +375,21 @@ def subscriptions(ctx: Notifications | None) -> list[Subscription]:
         await handlers.resend(ctx, event_id=event.id, delivery_id=data.delivery_id,
                               resend_id=data.resend_id)
 
+    def messages_handler(etype: str, composers: list[Compose]):
+        handlers_ = [message_handler(etype, compose) for compose in composers]
+
+        async def handle(event: CloudEvent, data: BaseModel) -> None:
+            for send in handlers_:  # each delivery is idempotent on (event, channel, address)
+                await send(event, data)
+        return handle
+
+    by_type: dict[str, tuple[type[EventData], list[Compose]]] = {}
+    for etype, model, compose in MESSAGES:
+        by_type.setdefault(etype, (model, []))[1].append(compose)
     subs = [Subscription(etype, model,
                          email_changed if etype == "identity.email.changed.v1"
-                         else message_handler(etype, compose))
-            for etype, model, compose in MESSAGES]
+                         else messages_handler(etype, composers))
+            for etype, (model, composers) in by_type.items()]
     return [
         *subs,
         Subscription("identity.company.registered.v1", CompanyRegistered, company_registered),

@@ -25,32 +25,36 @@ CTX = Notifications(store=None, email=None, sms=None,  # type: ignore[arg-type]
                     settings=NotificationsSettings(portal_base_url=PORTAL))
 
 
-def composed(etype: str):
-    """The message the publisher's documented example asks for, with recognisable secrets."""
+def composed(etype: str, nth: int = 0):
+    """The (``nth``) message the publisher's documented example asks for, with recognisable
+    secrets."""
     examples = {s.type: s.example for s in catalogue.published()}
     data = dict(examples[etype])
     for field in ("code", "token", "temporary_password", "one_time_password"):
         if field in data:
             data[field] = SECRETS[field]
-    model, compose = next((m, c) for t, m, c in MESSAGES if t == etype)
+    model, compose = [(m, c) for t, m, c in MESSAGES if t == etype][nth]
     return compose(CTX, model.model_validate(data))
 
 
-CASES = [(etype, lang) for etype, _, _ in MESSAGES for lang in LANGUAGES]
+# Each (event type, n): the n-th message an event type asks for (one per channel).
+ENTRIES = [(etype, [t for t, _, _ in MESSAGES][:i].count(etype))
+           for i, (etype, _, _) in enumerate(MESSAGES)]
+CASES = [(etype, nth, lang) for etype, nth in ENTRIES for lang in LANGUAGES]
 
 
 def test_every_kind_has_a_template_in_every_language_and_a_consumed_event():
     assert sorted(KINDS) == kinds()
     consumed = set()
-    for etype, _, _ in MESSAGES:
-        consumed.add(composed(etype).kind)
+    for etype, nth in ENTRIES:
+        consumed.add(composed(etype, nth).kind)
     assert consumed == set(KINDS)
 
 
-@pytest.mark.parametrize("etype,language", CASES)
-def test_message_renders_completely_in_each_language(etype, language):
+@pytest.mark.parametrize("etype,nth,language", CASES)
+def test_message_renders_completely_in_each_language(etype, nth, language):
     """NOT-1/NOT-2: no missing value (StrictUndefined), a subject, the link or code it owes."""
-    out = composed(etype)
+    out = composed(etype, nth)
     kind = KINDS[out.kind]
     rendered = render(out.kind, language, render_values(CTX, language, out.values, out.secrets))
     assert rendered.language == language
@@ -86,10 +90,18 @@ def test_email_change_link_goes_to_the_new_address_and_the_notice_to_the_old_one
     assert notice.values["new_email"] == "a***@example.com"
 
 
+def test_phone_code_goes_to_the_new_phone_and_the_notices_to_the_old_phone_and_the_inbox():
+    assert composed("identity.phone_verification.requested.v1").address == "+36709876543"
+    email, sms = (composed("identity.phone.changed.v1", n) for n in (0, 1))
+    assert (email.kind, email.address) == ("phone_changed", "anna@example.com")
+    assert (sms.kind, sms.address) == ("phone_changed_sms", "+36301234567")
+    assert email.values["new_phone"] == sms.values["new_phone"] == "+367•••43"
+
+
 def test_secret_values_are_kept_apart_from_the_values_that_are_stored():
     """NOT-4: what the delivery log keeps for a resend holds no code, password or token."""
-    for etype, _, _ in MESSAGES:
-        out = composed(etype)
+    for etype, nth in ENTRIES:
+        out = composed(etype, nth)
         stored = repr(out.values)
         for secret in SECRETS.values():
             assert secret not in stored, f"{etype} would store a secret"
@@ -117,8 +129,8 @@ def test_dates_and_amounts_read_the_way_each_language_writes_them():
 
 
 def test_german_messages_address_the_reader_formally_and_hungarian_ones_politely():
-    for etype, _, _ in MESSAGES:
-        out = composed(etype)
+    for etype, nth in ENTRIES:
+        out = composed(etype, nth)
         if KINDS[out.kind].channel != "email":
             continue
         de = render(out.kind, "de", render_values(CTX, "de", out.values, out.secrets)).text

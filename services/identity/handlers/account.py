@@ -1,22 +1,34 @@
 """The user's own account: forgotten password (ID-8), password, username and contact details
-(ID-9), email addresses (ID-10), first-login completion (ID-4)."""
+(ID-9), email addresses (ID-10), first-login completion (ID-4).
+
+Step-up: what guards the account (the password, the username, a login email, the phone that
+receives login codes) changes only with the current password in ``current_password``; a
+wrong one counts as a failed login towards the account's lock. A new login phone receives
+login codes only once confirmed with a code sent to it.
+"""
 
 from __future__ import annotations
 
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from pymongo import ReturnDocument
 
 from services.identity import events
 from services.identity.domain import secrets as codes
-from services.identity.domain.errors import (CurrentPasswordWrong, EmailNotFound, EmailTaken,
-                                             LinkExpired, LinkInvalid, PrimaryEmailDeletion)
+from services.identity.domain.errors import (CodeExpired, CurrentPasswordWrong, EmailNotFound,
+                                             EmailTaken, LinkExpired, LinkInvalid,
+                                             PrimaryEmailDeletion, TooManyTries)
 from services.identity.domain.registration import normalise_email
 from services.identity.handlers import (Identity, check_new_password, claim_login,
                                         company_policy, hash_password, release_login,
                                         verify_password)
-from services.identity.handlers.sessions import revoke_user_sessions
+# The login's brute-force guard, so that guessing through these endpoints locks as a login does.
+from services.identity.handlers.sessions import (_attempt_failed, _attempt_succeeded,
+                                                 _reserve_attempt, revoke_user_sessions)
 from shared.errors import InvalidInput, NotFound
+from shared.ratelimit import HOUR, Limit
 
 PASSWORD_HISTORY_KEPT = 24
 
@@ -30,6 +42,25 @@ async def _user(ctx: Identity, user_id: str, company_id: str) -> dict:
     if user is None:
         raise NotFound("No such user.")
     return user
+
+
+async def confirm_current_password(ctx: Identity, user: dict, given: str | None) -> None:
+    """Step-up: the current password, counted like a login attempt (a locked account gets
+    the same answer as a wrong password)."""
+    if not given:
+        raise InvalidInput([{"field": "current_password", "rule": "required",
+                             "message": "confirm this change with your current password"}])
+    guarded = await _reserve_attempt(ctx, user["_id"])
+    ok = await verify_password(guarded["password_hash"] if guarded else None, given)
+    if guarded is None or not ok:
+        if guarded is not None:
+            await _attempt_failed(ctx, guarded)
+        raise CurrentPasswordWrong(
+            "The current password is not correct. After several wrong passwords the account "
+            "is locked for a while.",
+            errors=[{"field": "current_password", "rule": "matches_current_password",
+                     "message": "the current password is not correct"}])
+    await _attempt_succeeded(ctx, guarded)
 
 
 async def _set_password(ctx: Identity, user: dict, new_password: str, repeat: str) -> None:
@@ -53,30 +84,70 @@ async def _set_password(ctx: Identity, user: dict, new_password: str, repeat: st
             language=doc.get("language", "en"), changed_at=now))]
     await ctx.store.users.change({"_id": user["_id"]}, apply)
     await revoke_user_sessions(ctx, user["_id"])
+    await end_password_resets(ctx, user["_id"])
 
 
 # -- ID-8 forgotten password ---------------------------------------------------------------------
+# The request only takes the address's allowance and queues it (the same two writes whatever
+# the address); identity's own consumer of PASSWORD_RESET_ASKED looks the address up and, for
+# an active account, opens the link. So an unknown address can not be told by the answer's
+# time. The queued document becomes the reset link itself: one write applies the event.
+RESET_EMAILS = "password-reset-emails-per-address"
+
+
 async def request_password_reset(ctx: Identity, email: str) -> None:
-    """Same answer, and about the same time, for known and unknown addresses."""
+    """Same answer, and the same work, for known and unknown addresses."""
+    address = normalise_email(email)
+    limit = Limit(RESET_EMAILS, ctx.settings.password_reset_emails_per_hour, HOUR)
+    if not await ctx.limits.take(limit, address):
+        return  # silent: the same 202, nothing sent; the refusal is counted in /metrics
+    request_id = uuid.uuid4().hex
+    now = datetime.now(UTC)
+    await ctx.store.password_resets.create(
+        {"_id": request_id, "status": "queued", "created_at": now,
+         "expires_at": now + timedelta(minutes=ctx.settings.password_reset_minutes)},
+        [ctx.event(events.PASSWORD_RESET_ASKED, events.PasswordResetAsked(
+            request_id=request_id, email=address), subject=request_id)])
+
+
+async def send_password_reset(ctx: Identity, event_id: str, request_id: str,
+                              email: str) -> None:
+    """The queued request resolved: an active account gets a link (and every older open
+    link of it ends); any other address gets nothing."""
     claim = await ctx.store.logins.find_one({"_id": f"email:{normalise_email(email)}"})
     user = await ctx.store.users.get({"_id": claim["user_id"]}) if claim else None
-    if user is None or user["status"] != "active":
-        return
     token = codes.new_token()
-    expires = datetime.now(UTC) + timedelta(minutes=ctx.settings.password_reset_minutes)
-    await ctx.store.password_resets.create(
-        {"_id": codes.token_hash(token), "user_id": user["_id"],
-         "company_id": user["company_id"], "status": "open", "expires_at": expires,
-         "created_at": datetime.now(UTC)},
-        [_user_event(ctx, events.PASSWORD_RESET_REQUESTED, events.PasswordResetRequested(
+
+    def resolve(doc: dict) -> list:
+        if doc["status"] != "queued":
+            return []
+        if user is None or user["status"] != "active":
+            doc["status"] = "no_account"
+            return []
+        doc.update(status="open", token_hash=codes.token_hash(token), user_id=user["_id"],
+                   company_id=user["company_id"])
+        return [_user_event(ctx, events.PASSWORD_RESET_REQUESTED, events.PasswordResetRequested(
             user_id=user["_id"], company_id=user["company_id"], email=user["email"],
-            language=user.get("language", "en"), token=token, expires_at=expires))])
+            language=user.get("language", "en"), token=token, expires_at=doc["expires_at"]))]
+    saved = await ctx.store.password_resets.change({"_id": request_id}, resolve,
+                                                   applied_event=event_id)
+    if saved is not None and saved["status"] == "open":
+        await end_password_resets(ctx, saved["user_id"], before=saved["created_at"])
+
+
+async def end_password_resets(ctx: Identity, user_id: str,
+                              before: datetime | None = None) -> None:
+    """Every open reset link of the user (asked for before ``before``) stops working."""
+    query: dict = {"user_id": user_id, "status": "open"}
+    if before is not None:
+        query["created_at"] = {"$lt": before}
+    await ctx.store.password_resets.collection.update_many(
+        query, {"$set": {"status": "ended"}, "$inc": {"version": 1}})
 
 
 async def reset_password(ctx: Identity, token: str, new_password: str, repeat: str) -> None:
-    """A reset link works once, until it expires."""
-    h = codes.token_hash(token)
-    reset = await ctx.store.password_resets.get({"_id": h})
+    """A reset link works once, until it expires, and only while it is the newest one."""
+    reset = await ctx.store.password_resets.get({"token_hash": codes.token_hash(token)})
     if reset is None or reset["status"] != "open":
         raise LinkInvalid("The link is not valid or was used already. Ask for a new one.")
     if reset["expires_at"] <= datetime.now(UTC):
@@ -89,7 +160,8 @@ async def reset_password(ctx: Identity, token: str, new_password: str, repeat: s
                              history=[*user.get("password_history", []),
                                       user["password_hash"]], repeat=repeat)
     used = await ctx.store.password_resets.collection.find_one_and_update(
-        {"_id": h, "status": "open"}, {"$set": {"status": "used"}, "$inc": {"version": 1}},
+        {"_id": reset["_id"], "status": "open"},
+        {"$set": {"status": "used"}, "$inc": {"version": 1}},
         return_document=ReturnDocument.AFTER)
     if used is None:
         raise LinkInvalid("The link was used already. Ask for a new one.")
@@ -100,16 +172,14 @@ async def reset_password(ctx: Identity, token: str, new_password: str, repeat: s
 async def change_password(ctx: Identity, user_id: str, company_id: str, current: str,
                           new_password: str, repeat: str) -> None:
     user = await _user(ctx, user_id, company_id)
-    if not await verify_password(user["password_hash"], current):
-        raise CurrentPasswordWrong("The current password is not correct.")
+    await confirm_current_password(ctx, user, current)
     await _set_password(ctx, user, new_password, repeat)
 
 
 async def change_username(ctx: Identity, user_id: str, company_id: str, username: str,
                           password: str) -> None:
     user = await _user(ctx, user_id, company_id)
-    if not await verify_password(user["password_hash"], password):
-        raise CurrentPasswordWrong("The current password is not correct.")
+    await confirm_current_password(ctx, user, password)
     new_key = f"username:{username.lower()}"
     await claim_login(ctx, new_key, user_id)
     old = user.get("username")
@@ -125,25 +195,102 @@ async def change_username(ctx: Identity, user_id: str, company_id: str, username
 
 
 async def change_contact_details(ctx: Identity, user_id: str, company_id: str,
-                                 changes: dict) -> dict:
-    """Phone and language; first name and surname can not be changed (ID-9)."""
+                                 changes: dict, current_password: str | None = None) -> dict:
+    """Phone and language; first name and surname can not be changed (ID-9). A new phone
+    needs the current password and is only proposed: a code goes to it (see confirm_phone)."""
     user = await _user(ctx, user_id, company_id)
-    if "phone" in changes and changes["phone"] != user.get("phone"):
-        await claim_login(ctx, f"phone:{changes['phone']}", user_id, required=False)
-        if user.get("phone"):
-            await release_login(ctx, f"phone:{user['phone']}", user_id)
+    phone = changes.pop("phone", None)
+    if phone is not None and phone != user.get("phone"):
+        await confirm_current_password(ctx, user, current_password)
+        await _propose_phone(ctx, user, phone)
+    if changes:
+        def apply(doc: dict) -> list:
+            doc.update(changes)
+            return []
+        await ctx.store.users.change({"_id": user_id}, apply)
+    return await _user(ctx, user_id, company_id)
+
+
+def _phone_code_hash(ctx: Identity, user_id: str, phone: str, code: str) -> str:
+    return codes.code_hash(ctx.settings.code_pepper.get_secret_value(),
+                           f"phone:{user_id}:{phone}", code)
+
+
+async def _propose_phone(ctx: Identity, user: dict, phone: str) -> None:
+    """The new number gets a code; until it is confirmed, login codes go to the old one."""
+    s = ctx.settings
+    await ctx.limits.check(Limit("phone-verification-codes-per-phone", s.sms_per_phone_per_hour,
+                                 HOUR), phone,
+                           "Too many codes were sent to this number. Try again later.")
+    code = codes.new_numeric_code()
+    expires = time.time() + s.phone_verification_seconds
 
     def apply(doc: dict) -> list:
-        doc.update(changes)
+        doc["pending_phone"] = {"phone": phone, "expires": expires, "tries": 0,
+                                "code_hash": _phone_code_hash(ctx, doc["_id"], phone, code)}
+        return [_user_event(ctx, events.PHONE_VERIFICATION_REQUESTED,
+                            events.PhoneVerificationRequested(
+                                user_id=doc["_id"], company_id=doc["company_id"], phone=phone,
+                                language=doc.get("language", "en"), code=code,
+                                expires_at=datetime.fromtimestamp(expires, UTC)))]
+    await ctx.store.users.change({"_id": user["_id"]}, apply)
+
+
+async def confirm_phone(ctx: Identity, user_id: str, company_id: str, code: str) -> dict:
+    """The code sent to the new phone makes it the login phone: at most N tries, valid a few
+    minutes; the old phone and the primary address get a notice."""
+    limit = ctx.settings.phone_verification_tries
+
+    def count(doc: dict) -> list:
+        pending = doc.get("pending_phone")
+        if not pending:
+            raise NotFound("No new phone number is waiting for a code.", slug="no-phone-change")
+        if pending["tries"] >= limit:
+            raise TooManyTries("Too many wrong codes. Enter the new number again to get a new "
+                               "code.")
+        pending["tries"] += 1
         return []
-    return await ctx.store.users.change({"_id": user_id}, apply)
+    # The try is counted before the code is compared, in a versioned write: parallel guesses
+    # can not get more tries than the limit.
+    counted = await ctx.store.users.change({"_id": user_id, "company_id": company_id}, count)
+    if counted is None:
+        raise NotFound("No such user.")
+    pending = counted["pending_phone"]
+    given = _phone_code_hash(ctx, user_id, pending["phone"], code)
+    if not codes.same_hash(pending["code_hash"], given):
+        raise InvalidInput([{"field": "code", "rule": "matches_sent_code",
+                             "message": "the code is not correct"}],
+                           slug="code-invalid", tries_left=limit - pending["tries"])
+    if pending["expires"] < time.time():
+        raise CodeExpired("Enter the new number again to get a new code.")
+    new = pending["phone"]
+    await claim_login(ctx, f"phone:{new}", user_id, required=False)
+    old: list[str | None] = []
+
+    def switch(doc: dict) -> list:
+        current = doc.get("pending_phone")
+        if not current or current["code_hash"] != pending["code_hash"]:
+            raise CodeExpired("A newer code was sent; enter that one.")
+        old.append(doc.get("phone"))
+        doc["phone"] = new
+        del doc["pending_phone"]
+        return [_user_event(ctx, events.PHONE_CHANGED, events.PhoneChanged(
+            user_id=doc["_id"], company_id=doc["company_id"], email=doc["email"],
+            old_phone=old[-1], new_phone=new, language=doc.get("language", "en"),
+            changed_at=datetime.now(UTC)))]
+    saved = await ctx.store.users.change({"_id": user_id}, switch)
+    if old and old[-1] and old[-1] != new:
+        await release_login(ctx, f"phone:{old[-1]}", user_id)
+    return saved
 
 
 # -- ID-10 email addresses ---------------------------------------------------------------------
-async def add_email(ctx: Identity, user_id: str, company_id: str, address: str) -> None:
+async def add_email(ctx: Identity, user_id: str, company_id: str, address: str,
+                    current_password: str) -> None:
     """Add an address as secondary and send it a verification link."""
     address = normalise_email(address)
     user = await _user(ctx, user_id, company_id)
+    await confirm_current_password(ctx, user, current_password)
     if any(e["address"] == address for e in user["emails"]):
         raise InvalidInput([{"field": "email", "rule": "already_added",
                              "message": "this address is already on the account"}])

@@ -19,6 +19,7 @@ from services.identity.domain.errors import (NoParent, RoleNotAllowed, UserNotFo
 from services.identity.domain.registration import normalise_email
 from services.identity.handlers import (Identity, claim_login, create_once, hash_password,
                                         release_login)
+from services.identity.handlers.account import end_password_resets
 from services.identity.handlers.sessions import revoke_user_sessions, unlock
 from shared.auth import SUB_ADMIN
 
@@ -146,6 +147,8 @@ async def create_user(ctx: Identity, company_id: str, actor_id: str, cmd: dict,
         password = codes.new_temporary_password()
         user.update(status="active", must_change_password=True,
                     password_hash=await hash_password(password))
+        # Any password set ends every open reset link of the account.
+        await end_password_resets(ctx, user_id)
         new_events = [
             _event(ctx, events.USER_ACTIVATED, events.UserActivated(
                 user_id=user_id, company_id=company_id, email=email,

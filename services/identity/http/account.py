@@ -32,6 +32,8 @@ class Me(BaseModel):
     first_name: str
     surname: str
     phone: str | None = None
+    # A new login phone waiting for the code sent to it; login codes go to ``phone`` until then.
+    phone_awaiting_confirmation: str | None = None
     language: str
     roles: list[str]
     permissions: list[str]
@@ -45,6 +47,7 @@ def me_view(user: dict) -> Me:
     return Me(user_id=user["_id"], company_id=user["company_id"], email=user["email"],
               username=user.get("username"), first_name=user["first_name"],
               surname=user["surname"], phone=user.get("phone"),
+              phone_awaiting_confirmation=(user.get("pending_phone") or {}).get("phone"),
               language=user.get("language", "en"), roles=user["roles"],
               permissions=user.get("permissions", []),
               parent_user_id=user.get("parent_user_id"),
@@ -79,16 +82,22 @@ class PasswordChange(BaseModel):
     new_password_repeat: str = Field(min_length=1, max_length=200)
 
 
+# Step-up: one field, the same everywhere, for what guards the account.
+CurrentPassword = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
 class UsernameChange(BaseModel):
     username: Username
-    password: str = Field(min_length=1, max_length=200)
+    current_password: CurrentPassword
 
 
 class ContactDetails(BaseModel):
-    """What a user may change of the contact details; first name and surname are fixed."""
+    """What a user may change of the contact details; first name and surname are fixed. A new
+    phone needs ``current_password`` and is confirmed with a code sent to it."""
 
     model_config = ConfigDict(extra="forbid")
     phone: Phone | None = None
+    current_password: CurrentPassword | None = None
     language: Language | None = None
     first_name: str | None = None
     surname: str | None = None
@@ -101,6 +110,15 @@ class ContactDetails(BaseModel):
 
 class NewEmail(BaseModel):
     email: EmailStr
+
+
+class EmailAddition(BaseModel):
+    email: EmailStr
+    current_password: CurrentPassword
+
+
+class PhoneCode(BaseModel):
+    code: str = Field(pattern=r"^[0-9]{4,10}$")
 
 
 class EmailToken(BaseModel):
@@ -138,28 +156,42 @@ async def change_password(request: web.Request, body: PasswordChange,
             tags=("account",), problems=(403, 409))
 async def change_username(request: web.Request, body: UsernameChange,
                           principal: Principal) -> None:
-    """ID-9: a new username (6–32 characters), confirmed with the password."""
+    """ID-9: a new username (6–32 characters), confirmed with the current password."""
     await handlers.change_username(request.app[IDENTITY], principal.subject,
-                                   principal.company_id, body.username, body.password)
+                                   principal.company_id, body.username, body.current_password)
 
 
 @routes.patch("/v1/me/contact-details", body=ContactDetails, response=Me, access=Access(),
-              tags=("account",))
+              tags=("account",), problems=(403, 429))
 async def change_contact_details(request: web.Request, body: ContactDetails,
                                  principal: Principal) -> Me:
-    """ID-9 / ID-4: change phone or language; first name and surname can not change."""
-    changes = body.model_dump(exclude_none=True)
+    """ID-9 / ID-4: change phone or language; first name and surname can not change. A new
+    phone needs ``current_password``; it is listed as ``phone_awaiting_confirmation`` and
+    receives login codes once confirmed (POST /v1/me/phone-verification)."""
+    changes = body.model_dump(exclude_none=True, exclude={"current_password"})
     user = await handlers.change_contact_details(request.app[IDENTITY], principal.subject,
-                                                 principal.company_id, changes)
+                                                 principal.company_id, changes,
+                                                 body.current_password)
     return me_view(user)
 
 
-@routes.post("/v1/me/emails", body=NewEmail, response=Accepted, status=202, access=Access(),
-             tags=("account",), problems=(409,))
-async def add_email(request: web.Request, body: NewEmail, principal: Principal) -> Accepted:
-    """ID-10: add an address; a verification link goes to it."""
+@routes.post("/v1/me/phone-verification", body=PhoneCode, response=Me, access=Access(),
+             tags=("account",), problems=(404, 410, 422, 429))
+async def confirm_phone(request: web.Request, body: PhoneCode, principal: Principal) -> Me:
+    """ID-9: the code sent to the new phone makes it the login phone; the old phone and the
+    primary address get a notice."""
+    return me_view(await handlers.confirm_phone(request.app[IDENTITY], principal.subject,
+                                                principal.company_id, body.code))
+
+
+@routes.post("/v1/me/emails", body=EmailAddition, response=Accepted, status=202,
+             access=Access(), tags=("account",), problems=(403, 409))
+async def add_email(request: web.Request, body: EmailAddition,
+                    principal: Principal) -> Accepted:
+    """ID-10: add an address (confirmed with ``current_password``); a verification link goes
+    to it."""
     await handlers.add_email(request.app[IDENTITY], principal.subject, principal.company_id,
-                             str(body.email))
+                             str(body.email), body.current_password)
     return Accepted(detail="A verification link is on its way to the new address.")
 
 
