@@ -8,6 +8,7 @@ and cost the same time.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import time
 import uuid
@@ -301,7 +302,7 @@ async def resend_code(ctx: Identity, attempt_id: str) -> dict:
         raise TooManyTries(TOO_MANY_TRIES)
     if attempt["resend_after"] > time.time():
         raise TooManyRequests("Wait a moment before asking for a new code.",
-                              retry_after=attempt["resend_after"] - time.time() + 1)
+                              retry_after=math.ceil(attempt["resend_after"] - time.time()))
     await ctx.limits.check(_sms_per_phone(ctx), attempt["phone"], SMS_REFUSED)
     user = await ctx.store.users.get({"_id": attempt["user_id"]}) \
         if attempt["user_id"] else None
