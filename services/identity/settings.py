@@ -66,3 +66,13 @@ class IdentitySettings(ServiceSettings):
     invitation_job_lease_seconds: float = 60.0
     # How often a replica looks for imports nobody is working on (seconds).
     invitation_job_poll_seconds: float = 5.0
+    # -- abuse limits of invitations (issue 9) --
+    # Single invitations and resends a company may send (a loop of thousands is stopped).
+    invitations_per_company_per_hour: int = 100
+    invitations_per_company_per_day: int = 500
+    # Rows a company may import per day; a larger file than what is left is refused whole.
+    invitation_rows_per_company_per_day: int = 10_000
+    # Header columns an import reads at most (wider files are refused).
+    invitation_file_max_columns: int = 30
+    # Uploads parsed at the same time in one process (the others wait their turn).
+    invitation_parses_per_process: int = 2

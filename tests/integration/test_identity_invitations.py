@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from services.identity.domain.invitations import CSV, XLSX
-from services.identity.handlers import invitations as invitation_handlers
+from services.identity.handlers import invitation_imports as invitation_handlers
 from services.identity.http import IDENTITY
 from tests.integration.test_identity_users import bearer, create_user, first_login, identity_app
 from tests.support.events import EventTap

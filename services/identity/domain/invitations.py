@@ -2,15 +2,18 @@
 and the invitation's state. No I/O.
 
 A file is refused as a whole only when it can not be read at all (not CSV/XLSX, no ``email``
-or ``role`` column, too many rows); otherwise every row is checked on its own and the import
+or ``role`` column, too many columns or rows); otherwise every row is checked on its own and the import
 reports each bad row by its spreadsheet row number (the header is row 1).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import itertools
 import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -36,8 +39,10 @@ _ALIASES = {"e-mail": "email", "email address": "email", "e-mail address": "emai
 _ROLE_ALIASES = {"billing administrator": BILLING_ADMIN, "billing admin": BILLING_ADMIN,
                  "company administrator": COMPANY_ADMIN, "company admin": COMPANY_ADMIN,
                  "administrator": COMPANY_ADMIN, "admin": COMPANY_ADMIN}
-# A spreadsheet is a zip archive: refuse one that unpacks to far more than it weighs.
-MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+# A spreadsheet is a zip archive: refuse one that unpacks to far more than a sheet of the
+# row cap needs (10 000 rows of five columns unpack to about 3 MB), as every cell present
+# is parsed.
+MAX_UNPACKED_BYTES = 30 * 1024 * 1024
 NAME_MAX = 100
 _EMAIL = TypeAdapter(EmailStr)
 
@@ -69,43 +74,66 @@ def kind_of(content_type: str, filename: str | None = None) -> str | None:
     return None
 
 
-def read_table(content: bytes, kind: str, max_rows: int) -> list[Row]:
+def read_table(content: bytes, kind: str, max_rows: int, max_columns: int = 30) -> list[Row]:
     """The data rows of a CSV or XLSX file, each checked on its own (not against the
-    database); ``InvitationFileInvalid`` if the file as a whole can not be used."""
-    table = _csv_table(content) if kind == "csv" else _xlsx_table(content, max_rows)
-    if not table:
-        raise InvitationFileInvalid("The file is empty. Put a header row (email, role, "
-                                    "language, first_name, surname) and one row per person.")
-    header = [_column(h) for h in table[0]]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    database); ``InvitationFileInvalid`` if the file as a whole can not be used.
+
+    The cost follows the cells really in the file: the file is read row by row, only the
+    known columns of a row are looked at, blank rows are skipped, and reading stops at the
+    row cap (an XLSX sheet's declared dimension is ignored)."""
+    with _csv_rows(content) if kind == "csv" else _xlsx_rows(content) as read:
+        first = next(read(1, None), None)
+        if first is None:
+            raise InvitationFileInvalid("The file is empty. Put a header row (email, role, "
+                                        "language, first_name, surname) and one row per "
+                                        "person.")
+        known = _known_columns(first, max_columns)
+        rows: list[Row] = []
+        seen: dict[str, int] = {}
+        for number, cells in enumerate(read(2, max(i for _, i in known) + 1), start=2):
+            if not any(cells):
+                continue  # a blank line, or rows missing from an XLSX sheet
+            width = len(cells)
+            values = {name: _cell(cells[i]) if i < width else "" for name, i in known}
+            if not any(values.values()):
+                continue  # blank lines are no rows
+            if len(rows) >= max_rows:
+                raise InvitationFileInvalid(
+                    f"The file has more than {max_rows} rows. Split it into several files.",
+                    slug="invitation-file-too-many-rows", max_rows=max_rows)
+            row = check_row(number, values)
+            email = row.values.get("email")
+            if not row.errors and email in seen:
+                row.errors.append({"field": "email", "rule": "duplicate_in_file",
+                                   "message": f"the same address is in row {seen[email]}"})
+            elif not row.errors:
+                seen[email] = number
+            rows.append(row)
+    if not rows:
+        raise InvitationFileInvalid("The file has a header row but nobody to invite. Add one "
+                                    "row per person below the header.")
+    return rows
+
+
+def _known_columns(header: Sequence[object], max_columns: int) -> list[tuple[str, int]]:
+    """(column, position) of each column the import knows; the header's width is capped
+    so that a file can not make every row cost thousands of cells."""
+    width = len(header)
+    while width and _cell(header[width - 1]) == "":
+        width -= 1  # Excel and CSV exports often end the header with empty cells
+    if width > max_columns:
+        raise InvitationFileInvalid(
+            f"The header row has {width} columns; at most {max_columns} are read. Keep the "
+            "columns email, role, language, first_name and surname and remove the others.",
+            slug="invitation-file-too-many-columns", max_columns=max_columns)
+    names = [_column(h) for h in header[:width]]
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise InvitationFileInvalid(
             f"The header row lacks the column(s) {', '.join(missing)}. Columns: email, role "
             "(user, billing_admin, company_admin), and optionally language, first_name, "
             "surname.", missing_columns=missing)
-    rows: list[Row] = []
-    seen: dict[str, int] = {}
-    for number, cells in enumerate(table[1:], start=2):
-        values = {name: _cell(cells[i]) if i < len(cells) else ""
-                  for i, name in enumerate(header) if name in COLUMNS}
-        if not any(values.values()):
-            continue  # blank lines are no rows
-        if len(rows) >= max_rows:
-            raise InvitationFileInvalid(
-                f"The file has more than {max_rows} rows. Split it into several files.",
-                slug="invitation-file-too-many-rows", max_rows=max_rows)
-        row = check_row(number, values)
-        email = row.values.get("email")
-        if not row.errors and email in seen:
-            row.errors.append({"field": "email", "rule": "duplicate_in_file",
-                               "message": f"the same address is in row {seen[email]}"})
-        elif not row.errors:
-            seen[email] = number
-        rows.append(row)
-    if not rows:
-        raise InvitationFileInvalid("The file has a header row but nobody to invite. Add one "
-                                    "row per person below the header.")
-    return rows
+    return list({name: i for i, name in enumerate(names) if name in COLUMNS}.items())
 
 
 def check_row(number: int, values: dict[str, str]) -> Row:
@@ -155,44 +183,61 @@ def _cell(value: object) -> str:
     return str(value).strip()
 
 
-def _csv_table(content: bytes) -> list[list[str]]:
+# A table reader: read(first_row, last_column) gives the rows from first_row (1 = header),
+# no wider than last_column where the format allows it.
+Reader = Callable[[int, int | None], Iterator[Sequence[object]]]
+
+
+@contextlib.contextmanager
+def _csv_rows(content: bytes) -> Iterator[Reader]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = content.decode("cp1252", errors="replace")  # Excel's "CSV" on Windows
     if "\x00" in text:
         raise InvitationFileInvalid("This is not a CSV file. Upload CSV (UTF-8) or XLSX.")
-    first = text.split("\n", 1)[0]
+    first = text[:text.find("\n")] if "\n" in text else text
     # Excel writes ';' where the decimal separator is a comma (de, hu).
     delimiter = max((",", ";", "\t"), key=first.count)
-    try:
-        return [r for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
-    except csv.Error as e:
-        raise InvitationFileInvalid(f"The CSV file can not be read: {e}.") from None
+
+    def read(first_row: int, last_column: int | None) -> Iterator[Sequence[object]]:
+        rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+        try:
+            yield from itertools.islice(rows, first_row - 1, None)
+        except csv.Error as e:
+            raise InvitationFileInvalid(f"The CSV file can not be read: {e}.") from None
+    yield read
 
 
-def _xlsx_table(content: bytes, max_rows: int) -> list[list[object]]:
+@contextlib.contextmanager
+def _xlsx_rows(content: bytes) -> Iterator[Reader]:
     import openpyxl
 
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as z:
             if sum(i.file_size for i in z.infolist()) > MAX_UNPACKED_BYTES:
                 raise InvitationFileInvalid("The spreadsheet unpacks to too much data.")
+        # Read-only: the sheet is parsed as a stream, never held as a whole.
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        sheet = book.worksheets[0]
+        # The declared dimension (<dimension ref="A1:XFD1048576"/>) would pad every row to
+        # its width and add its rows; only the cells really present are wanted.
+        sheet.reset_dimensions()
     except InvitationFileInvalid:
         raise
     except Exception:
         raise InvitationFileInvalid("The file is not a readable Excel (XLSX) workbook. Save "
                                     "it as .xlsx or CSV and upload it again.") from None
+
+    def read(first_row: int, last_column: int | None) -> Iterator[Sequence[object]]:
+        try:
+            yield from sheet.iter_rows(min_row=first_row, max_row=1 if first_row == 1
+                                       else None, max_col=last_column, values_only=True)
+        except Exception:
+            raise InvitationFileInvalid("The XLSX sheet can not be read: save it again with Excel "
+                                        "or as CSV and upload it again.") from None
     try:
-        sheet = book.worksheets[0]
-        table = []
-        # Blank rows are skipped later; a few spare ones let the row limit be reported.
-        for cells in sheet.iter_rows(values_only=True):
-            table.append(list(cells))
-            if len(table) > max_rows * 2 + 100:
-                break
-        return table
+        yield read
     finally:
         book.close()
 

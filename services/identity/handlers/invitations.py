@@ -4,29 +4,26 @@ XLSX file, each with a role; each invitee gets a personal link (valid
 invitation accepted. Invitations can be sent again (a new link; the old one stops working)
 and withdrawn.
 
-An import is a job: the upload stores its rows and answers at once; a background runner
-(``InvitationJobs``, one per process, several processes share the work through a lease on
-the job) invites row after row and writes its progress into the job every N rows. Each row's
-invitation has an id made of the job id and the row number, so a job taken over after a
-crash repeats no invitation.
+Imports of many addresses from a file are in ``invitation_imports``.
+
+Abuse limits (issue 9): single invitations and resends count against hourly and daily limits
+per company. An address with an account in another company is invited like any other: only
+its owner learns, on accepting, that it can not be used (no enumeration across companies).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-
-from pymongo import ReturnDocument
 
 from services.identity import events
 from services.identity.domain import invitations as inv
 from services.identity.domain import users as rules
 from services.identity.domain.errors import (EmailTaken, InvitationAccepted,
                                              InvitationExpired, InvitationInvalid,
-                                             InvitationJobNotFound, InvitationNotFound,
+                                             InvitationNotFound,
                                              InvitationPending, InvitationRevoked,
                                              RoleNotAllowed)
 from services.identity.domain.registration import normalise_email
@@ -35,18 +32,13 @@ from services.identity.handlers import (Identity, check_new_password, claim_logi
                                         company_policy, create_once, hash_password)
 from services.identity.handlers.sessions import start_session
 from services.identity.handlers.users import acting_user
-from shared.errors import Problem
-from shared.logging import get_logger
+from shared.ratelimit import DAY, HOUR, Limit
 
-log = get_logger("identity.invitations")
 MAX_PAGE = 200
-ROW_BATCH = 500
-# How many rejected rows a job lists (the counts stay exact beyond that).
-REJECTED_ROWS_KEPT = 10_000
 
 
 # -- who invites --------------------------------------------------------------------
-async def _inviter(ctx: Identity, company_id: str, actor_id: str) -> dict:
+async def inviter_for(ctx: Identity, company_id: str, actor_id: str) -> dict:
     """What every invitation by this administrator needs to say."""
     actor = await acting_user(ctx, company_id, actor_id)
     if not rules.is_master(actor["roles"]) and "users:invite" not in actor.get(
@@ -77,8 +69,8 @@ async def _open_invitation(ctx: Identity, company_id: str, email: str,
                  == "pending"), None)
 
 
-async def _invite(ctx: Identity, inviter: dict, invitation_id: str, values: dict, *,
-                  job_id: str | None = None, row: int | None = None) -> dict:
+async def invite_once(ctx: Identity, inviter: dict, invitation_id: str, values: dict, *,
+                      job_id: str | None = None, row: int | None = None) -> dict:
     """Create one invitation (or find the one this id already made) and send its link."""
     existing = await ctx.store.invitations.get({"_id": invitation_id,
                                                 "company_id": inviter["company_id"]})
@@ -86,8 +78,8 @@ async def _invite(ctx: Identity, inviter: dict, invitation_id: str, values: dict
         return existing
     email, role = normalise_email(values["email"]), values["role"]
     rules.check_may_invite(inviter["actor"], role)
-    if await ctx.store.logins.find_one({"_id": f"email:{email}"}) is not None:
-        raise EmailTaken("This address already has an account.")
+    if await _has_account_in(ctx, email, inviter["company_id"]):
+        raise EmailTaken("This address already has an account in your company.")
     if await _open_invitation(ctx, inviter["company_id"], email, invitation_id):
         raise InvitationPending("This address has an open invitation; send that one again "
                                 "instead (POST /v1/invitations/{id}/resend).")
@@ -109,10 +101,42 @@ async def _invite(ctx: Identity, inviter: dict, invitation_id: str, values: dict
     return await ctx.store.invitations.get({"_id": invitation_id})
 
 
+async def _has_account_in(ctx: Identity, email: str, company_id: str) -> bool:
+    """Whether the address logs in an account of this company. An account elsewhere is not
+    this company's business: the answer must not tell it apart from a free address."""
+    claim = await ctx.store.logins.find_one({"_id": f"email:{email}"})
+    if claim is None:
+        return False
+    return await ctx.store.users.get({"_id": claim["user_id"],
+                                      "company_id": company_id}) is not None
+
+
+def _sending_limits(ctx: Identity) -> list[Limit]:
+    s = ctx.settings
+    return [Limit("invitations-per-company-hour", s.invitations_per_company_per_hour, HOUR),
+            Limit("invitations-per-company-day", s.invitations_per_company_per_day, DAY)]
+
+
+@contextlib.asynccontextmanager
+async def _sending(ctx: Identity, company_id: str):
+    """One invitation email of the company's hourly and daily allowance; given back when
+    nothing was sent."""
+    limits = [(limit, company_id) for limit in _sending_limits(ctx)]
+    await ctx.limits.check_all(limits, "Your company sent too many invitations for now; "
+                               "try again later, or import a file for many people at once.")
+    try:
+        yield
+    except BaseException:
+        for limit, key in limits:
+            await ctx.limits.give_back(limit, key)
+        raise
+
+
 async def invite(ctx: Identity, company_id: str, actor_id: str, values: dict) -> dict:
     """One address with a role (ID-11)."""
-    inviter = await _inviter(ctx, company_id, actor_id)
-    return await _invite(ctx, inviter, str(uuid.uuid4()), values)
+    inviter = await inviter_for(ctx, company_id, actor_id)
+    async with _sending(ctx, company_id):
+        return await invite_once(ctx, inviter, str(uuid.uuid4()), values)
 
 
 async def invitation_in_company(ctx: Identity, company_id: str, invitation_id: str) -> dict:
@@ -147,7 +171,7 @@ async def list_invitations(ctx: Identity, company_id: str, *, status: str | None
 
 async def resend(ctx: Identity, company_id: str, actor_id: str, invitation_id: str) -> dict:
     """A new link (valid ``invitation_days`` again); the previous link stops working."""
-    inviter = await _inviter(ctx, company_id, actor_id)
+    inviter = await inviter_for(ctx, company_id, actor_id)
     doc = await invitation_in_company(ctx, company_id, invitation_id)
     rules.check_may_invite(inviter["actor"], doc["role"])
     token = new_token()
@@ -158,12 +182,13 @@ async def resend(ctx: Identity, company_id: str, actor_id: str, invitation_id: s
         d.update(token_hash=token_hash(token), expires_at=expires,
                  expires_ts=expires.timestamp(), sent_count=d.get("sent_count", 1) + 1)
         return [_sent_event(ctx, d, token, inviter["name"], inviter["company_name"])]
-    return await ctx.store.invitations.change({"_id": invitation_id}, renew)
+    async with _sending(ctx, company_id):
+        return await ctx.store.invitations.change({"_id": invitation_id}, renew)
 
 
 async def revoke(ctx: Identity, company_id: str, actor_id: str, invitation_id: str) -> dict:
     """Withdraw an invitation that was not accepted: its link stops working."""
-    inviter = await _inviter(ctx, company_id, actor_id)
+    inviter = await inviter_for(ctx, company_id, actor_id)
     doc = await invitation_in_company(ctx, company_id, invitation_id)
     rules.check_may_invite(inviter["actor"], doc["role"])
 
@@ -232,6 +257,12 @@ async def accept(ctx: Identity, token: str, form: dict) -> dict:
     await ctx.store.invitations.change({"_id": doc["_id"]}, reserve)
     try:
         await claim_login(ctx, f"email:{email}", user_id)
+    except EmailTaken:
+        # Only the address's owner reads this; the inviting company sees a pending invitation.
+        await _unreserve(ctx, doc["_id"])
+        raise EmailTaken("This address already has an account, so the invitation can not be "
+                         "accepted with it. Log in with that account, or ask the person who "
+                         "invited you to invite another address.") from None
     except Exception:
         await _unreserve(ctx, doc["_id"])
         raise
@@ -263,161 +294,3 @@ async def accept(ctx: Identity, token: str, form: dict) -> dict:
     stored = await ctx.store.users.get({"_id": user_id}) or user
     return {"user_id": user_id, "company_id": company_id,
             **await start_session(ctx, stored, ["pwd"])}
-
-
-# -- imports ------------------------------------------------------------------------
-async def create_job(ctx: Identity, company_id: str, actor_id: str, content: bytes,
-                     kind: str, file_name: str | None) -> dict:
-    """Check the file as a whole, store its rows and the job; the runner does the rest."""
-    await _inviter(ctx, company_id, actor_id)
-    rows = await asyncio.to_thread(inv.read_table, content, kind,
-                                   ctx.settings.invitation_file_max_rows)
-    job_id = str(uuid.uuid4())
-    docs = [{"_id": f"{job_id}:{r.row:07d}", "job_id": job_id, **r.to_doc()} for r in rows]
-    for start in range(0, len(docs), ROW_BATCH):
-        await ctx.store.invitation_job_rows.insert_many(docs[start:start + ROW_BATCH])
-    job = {"_id": job_id, "company_id": company_id, "created_by": actor_id,
-           "file_name": (file_name or "")[:200] or None, "format": kind, "status": "queued",
-           "total_rows": len(rows), "processed_rows": 0, "invited": 0, "failed": 0,
-           "last_row": 0, "rejected_rows": [], "created_at": datetime.now(UTC),
-           "finished_at": None, "lease_until": 0.0, "lease_owner": ""}
-    await ctx.store.bulk_jobs.create(job)
-    return job
-
-
-async def job_in_company(ctx: Identity, company_id: str, job_id: str) -> dict:
-    job = await ctx.store.bulk_jobs.get({"_id": job_id, "company_id": company_id})
-    if job is None:
-        raise InvitationJobNotFound("No invitation import with this id in your company.")
-    return job
-
-
-class JobLost(Exception):
-    """Another process took the job over (this one was too slow to renew its lease)."""
-
-
-class InvitationJobs:
-    """Works through invitation imports in the background: woken by an upload in this
-    process, and every ``invitation_job_poll_seconds`` looking for imports whose process
-    stopped (their lease ran out)."""
-
-    def __init__(self, ctx: Identity, owner: str | None = None) -> None:
-        self.ctx = ctx
-        self.owner = owner or uuid.uuid4().hex
-        self._wake = asyncio.Event()
-        self._tasks: set[asyncio.Task] = set()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        task = asyncio.create_task(self._loop())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                while await self.work_once():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # the database is away: try again later
-                log.warning("invitation import paused", error=str(e)[:200])
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(),
-                                       self.ctx.settings.invitation_job_poll_seconds)
-            self._wake.clear()
-
-    async def _claim(self) -> dict | None:
-        now = time.time()
-        return await self.ctx.store.bulk_jobs.collection.find_one_and_update(
-            {"status": {"$in": ["queued", "running"]}, "lease_until": {"$lt": now}},
-            {"$set": {"status": "running", "lease_owner": self.owner,
-                      "lease_until": now + self.ctx.settings.invitation_job_lease_seconds},
-             "$inc": {"version": 1}}, return_document=ReturnDocument.AFTER)
-
-    async def work_once(self) -> bool:
-        """Take one import nobody works on and finish it; False when there is none."""
-        job = await self._claim()
-        if job is None:
-            return False
-        try:
-            await self.process(job)
-        except JobLost:
-            log.info("invitation import taken over by another process", job_id=job["_id"])
-        return True
-
-    async def process(self, job: dict) -> None:
-        ctx = self.ctx
-        try:
-            inviter = await _inviter(ctx, job["company_id"], job["created_by"])
-        except Problem as e:
-            inviter, reason = None, {"field": "(job)", "rule": e.slug,
-                                     "message": e.detail or e.title}
-        every = max(1, ctx.settings.invitation_job_progress_every)
-        last = job["last_row"]
-        while True:
-            batch = await ctx.store.invitation_job_rows.find(
-                {"job_id": job["_id"], "row": {"$gt": last}}).sort("row", 1).limit(
-                every).to_list()
-            if not batch:
-                break
-            outcomes = []
-            for row in batch:
-                errors = row["errors"] or ([reason] if inviter is None else
-                                           await self._invite_row(inviter, job, row))
-                outcomes.append((row, errors))
-            await checkpoint(ctx, job["_id"], self.owner, outcomes)
-            last = batch[-1]["row"]
-        await finish(ctx, job["_id"], self.owner)
-        await ctx.store.invitation_job_rows.delete_many({"job_id": job["_id"]})
-
-    async def _invite_row(self, inviter: dict, job: dict, row: dict) -> list[dict]:
-        try:
-            await _invite(self.ctx, inviter, inv.invitation_id_for_row(job["_id"], row["row"]),
-                          row["values"], job_id=job["_id"], row=row["row"])
-            return []
-        except Problem as e:
-            return [{"field": "email" if e.slug != "role-not-allowed" else "role",
-                     "rule": e.slug, "message": e.detail or e.title}]
-
-
-async def checkpoint(ctx: Identity, job_id: str, owner: str,
-                     outcomes: list[tuple[dict, list[dict]]]) -> None:
-    """Count a batch of rows and renew the lease, in one write of the job."""
-    def apply(d: dict) -> list:
-        if d["lease_owner"] != owner:
-            raise JobLost()
-        for row, errors in outcomes:
-            if row["row"] <= d["last_row"]:
-                continue
-            d["processed_rows"] += 1
-            if errors:
-                d["failed"] += 1
-                if len(d["rejected_rows"]) < REJECTED_ROWS_KEPT:
-                    d["rejected_rows"].append({"row": row["row"],
-                                               "email": row["values"].get("email", ""),
-                                               "errors": errors})
-            else:
-                d["invited"] += 1
-            d["last_row"] = row["row"]
-        d["lease_until"] = time.time() + ctx.settings.invitation_job_lease_seconds
-        return []
-    await ctx.store.bulk_jobs.change({"_id": job_id}, apply)
-
-
-async def finish(ctx: Identity, job_id: str, owner: str) -> None:
-    def apply(d: dict) -> list:
-        if d["lease_owner"] != owner:
-            raise JobLost()
-        d.update(status="completed", finished_at=datetime.now(UTC), lease_until=0.0)
-        return []
-    await ctx.store.bulk_jobs.change({"_id": job_id}, apply)

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from services.identity import events
 from services.identity.domain import secrets as codes
 from services.identity.domain import users as rules
-from services.identity.domain.errors import (NoParent, RoleNotAllowed, UserNotFound,
-                                             UserStatusConflict)
+from services.identity.domain.errors import (EmailTaken, NoParent, RoleNotAllowed,
+                                             UserNotFound, UserStatusConflict)
 from services.identity.domain.registration import normalise_email
 from services.identity.handlers import (Identity, claim_login, create_once, hash_password,
                                         release_login)
@@ -126,7 +126,7 @@ async def create_user(ctx: Identity, company_id: str, actor_id: str, cmd: dict,
             raise UserStatusConflict("This Idempotency-Key was used for another request.",
                                      slug="idempotency-key-reused")
         return existing
-    await claim_login(ctx, f"email:{email}", user_id)
+    email_here = await _claim_email_or_note_elsewhere(ctx, company_id, email, user_id)
     if username:
         try:
             await claim_login(ctx, f"username:{username.lower()}", user_id)
@@ -143,6 +143,12 @@ async def create_user(ctx: Identity, company_id: str, actor_id: str, cmd: dict,
             "status": "pending_activation", "password_hash": None, "password_history": [],
             "must_change_password": False, "created_at": datetime.now(UTC),
             "created_by": actor_id}
+    if not email_here:
+        # The address is another company's account. Saying so would tell this company who
+        # is a customer: the account looks made as asked, but nothing reaches the address
+        # (no code, no password) and nothing made here logs in (the address logs in its
+        # real account, an activation finds that one).
+        user["email_elsewhere"] = True
     if cmd.get("onboarding") == "temporary_password":
         password = codes.new_temporary_password()
         user.update(status="active", must_change_password=True,
@@ -153,10 +159,14 @@ async def create_user(ctx: Identity, company_id: str, actor_id: str, cmd: dict,
             _event(ctx, events.USER_ACTIVATED, events.UserActivated(
                 user_id=user_id, company_id=company_id, email=email,
                 first_name=user["first_name"], surname=user["surname"], roles=user["roles"],
-                parent_user_id=user["parent_user_id"], language=language)),
-            _event(ctx, events.TEMPORARY_PASSWORD_ISSUED, events.TemporaryPasswordIssued(
-                user_id=user_id, company_id=company_id, email=email, language=language,
-                login_id=rules.login_id(user), temporary_password=password))]
+                parent_user_id=user["parent_user_id"], language=language))]
+        if email_here:
+            new_events.append(_event(
+                ctx, events.TEMPORARY_PASSWORD_ISSUED, events.TemporaryPasswordIssued(
+                    user_id=user_id, company_id=company_id, email=email, language=language,
+                    login_id=rules.login_id(user), temporary_password=password)))
+    elif not email_here:
+        new_events = []
     else:
         code, fields = _activation_fields(ctx, user_id)
         user.update(fields)
@@ -165,6 +175,20 @@ async def create_user(ctx: Identity, company_id: str, actor_id: str, cmd: dict,
         existing = await user_in_company(ctx, company_id, user_id)
         return existing
     return user
+
+
+async def _claim_email_or_note_elsewhere(ctx: Identity, company_id: str, email: str,
+                                         user_id: str) -> bool:
+    """Claim the address for the new account; False when it is another company's account.
+    An account of this very company is a clear conflict: the administrator sees it anyway."""
+    try:
+        return await claim_login(ctx, f"email:{email}", user_id)
+    except EmailTaken:
+        claim = await ctx.store.logins.find_one({"_id": f"email:{email}"})
+        if claim is None or await ctx.store.users.get(
+                {"_id": claim["user_id"], "company_id": company_id}) is not None:
+            raise EmailTaken("This address already has an account in your company.") from None
+        return False
 
 
 async def user_in_company_or_none(ctx: Identity, company_id: str, user_id: str) -> dict | None:
@@ -189,6 +213,10 @@ async def admin_reissue_activation_code(ctx: Identity, company_id: str, actor_id
     actor = await acting_user(ctx, company_id, actor_id)
     user = await user_in_company(ctx, company_id, user_id)
     rules.check_may_invite(actor, user["roles"][0])
+    if user.get("email_elsewhere"):
+        if user["status"] != "pending_activation":
+            raise UserStatusConflict("This account is activated already; log in instead.")
+        return  # the same answer as a sent code; the address belongs to another account
     await reissue_activation_code(ctx, user)
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from services.identity.domain import invitations as inv
 from services.identity.domain.errors import InvitationFileInvalid, InvitationFileTooLarge
 from services.identity.domain.registration import Language, Name, Phone
+from services.identity.handlers import invitation_imports as imports
 from services.identity.handlers import invitations as handlers
 from services.identity.http import IDENTITY, routes
 from services.identity.http.models import Session
@@ -144,7 +145,7 @@ def _id(request: web.Request) -> str:
 
 
 @routes.post("/v1/invitations", body=NewInvitation, response=Invitation, status=201,
-             access=INVITERS, tags=TAGS, problems=(409,))
+             access=INVITERS, tags=TAGS, problems=(409, 429))
 async def invite(request: web.Request, body: NewInvitation, principal: Principal
                  ) -> Invitation:
     """ID-11: invite one address with a role; a personal link goes to it."""
@@ -173,7 +174,7 @@ async def get_invitation(request: web.Request, principal: Principal) -> Invitati
 
 
 @routes.post("/v1/invitations/{invitation_id}/resend", response=Invitation, access=INVITERS,
-             tags=TAGS, problems=(404, 409, 410))
+             tags=TAGS, problems=(404, 409, 410, 429))
 async def resend(request: web.Request, principal: Principal) -> Invitation:
     """ID-11: send the invitation again with a new link; the old link stops working."""
     return invitation_view(await handlers.resend(request.app[IDENTITY], principal.company_id,
@@ -207,7 +208,7 @@ async def accept(request: web.Request, body: Acceptance) -> AcceptedInvitation:
 
 
 # -- imports ---------------------------------------------------------------------------------------
-INVITATION_JOBS = web.AppKey("invitation_jobs", handlers.InvitationJobs)
+INVITATION_JOBS = web.AppKey("invitation_jobs", imports.InvitationJobs)
 
 
 async def _read_limited(read: Callable[[int], Awaitable[bytes]], limit: int) -> bytes:
@@ -251,14 +252,14 @@ async def _uploaded_file(request: web.Request, limit: int) -> tuple[bytes, str, 
 
 
 @routes.post("/v1/invitation-jobs", response=InvitationJob, status=202, access=INVITERS,
-             tags=TAGS, problems=(413, 415, 422))
+             tags=TAGS, problems=(409, 413, 415, 422, 429))
 async def import_invitations(request: web.Request, principal: Principal) -> web.Response:
     """ID-11: invite many people from a CSV or XLSX file (columns email, role, and optionally
     language, first_name, surname; a role per row). Answers at once; follow the import at
     `Location` for progress and the rows that could not be invited."""
     ctx = request.app[IDENTITY]
     content, kind, name = await _uploaded_file(request, ctx.settings.invitation_file_max_bytes)
-    job = await handlers.create_job(ctx, principal.company_id, principal.subject, content,
+    job = await imports.create_job(ctx, principal.company_id, principal.subject, content,
                                     kind, name)
     runner = request.app.get(INVITATION_JOBS)
     if runner is not None:
@@ -271,13 +272,13 @@ async def import_invitations(request: web.Request, principal: Principal) -> web.
             tags=TAGS, problems=(404,))
 async def get_job(request: web.Request, principal: Principal) -> InvitationJob:
     """ID-11: an import's progress, and each row that could not be invited, with why."""
-    return job_view(await handlers.job_in_company(request.app[IDENTITY], principal.company_id,
+    return job_view(await imports.job_in_company(request.app[IDENTITY], principal.company_id,
                                                   request.match_info["job_id"]))
 
 
 async def run_invitation_jobs(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: this process works through invitation imports in the background."""
-    runner = handlers.InvitationJobs(app[IDENTITY])
+    runner = imports.InvitationJobs(app[IDENTITY])
     app[INVITATION_JOBS] = runner
     runner.start()
     yield
