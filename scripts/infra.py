@@ -124,7 +124,10 @@ class Infrastructure:
         self.throwaway = throwaway
 
     def __enter__(self) -> dict[str, str]:
-        env = {"AMQP_URL": ensure_rabbitmq()}
+        # make run, make test and make bench run on development defaults (peppers, keys, the
+        # card sandbox); a service started any other way refuses them.
+        env = {"AMQP_URL": ensure_rabbitmq(), "BAP_DEV_MODE": os.environ.get("BAP_DEV_MODE",
+                                                                           "true")}
         if self.mongo is not None:
             self.mongo.start()
             env["MONGODB_URL"] = self.mongo.url

@@ -2,17 +2,53 @@
 
 ``IDENTITY_HTTP_PORT`` sets identity's port; the unprefixed ``MONGODB_URL`` and ``AMQP_URL``
 are read by every service so one export points the whole platform at other infrastructure.
+
+Every setting can also come from a file: with ``SECRETS_DIR=/run/secrets`` the file
+``/run/secrets/identity_code_pepper`` (or ``IDENTITY_CODE_PEPPER``) holds that setting, as
+Docker and Kubernetes mount Secrets; an environment variable wins over a file.
+
+Settings declared with ``dev_default(...)`` (peppers, the key-encryption key, the card
+sandbox) have a default that is only good on a developer's machine: a service refuses to
+start with one unless ``BAP_DEV_MODE=true`` (``refuse_development_defaults``).
 """
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import os
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import (BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource,
+                               SettingsConfigDict)
+
+DEV_MODE_VARIABLE = "BAP_DEV_MODE"
+SECRETS_DIR_VARIABLE = "SECRETS_DIR"
+_DEV_DEFAULT = "bap_development_default"
+
 
 
 def _shared(name: str, default):
     """A field read from the platform-wide variable ``NAME``, not the service's prefix."""
     return Field(default, validation_alias=AliasChoices(name))
+
+
+def dev_default(default: Any, **kw: Any) -> Any:
+    """A field whose default is for development only (a pepper, a key, a sandbox): outside
+    development mode a service refuses to start while it still has this value."""
+    extra = {**kw.pop("json_schema_extra", {}), _DEV_DEFAULT: True}
+    return Field(default, json_schema_extra=extra, **kw)
+
+
+class DevelopmentDefaultRefused(Exception):
+    """Settings that keep a development-only default outside development mode."""
+
+    def __init__(self, variables: list[str]) -> None:
+        self.variables = variables
+        super().__init__(
+            f"refusing to start: {', '.join(variables)} still "
+            f"{'has its' if len(variables) == 1 else 'have their'} development default; set "
+            f"{'it' if len(variables) == 1 else 'them'} (or a file in {SECRETS_DIR_VARIABLE}), "
+            f"or set {DEV_MODE_VARIABLE}=true on a developer machine")
 
 
 class ServiceSettings(BaseSettings):
@@ -44,7 +80,49 @@ class ServiceSettings(BaseSettings):
     jwks_url: str = _shared("JWKS_URL", "http://127.0.0.1:8001/.well-known/jwks.json")
     token_issuer: str = _shared("TOKEN_ISSUER", "bap-identity")
     token_audience: str = _shared("TOKEN_AUDIENCE", "bap")
+    # Development mode (make run, make test, make bench): development-only defaults allowed.
+    dev_mode: bool = _shared(DEV_MODE_VARIABLE, False)
+
+    @classmethod
+    def settings_customise_sources(
+            cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # SECRETS_DIR is read at construction time, so one image serves every environment.
+        secrets_dir = os.environ.get(SECRETS_DIR_VARIABLE)
+        sources = [init_settings, env_settings, dotenv_settings]
+        if secrets_dir:
+            sources.append(SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir))
+        return tuple(sources)
+
+    def development_defaults(self) -> list[str]:
+        """The variables of dev_default settings that still hold their default."""
+        prefix = (self.model_config.get("env_prefix") or "").upper()
+        found = []
+        for name, info in type(self).model_fields.items():
+            extra = info.json_schema_extra
+            if not isinstance(extra, dict) or not extra.get(_DEV_DEFAULT):
+                continue
+            if _plain(getattr(self, name)) == _plain(info.default):
+                found.append(f"{prefix}{name.upper()}")
+        return found
+
 
     @property
     def database_name(self) -> str:
         return self.database or self.service_name
+
+
+def _plain(value: Any) -> Any:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def refuse_development_defaults(settings: ServiceSettings) -> None:
+    """Raise ``DevelopmentDefaultRefused`` naming each variable that keeps a development-only
+    default, unless ``BAP_DEV_MODE`` is true. Called where a service starts."""
+    if settings.dev_mode:
+        return
+    variables = settings.development_defaults()
+    if variables:
+        raise DevelopmentDefaultRefused(variables)

@@ -27,14 +27,16 @@ from typing import Any
 import swagger_ui_bundle
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from pydantic_core import to_jsonable_python
 
 from shared.auth import Access, Principal, TokenVerifier, bearer_token
-from shared.errors import InvalidInput, Problem
+from shared.errors import Problem
 from shared.logging import correlation_id, get_logger, new_correlation_id
 from shared.metrics import Metrics
+from shared.parsing import parse_json, parse_query
+from shared.protocol import answer_malformed_requests_with_problems
 
 log = get_logger("http")
 PROBLEM_JSON = "application/problem+json"
@@ -52,16 +54,6 @@ READINESS = web.AppKey("readiness", dict)
 OPENAPI_INFO = web.AppKey("openapi_info", dict)
 
 ReadinessCheck = Callable[[], Awaitable[bool] | bool]
-
-
-def field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
-    """Pydantic errors as one entry per field path and rule, without the rejected value."""
-    out = []
-    for e in exc.errors(include_input=False, include_url=False):
-        path = ".".join(str(p) for p in e["loc"] if p != "__root__")
-        out.append({"field": f"{prefix}{path}" if path else prefix.rstrip(".") or "(body)",
-                    "rule": e["type"], "message": e["msg"]})
-    return out
 
 
 def _json_text(data: Any) -> str:
@@ -171,10 +163,7 @@ def _endpoint(r: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
         if r.access is not None:
             kwargs["principal"] = await authenticate(request, r.access)
         if r.query is not None:
-            try:
-                kwargs["query"] = r.query.model_validate(dict(request.query))
-            except ValidationError as e:
-                raise InvalidInput(field_errors(e, "query.")) from None
+            kwargs["query"] = parse_query(request.query, r.query)
         if r.body is not None:
             kwargs["body"] = await parse_body(request, r.body)
         result = await r.handler(request, **kwargs)
@@ -192,23 +181,12 @@ def _endpoint(r: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
 
 
 async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
-    """The request's JSON body as ``model``: 415, 413, 400 (malformed) or 422 otherwise."""
+    """The request's JSON body as ``model``, parsed strictly (``shared.parsing``): 415, 413,
+    400 (malformed) or 422 otherwise."""
     if request.content_type != "application/json":
         raise Problem("Send the body as application/json.", status=415,
                       slug="unsupported-media-type", title="Unsupported media type")
-    raw = await request.read()
-    try:
-        data = json.loads(raw or b"null")
-    except json.JSONDecodeError as e:
-        raise Problem(f"The body is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}.",
-                      slug="malformed-json", title="Malformed JSON") from None
-    except (UnicodeDecodeError, RecursionError):
-        raise Problem("The body is not valid JSON.",
-                      slug="malformed-json", title="Malformed JSON") from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as e:
-        raise InvalidInput(field_errors(e)) from None
+    return parse_json(await request.read(), model)
 
 
 @web.middleware
@@ -302,6 +280,7 @@ def new_app(*, metrics: Metrics, verifier: TokenVerifier, max_body_bytes: int,
         client_max_size=max_body_bytes,
         middlewares=[correlation_middleware, metrics_middleware, problem_middleware],
     )
+    answer_malformed_requests_with_problems(app)
     app[METRICS] = metrics
     app[VERIFIER] = verifier
     app[READINESS] = {}

@@ -18,7 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared import mongo
 from shared.auth import TokenVerifier
 from shared.bus import Bus, Subscription, Topology
-from shared.config import ServiceSettings
+from shared.config import DevelopmentDefaultRefused, ServiceSettings, refuse_development_defaults
 from shared.http import Routes, add_readiness_check, add_routes, new_app
 from shared.logging import configure_logging, get_logger
 from shared.metrics import Metrics
@@ -53,6 +53,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings,
     """The service's application for ``role``; nothing connects until it starts."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
+    # Before anything else: a pepper or key everybody knows must never serve real users.
+    refuse_development_defaults(settings)
     metrics = Metrics(settings.service_name)
     verifier = TokenVerifier(settings.jwks_url, issuer=settings.token_issuer,
                              audience=settings.token_audience)
@@ -131,7 +133,10 @@ def main(definition: ServiceDefinition, settings_type: type[ServiceSettings],
     if args.port is not None:
         settings.http_port = args.port
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
-    app = create_app(definition, settings, args.role)
+    try:
+        app = create_app(definition, settings, args.role)
+    except DevelopmentDefaultRefused as e:
+        raise SystemExit(f"{settings.service_name}: {e}") from None
     log.info("starting", role=args.role, port=settings.http_port)
     web.run_app(app, host=settings.http_host, port=settings.http_port, print=None,
                 access_log=None, handle_signals=True, shutdown_timeout=10)

@@ -1,6 +1,6 @@
 from pydantic_settings import SettingsConfigDict
 
-from shared.config import ServiceSettings
+from shared.config import ServiceSettings, dev_default
 
 
 class BillingSettings(ServiceSettings):
@@ -12,6 +12,6 @@ class BillingSettings(ServiceSettings):
     service_name: str = "billing"
     http_port: int = 8002
     # The card payment provider's API that confirms a card token; empty = the local sandbox,
-    # which accepts tokens of the form ``tok_sandbox_…`` as given (never for production).
-    payment_provider_url: str = ""
+    # which accepts tokens of the form ``tok_sandbox_…`` as given (development mode only).
+    payment_provider_url: str = dev_default("")
     payment_provider_timeout_seconds: float = 5.0

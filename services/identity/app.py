@@ -15,7 +15,7 @@ from services.identity.http import IDENTITY, routes
 from services.identity.http.invitations import run_invitation_jobs
 from services.identity.settings import IdentitySettings
 from services.identity.store import IdentityStore
-from services.identity.tokens import SigningKeys
+from services.identity.tokens import KeyEncryption, SigningKeys
 from shared.http import METRICS
 from shared.logging import get_logger
 from shared.ratelimit import RateLimiter
@@ -30,12 +30,17 @@ async def setup(app: web.Application) -> None:
     for aggregates in store.aggregates:
         relay.watch(aggregates)
     await store.apply_indexes()
-    keys = SigningKeys(store.signing_keys)
-    await keys.load()
     settings = app[SERVICE_SETTINGS]
     assert isinstance(settings, IdentitySettings)
+    keys = SigningKeys(store.signing_keys, key_encryption(settings))
+    await keys.load()
     app[IDENTITY] = Identity(store=store, keys=keys, settings=settings,
                              limits=RateLimiter(store.counters, app[METRICS]))
+
+
+def key_encryption(settings: IdentitySettings) -> KeyEncryption:
+    return KeyEncryption.from_text(settings.key_encryption_key.get_secret_value(),
+                                   settings.key_encryption_keys_old.get_secret_value())
 
 
 async def reload_signing_keys(app: web.Application) -> AsyncIterator[None]:

@@ -1,7 +1,7 @@
 from pydantic import BaseModel, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.config import ServiceSettings
+from shared.config import ServiceSettings, dev_default
 
 
 class InternalClient(BaseModel):
@@ -31,7 +31,13 @@ class IdentitySettings(ServiceSettings):
     access_token_seconds: int = 600
     refresh_token_days: int = 30
     # Keys the HMAC of short codes (SMS codes, activation codes); the same on every replica.
-    code_pepper: SecretStr = SecretStr("local-development-pepper-change-me")
+    code_pepper: SecretStr = dev_default(SecretStr("local-development-pepper-change-me"))
+    # Key-encryption key (base64 of 32 random bytes) that the signing keys are encrypted
+    # under at rest (AES-256-GCM). Rotating it: the new one here, the old ones in
+    # key_encryption_keys_old (comma-separated), then `python -m services.identity.keys rewrap`.
+    key_encryption_key: SecretStr = dev_default(
+        SecretStr("YmFwLWRldmVsb3BtZW50LWtleS1lbmNyeXB0aW9uISE="))
+    key_encryption_keys_old: SecretStr = SecretStr("")
     sms_code_seconds: int = 300
     sms_code_tries: int = 5
     sms_resend_cooldown_seconds: int = 30

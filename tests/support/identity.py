@@ -82,7 +82,8 @@ async def identity_running(mongo_url: str, amqp_url: str, bus_prefix: str, uniqu
     settings = IdentitySettings(
         mongodb_url=mongo_url, amqp_url=amqp_url, bus_prefix=bus_prefix,
         database=f"it_{unique}_identity", retry_delays=[0.2, 0.5], relay_poll_seconds=0.2,
-        jwks_url=f"http://127.0.0.1:{port}/.well-known/jwks.json", **overrides)
+        jwks_url=f"http://127.0.0.1:{port}/.well-known/jwks.json",
+        **{"dev_mode": True, **overrides})
     server = TestServer(build(settings), host="127.0.0.1", port=port)
     await server.start_server()
     try:

@@ -96,6 +96,7 @@ def platform_env(*, mongo_url: str, amqp_url: str, bus_prefix: str, db_prefix: s
         "MONGODB_URL": mongo_url, "AMQP_URL": amqp_url, "BUS_PREFIX": bus_prefix,
         "JWKS_URL": f"http://127.0.0.1:{ports['identity']}/.well-known/jwks.json",
         "LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG", "PYTHONUNBUFFERED": "1",
+        "BAP_DEV_MODE": "true",
     })
     for name in SERVICES:
         prefix = name.upper()

@@ -53,7 +53,8 @@ def settings_for(settings_type: type[ServiceSettings], *, mongo_url: str, amqp_u
     extra = {"jwks_url": "http://127.0.0.1:9/.well-known/jwks.json", **extra}
     return settings_type(mongodb_url=mongo_url, amqp_url=amqp_url, bus_prefix=bus_prefix,
                          database=f"it_{unique}_{settings_type.__name__.lower()}",
-                         retry_delays=RETRY_DELAYS, relay_poll_seconds=0.2, **extra)
+                         retry_delays=RETRY_DELAYS, relay_poll_seconds=0.2,
+                         **{"dev_mode": True, **extra})
 
 
 def envelope(etype: str, data: dict, *, company_id: str | None = None,

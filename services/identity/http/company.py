@@ -12,6 +12,7 @@ from services.identity.domain.registration import Language, Phone
 from services.identity.handlers import company as handlers
 from services.identity.http import IDENTITY, routes
 from shared.auth import COMPANY_ADMIN, Access, Principal
+from shared.parsing import UniqueList
 
 ADMINS = Access.of(roles=(COMPANY_ADMIN,))
 READERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("company:read",))
@@ -46,7 +47,8 @@ class CompanySettingsChange(BaseModel):
     password_policy: PasswordPolicy | None = None
     sms_login_step: bool | None = None
     sales_partner_access: bool | None = None
-    phone_login_permissions: list[PhoneLoginPermission] | None = Field(None, max_length=10)
+    phone_login_permissions: UniqueList[PhoneLoginPermission] | None = Field(None,
+                                                                              max_length=10)
 
 
 class CompanySettings(BaseModel):

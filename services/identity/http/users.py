@@ -19,6 +19,7 @@ from services.identity.http import IDENTITY, routes
 from services.identity.http.models import Accepted
 from shared.auth import COMPANY_ADMIN, Access, Principal
 from shared.http import json_response
+from shared.parsing import UniqueList
 
 READERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("users:read", "users:manage"))
 CREATORS = Access.of(roles=(COMPANY_ADMIN,), permissions=("users:invite",))
@@ -64,7 +65,7 @@ class NewUser(BaseModel):
     first_name: Name
     surname: Name
     role: Role
-    permissions: list[Permission] = Field(
+    permissions: UniqueList[Permission] = Field(
         default_factory=list, max_length=len(rules.DELEGABLE),
         description="delegated permissions; only for role sub_admin (ID-12)")
     language: Language | None = Field(None, description="default: the company's language")
@@ -82,7 +83,7 @@ class NewUser(BaseModel):
 class RoleChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role
-    permissions: list[Permission] = Field(default_factory=list,
+    permissions: UniqueList[Permission] = Field(default_factory=list,
                                           max_length=len(rules.DELEGABLE))
 
 
