@@ -32,6 +32,16 @@ async def test_login_with_sms_code_refresh_and_password_reset_leave_no_secret_in
                              headers={"Authorization": f"Bearer {refreshed['access_token']}"}
                              ) as r:
             assert r.status in (404, 405)  # a GET resource: the token itself was accepted
+        # A new login phone, confirmed with the code sent to it (the code must not be logged).
+        auth = {"Authorization": f"Bearer {refreshed['access_token']}"}
+        async with http.patch(f"{identity}/v1/me/contact-details", headers=auth, json={
+                "phone": "+36709876543", "current_password": account.password}) as r:
+            assert r.status == 200
+        phone_code = (await tap.wait_for("identity.phone_verification.requested.v1"))[
+            "data"]["code"]
+        async with http.post(f"{identity}/v1/me/phone-verification", headers=auth,
+                             json={"code": phone_code}) as r:
+            assert r.status == 200
         await http.post(f"{identity}/v1/password-resets", json={"email": account.email})
         reset = await tap.wait_for("identity.password_reset.requested.v1")
         new_password = "Neues!Pass77"
@@ -48,4 +58,5 @@ async def test_login_with_sms_code_refresh_and_password_reset_leave_no_secret_in
     leaked = [s[:6] + "…" for s in secrets if s in logs]
     assert not leaked, f"secrets found in logs: {leaked}"
     for line in logs.splitlines():
-        assert f'"{code}"' not in line and f"={code}" not in line
+        for short in (code, phone_code):
+            assert f'"{short}"' not in line and f"={short}" not in line

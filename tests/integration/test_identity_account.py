@@ -10,6 +10,7 @@ import pytest
 from services.identity.http import IDENTITY
 from tests.support.events import EventTap
 from tests.support.identity import identity_running, log_in, register_company
+from tests.support.services import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -20,14 +21,6 @@ async def identity(mongo_url, amqp_url, bus_prefix, unique):
         async with identity_running(mongo_url, amqp_url, bus_prefix, unique) as (url, app):
             async with aiohttp.ClientSession() as http:
                 yield url, app, tap, http
-
-
-async def eventually(read, *, equals, seconds: float = 10.0):
-    """Polls ``read()`` until it returns ``equals`` (or fails after ``seconds``)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while (value := await read()) != equals:
-        assert asyncio.get_running_loop().time() < deadline, value
-        await asyncio.sleep(0.05)
 
 
 async def sms_off(http, url, account) -> None:
@@ -49,7 +42,10 @@ async def test_password_reset_answers_the_same_for_unknown_addresses_and_sends_n
     await tap.wait_for("identity.password_reset.requested.v1", user_id=account.user_id)
     # Both requests were resolved (off the request): one opened a link, the other nothing.
     resets = app[IDENTITY].store.password_resets.collection
-    await eventually(lambda: resets.count_documents({"status": "queued"}), equals=0)
+
+    async def none_queued() -> bool:
+        return await resets.find_one({"status": "queued"}) is None
+    await eventually(none_queued)
     assert len(tap.of("identity.password_reset.requested.v1")) == 1
 
 

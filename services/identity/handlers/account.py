@@ -104,7 +104,7 @@ async def request_password_reset(ctx: Identity, email: str) -> None:
     request_id = uuid.uuid4().hex
     now = datetime.now(UTC)
     await ctx.store.password_resets.create(
-        {"_id": request_id, "status": "queued", "created_at": now,
+        {"_id": request_id, "status": "queued", "created_at": now, "asked_at": time.time(),
          "expires_at": now + timedelta(minutes=ctx.settings.password_reset_minutes)},
         [ctx.event(events.PASSWORD_RESET_ASKED, events.PasswordResetAsked(
             request_id=request_id, email=address), subject=request_id)])
@@ -132,15 +132,16 @@ async def send_password_reset(ctx: Identity, event_id: str, request_id: str,
     saved = await ctx.store.password_resets.change({"_id": request_id}, resolve,
                                                    applied_event=event_id)
     if saved is not None and saved["status"] == "open":
-        await end_password_resets(ctx, saved["user_id"], before=saved["created_at"])
+        await end_password_resets(ctx, saved["user_id"], before=saved["asked_at"])
 
 
 async def end_password_resets(ctx: Identity, user_id: str,
-                              before: datetime | None = None) -> None:
+                              before: float | None = None) -> None:
     """Every open reset link of the user (asked for before ``before``) stops working."""
     query: dict = {"user_id": user_id, "status": "open"}
     if before is not None:
-        query["created_at"] = {"$lt": before}
+        # A number, not a datetime: the emulator compares numbers reliably.
+        query["asked_at"] = {"$lt": before}
     await ctx.store.password_resets.collection.update_many(
         query, {"$set": {"status": "ended"}, "$inc": {"version": 1}})
 
