@@ -146,6 +146,8 @@ async def test_unknown_address_gets_the_same_answer_as_a_wrong_code(identity):
     status_unknown, unknown = await activate(http, url, "nobody@example.com", "WRONGCODE2")
     assert status_known == status_unknown == 400
     assert known["type"] == unknown["type"] == "/problems/activation-code-invalid"
+    # Tries are counted for an unknown address too: the same detail, the same tries left.
+    assert (known["detail"], known["tries_left"]) == (unknown["detail"], unknown["tries_left"])
 
 
 async def test_username_taken_by_another_account_is_refused(identity):

@@ -74,7 +74,8 @@ async def enter_code(request: web.Request, body: CodeEntry) -> Session:
 @routes.post("/v1/sessions/{attempt_id}/code-resend", response=Session, tags=("login",),
              problems=(401, 429))
 async def resend_code(request: web.Request) -> Session:
-    """ID-5: send a new SMS code for the same login attempt (after a short wait)."""
+    """ID-5: send a new SMS code for the same login attempt (after a short wait). An attempt
+    that used its tries is dead: 429 `too-many-tries`, start the login again."""
     return Session(**await handlers.resend_code(request.app[IDENTITY],
                                                 request.match_info["attempt_id"]))
 
@@ -82,7 +83,8 @@ async def resend_code(request: web.Request) -> Session:
 @routes.post("/v1/sessions/phone", body=PhoneLogin, response=Session, tags=("login",),
              problems=(429,))
 async def phone_login(request: web.Request, body: PhoneLogin) -> Session:
-    """ID-6: log in with a mobile number; an SMS code follows."""
+    """ID-6: log in with a mobile number; an SMS code follows. The answer, the tries and the
+    number's hourly SMS limit are the same whether or not an account uses the number."""
     return Session(**await handlers.phone_login(request.app[IDENTITY], body.phone))
 
 
