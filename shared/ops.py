@@ -12,13 +12,17 @@ The broker comes from ``AMQP_URL`` and the names from ``BUS_PREFIX`` (default ``
 the services themselves (``--prefix`` overrides it).
 
 How the queue is read without changing it: every message is fetched with ``basic.get`` and
-not acknowledged, then the channel is closed, which hands all of them back to the queue. The
-broker puts returned messages at the back of the queue, so the whole queue is always fetched
-(also for ``--limit`` and ``show``): returning all of them, in order, keeps the order. A
-message parked while a listing runs may end up ahead of older ones. (A quorum queue counts
-each return in ``x-delivery-count``; the parking queue has no delivery limit, so nothing is
-dropped. Were one set on it by a policy, e.g. the default limit of RabbitMQ 4, looking at a
-message that many times would drop it.)
+not acknowledged, then the channel is closed, which hands all of them back to the queue; the
+command returns only once they are back, so the next command sees every one. The whole
+queue is always fetched (also for ``--limit`` and ``show``). The parking queue is a durable
+classic queue: a classic queue puts a returned message back in its place and keeps no
+delivery count, so looking never spends a delivery attempt (a quorum queue counts every
+return, and RabbitMQ 4 drops a message returned 20 times). A parking queue left as a quorum
+queue by an older release still works, but each look then counts: migrate it (README).
+
+Every body can be listed, shown and replayed: nested too deeply to parse, binary, not UTF-8,
+large or empty. What is printed has its control characters escaped (a body or a header may
+hold terminal escape sequences).
 
 Replay republishes each chosen message to the service's queue through the default exchange
 (routing key = the queue's name), with ``x-attempts`` back to 0 and the ``x-park-*`` and
