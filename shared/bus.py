@@ -122,6 +122,8 @@ class Bus:
         # that channel is open and still carries the consumer (refreshed after every reopen).
         self._consumer_channel: Any = None
         self._in_flight: set[asyncio.Task] = set()
+        # Set by ``stop_consuming``: from then on a delivery is handed back, not handled.
+        self._stopping_since: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -140,12 +142,14 @@ class Bus:
         # check that the consumer really is back (and put it back if it is not).
         self.connection.reconnect_callbacks.add(self._on_reconnect)
 
-    async def close(self) -> None:
-        """Stop consuming, let the handlers running finish, and close the connection.
+    async def stop_consuming(self) -> None:
+        """Take no new deliveries (the first step of a shutdown); the handlers running go on.
 
-        Never hangs on a broker that is away: the consumer is cancelled only while connected,
-        within ``CLOSE_TIMEOUT``; the broker requeues whatever was not acked.
+        Cancels the consumer, within ``CLOSE_TIMEOUT`` and only while connected. A delivery
+        the broker sent before it saw the cancel is handed back at once (``_on_message``).
         """
+        if self._stopping_since is None:
+            self._stopping_since = time.monotonic()
         tag, self._consumer_tag = self._consumer_tag, None
         self._consumer_channel = None
         if self._queue is not None and tag is not None:
@@ -155,8 +159,31 @@ class Bus:
             else:
                 # Not restored on a reconnect either: forget it without asking the broker.
                 getattr(self._queue, "_consumers", {}).pop(tag, None)
+
+    async def drain(self, grace: float) -> None:
+        """Wait until the handlers running have settled their messages, at most ``grace``
+        seconds after ``stop_consuming``; then cancel the rest, whose messages are requeued."""
+        await self.stop_consuming()
+        deadline = (self._stopping_since or time.monotonic()) + grace
+        await asyncio.sleep(0)  # handlers of the last deliveries register themselves first
+        while self._in_flight and (left := deadline - time.monotonic()) > 0:
+            await asyncio.wait(set(self._in_flight), timeout=left)
+            await asyncio.sleep(0)
         if self._in_flight:
-            await asyncio.wait(self._in_flight, timeout=10)
+            log.warning("shutdown grace period over; cancelling the handlers still running, "
+                        "their events go back to the queue", handlers=len(self._in_flight),
+                        grace_s=grace)
+            for task in self._in_flight:
+                task.cancel()
+            await asyncio.wait(set(self._in_flight), timeout=CLOSE_TIMEOUT)
+
+    async def close(self, grace: float = 10.0) -> None:
+        """Stop consuming, let the handlers running finish (see ``drain``), and close the
+        connection.
+
+        Never hangs on a broker that is away: the broker requeues whatever was not acked.
+        """
+        await self.drain(grace)
         if self.connection is not None:
             connection, self.connection = self.connection, None
             with contextlib.suppress(Exception):
@@ -296,11 +323,21 @@ class Bus:
             log.warning("could not check the consumer", error=f"{type(e).__name__}: {e}"[:300])
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        if self._stopping_since is not None:
+            # Sent before the broker saw our cancel: another replica takes it now.
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
+            return
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
         try:
             await self._process(message)
+        except asyncio.CancelledError:
+            # Cancelled when the shutdown grace period ran out: back to the queue at once.
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
+            raise
         finally:
             if task is not None:
                 self._in_flight.discard(task)

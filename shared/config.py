@@ -68,6 +68,11 @@ class ServiceSettings(BaseSettings):
     delivery_limit: int = 10
     retry_delays: list[float] = [1.0, 5.0, 30.0, 120.0]
     relay_poll_seconds: float = 1.0
+    # On SIGTERM/SIGINT: how long the in-flight HTTP requests and event handlers get to finish
+    # before what is left is cancelled and its events requeued. Keep it below the orchestrator's
+    # own limit (Kubernetes terminationGracePeriodSeconds, default 30) so the process is never
+    # killed mid-drain.
+    shutdown_grace_seconds: float = _shared("SHUTDOWN_GRACE_SECONDS", 20.0)
     relay_lease_seconds: float = 30.0
     # Proxies of ours in front of the service that append to X-Forwarded-For (0: none; the
     # peer address is the client's). Rate limits per client address read it.

@@ -3,6 +3,12 @@
 Roles: ``api`` serves the HTTP API, ``worker`` consumes events, ``all`` does both. Every role
 runs the relay (whoever writes an aggregate publishes its events at once) and serves the
 health, metrics and OpenAPI endpoints, so operations watch workers the same way.
+
+Shutdown (SIGTERM or SIGINT, any role): the listening socket closes and the consumer is
+cancelled at once; the HTTP requests and event handlers in flight get
+``shutdown_grace_seconds`` (counted from the signal) to finish and record their outcome; the
+handlers still running then are cancelled and their events requeued; the relay publishes what
+was written, and the process exits 0.
 """
 
 from __future__ import annotations
@@ -96,8 +102,16 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings,
         if role in ("worker", "all"):
             await bus.start_consuming()
         yield
+        # The handlers first (the grace period counts from SIGTERM, see ``stop_taking_work``),
+        # then the relay, which publishes what they wrote, then the connection.
+        await bus.drain(settings.shutdown_grace_seconds)
         await relay.stop()
-        await bus.close()
+        await bus.close(settings.shutdown_grace_seconds)
+
+    async def stop_taking_work(app: web.Application) -> None:
+        # on_shutdown runs as soon as the listening socket is closed, before aiohttp waits for
+        # the requests in flight: deliveries stop now, not after the HTTP side has drained.
+        await bus.stop_consuming()
 
     async def token_keys(app: web.Application) -> AsyncIterator[None]:
         yield
@@ -106,6 +120,7 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings,
     # A service's own resources start after the database and stop after the bus, so
     # handlers still in flight at shutdown can use them.
     app.cleanup_ctx.extend([database, *definition.extra_contexts, broker, token_keys])
+    app.on_shutdown.append(stop_taking_work)
     return app
 
 
@@ -139,4 +154,7 @@ def main(definition: ServiceDefinition, settings_type: type[ServiceSettings],
         raise SystemExit(f"{settings.service_name}: {e}") from None
     log.info("starting", role=args.role, port=settings.http_port)
     web.run_app(app, host=settings.http_host, port=settings.http_port, print=None,
-                access_log=None, handle_signals=True, shutdown_timeout=10)
+                access_log=None, handle_signals=True,
+                # SIGTERM/SIGINT: no new connections or deliveries; what is in flight gets
+                # the grace period (requests here, event handlers in the broker context).
+                shutdown_timeout=settings.shutdown_grace_seconds)

@@ -8,11 +8,14 @@ Exactly one message per (event, channel, recipient):
    seconds) in one atomic ``find_one_and_update`` on ``status: queued``: of two replicas
    holding the same event, one sends, the other waits for the outcome (or for the lease to
    run out, when the sender died) and does nothing once the delivery is sent;
-3. the outcome is recorded right after the provider accepted the message. A crash between
-   the two leaves the delivery queued with a claim: after the lease the redelivered event
-   sends again — that window (provider accepted → outcome written, milliseconds) is the one
-   remaining source of a duplicate; the Message-ID of an email and the SMS gateway's
-   idempotency key are the delivery id, so the provider side can drop that copy too.
+3. the outcome is recorded right after the provider's answer, with the attempt, and the claim
+   (``claim_id``) is settled in that write. A worker killed between the two (kill -9, OOM)
+   leaves the delivery queued with an unsettled claim: after the lease (``claim_seconds``)
+   the redelivered event sends again, with the same Message-ID (email) or idempotency key
+   (SMS), and the log shows the killed worker's attempt as ``unconfirmed`` before the second,
+   so support sees that the recipient may have two copies. The bound: the sends in flight at
+   the moment of the kill, each repeated once. A worker stopped with SIGTERM finishes its
+   sends first (``shared.service``: the grace period), so none is repeated.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -70,6 +74,9 @@ TOKEN_PATHS = {
 }
 # How often a copy of an event that finds the delivery claimed looks again.
 CLAIM_POLL_SECONDS = 0.2
+# What the log says of an attempt whose worker stopped before the provider's answer was kept.
+UNCONFIRMED = ("the worker stopped before the provider's answer was recorded; the recipient "
+               "may have received this copy")
 
 
 @dataclass
@@ -191,7 +198,8 @@ async def _create(ctx: Notifications, delivery_id: str, event_id: str, event_typ
         "status": status, "failure": "", "attempts": [], "provider": "",
         "provider_message_id": "", "created_at": now, "updated_at": now, "sent_at": None,
         "created_ts": now.timestamp(), "sort_key": f"{now.timestamp():017.6f}|{delivery_id}",
-        "claim_until": 0.0, "resend_of": resend_of, "resends": 0,
+        "claim_until": 0.0, "claim_id": "", "claimed_at": None, "resend_of": resend_of,
+        "resends": 0,
     }
     try:
         created = await ctx.store.deliveries.create(doc)
@@ -205,30 +213,49 @@ async def _create(ctx: Notifications, delivery_id: str, event_id: str, event_typ
     return created
 
 
-async def _claim(ctx: Notifications, delivery_id: str) -> dict[str, Any] | None:
-    now = time.time()
-    return await ctx.store.deliveries.collection.find_one_and_update(
+@dataclass(frozen=True)
+class Claim:
+    """This worker's hold on a delivery for one send, and the hold it took over: a holder
+    that never settled its attempt (killed mid-send) left ``previous_id`` behind."""
+
+    id: str
+    previous_id: str | None = None
+    previous_at: datetime | None = None
+
+
+async def _claim(ctx: Notifications, delivery_id: str) -> tuple[dict[str, Any], Claim] | None:
+    """Take the delivery for one send (scalar ``$set`` only: the emulator's ``$push`` of a
+    document is not to be relied on); returns it as it is now, with the claim."""
+    now, claim_id = time.time(), uuid.uuid4().hex
+    fields = {"claim_until": now + ctx.settings.claim_seconds, "claim_id": claim_id,
+              "claimed_at": datetime.now(UTC)}
+    before = await ctx.store.deliveries.collection.find_one_and_update(
         {"_id": delivery_id, "status": "queued", "claim_until": {"$lt": now}},
-        {"$set": {"claim_until": now + ctx.settings.claim_seconds}, "$inc": {"version": 1}},
-        return_document=ReturnDocument.AFTER)
+        {"$set": fields, "$inc": {"version": 1}}, return_document=ReturnDocument.BEFORE)
+    if before is None:
+        return None
+    previous = before.get("claim_id") or None
+    claim = Claim(claim_id, previous, before.get("claimed_at") if previous else None)
+    return {**before, **fields, "version": before["version"] + 1}, claim
 
 
 async def _send_claimed(ctx: Notifications, delivery_id: str, address: str,
                         values: dict[str, Any], secrets: dict[str, str]) -> None:
     deadline = time.monotonic() + ctx.settings.claim_seconds + 5
-    while (doc := await _claim(ctx, delivery_id)) is None:
+    while (claimed := await _claim(ctx, delivery_id)) is None:
         current = await ctx.store.deliveries.get({"_id": delivery_id})
         if current is None or current["status"] != "queued":
             return  # sent, failed or suppressed by the copy that held it: nothing to do
         if time.monotonic() > deadline:
             raise TransientDeliveryError("the delivery is still claimed by another worker")
         await asyncio.sleep(CLAIM_POLL_SECONDS)
+    doc, claim = claimed
     kind = KINDS[doc["kind"]]
     try:
         rendered = render(kind.name, doc["language"],
                           render_values(ctx, doc["language"], values, secrets))
     except Exception as e:  # a template that does not render will not render next time
-        await _release(ctx, delivery_id)
+        await _release(ctx, delivery_id, claim, "error", "the template does not render")
         raise PermanentEventError(f"{kind.name}/{doc['language']} does not render: "
                                   f"{type(e).__name__}") from None
     if kind.channel == "sms":
@@ -238,41 +265,77 @@ async def _send_claimed(ctx: Notifications, delivery_id: str, address: str,
     try:
         provider, provider_id = await ctx.channel(kind.channel).send(message)
     except PermanentDeliveryError as e:
-        await _record_failure(ctx, delivery_id, e, final="permanent")
+        await _record_failure(ctx, delivery_id, claim, e, final="permanent")
         return  # recorded and announced; another attempt would fail the same way
     except TransientDeliveryError as e:
-        if len(doc["attempts"]) + 1 >= ctx.max_attempts:
-            await _record_failure(ctx, delivery_id, e, final="exhausted")
+        tries = len(doc["attempts"]) + 1 + (claim.previous_id is not None)
+        if tries >= ctx.max_attempts:
+            await _record_failure(ctx, delivery_id, claim, e, final="exhausted")
             raise PermanentEventError(
                 f"{kind.name} {kind.channel} failed after {ctx.max_attempts} attempts: "
                 f"{e.reason}") from None
-        await _record_failure(ctx, delivery_id, e, final=None)
+        await _record_failure(ctx, delivery_id, claim, e, final=None)
         raise
     except BaseException:
-        await _release(ctx, delivery_id)
+        # Stopped mid-send (the grace period ran out): the provider may have the message.
+        # Say so, and let the requeued event send again at once rather than after the lease.
+        await _release(ctx, delivery_id, claim, "unconfirmed", UNCONFIRMED)
         raise
-    await _record_sent(ctx, doc, provider, provider_id)
+    try:
+        await _record_sent(ctx, doc, claim, provider, provider_id)
+    except asyncio.CancelledError:
+        # The provider has the message: keep that even while stopping, or it is sent again.
+        await _record_sent(ctx, doc, claim, provider, provider_id)
+        raise
     log.info("message sent", kind=kind.name, channel=kind.channel, delivery_id=delivery_id,
              provider=provider, recipient=doc["recipient"])
 
 
-async def _release(ctx: Notifications, delivery_id: str) -> None:
-    await ctx.store.deliveries.collection.update_one(
-        {"_id": delivery_id, "status": "queued"},
-        {"$set": {"claim_until": 0.0}, "$inc": {"version": 1}})
-
-
-def _attempt(outcome: str, provider: str, error: str = "") -> dict[str, Any]:
-    return {"at": datetime.now(UTC), "outcome": outcome, "provider": provider, "error": error}
-
-
-async def _record_sent(ctx: Notifications, claimed: dict[str, Any], provider: str,
-                       provider_id: str) -> None:
+async def _release(ctx: Notifications, delivery_id: str, claim: Claim, outcome: str,
+                   error: str) -> None:
+    """Give the delivery up (still queued) with this attempt settled as ``outcome``."""
     def apply(doc: dict) -> list:
+        if doc["status"] == "queued":
+            _settle(doc, claim, outcome, "", error)
+            doc["claim_until"] = 0.0
+        return []
+    await ctx.store.deliveries.change({"_id": delivery_id}, apply)
+
+
+def _attempt(outcome: str, provider: str, error: str = "", claim: str = "",
+             at: datetime | None = None) -> dict[str, Any]:
+    return {"at": at or datetime.now(UTC), "outcome": outcome, "provider": provider,
+            "error": error, "claim": claim}
+
+
+def _settle(doc: dict[str, Any], claim: Claim, outcome: str, provider: str,
+            error: str = "") -> None:
+    """Record this claim's attempt, after the one a killed holder left (``unconfirmed``:
+    its message may have gone out), each once; the claim is settled."""
+    recorded = {a.get("claim") for a in doc["attempts"]}
+    attempts = list(doc["attempts"])
+    if claim.previous_id and claim.previous_id not in recorded:
+        attempts.append(_attempt("unconfirmed", "", UNCONFIRMED, claim.previous_id,
+                                 claim.previous_at))
+    if claim.id not in recorded:
+        attempts.append(_attempt(outcome, provider, error, claim.id))
+    doc["attempts"] = attempts
+    if doc.get("claim_id") == claim.id:
+        doc["claim_id"] = ""
+
+
+async def _record_sent(ctx: Notifications, claimed: dict[str, Any], claim: Claim,
+                       provider: str, provider_id: str) -> None:
+    def apply(doc: dict) -> list:
+        if doc["status"] == "sent":
+            # Recorded already: this write repeated while stopping, or a copy that held the
+            # delivery after this one's lease ran out sent too. Either way this send happened.
+            _settle(doc, claim, "sent", provider)
+            return []
         now = datetime.now(UTC)
         doc.update(status="sent", claim_until=0.0, provider=provider,
                    provider_message_id=provider_id, sent_at=now, updated_at=now)
-        doc["attempts"] = [*doc["attempts"], _attempt("sent", provider)]
+        _settle(doc, claim, "sent", provider)
         return []
     # Nobody writes a claimed delivery but its holder: save the claimed copy in one write,
     # and read it again only if that was not so after all.
@@ -283,11 +346,11 @@ async def _record_sent(ctx: Notifications, claimed: dict[str, Any], provider: st
         await ctx.store.deliveries.change({"_id": claimed["_id"]}, apply)
 
 
-async def _record_failure(ctx: Notifications, delivery_id: str, error: DeliveryError,
-                          final: str | None) -> None:
+async def _record_failure(ctx: Notifications, delivery_id: str, claim: Claim,
+                          error: DeliveryError, final: str | None) -> None:
     """One failed attempt; with ``final`` the delivery is failed and the failure announced."""
     def apply(doc: dict) -> list:
-        doc["attempts"] = [*doc["attempts"], _attempt("error", error.provider, error.reason)]
+        _settle(doc, claim, "error", error.provider, error.reason)
         doc.update(claim_until=0.0, updated_at=datetime.now(UTC))
         if final is None:
             return []
@@ -492,7 +555,8 @@ async def resend(ctx: Notifications, *, event_id: str, delivery_id: str,
                "failure": "", "attempts": [], "provider": "", "provider_message_id": "",
                "created_at": now, "updated_at": now, "sent_at": None,
                "created_ts": now.timestamp(), "sort_key": f"{now.timestamp():017.6f}|{resend_id}",
-               "claim_until": 0.0, "resend_of": delivery_id, "resends": 0}
+               "claim_until": 0.0, "claim_id": "", "claimed_at": None,
+               "resend_of": delivery_id, "resends": 0}
         try:
             doc = await ctx.store.deliveries.create(doc)
         except Exception as e:

@@ -44,7 +44,9 @@ class DeliverySearch(BaseModel):
 
 class Attempt(BaseModel):
     at: datetime
-    outcome: Literal["sent", "error"]
+    # unconfirmed: the worker stopped before the provider's answer was recorded (the message
+    # may have gone out; the next attempt carries the same Message-ID / idempotency key)
+    outcome: Literal["sent", "error", "unconfirmed"]
     provider: str
     error: str | None = None
 

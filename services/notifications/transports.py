@@ -110,7 +110,9 @@ class SmtpTransport:
 
 
 class EmailFileTransport:
-    """Writes each email as a real .eml file (the local default)."""
+    """Writes each email as a real .eml file (the local default), named by its Message-ID (the
+    delivery id): a repeated send replaces the file, as a provider honouring idempotency keys
+    would drop the copy."""
 
     name = "email-file"
 
@@ -120,8 +122,11 @@ class EmailFileTransport:
     async def send(self, message: EmailMessage) -> str:
         def write() -> None:
             self.directory.mkdir(parents=True, exist_ok=True)
-            path = self.directory / f"{uuid.uuid4().hex}.eml"
-            path.write_bytes(bytes(message))
+            # Written aside, then renamed: a reader never sees half a message.
+            path = self.directory / f"{_file_name(message['Message-ID'])}.eml"
+            part = path.with_suffix(f".{uuid.uuid4().hex}.part")
+            part.write_bytes(bytes(message))
+            part.replace(path)
         await asyncio.to_thread(write)
         return str(message["Message-ID"])
 
@@ -169,8 +174,16 @@ class SmsGateway:
             self._session = None
 
 
+def _file_name(message_id: str | None) -> str:
+    """A safe file name from a Message-ID (``<d-…@domain>`` → ``d-…``)."""
+    local = (message_id or "").strip().strip("<>").partition("@")[0]
+    name = "".join(c for c in local if c.isascii() and (c.isalnum() or c in "-_"))[:100]
+    return name or uuid.uuid4().hex
+
+
 class SmsFileTransport:
-    """Writes each SMS as a .json file (the local default)."""
+    """Writes each SMS as a .json file named by its reference (the delivery id): a repeated
+    send replaces the file, as the gateway's idempotency key makes it one SMS."""
 
     name = "sms-file"
 
@@ -180,9 +193,12 @@ class SmsFileTransport:
     async def send(self, message: SmsMessage) -> str:
         def write() -> None:
             self.directory.mkdir(parents=True, exist_ok=True)
-            (self.directory / f"{message.reference}.json").write_text(json.dumps(
+            path = self.directory / f"{_file_name(message.reference)}.json"
+            part = path.with_suffix(f".{uuid.uuid4().hex}.part")
+            part.write_text(json.dumps(
                 {"to": message.to, "text": message.text, "reference": message.reference},
                 ensure_ascii=False))
+            part.replace(path)
         await asyncio.to_thread(write)
         return message.reference
 
