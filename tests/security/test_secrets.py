@@ -186,11 +186,16 @@ async def test_a_service_refuses_to_start_on_a_development_default_outside_devel
 
 async def test_a_service_with_its_secrets_in_files_starts_without_development_mode(
         mongo_url, amqp_url, bus_prefix, unique, tmp_path):
+    """The mounted-Secrets deployment: without the file contracts refuses to start, with
+    its pepper in the file it starts and becomes ready."""
     secrets = tmp_path / "secrets"
     secrets.mkdir()
-    (secrets / "contracts_otp_pepper").write_text("a-long-random-production-pepper")
     env = _env_without_dev_mode(mongo_url, amqp_url, bus_prefix, unique,
                                 SECRETS_DIR=str(secrets))
+    refused = subprocess.run([sys.executable, "-m", "services.contracts", "all"], cwd=ROOT,
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "CONTRACTS_OTP_PEPPER" in refused.stderr
+    (secrets / "contracts_otp_pepper").write_text("a-long-random-production-pepper")
     proc = ServiceProcess("contracts", int(env["CONTRACTS_HTTP_PORT"]), env,
                           tmp_path / "contracts.log")
     proc.start()
