@@ -26,7 +26,6 @@ SECRETS_DIR_VARIABLE = "SECRETS_DIR"
 _DEV_DEFAULT = "bap_development_default"
 
 
-
 def _shared(name: str, default):
     """A field read from the platform-wide variable ``NAME``, not the service's prefix."""
     return Field(default, validation_alias=AliasChoices(name))
@@ -112,7 +111,6 @@ class ServiceSettings(BaseSettings):
             if _plain(getattr(self, name)) == _plain(info.default):
                 found.append(f"{prefix}{name.upper()}")
         return found
-
 
     @property
     def database_name(self) -> str:
