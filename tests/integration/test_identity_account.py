@@ -102,7 +102,7 @@ async def test_change_password_needs_the_current_one_and_the_new_one_twice(ident
         problem = await r.json()
     assert r.status == 422 and problem["type"] == "/problems/password-policy"
     assert {e["rule"] for e in problem["errors"]} == {
-        "length", "digit", "special_character", "repeat_matches"}
+        "too_short", "digit", "special_character", "repeat_matches"}
     async with http.post(path, headers=account.auth, json={
             "current_password": account.password, "new_password": account.password,
             "new_password_repeat": account.password}) as r:
@@ -207,7 +207,7 @@ async def test_company_password_policy_can_be_made_stricter_but_not_weaker(ident
             "current_password": account.password, "new_password": "neues!pass77",
             "new_password_repeat": "neues!pass77"}) as r:
         rules = {e["rule"] for e in (await r.json())["errors"]}
-    assert rules == {"length", "character_classes"}
+    assert rules == {"too_short", "character_classes"}
 
 
 async def test_company_profile_is_kept_and_read_back(identity):

@@ -12,13 +12,15 @@ POLICY = PasswordPolicy()
 
 @pytest.mark.parametrize("password,rules", [
     ("Sicher!Pass42", []),
-    ("Ab1!", ["length"]),
-    ("A" * 30 + "1!x", ["length"]),
+    ("Ab1!", ["too_short"]),
+    ("A" * 30 + "1!x", ["too_long"]),
     ("40958372!", ["letter"]),
     ("12345678!", ["letter", "common_password"]),
     ("Abcdefgh!", ["digit"]),
     ("Abcdefgh1", ["special_character"]),
-    ("Grüße!1234", ["no_umlauts"]),
+    ("Grüne!1234", ["umlaut"]),
+    ("Grosse!1234ß", ["eszett"]),
+    ("Grüße!1234", ["umlaut", "eszett"]),
     ("Sicher.Pass42!", ["allowed_characters"]),
     ("Sicher Pass42!", ["allowed_characters"]),
     ("Sicher·Pass42", []),
@@ -33,7 +35,19 @@ def test_every_special_character_of_the_policy_is_allowed():
 
 
 def test_several_broken_rules_are_all_reported():
-    assert POLICY.violations("äb") == ["length", "digit", "special_character", "no_umlauts"]
+    assert POLICY.violations("äb") == ["too_short", "digit", "special_character", "umlaut"]
+
+
+def test_seed001_each_policy_line_has_its_own_rule_name():
+    """Seed 001 lists "8 bis 32 Zeichen" and "keine Umlaute und kein scharfes S" as lines;
+    the portal names exactly the part that is wrong."""
+    assert "too_short" in POLICY.violations("Ab1!")
+    assert "too_long" in POLICY.violations("Ab1!" * 9)
+    assert POLICY.violations("Schön!Pass42") == ["umlaut"]
+    assert POLICY.violations("Strasse!Paß42") == ["eszett"]
+    assert {POLICY.message(r) for r in ("too_short", "too_long", "umlaut", "eszett")} == {
+        "at least 8 characters", "at most 32 characters", "no umlauts (ä, ö, ü)",
+        "no sharp s (ß)"}
 
 
 def test_password_may_not_contain_the_username_or_a_part_of_it():
@@ -74,7 +88,7 @@ def test_common_passwords_are_refused_also_with_digits_and_specials_around_them(
 def test_company_policy_can_be_stricter():
     strict = PasswordPolicy(min_length=12, min_character_classes=4, history=10)
     assert strict.violations("sicher!pass42") == ["character_classes"]
-    assert strict.violations("Sicher!Pa42") == ["length"]
+    assert strict.violations("Sicher!Pa42") == ["too_short"]
     assert strict.violations("Sicher!Pass42x") == []
 
 

@@ -1,4 +1,6 @@
 """The password policy (ID-3): each rule has a name, and every violated rule is reported.
+Each line of the policy has its own rule name (``too_short`` apart from ``too_long``,
+``umlaut`` apart from ``eszett``), so the portal can say exactly what is wrong.
 
 The platform policy is the floor; a company administrator may make it stricter (longer
 minimum, more character classes, longer history) but never weaker.
@@ -13,7 +15,8 @@ from pydantic import BaseModel, Field
 
 SPECIALS = "!$/()=?+*#'-_·:,;"
 ALLOWED = frozenset(string.ascii_letters + string.digits + SPECIALS)
-UMLAUTS = frozenset("äöüÄÖÜß")
+UMLAUTS = frozenset("äöüÄÖÜ")
+ESZETT = frozenset("ßẞ")
 MIN_LENGTH, MAX_LENGTH = 8, 32
 MIN_CLASSES = 3  # letter, digit, special
 HISTORY = 5
@@ -21,13 +24,15 @@ HISTORY = 5
 USERNAME_RUN = 4
 
 RULE_MESSAGES = {
-    "length": "between {min} and 32 characters",
+    "too_short": "at least {min} characters",
+    "too_long": f"at most {MAX_LENGTH} characters",
     "letter": "at least one letter",
     "digit": "at least one digit",
     "special_character": f"at least one of {SPECIALS}",
     "character_classes": "characters from at least {classes} of: lower case, upper case, "
                          "digits, special characters",
-    "no_umlauts": "no umlauts and no ß",
+    "umlaut": "no umlauts (ä, ö, ü)",
+    "eszett": "no sharp s (ß)",
     "allowed_characters": f"only a-z, A-Z, 0-9 and {SPECIALS}",
     "not_username": "must not be the username, contain it or any 4 consecutive characters "
                     "of it",
@@ -54,8 +59,10 @@ class PasswordPolicy(BaseModel):
     def violations(self, password: str, username: str | None = None) -> list[str]:
         """Names of the rules ``password`` breaks (history aside), in a stable order."""
         broken = []
-        if not self.min_length <= len(password) <= MAX_LENGTH:
-            broken.append("length")
+        if len(password) < self.min_length:
+            broken.append("too_short")
+        if len(password) > MAX_LENGTH:
+            broken.append("too_long")
         has_letter = any(c in string.ascii_letters for c in password)
         if not has_letter:
             broken.append("letter")
@@ -68,8 +75,10 @@ class PasswordPolicy(BaseModel):
                 and any(c.isupper() for c in password if c in ALLOWED)):
             broken.append("character_classes")
         if any(c in UMLAUTS for c in password):
-            broken.append("no_umlauts")
-        if any(c not in ALLOWED and c not in UMLAUTS for c in password):
+            broken.append("umlaut")
+        if any(c in ESZETT for c in password):
+            broken.append("eszett")
+        if any(c not in ALLOWED and c not in UMLAUTS and c not in ESZETT for c in password):
             broken.append("allowed_characters")
         if username and contains_username(password, username):
             broken.append("not_username")
