@@ -24,6 +24,35 @@ class PaymentMethodActivated(EventData):
     language: str | None = None
 
 
+class PaymentMethodRemoved(EventData):
+    """A method was removed (BIL-3); when it was the active one, another became active in the
+    same change (its own ``billing.payment_method.activated.v1`` follows)."""
+
+    company_id: str
+    payment_method_id: str
+    kind: PaymentKind
+    display: str
+    # The method active after the removal.
+    active_payment_method_id: str | None = None
+    invoice_email: EmailStr | None = None
+    language: str | None = None
+
+
+class PaymentMethodUpdated(EventData):
+    """A card's expiry was updated with a new provider token (BIL-3)."""
+
+    company_id: str
+    payment_method_id: str
+    kind: PaymentKind
+    display: str
+    exp_month: int
+    exp_year: int
+    # Whether the updated method is the active one.
+    active: bool
+    invoice_email: EmailStr | None = None
+    language: str | None = None
+
+
 class CreditCheckRequested(EventData):
     """For the credit-check provider: check a SEPA direct debit mandate."""
 
@@ -90,6 +119,18 @@ PAYMENT_METHOD_ACTIVATED = EventSpec(
     example={**_CO, "payment_method_id": "pm-2", "kind": "credit_card",
              "display": "Visa •••• 4242", "previous_payment_method_id": "pm-1",
              "invoice_email": "invoices@example.com", "language": "de"})
+PAYMENT_METHOD_REMOVED = EventSpec(
+    "billing.payment_method.removed.v1", PaymentMethodRemoved, "billing",
+    "A payment method was removed (BIL-3): notify the company.",
+    example={**_CO, "payment_method_id": "pm-1", "kind": "paypal",
+             "display": "PayPal pay@example.com", "active_payment_method_id": "pm-2",
+             "invoice_email": "invoices@example.com", "language": "de"})
+PAYMENT_METHOD_UPDATED = EventSpec(
+    "billing.payment_method.updated.v1", PaymentMethodUpdated, "billing",
+    "A card's expiry was updated with a new provider token (BIL-3): notify the company.",
+    example={**_CO, "payment_method_id": "pm-2", "kind": "credit_card",
+             "display": "Visa •••• 4242", "exp_month": 9, "exp_year": 2031, "active": True,
+             "invoice_email": "invoices@example.com", "language": "de"})
 CREDIT_CHECK_REQUESTED = EventSpec(
     "billing.credit_check.requested.v1", CreditCheckRequested, "billing",
     "A SEPA direct debit mandate needs the provider's credit check (BIL-2).",
@@ -105,7 +146,7 @@ INVOICE_RECORDED = EventSpec(
              "invoice_email": "invoices@example.com", "language": "de"})
 INVOICE_ISSUED = EventSpec(
     "invoicing.invoice.issued.v1", InvoiceIssued, "invoicing engine",
-    "The invoicing engine issued an invoice to a company (BIL-6).",
+    "The invoicing engine issued an invoice to a company (BIL-6).", source="/invoicing",
     example={"invoice_id": "inv-1", **_CO, "number": "R-2026-000123",
              "issued_at": "2026-11-30T08:00:00Z", "due_date": "2026-12-15", "currency": "EUR",
              "amount_minor": 4990, "lines": [{"description": "Microsoft 365 Business Basic",
@@ -114,8 +155,10 @@ INVOICE_ISSUED = EventSpec(
 CREDIT_CHECK_RESULT = EventSpec(
     "creditcheck.result.v1", CreditCheckResult, "credit-check provider",
     "The provider's answer to a SEPA credit check: the method becomes usable or rejected.",
+    source="/credit-check",
     example={"request_id": "cc-1", **_CO, "payment_method_id": "pm-3",
              "outcome": "approved", "reason": None})
 
-PUBLISHED = [PAYMENT_METHOD_ACTIVATED, CREDIT_CHECK_REQUESTED, INVOICE_RECORDED]
+PUBLISHED = [PAYMENT_METHOD_ACTIVATED, PAYMENT_METHOD_REMOVED, PAYMENT_METHOD_UPDATED,
+             CREDIT_CHECK_REQUESTED, INVOICE_RECORDED]
 EXTERNAL = [INVOICE_ISSUED, CREDIT_CHECK_RESULT]

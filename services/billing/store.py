@@ -44,5 +44,7 @@ class BillingStore:
         for a in self.aggregates:
             await a.apply_indexes()
         await apply_indexes(self.customer_numbers, [Index.on("company_id", "kind")])
-        await apply_indexes(self.history_archive, [Index.on("company_id", "seq")])
+        # The second index finds the activation an old invoice was billed with (BIL-3).
+        await apply_indexes(self.history_archive, [Index.on("company_id", "seq"),
+                                                   Index.on("company_id", "action", "at_ts")])
         await apply_indexes(self.idempotency, [Index.on("created_at")])

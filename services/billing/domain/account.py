@@ -15,9 +15,11 @@ from typing import Any
 from services.billing import events as ev
 from services.billing.domain.catalogue import Product
 from services.billing.domain.errors import (
+    PaymentMethodNotACard,
     PaymentMethodNotFound,
     PaymentMethodNotUsable,
     PaymentMethodRequired,
+    PaymentMethodStillNeeded,
     SubscriptionCancelled,
     SubscriptionNotFound,
     UnknownProduct,
@@ -62,11 +64,18 @@ def invoice_email(doc: Doc) -> str | None:
     return details.get("invoice_email") or doc.get("admin_email")
 
 
-def find_method(doc: Doc, method_id: str) -> Doc:
+def find_method(doc: Doc, method_id: str, *, removed: bool = False) -> Doc:
+    """The method ``method_id``; a removed one only with ``removed`` (invoices billed with it
+    still name it), else it is not found."""
     for m in doc.get("payment_methods", []):
-        if m["id"] == method_id:
+        if m["id"] == method_id and (removed or not m.get("removed_at")):
             return m
     raise PaymentMethodNotFound(f"This company has no payment method {method_id!r}.")
+
+
+def live_methods(doc: Doc) -> list[Doc]:
+    """The methods the company has (a removed one is kept only for its invoices)."""
+    return [m for m in doc.get("payment_methods", []) if not m.get("removed_at")]
 
 
 def next_method_number(doc: Doc) -> int:
@@ -121,13 +130,14 @@ def apply_credit_check(doc: Doc, *, request_id: str, method_id: str, approved: b
 
     None when the answer fits no pending check of this account (unknown method or request)."""
     try:
-        method = find_method(doc, method_id)
+        method = find_method(doc, method_id, removed=True)
     except PaymentMethodNotFound:
         return None
     if method.get("credit_check_request_id") != request_id:
         return None
-    if method["status"] != PENDING_CHECK:
-        return []  # answered before: a second answer changes nothing
+    if method["status"] != PENDING_CHECK or method.get("removed_at"):
+        # Answered before, or removed while the check ran: the answer changes nothing.
+        return []
     method["credit_check"] = {"outcome": "approved" if approved else "rejected",
                               "reason": reason, "answered_at": now}
     if not approved:
@@ -141,17 +151,81 @@ def apply_credit_check(doc: Doc, *, request_id: str, method_id: str, approved: b
     return activate(doc, method_id, by="credit-check", now=now)
 
 
-def active_method_at(doc: Doc, when: datetime) -> Doc | None:
-    """The method that was active at ``when`` (from the history), else the one active now."""
-    chosen = None
-    for entry in doc.get("history", []):
+def remove(doc: Doc, method_id: str, *, by: str, now: datetime) -> list[dict]:
+    """Remove a method (BIL-3 "change an existing one"). The active one goes only when another
+    usable method exists, which becomes active in the same write (exactly one stays active):
+    the one active most recently before, else the newest. The removed method stays in the
+    document for the invoices billed with it; its provider token is dropped."""
+    method = find_method(doc, method_id)
+    events: list[dict] = []
+    was_active = doc.get("active_method_id") == method_id
+    if was_active:
+        others = [m for m in live_methods(doc) if m["id"] != method_id and m["status"] == USABLE]
+        if not others:
+            raise PaymentMethodStillNeeded(
+                "This is the company's only usable payment method and it is active: add "
+                "another method first (it becomes active at once), then remove this one.",
+                payment_method_id=method_id)
+        successor = max(others, key=lambda m: (_aware(m.get("last_activated_at")
+                                                      or m["created_at"]), m["created_at"]))
+    method["removed_at"] = now
+    method["removed_by"] = by
+    method.get("details", {}).pop("provider_token", None)  # a credential, no longer needed
+    record(doc, "removed", by=by, now=now, method=method, was_active=was_active)
+    if was_active:
+        events = activate(doc, successor["id"], by=by, now=now)
+    return [_event(ev.PAYMENT_METHOD_REMOVED, {
+        "company_id": doc["company_id"], "payment_method_id": method_id,
+        "kind": method["kind"], "display": method["display"],
+        "active_payment_method_id": doc.get("active_method_id"),
+        "invoice_email": invoice_email(doc), "language": doc.get("language"),
+    }, doc), *events]
+
+
+def update_card(doc: Doc, method_id: str, card: Doc, *, by: str, now: datetime) -> list[dict]:
+    """A card's new expiry with the provider's new token (``card`` checked by the provider);
+    brand and last four digits stay, so does the method's id and whether it is active."""
+    method = find_method(doc, method_id)
+    if method["kind"] != "credit_card":
+        raise PaymentMethodNotACard(
+            "Only a credit card's expiry can be updated; for other changes add the method "
+            "anew (it becomes active at once) and remove the old one.",
+            payment_method_id=method_id, kind=method["kind"])
+    d = method["details"]
+    previous = {"exp_month": d["exp_month"], "exp_year": d["exp_year"]}
+    d.update(exp_month=card["exp_month"], exp_year=card["exp_year"],
+             provider_token=card["provider_token"])
+    if card.get("holder_name"):
+        d["holder_name"] = card["holder_name"]
+    method["updated_at"] = now
+    record(doc, "card_updated", by=by, now=now, method=method, exp_month=d["exp_month"],
+           exp_year=d["exp_year"], previous_exp_month=previous["exp_month"],
+           previous_exp_year=previous["exp_year"])
+    return [_event(ev.PAYMENT_METHOD_UPDATED, {
+        "company_id": doc["company_id"], "payment_method_id": method_id,
+        "kind": method["kind"], "display": method["display"], "exp_month": d["exp_month"],
+        "exp_year": d["exp_year"], "active": doc.get("active_method_id") == method_id,
+        "invoice_email": invoice_email(doc), "language": doc.get("language"),
+    }, doc)]
+
+
+def activated_at(doc: Doc, when: datetime) -> str | None:
+    """The method the account's kept history shows activated last at or before ``when``."""
+    for entry in reversed(doc.get("history", [])):
         if entry["action"] == "activated" and _aware(entry["at"]) <= when:
-            chosen = entry["payment_method_id"]
-    chosen = chosen or doc.get("active_method_id")
+            return entry["payment_method_id"]
+    return None
+
+
+def active_method_at(doc: Doc, when: datetime, *, archived: str | None = None) -> Doc | None:
+    """The method that was active at ``when``: from the kept history, else ``archived`` (the
+    archive's answer, for activations older than the kept history), else the one active now.
+    A method removed since still counts: the invoice was billed with it."""
+    chosen = activated_at(doc, when) or archived or doc.get("active_method_id")
     if chosen is None:
         return None
     try:
-        return find_method(doc, chosen)
+        return find_method(doc, chosen, removed=True)
     except PaymentMethodNotFound:
         return None
 

@@ -82,6 +82,15 @@ class PaymentMethodNotUsable(Conflict):
     slug, title = "payment-method-not-usable", "This payment method can not be activated"
 
 
+class PaymentMethodStillNeeded(Conflict):
+    slug, title = "payment-method-still-needed", \
+        "The only usable payment method can not be removed while it is active"
+
+
+class PaymentMethodNotACard(Conflict):
+    slug, title = "payment-method-not-a-card", "Only a credit card's expiry can be updated"
+
+
 class SubscriptionCancelled(Conflict):
     slug, title = "subscription-cancelled", "The subscription is cancelled"
 
