@@ -20,6 +20,8 @@ from pydantic_core import to_jsonable_python
 from shared.logging import correlation_id
 
 EVENT_TYPE = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)+\.v[1-9][0-9]*$")
+# The characters of an RFC 3986 URI reference (CloudEvents' ``source``): no spaces.
+_URI_REFERENCE = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 _SCHEMA_REF = "#/components/schemas/{model}"
 
 
@@ -56,16 +58,29 @@ class EventData(BaseModel):
 
 @dataclass(frozen=True)
 class EventSpec:
-    """One event type: its versioned name, data model, publisher and meaning."""
+    """One event type: its versioned name, data model, publisher and meaning.
+
+    ``source`` is the CloudEvents ``source`` the publisher writes (a URI reference); it
+    defaults to ``/services/<publisher>``, right for this platform's services. An outside
+    system's spec names its own (``/crm``), since its publisher's name is prose.
+    """
 
     type: str
     model: type[BaseModel]
     publisher: str
     summary: str
     example: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
 
     def __post_init__(self) -> None:
         check_event_type(self.type)
+        if not _URI_REFERENCE.fullmatch(self.event_source):
+            raise ValueError(f"{self.type}: source {self.event_source!r} is not a URI "
+                             "reference; give the spec a source such as /crm")
+
+    @property
+    def event_source(self) -> str:
+        return self.source or f"/services/{self.publisher}"
 
 
 def make_event(
@@ -185,6 +200,6 @@ def build_asyncapi(specs: list[EventSpec], consumers: dict[str, list[str]],
 def _example(spec: EventSpec) -> dict[str, Any]:
     """A whole envelope around the spec's example data: the message payload is the envelope."""
     return {"specversion": "1.0", "id": "00000000-0000-4000-8000-000000000000",
-            "source": f"/services/{spec.publisher}", "type": spec.type,
+            "source": spec.event_source, "type": spec.type,
             "time": "2026-01-01T00:00:00+00:00", "datacontenttype": "application/json",
             "correlationid": "4bf92f3577b34da6a3ce929d0e0e4736", "data": spec.example}
