@@ -5,11 +5,12 @@ language (NOT-2) and find a recipient's preferences."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, EmailStr
 
 from services.notifications import handlers
+from services.notifications.billing_messages import BILLING_MESSAGES
 from services.notifications.domain.recipients import mask_email, mask_phone
 from services.notifications.handlers import Notifications, Outgoing
 from shared.bus import Subscription
@@ -163,26 +164,6 @@ class PermissionsTransferred(EventData):
     language: str | None = None
 
 
-# -- billing -----------------------------------------------------------------------------------
-class PaymentMethodActivated(EventData):
-    company_id: str
-    kind: str
-    display: str
-    invoice_email: EmailStr | None = None
-    language: str | None = None
-
-
-class InvoiceRecorded(EventData):
-    company_id: str
-    number: str
-    amount_minor: int
-    currency: str
-    due_date: date
-    payment_method_display: str
-    invoice_email: EmailStr
-    language: str | None = None
-
-
 # Each message-bearing event: the message it asks for (None: no message). An event that asks
 # for several messages (one per channel) is listed once per message.
 Compose = Callable[[Notifications, BaseModel], Outgoing | None]
@@ -291,22 +272,6 @@ def _permissions_transferred(ctx: Notifications, d: PermissionsTransferred) -> O
                     company_id=d.to_company_id)
 
 
-def _payment_method(ctx: Notifications, d: PaymentMethodActivated) -> Outgoing | None:
-    if d.invoice_email is None:
-        return None  # no invoice address yet: nobody to tell
-    return Outgoing("payment_method_activated", str(d.invoice_email), d.language,
-                    values={"method_kind": d.kind, "display": d.display},
-                    company_id=d.company_id)
-
-
-def _invoice(ctx: Notifications, d: InvoiceRecorded) -> Outgoing:
-    return Outgoing("invoice_issued", str(d.invoice_email), d.language,
-                    values={"number": d.number, "amount_minor": d.amount_minor,
-                            "currency": d.currency, "due_date": d.due_date.isoformat(),
-                            "payment_method_display": d.payment_method_display},
-                    company_id=d.company_id)
-
-
 MESSAGES: list[tuple[str, type[EventData], Compose]] = [
     ("identity.registration.started.v1", RegistrationStarted, _registration),
     ("identity.activation_code.issued.v1", ActivationCodeIssued, _activation_code),
@@ -324,8 +289,7 @@ MESSAGES: list[tuple[str, type[EventData], Compose]] = [
     ("identity.phone.changed.v1", PhoneChanged, _phone_changed_sms),
     ("contracts.one_time_password.issued.v1", OneTimePasswordIssued, _customer_number_password),
     ("contracts.permissions.transferred.v1", PermissionsTransferred, _permissions_transferred),
-    ("billing.payment_method.activated.v1", PaymentMethodActivated, _payment_method),
-    ("billing.invoice.recorded.v1", InvoiceRecorded, _invoice),
+    *BILLING_MESSAGES,
 ]
 
 

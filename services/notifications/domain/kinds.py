@@ -33,6 +33,8 @@ KINDS = {k.name: k for k in [
     Kind("customer_number_password", "email", essential=True, secret=True, link=True),
     Kind("permissions_transferred", "email", essential=False, secret=False, link=True),
     Kind("payment_method_activated", "email", essential=False, secret=False, link=True),
+    Kind("payment_method_removed", "email", essential=False, secret=False, link=True),
+    Kind("payment_method_updated", "email", essential=False, secret=False, link=True),
     Kind("invoice_issued", "email", essential=False, secret=False, link=True),
 ]}
 CHANNELS = ("email", "sms")
