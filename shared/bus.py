@@ -80,6 +80,32 @@ class Topology:
         return f"{self.prefix}.{self.service}.retry.{int(delay_seconds * 1000)}ms"
 
 
+# Every queue names its type, and the quorum queue its delivery limit: RabbitMQ 4 changed
+# defaults that would otherwise apply (a vhost's default queue type may make an untyped
+# queue a quorum queue, and a quorum queue without x-delivery-limit gets 20 deliveries).
+# Naming "classic" is equivalent to naming nothing on 3.x, so existing queues are kept.
+def service_queue_arguments(topology: Topology, delivery_limit: int) -> dict[str, Any]:
+    """The service's quorum queue: a bounded number of deliveries, then dead-lettered to the
+    parking queue (through the dead-letter exchange)."""
+    return {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": delivery_limit,
+        "x-dead-letter-exchange": topology.dead_exchange,
+        "x-dead-letter-routing-key": topology.queue,
+    }
+
+
+def retry_queue_arguments(topology: Topology, delay_seconds: float) -> dict[str, Any]:
+    """A delay queue: a classic queue (nothing consumes it, so no delivery is ever counted)
+    whose messages expire after the delay and go back to the service's queue."""
+    return {
+        "x-queue-type": "classic",
+        "x-message-ttl": int(delay_seconds * 1000),
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": topology.queue,
+    }
+
+
 class _Park(Exception):
     def __init__(self, reason: str, detail: str, event_type: str | None = None) -> None:
         super().__init__(reason)
@@ -243,19 +269,12 @@ class Bus:
                                                   durable=True)
         dead = await channel.declare_exchange(t.dead_exchange, aio_pika.ExchangeType.DIRECT,
                                               durable=True)
-        self._queue = await channel.declare_queue(t.queue, durable=True, arguments={
-            "x-queue-type": "quorum",
-            "x-delivery-limit": self.delivery_limit,
-            "x-dead-letter-exchange": t.dead_exchange,
-            "x-dead-letter-routing-key": t.queue,
-        })
+        self._queue = await channel.declare_queue(
+            t.queue, durable=True, arguments=service_queue_arguments(t, self.delivery_limit))
         await self._declare_parking_queue()
         for delay in self.retry_delays:
-            await channel.declare_queue(t.retry(delay), durable=True, arguments={
-                "x-message-ttl": int(delay * 1000),
-                "x-dead-letter-exchange": "",
-                "x-dead-letter-routing-key": t.queue,
-            })
+            await channel.declare_queue(t.retry(delay), durable=True,
+                                        arguments=retry_queue_arguments(t, delay))
         for etype in self.subscriptions:
             await self._queue.bind(exchange, routing_key=etype)
 

@@ -451,9 +451,25 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def _progress(total: int, enabled: bool):
-    from tqdm import tqdm
+class _NoProgress:
+    """Stands in for the progress bar where tqdm (the ``ops`` extra) is not installed, as in
+    the production image: the replay works the same, it only shows no bar."""
 
+    def set_postfix(self, **_: Any) -> None:
+        pass
+
+    def update(self, _n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, enabled: bool):
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoProgress()
     return tqdm(total=total, desc="replay", unit="msg", disable=not enabled or total == 0,
                 file=sys.stderr)
 

@@ -3,7 +3,9 @@
 Docker is not available here, so the file is checked by reading it: every dependency is
 defined and healthy-gated, every service has a healthcheck, the four services are built from
 the repository's Dockerfile and started as ``python -m services.<name> <role>``, published
-ports are the ports the services listen on, and MongoDB is a 7+ replica set.
+ports are the ports the services listen on, MongoDB is a 7+ replica set, and RabbitMQ is a 4.x
+release still in community support, with every queue argument whose default 4.x changed named
+by the code.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from typing import Any
 
 import pytest
 import yaml
+
+from shared.bus import (PARKING_ARGUMENTS, Topology, retry_queue_arguments,
+                        service_queue_arguments)
 
 pytestmark = pytest.mark.unit
 
@@ -259,6 +264,36 @@ def test_mongo_healthcheck_initiates_the_replica_set(services) -> None:
         f"mongo healthcheck {test!r} does not name the member by its service name mongo:27017"
 
 
+# -- RabbitMQ --------------------------------------------------------------------------------
+# Community support covers only the newest minor series of the newest major: 4.2 when this was
+# written (the tests run against the 3.10 of the development machines; both must work).
+OLDEST_SUPPORTED_RABBITMQ = (4, 2)
+
+
+def test_rabbitmq_is_a_4x_release_in_community_support(services) -> None:
+    image = services["rabbitmq"].get("image", "")
+    match = re.fullmatch(r"(?:[\w./-]+/)?rabbitmq:(\d+)\.(\d+)(?:\.\d+)?(?:-management)?", image)
+    assert match, f"rabbitmq image {image!r} has no major.minor tag (expected rabbitmq:4.2-...)"
+    version = (int(match.group(1)), int(match.group(2)))
+    assert version[0] == 4 and version >= OLDEST_SUPPORTED_RABBITMQ, \
+        f"rabbitmq image {image!r} is out of community support"
+
+
+def test_every_queue_names_its_type_and_the_quorum_queue_its_delivery_limit() -> None:
+    # RabbitMQ 4 changed two defaults: a vhost may make untyped queues quorum queues, and a
+    # quorum queue without x-delivery-limit gets 20 deliveries. Neither may apply to us.
+    t = Topology("bap", "billing")
+    service = service_queue_arguments(t, delivery_limit=7)
+    assert service["x-queue-type"] == "quorum" and service["x-delivery-limit"] == 7
+    assert service["x-dead-letter-exchange"] == t.dead_exchange
+    for delay in (1.0, 120.0):
+        retry = retry_queue_arguments(t, delay)
+        assert retry["x-queue-type"] == "classic"  # never counts deliveries
+        assert retry["x-message-ttl"] == int(delay * 1000)
+        assert retry["x-dead-letter-routing-key"] == t.queue
+    assert PARKING_ARGUMENTS["x-queue-type"] == "classic"
+
+
 # -- Dockerfile and .dockerignore ------------------------------------------------------------
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
@@ -268,16 +303,16 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
             if line and not line.startswith("#")]
 
 
-def test_dockerfile_is_python_311_and_installs_the_project() -> None:
+def test_dockerfile_is_python_311_and_installs_the_locked_runtime_dependencies() -> None:
     instructions = dockerfile_instructions()
     base = [arg for op, arg in instructions if op == "FROM"]
     assert base and base[-1].startswith("python:3.11"), f"Dockerfile base image is {base}"
     copied = " ".join(arg for op, arg in instructions if op == "COPY")
-    for needed in ("pyproject.toml", "shared", "services"):
+    for needed in ("requirements/production.txt", "shared", "services"):
         assert needed in copied, f"Dockerfile does not COPY {needed}"
     runs = " ".join(arg for op, arg in instructions if op == "RUN")
-    assert "pip install" in runs and "--no-cache-dir" in runs, \
-        "Dockerfile does not 'pip install --no-cache-dir' the project"
+    assert "pip install" in runs and "--no-cache-dir" in runs and "--require-hashes" in runs, \
+        "Dockerfile does not 'pip install --no-cache-dir --require-hashes' the locked file"
 
 
 def test_dockerfile_runs_as_a_non_root_user() -> None:
