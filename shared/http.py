@@ -1,5 +1,6 @@
 """The HTTP side of every service: one way to declare a route, errors as RFC 9457 problem
-details, correlation ids, health, metrics, and the OpenAPI document with an offline docs page.
+details, correlation ids, health, metrics, and the OpenAPI document with an offline docs page
+(``shared.openapi``).
 
 A route is declared once with its request and response models; the same declaration
 validates the request, checks access, and describes the route in ``/openapi.json``::
@@ -9,12 +10,14 @@ validates the request, checks access, and describes the route in ``/openapi.json
     @routes.post("/v1/things", body=NewThing, response=Thing, status=201,
                  access=Access.of(roles=(COMPANY_ADMIN,)))
     async def create_thing(request, body: NewThing, principal: Principal) -> Thing: ...
+
+A route that takes a file declares ``upload=Upload("file", (CSV,), max_bytes=…)`` instead of
+``body`` and reads the file itself; the declaration describes it in the OpenAPI document.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
 import inspect
 import json
 import re
@@ -24,22 +27,27 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-import swagger_ui_bundle
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
 from pydantic_core import to_jsonable_python
 
 from shared.auth import Access, Principal, TokenVerifier, bearer_token
 from shared.errors import Problem
 from shared.logging import correlation_id, get_logger, new_correlation_id
 from shared.metrics import Metrics
+from shared.openapi import (  # noqa: F401  (PROBLEM_SCHEMA, openapi_document: the kit's API)
+    DOCS_STATIC,
+    PROBLEM_JSON,
+    PROBLEM_SCHEMA,
+    Upload,
+    docs_page,
+    openapi_document,
+)
 from shared.parsing import parse_json, parse_query
 from shared.protocol import answer_malformed_requests_with_problems
 
 log = get_logger("http")
-PROBLEM_JSON = "application/problem+json"
 CORRELATION_HEADER = "X-Correlation-ID"
 _CID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 # A readiness check that has not answered by then counts as failing (probes have timeouts too).
@@ -102,7 +110,12 @@ class Route:
     summary: str = ""
     tags: tuple[str, ...] = ()
     problems: tuple[int, ...] = ()
+    upload: Upload | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.body is not None and self.upload is not None:
+            raise ValueError(f"{self.method} {self.path}: a JSON body or an upload, not both")
 
 
 class Routes:
@@ -291,7 +304,7 @@ def new_app(*, metrics: Metrics, verifier: TokenVerifier, max_body_bytes: int,
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/openapi.json", _openapi)
     app.router.add_get("/docs", _docs)
-    app.router.add_static("/docs/static", swagger_ui_bundle.swagger_ui_path)
+    app.router.add_static("/docs/static", DOCS_STATIC)
     return app
 
 
@@ -336,99 +349,6 @@ async def _openapi(request: web.Request) -> web.Response:
     return json_response(openapi_document(request.app[OPENAPI_INFO], request.app[ROUTES]))
 
 
-_DOCS = """<!doctype html><html><head><meta charset="utf-8"><title>{title} API</title>
-<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head><body><div id="ui"></div>
-<script src="/docs/static/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({{url: "/openapi.json", dom_id: "#ui"}});</script></body></html>"""
-
-
 async def _docs(request: web.Request) -> web.Response:
-    return web.Response(text=_DOCS.format(title=html.escape(request.app[OPENAPI_INFO]["title"])),
+    return web.Response(text=docs_page(request.app[OPENAPI_INFO]["title"]),
                         content_type="text/html")
-
-
-PROBLEM_SCHEMA = {
-    "type": "object",
-    "description": "RFC 9457 problem details",
-    "required": ["type", "title", "status"],
-    "properties": {
-        "type": {"type": "string", "format": "uri-reference"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "correlation_id": {"type": "string"},
-        "errors": {"type": "array", "items": {
-            "type": "object", "required": ["field", "rule"],
-            "properties": {"field": {"type": "string"}, "rule": {"type": "string"},
-                           "message": {"type": "string"}}}},
-    },
-}
-
-
-def openapi_document(info: dict[str, Any], routes: list[Route]) -> dict[str, Any]:
-    """OpenAPI 3.1 built from the route table's pydantic models."""
-    # One generation for every model in every mode, so two models of the same name, a
-    # recursive model, or an enum inside a query model each get a schema that resolves.
-    wanted: list[tuple[type[BaseModel], str]] = []
-    for r in routes:
-        for model, mode in ((r.body, "validation"), (r.query, "validation"),
-                            (r.response, "serialization")):
-            if model is not None and (model, mode) not in wanted:
-                wanted.append((model, mode))
-    refs, defs = models_json_schema(wanted, ref_template="#/components/schemas/{model}")
-    schemas: dict[str, Any] = {**defs.get("$defs", {}), "Problem": PROBLEM_SCHEMA}
-
-    def resolve(ref: dict[str, Any]) -> dict[str, Any]:
-        return schemas[ref["$ref"].rsplit("/", 1)[-1]]
-
-    problem = {"content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-    paths: dict[str, Any] = {}
-    for r in routes:
-        op: dict[str, Any] = {"operationId": r.handler.__name__, "summary": r.summary,
-                              "tags": list(r.tags), "responses": {}}
-        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for n in re.findall(r"{(\w+)", r.path)]
-        if r.query is not None:
-            qs = resolve(refs[(r.query, "validation")])
-            for name, prop in qs.get("properties", {}).items():
-                params.append({"name": name, "in": "query",
-                               "required": name in qs.get("required", []), "schema": prop})
-            op["responses"]["422"] = {"description": "Invalid fields", **problem}
-        if params:
-            op["parameters"] = params
-        if r.body is not None:
-            op["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": refs[(r.body, "validation")]}}}
-            op["responses"]["400"] = {"description": "Body is not valid JSON", **problem}
-            op["responses"]["413"] = {"description": "Body too large", **problem}
-            op["responses"]["415"] = {"description": "Body is not JSON", **problem}
-            op["responses"]["422"] = {"description": "Invalid fields", **problem}
-        ok: dict[str, Any] = {"description": "Success"}
-        if r.response is not None:
-            ok["content"] = {"application/json": {
-                "schema": refs[(r.response, "serialization")]}}
-        op["responses"][str(204 if _answers_nothing(r) else r.status)] = ok
-        if r.access is not None:
-            op["security"] = [{"bearer": []}]
-            op["responses"]["401"] = {"description": "No or invalid access token", **problem}
-            op["responses"]["403"] = {"description": "Not allowed for this caller", **problem}
-        for status in r.problems:
-            op["responses"][str(status)] = {"description": "See problem type", **problem}
-        paths.setdefault(re.sub(r"{(\w+)(:[^}]*)?}", r"{\1}", r.path), {})[r.method.lower()] = op
-    return {
-        "openapi": "3.1.0",
-        "info": info,
-        "paths": paths,
-        "components": {"schemas": schemas,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                                      "bearerFormat": "JWT"}}},
-    }
-
-
-def _answers_nothing(r: Route) -> bool:
-    """A handler declared ``-> None`` answers 204 (the endpoint turns None into 204)."""
-    if r.response is not None:
-        return False
-    returns = getattr(r.handler, "__annotations__", {}).get("return", "?")
-    return returns is None or returns == "None"

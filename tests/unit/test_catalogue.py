@@ -50,3 +50,68 @@ def test_event_types_are_unique_and_versioned():
     assert len(types) == len(set(types))
     doc = json.loads(catalogue.render_asyncapi())
     assert {c["address"] for c in doc["channels"].values()} == set(types)
+
+
+# CloudEvents 1.0's JSON schema (the spec's cloudevents.json for the JSON event format): the
+# required attributes and their formats, plus the spec's rule for attribute names.
+CLOUDEVENTS_1_0 = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "type": "object",
+    "required": ["specversion", "id", "type", "source"],
+    "propertyNames": {"pattern": "^[a-z0-9]+$"},
+    "properties": {
+        "specversion": {"type": "string", "const": "1.0"},
+        "id": {"type": "string", "minLength": 1},
+        "source": {"type": "string", "format": "uri-reference", "minLength": 1},
+        "type": {"type": "string", "minLength": 1},
+        "datacontenttype": {"type": "string"},
+        "dataschema": {"type": "string", "format": "uri"},
+        "subject": {"type": "string", "minLength": 1},
+        "time": {"type": "string", "format": "date-time"},
+        "data": {"type": ["object", "string"]},
+        "data_base64": {"type": "string"},
+    },
+}
+
+
+def cloudevents_validator():
+    from jsonschema import Draft7Validator, FormatChecker
+
+    checker = FormatChecker()
+    # Without rfc3986-validator / rfc3339-validator jsonschema skips these formats silently.
+    assert not checker.conforms("/services/invoicing engine", "uri-reference")
+    assert not checker.conforms("2026-01-01 noon", "date-time")
+    return Draft7Validator(CLOUDEVENTS_1_0, format_checker=checker)
+
+
+def test_every_catalogue_example_is_a_valid_cloudevent():
+    """Each example in docs/asyncapi.json is a whole CloudEvents 1.0 envelope (was: a source
+    with a space for the invoicing engine and the credit-check provider)."""
+    validator = cloudevents_validator()
+    doc = json.loads(catalogue.render_asyncapi())
+    problems, seen = [], 0
+    for key, message in doc["components"]["messages"].items():
+        for example in message.get("examples", []):
+            seen += 1
+            payload = example["payload"]
+            problems += [f"{key}: {'/'.join(map(str, e.absolute_path))}: {e.message}"
+                         for e in validator.iter_errors(payload)]
+            assert payload["type"] == message["name"]
+    assert problems == []
+    assert seen == len(catalogue.published())
+
+
+def test_an_outside_systems_example_carries_its_own_source():
+    sources = {s.type: s.event_source for s in catalogue.published()}
+    assert sources["invoicing.invoice.issued.v1"] == "/invoicing"
+    assert sources["creditcheck.result.v1"] == "/credit-check"
+    assert sources["billing.invoice.recorded.v1"] == "/services/billing"
+
+
+def test_an_event_spec_with_a_source_that_is_no_uri_reference_is_refused():
+    from pydantic import BaseModel
+
+    from shared.events import EventSpec
+
+    with pytest.raises(ValueError, match="URI reference"):
+        EventSpec("crm.thing.done.v1", BaseModel, "the CRM system", "A thing was done.")
