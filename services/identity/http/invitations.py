@@ -17,15 +17,18 @@ from services.identity.handlers import invitation_imports as imports
 from services.identity.handlers import invitations as handlers
 from services.identity.http import IDENTITY, routes
 from services.identity.http.models import Session
+from services.identity.settings import IdentitySettings
 from shared.auth import COMPANY_ADMIN, Access, Principal
 from shared.errors import Problem
-from shared.http import json_response
+from shared.http import Upload, json_response
 
 INVITERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("users:invite",))
 READERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("users:invite", "users:read"))
 TAGS = ("invitations",)
 InvitationStatus = Literal["pending", "accepted", "revoked", "expired"]
 CHUNK = 64 * 1024
+# The documented default; the handler reads the configured limit.
+FILE_MAX_BYTES = IdentitySettings.model_fields["invitation_file_max_bytes"].default
 
 
 class NewInvitation(BaseModel):
@@ -252,7 +255,11 @@ async def _uploaded_file(request: web.Request, limit: int) -> tuple[bytes, str, 
 
 
 @routes.post("/v1/invitation-jobs", response=InvitationJob, status=202, access=INVITERS,
-             tags=TAGS, problems=(409, 413, 415, 422, 429))
+             tags=TAGS, problems=(409, 413, 415, 422, 429), upload=Upload(
+                 "file", (inv.CSV, inv.XLSX), max_bytes=FILE_MAX_BYTES,
+                 setting="IDENTITY_INVITATION_FILE_MAX_BYTES", raw_body=True,
+                 description="The invitees: columns email, role, and optionally language, "
+                             "first_name, surname."))
 async def import_invitations(request: web.Request, principal: Principal) -> web.Response:
     """ID-11: invite many people from a CSV or XLSX file (columns email, role, and optionally
     language, first_name, surname; a role per row). Answers at once; follow the import at
