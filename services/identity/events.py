@@ -188,6 +188,17 @@ class CompanySettingsChanged(EventData):
     sales_partner_access: bool
 
 
+class LoginDomainChanged(EventData):
+    """A company administrator gave the company a new login domain (ID-14); identity itself
+    moves the company's ``name@previous`` usernames to it."""
+
+    company_id: str
+    login_domain: str
+    previous_login_domain: str | None = None
+    # Until then nobody else can take the previous domain.
+    previous_reserved_until: datetime | None = None
+
+
 def _spec(etype: str, model, summary: str, example: dict) -> EventSpec:
     return EventSpec(etype, model, "identity", summary, example=example)
 
@@ -232,7 +243,7 @@ INVITATION_ACCEPTED = _spec(
 TEMPORARY_PASSWORD_ISSUED = _spec(
     "identity.temporary_password.issued.v1", TemporaryPasswordIssued,
     "An administrator created an account: email its temporary password (ID-7).",
-    {**_USER, "email": "bela@example.com", **_DE, "login_id": "bela@muster",
+    {**_USER, "email": "bela@example.com", **_DE, "login_id": "bela@muster-gmbh",
      "temporary_password": "…"})
 LOGIN_CODE_REQUESTED = _spec(
     "identity.login_code.requested.v1", LoginCodeRequested,
@@ -290,6 +301,13 @@ COMPANY_SETTINGS_CHANGED = _spec(
     "A company administrator changed the company's settings (ID-13).",
     {"company_id": _USER["company_id"], "company_name": "Muster GmbH", **_DE,
      "sms_login_step": True, "sales_partner_access": False})
+LOGIN_DOMAIN_CHANGED = _spec(
+    "identity.company.login_domain_changed.v1", LoginDomainChanged,
+    "A company administrator changed the company's login domain (the part after @ in "
+    "admin@… and name@… usernames, ID-14); identity's own queue moves the usernames, each "
+    "moved user gets identity.username.changed.v1.",
+    {"company_id": _USER["company_id"], "login_domain": "muster", "previous_login_domain":
+     "muster-gmbh", "previous_reserved_until": "2027-02-22T10:00:00Z"})
 
 PUBLISHED = [
     REGISTRATION_STARTED, COMPANY_REGISTERED, USER_ACTIVATED, ACTIVATION_CODE_ISSUED,
@@ -297,5 +315,5 @@ PUBLISHED = [
     PASSWORD_RESET_ASKED, PASSWORD_RESET_REQUESTED, PASSWORD_CHANGED, EMAIL_CHANGE_REQUESTED,
     EMAIL_CHANGED, USERNAME_CHANGED, PHONE_VERIFICATION_REQUESTED, PHONE_CHANGED, ROLE_CHANGED,
     USER_DEACTIVATED, USER_REACTIVATED,
-    COMPANY_SETTINGS_CHANGED,
+    COMPANY_SETTINGS_CHANGED, LOGIN_DOMAIN_CHANGED,
 ]

@@ -82,3 +82,8 @@ class IdentitySettings(ServiceSettings):
     invitation_file_max_columns: int = 30
     # Uploads parsed at the same time in one process (the others wait their turn).
     invitation_parses_per_process: int = 2
+    # -- company login domains (ID-14, seed 002 "admin@cégnév") --
+    # A company's previous login domain stays its own this long, so nobody else takes it.
+    login_domain_reserved_days: float = 90
+    # Login-domain changes (attempts) a company may make per day.
+    login_domain_changes_per_company_per_day: int = 5

@@ -126,3 +126,8 @@ class InvitationFileTooLarge(Problem):
 
 class InvitationJobNotFound(NotFound):
     slug, title = "invitation-job-not-found", "No such import in your company"
+
+
+# -- company login domains (ID-14) ----------------------------------------------------------------
+class LoginDomainTaken(Conflict):
+    slug, title = "login-domain-taken", "This login domain is taken"

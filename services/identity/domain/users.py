@@ -32,9 +32,12 @@ ADMIN_ROLES = frozenset({COMPANY_ADMIN, SUB_ADMIN})
 # What a sub-administrator with users:invite / users:manage may hand out or touch.
 NON_ADMIN_ROLES = frozenset({USER, BILLING_ADMIN})
 
-# ID-2 / ID-9: 6–32 characters; ``name@company`` forms are usernames too (ID-14).
-Username = Annotated[str, StringConstraints(min_length=6, max_length=32,
-                                            pattern=r"^[A-Za-z0-9._@-]+$")]
+# ID-2 / ID-9: 6–32 characters of letters, digits and . _ -; or ``name@handle`` (ID-14,
+# seed 002 "admin@cégnév"): a name of 1–32 such characters at the company's login domain
+# (domain/handles.py), which may only be the caller's own company's.
+Username = Annotated[str, StringConstraints(
+    min_length=6, max_length=63,
+    pattern=r"^(?:[A-Za-z0-9._-]{6,32}|[A-Za-z0-9._-]{1,32}@[A-Za-z0-9-]{3,30})$")]
 
 # A user's id derived from what created it, so that repeating a half-finished step creates
 # the same user again instead of a second one.

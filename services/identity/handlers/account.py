@@ -22,8 +22,8 @@ from services.identity.domain.errors import (CodeExpired, CurrentPasswordWrong, 
                                              PrimaryEmailDeletion, TooManyTries)
 from services.identity.domain.registration import normalise_email
 from services.identity.handlers import (Identity, check_new_password, claim_login,
-                                        company_policy, hash_password, release_login,
-                                        verify_password)
+                                        company_policy, hash_password, login_domains,
+                                        release_login, verify_password)
 # The login's brute-force guard, so that guessing through these endpoints locks as a login does.
 from services.identity.handlers.sessions import (_attempt_failed, _attempt_succeeded,
                                                  _reserve_attempt, revoke_user_sessions)
@@ -181,6 +181,8 @@ async def change_username(ctx: Identity, user_id: str, company_id: str, username
                           password: str) -> None:
     user = await _user(ctx, user_id, company_id)
     await confirm_current_password(ctx, user, password)
+    # ID-14: name@handle only with the company's own login domain.
+    username = await login_domains.check_username(ctx, company_id, username, user["roles"])
     new_key = f"username:{username.lower()}"
     await claim_login(ctx, new_key, user_id)
     old = user.get("username")

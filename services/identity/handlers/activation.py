@@ -22,7 +22,8 @@ from services.identity.domain import users as rules
 from services.identity.domain.errors import TooManyTries, UserStatusConflict
 from services.identity.domain.registration import normalise_email
 from services.identity.handlers import (Identity, check_new_password, claim_login,
-                                        company_policy, hash_password, release_login)
+                                        company_policy, hash_password, login_domains,
+                                        release_login)
 from services.identity.handlers.sessions import start_session
 from services.identity.handlers.users import reissue_activation_code
 from shared.ratelimit import HOUR, Limit
@@ -85,6 +86,9 @@ async def activate(ctx: Identity, email: str, code: str, username: str, password
     matches = codes.same_hash(counted["activation_code_hash"], given)
     rules.check_activation_code(counted, matches, time.time(),
                                 s.activation_code_tries - counted["activation_tries"])
+    # ID-14: name@handle only with the company's own login domain.
+    username = await login_domains.check_username(ctx, user["company_id"], username,
+                                                  user["roles"])
     policy = await company_policy(ctx, user["company_id"])
     await check_new_password(password, policy=policy, username=username)
     username_key = f"username:{username.lower()}"

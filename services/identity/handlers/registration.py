@@ -6,12 +6,13 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 from services.identity import events
+from services.identity.domain import handles
 from services.identity.domain import registration as reg
 from services.identity.domain.errors import LinkInvalid
 from services.identity.domain.passwords import PasswordPolicy
 from services.identity.domain.secrets import new_token, token_hash
 from services.identity.handlers import (Identity, check_new_password, claim_login, create_once,
-                                        hash_password)
+                                        hash_password, login_domains)
 from services.identity.handlers.sessions import start_session
 from shared.auth import COMPANY_ADMIN
 from shared.ratelimit import HOUR, Limit
@@ -53,14 +54,19 @@ async def complete_registration(ctx: Identity, cmd: reg.CompleteRegistration) ->
     touches one document and can be repeated, so a failure half way is finished by sending
     the same request again."""
     doc = await verify_registration_link(ctx, cmd.token)
-    await check_new_password(cmd.password, policy=PasswordPolicy())
+    # Checked against the login id the company name suggests before anything is claimed.
+    await check_new_password(cmd.password, policy=PasswordPolicy(),
+                             username=f"{handles.ADMIN}@{handles.propose(cmd.company_name)}")
     email, user_id, company_id = doc["email"], doc["user_id"], doc["company_id"]
     language = doc["language"]
     await claim_login(ctx, f"email:{email}", user_id)
+    # ID-14 (seed 002): the company's login domain and "admin@<domain>" for its administrator.
+    login_domain, username = await login_domains.claim_for_registration(
+        ctx, company_id, cmd.company_name, user_id)
     now = datetime.now(UTC)
     user = {"_id": user_id, "company_id": company_id, "email": email, "emails": [
                 {"address": email, "verified": True, "primary": True}],
-            "username": None, "first_name": cmd.first_name, "surname": cmd.surname,
+            "username": username, "first_name": cmd.first_name, "surname": cmd.surname,
             "phone": cmd.phone, "language": language, "roles": [COMPANY_ADMIN],
             "permissions": [], "parent_user_id": None, "status": "active",
             "password_hash": await hash_password(cmd.password), "password_history": [],
@@ -75,6 +81,7 @@ async def complete_registration(ctx: Identity, cmd: reg.CompleteRegistration) ->
         subject=user_id, company_id=company_id)])
     await create_once(ctx.store.companies, {
         "_id": company_id, "name": cmd.company_name, "admin_user_id": user_id,
+        "login_domain": login_domain,
         "language": language, "created_at": now, "profile": {},
         "settings": {"sms_login_step": True, "sales_partner_access": False}},
         [ctx.event(events.COMPANY_REGISTERED, events.CompanyRegistered(
@@ -90,4 +97,5 @@ async def complete_registration(ctx: Identity, cmd: reg.CompleteRegistration) ->
     await ctx.store.registrations.change({"_id": doc["_id"]}, complete)
     stored = await ctx.store.users.get({"_id": user_id})
     session = await start_session(ctx, stored or user, ["pwd"])
-    return {"company_id": company_id, "user_id": user_id, **session}
+    stored_name = (stored or user).get("username")
+    return {"company_id": company_id, "user_id": user_id, "username": stored_name, **session}

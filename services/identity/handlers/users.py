@@ -18,7 +18,7 @@ from services.identity.domain.errors import (EmailTaken, NoParent, RoleNotAllowe
                                              UserNotFound, UserStatusConflict)
 from services.identity.domain.registration import normalise_email
 from services.identity.handlers import (Identity, claim_login, create_once, hash_password,
-                                        release_login)
+                                        login_domains, release_login)
 from services.identity.handlers.account import end_password_resets
 from services.identity.handlers.sessions import revoke_user_sessions, unlock
 from shared.auth import SUB_ADMIN
@@ -126,6 +126,9 @@ async def create_user(ctx: Identity, company_id: str, actor_id: str, cmd: dict,
             raise UserStatusConflict("This Idempotency-Key was used for another request.",
                                      slug="idempotency-key-reused")
         return existing
+    if username:
+        # ID-14: name@handle only with the company's own login domain.
+        username = await login_domains.check_username(ctx, company_id, username, [role])
     email_here = await _claim_email_or_note_elsewhere(ctx, company_id, email, user_id)
     if username:
         try:

@@ -156,7 +156,8 @@ async def change_password(request: web.Request, body: PasswordChange,
             tags=("account",), problems=(403, 409))
 async def change_username(request: web.Request, body: UsernameChange,
                           principal: Principal) -> None:
-    """ID-9: a new username (6–32 characters), confirmed with the current password."""
+    """ID-9: a new username (6–32 characters, or name@<the company's login domain>, ID-14),
+    confirmed with the current password."""
     await handlers.change_username(request.app[IDENTITY], principal.subject,
                                    principal.company_id, body.username, body.current_password)
 

@@ -17,7 +17,8 @@ TAGS = ("activation",)
 class Activation(BaseModel):
     email: EmailStr
     code: str = Field(min_length=4, max_length=32, description="from the activation email")
-    username: Username = Field(description="6–32 characters: letters, digits, . _ - @")
+    username: Username = Field(description="6–32 characters: letters, digits, . _ -; or "
+                                           "name@<your company's login domain> (ID-14)")
     password: str = Field(min_length=1, max_length=200)
 
 

@@ -1,15 +1,19 @@
-"""Company profile and settings (ID-13)."""
+"""Company profile and settings (ID-13), the company's login domain (ID-14)."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, StringConstraints
 
+from services.identity.domain.handles import LoginDomain
 from services.identity.domain.passwords import PasswordPolicy
 from services.identity.domain.registration import Language, Phone
 from services.identity.handlers import company as handlers
+from services.identity.handlers import login_domains
 from services.identity.http import IDENTITY, routes
 from shared.auth import COMPANY_ADMIN, Access, Principal
 from shared.parsing import UniqueList
@@ -61,10 +65,28 @@ class CompanySettings(BaseModel):
     phone_login_permissions: list[str]
 
 
+class FormerLoginDomain(BaseModel):
+    login_domain: str
+    reserved_until: datetime = Field(description="until then no other company can take it")
+
+
 class Company(BaseModel):
     company_id: str
     company_name: str
+    login_domain: str | None = Field(
+        None, description="ID-14: the part after @ of the company's usernames; the master "
+                          "administrator logs in as admin@<login_domain>")
+    former_login_domains: list[FormerLoginDomain] = Field(
+        default_factory=list, description="previous login domains, still reserved for the "
+                                          "company")
     profile: CompanyProfile
+
+
+class LoginDomainChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    login_domain: LoginDomain = Field(description="3–30 lower-case letters, digits and "
+                                                  "single hyphens inside, e.g. muster-gmbh")
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 def settings_view(doc: dict) -> CompanySettings:
@@ -79,13 +101,40 @@ def settings_view(doc: dict) -> CompanySettings:
 
 def company_view(doc: dict) -> Company:
     return Company(company_id=doc["_id"], company_name=doc["name"],
+                   login_domain=doc.get("login_domain"),
+                   former_login_domains=[
+                       FormerLoginDomain(login_domain=f["login_domain"],
+                                         reserved_until=datetime.fromtimestamp(f["until"], UTC))
+                       for f in doc.get("former_login_domains", [])
+                       if f["until"] > time.time()],
                    profile=CompanyProfile.model_validate(doc.get("profile") or {}))
 
 
 @routes.get("/v1/company", response=Company, access=Access(), tags=("company",))
 async def get_company(request: web.Request, principal: Principal) -> Company:
-    """ID-13: the caller's company and its profile."""
-    return company_view(await handlers.company(request.app[IDENTITY], principal.company_id))
+    """ID-13: the caller's company and its profile; ID-14: its login domain (a company from
+    before login domains gets one proposed from its name on first read)."""
+    ctx = request.app[IDENTITY]
+    doc = await handlers.company(ctx, principal.company_id)
+    if not doc.get("login_domain"):
+        await login_domains.login_domain_of(ctx, principal.company_id)
+        doc = await handlers.company(ctx, principal.company_id)
+    return company_view(doc)
+
+
+@routes.put("/v1/company/login-domain", body=LoginDomainChange, response=Company,
+            access=ADMINS, tags=("company",), problems=(403, 409, 429))
+async def change_login_domain(request: web.Request, body: LoginDomainChange,
+                              principal: Principal) -> Company:
+    """ID-14 (seed 002 "admin@cégnév"): a new login domain, confirmed with the current
+    password. The company's `name@old` usernames move to `name@new` within moments (each
+    moved user gets a notice; the old ids stop working); the old domain stays reserved for
+    the company (`IDENTITY_LOGIN_DOMAIN_RESERVED_DAYS`, 90) and can be taken back. 409
+    `login-domain-taken` when another company uses or reserved it; a few changes a day."""
+    doc = await login_domains.change_login_domain(
+        request.app[IDENTITY], principal.company_id, principal.subject, body.login_domain,
+        body.current_password)
+    return company_view(doc)
 
 
 @routes.put("/v1/company/profile", body=CompanyProfile, response=Company, access=ADMINS,

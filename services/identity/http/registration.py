@@ -26,6 +26,8 @@ class LinkDetails(BaseModel):
 class RegistrationCompleted(Session):
     company_id: str
     user_id: str
+    username: str | None = Field(None, description="ID-14: the administrator's login id, "
+                                                   "admin@<the company's login domain>")
 
 
 @routes.post("/v1/registrations", body=StartRegistration, response=Accepted, status=202,

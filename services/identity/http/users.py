@@ -71,7 +71,9 @@ class NewUser(BaseModel):
     language: Language | None = Field(None, description="default: the company's language")
     phone: Phone | None = None
     username: Username | None = Field(
-        None, description="login id, e.g. name@company (ID-14); for temporary_password "
+        None, description="login id: 6–32 characters, or name@<the company's login domain> "
+                          "(ID-14; admin@ only for a company administrator); for "
+                          "temporary_password "
                           "accounts (with an activation code the person chooses one)")
     onboarding: Literal["activation_code", "temporary_password"] = Field(
         "activation_code",
