@@ -67,8 +67,9 @@ def candidates(company_name: str) -> Iterator[str]:
     yield base
     for n in range(2, 2 + NUMBERED_SUFFIXES):
         yield f"{base}-{n}"
+    short = base[:MAX_LENGTH - 5].rstrip("-")   # room for "-" and four hex digits
     for _ in range(RANDOM_SUFFIXES):
-        yield f"{base}-{secrets.token_hex(2)}"
+        yield f"{short}-{secrets.token_hex(2)}"
 
 
 def split(username: str) -> tuple[str, str | None]:
