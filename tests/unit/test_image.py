@@ -238,3 +238,12 @@ def test_build_stage_installs_only_wheels_checked_against_their_hashes() -> None
     runs = " ".join(values(stages()[0], "RUN"))
     assert "--require-hashes" in runs and "--only-binary=:all:" in runs and "--no-deps" in runs
     assert "production.txt" in runs and "dev.txt" not in runs
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    # hadolint's own rules (pinned versions, no cache, exec-form CMD, ...), with no exceptions.
+    hadolint = Path(sys.executable).with_name("hadolint")
+    assert hadolint.exists(), "hadolint is missing from the venv: make install"
+    result = subprocess.run([str(hadolint), "--no-color", str(ROOT / "Dockerfile")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
