@@ -34,6 +34,36 @@ BILLING_ADMIN = "billing_admin"
 USER = "user"
 SUB_ADMIN = "sub_admin"
 
+# ID-6: what a mobile-number login may reach, each only for its own number (the contracts
+# whose access number it is, and the customer numbers they run under). The company
+# administrator picks from these (identity's ``phone_login_permissions`` setting); the
+# token carries the picked ones as ``perms`` and no role.
+PHONE_CONTRACTS = "own_number:read"
+PHONE_INVOICES = "own_number:invoices"
+PHONE_NOTIFICATIONS = "own_number:notifications"
+PHONE_LOGIN_PERMISSIONS: dict[str, str] = {
+    PHONE_CONTRACTS: "the number's contract(s) and the contract space showing them (contracts)",
+    PHONE_INVOICES: "invoices and online invoices of the customer number the number runs "
+                    "under (billing)",
+    PHONE_NOTIFICATIONS: "the account's own notification preferences (notifications)",
+}
+# Seed 002: the number's functions are reachable unless the administrator restricts them.
+DEFAULT_PHONE_LOGIN_PERMISSIONS: tuple[str, ...] = tuple(PHONE_LOGIN_PERMISSIONS)
+
+
+def canonical_phone(value: str) -> str:
+    """A phone number in the form a mobile-number login's ``phone`` claim is compared in
+    (E.164; national numbers read as Hungarian, as identity reads them). A value that is no
+    phone number comes back without spaces, so it matches nothing but itself."""
+    import phonenumbers  # only the services that compare numbers pay for the import
+
+    text = "".join(value.split())
+    try:
+        number = phonenumbers.parse(text, "HU")
+    except phonenumbers.NumberParseException:
+        return text
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -99,7 +129,9 @@ class Access:
     A user who must change their password first is refused everywhere except where
     ``allow_pending_password_change`` says otherwise (their account and password routes).
     A mobile-number login is refused everywhere except where ``allow_phone_login`` says
-    otherwise: it reaches only what belongs to that number (ID-6)."""
+    otherwise (any such login) or ``phone_permission`` names the phone-login permission the
+    route needs (the login passes when its company allows it); the handler then answers
+    only what belongs to that number (ID-6)."""
 
     roles: frozenset[str] = frozenset()
     permissions: frozenset[str] = frozenset()
@@ -107,14 +139,17 @@ class Access:
     users: bool = True
     allow_pending_password_change: bool = False
     allow_phone_login: bool = False
+    phone_permission: str | None = None
 
     @classmethod
     def of(cls, *, roles: tuple[str, ...] = (), permissions: tuple[str, ...] = (),
            scopes: tuple[str, ...] = (), users: bool = True,
            allow_pending_password_change: bool = False,
-           allow_phone_login: bool = False) -> Access:
+           allow_phone_login: bool = False, phone_permission: str | None = None) -> Access:
+        if phone_permission is not None and phone_permission not in PHONE_LOGIN_PERMISSIONS:
+            raise ValueError(f"unknown phone-login permission {phone_permission!r}")
         return cls(frozenset(roles), frozenset(permissions), frozenset(scopes), users,
-                   allow_pending_password_change, allow_phone_login)
+                   allow_pending_password_change, allow_phone_login, phone_permission)
 
     def check(self, p: Principal) -> None:
         if p.is_client:
@@ -128,16 +163,31 @@ class Access:
         if p.password_change_required and not self.allow_pending_password_change:
             raise Forbidden("Change your password before doing anything else.",
                             slug="password-change-required", title="Password change required")
-        if p.phone is not None and not self.allow_phone_login:
-            raise Forbidden("A login with a mobile number reaches only that number's own "
-                            "data. Log in with your username or email for this.",
-                            slug="phone-login-scope", title="Not for a mobile-number login")
+        if p.phone is not None:
+            self._check_phone_login(p)
+            return
         if (self.roles or self.permissions) and not (
             (self.roles & p.roles) or (self.permissions & p.permissions)
         ):
             raise Forbidden("Your role does not allow this.",
                             required_roles=sorted(self.roles),
                             required_permissions=sorted(self.permissions))
+
+    def _check_phone_login(self, p: Principal) -> None:
+        # Decided by the phone-login rules alone: its ``perms`` are phone-login permissions,
+        # never the roles or delegated permissions of the account behind the number.
+        if self.allow_phone_login:
+            return
+        if self.phone_permission is None:
+            raise Forbidden("A login with a mobile number reaches only that number's own "
+                            "data. Log in with your username or email for this.",
+                            slug="phone-login-scope", title="Not for a mobile-number login")
+        if self.phone_permission not in p.permissions:
+            raise Forbidden("Your company's administrator has not allowed this for logins "
+                            "with a mobile number (user rights settings).",
+                            slug="phone-login-permission",
+                            title="Not allowed for a mobile-number login",
+                            required_permissions=[self.phone_permission])
 
 
 class TokenVerifier:

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from services.billing import handlers
 from services.billing.events import CreditCheckResult, InvoiceIssued
 from services.billing.store import BillingStore
+from shared.auth import canonical_phone
 from shared.bus import Subscription
 from shared.events import CloudEvent, EventData
 
@@ -29,6 +30,9 @@ class CustomerNumberLinked(EventData):
     customer_number: str
     kind: Literal["landline", "mobile"]
     link_type: Literal["holder", "user"]
+    # The numbers of the active contracts the link covers: a mobile-number login reads the
+    # invoices of the customer numbers its number runs under (ID-6).
+    access_numbers: list[str] = []
 
 
 class CustomerNumberUnlinked(EventData):
@@ -49,7 +53,9 @@ def subscriptions(store: BillingStore | None) -> list[Subscription]:
         assert isinstance(data, CustomerNumberLinked)
         await handlers.project_link(store, company_id=data.company_id,
                                     number=data.customer_number, kind=data.kind, linked=True,
-                                    link={"link_type": data.link_type},
+                                    link={"link_type": data.link_type,
+                                          "access_numbers": sorted(
+                                              {canonical_phone(n) for n in data.access_numbers})},
                                     as_of=event.time.timestamp())
 
     async def customer_number_unlinked(event: CloudEvent, data: BaseModel) -> None:

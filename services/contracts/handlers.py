@@ -15,8 +15,10 @@ from services.contracts.domain import errors
 from services.contracts.domain import one_time_passwords as otp
 from services.contracts.domain.rights import COMMERCIAL_CONTACT, TRANSFERABLE_RIGHTS, ordered
 from services.contracts.store import ContractsStore
-from shared.auth import COMPANY_ADMIN, SUB_ADMIN, Principal
-from shared.errors import NotFound, PermanentEventError
+from services.contracts.views import company_contracts
+from services.contracts.views import contract_view as _contract_view
+from shared.auth import COMPANY_ADMIN, SUB_ADMIN
+from shared.errors import PermanentEventError
 from shared.events import make_event
 from shared.mongo import Aggregates, ConcurrencyConflict, is_duplicate
 
@@ -65,14 +67,6 @@ async def open_contract_space(store: ContractsStore, *, company_id: str, company
         "_id": company_id, "company_id": company_id, "company_name": company_name,
         "customer_numbers": [], "opened_at": datetime.now(UTC), "opened_by_event": event_id,
     })
-
-
-async def contract_space(store: ContractsStore, company_id: str) -> dict:
-    space = await store.spaces.get({"_id": company_id, "company_id": company_id})
-    if space is None:
-        raise NotFound("This company has no contract space yet.")
-    linked = await store.linked_numbers(company_id)
-    return {**space, "customer_numbers": [d["_id"] for d in linked]}
 
 
 # -- CRM events (CON-1) ------------------------------------------------------------------------
@@ -141,11 +135,6 @@ def link_view(doc: dict[str, Any], link: dict[str, Any]) -> dict[str, Any]:
             "contracts": [_contract_view(c) for c in cn.covered_contracts(doc, link)]}
 
 
-def _contract_view(c: dict[str, Any]) -> dict[str, Any]:
-    return {k: c.get(k) for k in ("contract_id", "product", "segment", "access_number",
-                                  "status")}
-
-
 async def links(store: ContractsStore, company_id: str) -> list[dict[str, Any]]:
     out = []
     for doc in await store.linked_numbers(company_id):
@@ -188,81 +177,6 @@ async def reissue_password(store: ContractsStore, policy: PasswordPolicy,
     if saved is None:
         raise errors.UnknownCustomerNumber(f"Customer number {number} is not known.")
     return {"customer_number": number, "expires_at": saved["otp"]["expires_at"]}
-
-
-# -- which contracts a caller sees, with which rights (CON-2, CON-3, CON-5, CON-6) ---------
-async def company_contracts(store: ContractsStore,
-                            company_id: str) -> dict[str, dict[str, Any]]:
-    """Contracts the company holds rights for through its own links."""
-    out: dict[str, dict[str, Any]] = {}
-    for doc in await store.linked_numbers(company_id):
-        link = cn.link_of(doc, company_id)
-        if link is None:
-            continue
-        for c in cn.covered_contracts(doc, link):
-            out[c["contract_id"]] = _visible(doc, c, cn.link_rights(link), link["link_type"])
-    return out
-
-
-def _visible(doc: dict[str, Any], c: dict[str, Any], rights, via: str) -> dict[str, Any]:
-    return {**_contract_view(c), "customer_number": doc["_id"], "kind": doc["kind"],
-            "rights": ordered(rights), "via": via}
-
-
-async def received_transfers(store: ContractsStore, principal: Principal) -> dict[str, dict]:
-    """Contracts other companies' master administrators transferred to this user (CON-5),
-    as long as the giving company still holds the number as contract holder."""
-    out: dict[str, dict[str, Any]] = {}
-    docs = await store.transfers.collection.find(
-        {"to_user_id": principal.subject}).to_list(None)
-    for t in docs:
-        if t["to_company_id"] != principal.company_id:
-            continue
-        for item in t["contracts"]:
-            number = await store.numbers.get({"_id": item["customer_number"]})
-            if number is None or number["holder_company_id"] != t["from_company_id"]:
-                continue
-            contract = next((c for c in number["contracts"]
-                             if c["contract_id"] == item["contract_id"]), None)
-            if contract is not None:
-                out[contract["contract_id"]] = _visible(number, contract, TRANSFERABLE_RIGHTS,
-                                                        "transfer")
-    return out
-
-
-async def visible_contracts(store: ContractsStore, principal: Principal) -> list[dict[str, Any]]:
-    """A master administrator sees the company's contracts and those transferred to them; a
-    sub-administrator only the contracts assigned, with the rights assigned (CON-6)."""
-    own = await company_contracts(store, principal.company_id)
-    if COMPANY_ADMIN in principal.roles:
-        merged = dict(own)
-        for cid, v in (await received_transfers(store, principal)).items():
-            if cid in merged:
-                merged[cid] = {**merged[cid],
-                               "rights": ordered({*merged[cid]["rights"], *v["rights"]})}
-            else:
-                merged[cid] = v
-        return sorted(merged.values(), key=lambda v: (v["customer_number"], v["contract_id"]))
-    if SUB_ADMIN in principal.roles:
-        assigned = await store.assignments.get(
-            {"_id": f"{principal.company_id}:{principal.subject}"})
-        out = []
-        for item in (assigned or {}).get("contracts", []):
-            if item["contract_id"] in own:
-                v = own[item["contract_id"]]
-                rights = set(v["rights"]) & set(item["rights"])
-                if rights:
-                    out.append({**v, "rights": ordered(rights), "via": "assignment"})
-        return sorted(out, key=lambda v: (v["customer_number"], v["contract_id"]))
-    return []
-
-
-async def visible_contract(store: ContractsStore, principal: Principal,
-                           contract_id: str) -> dict[str, Any]:
-    for v in await visible_contracts(store, principal):
-        if v["contract_id"] == contract_id:
-            return v
-    raise errors.ContractNotVisible(f"You hold no rights for contract {contract_id}.")
 
 
 # -- permission transfer to another master administrator (CON-5) -------------------------------

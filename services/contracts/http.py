@@ -8,12 +8,12 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from services.contracts import handlers, linking
+from services.contracts import handlers, linking, views
 from services.contracts.domain.contacts import Action
 from services.contracts.domain.rights import Right
 from services.contracts.handlers import PasswordPolicy
 from services.contracts.store import ContractsStore
-from shared.auth import COMPANY_ADMIN, SUB_ADMIN, Access, Principal
+from shared.auth import COMPANY_ADMIN, PHONE_CONTRACTS, SUB_ADMIN, Access, Principal
 from shared.http import Routes
 from shared.parsing import UniqueList
 
@@ -24,7 +24,10 @@ ATTEMPTS = web.AppKey("contracts_link_attempts", linking.LinkAttempts)
 
 # Linking, transferring and naming contacts is the master administrator's (seed 001).
 ADMINS = Access.of(roles=(COMPANY_ADMIN,))
-CONTRACT_VIEWERS = Access.of(roles=(COMPANY_ADMIN, SUB_ADMIN), scopes=("contracts:read",))
+# A mobile-number login sees its own number's contracts when its company allows it (ID-6).
+CONTRACT_VIEWERS = Access.of(roles=(COMPANY_ADMIN, SUB_ADMIN), scopes=("contracts:read",),
+                             phone_permission=PHONE_CONTRACTS)
+SPACE_VIEWERS = Access.of(scopes=("contracts:read",), phone_permission=PHONE_CONTRACTS)
 SUPPORT = Access.of(scopes=("contracts:support",), users=False)
 
 CustomerNumber = Field(min_length=3, max_length=32, pattern=r"^[0-9A-Za-z][0-9A-Za-z-]*$")
@@ -33,13 +36,6 @@ Kind = Literal["landline", "mobile"]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ContractSpace(BaseModel):
-    company_id: str
-    company_name: str
-    customer_numbers: list[str]
-    opened_at: datetime
 
 
 class ContractSummary(BaseModel):
@@ -84,6 +80,16 @@ class Contract(ContractSummary):
 
 class Contracts(BaseModel):
     contracts: list[Contract]
+
+
+class ContractSpace(BaseModel):
+    company_id: str
+    company_name: str
+    # The numbers and contracts the caller holds rights on (a master administrator: every
+    # linked number).
+    customer_numbers: list[str]
+    contracts: list[Contract]
+    opened_at: datetime
 
 
 class PasswordIssued(BaseModel):
@@ -190,13 +196,14 @@ def _number(request: web.Request) -> str:
     return request.match_info["customer_number"]
 
 
-@routes.get("/v1/contract-space", response=ContractSpace,
-            access=Access.of(scopes=("contracts:read",)), tags=("contract space",),
-            problems=(404,))
+@routes.get("/v1/contract-space", response=ContractSpace, access=SPACE_VIEWERS,
+            tags=("contract space",), problems=(404,))
 async def get_contract_space(request: web.Request, principal: Principal) -> ContractSpace:
-    """The calling company's contract space: its linked customer numbers."""
-    space = await handlers.contract_space(request.app[STORE], principal.company_id)
-    return ContractSpace(**space)
+    """The calling company's contract space as the caller may see it: the customer numbers
+    and contracts the caller holds rights on. Master administrators see every linked number;
+    sub-administrators their assigned contracts; a mobile-number login its number's
+    contracts (`own_number:read`); other users nothing."""
+    return ContractSpace(**await views.contract_space(request.app[STORE], principal))
 
 
 # -- links (CON-2, CON-3, CON-4) ---------------------------------------------------------------
@@ -233,15 +240,15 @@ async def delete_link(request: web.Request, principal: Principal) -> None:
 @routes.get("/v1/contracts", response=Contracts, access=CONTRACT_VIEWERS, tags=("contracts",))
 async def list_contracts(request: web.Request, principal: Principal) -> Contracts:
     """The contracts you hold rights for, with the rights (sub-administrators: those
-    assigned to them)."""
-    return Contracts(contracts=await handlers.visible_contracts(request.app[STORE], principal))
+    assigned to them; a mobile-number login: its number's contracts, to view)."""
+    return Contracts(contracts=await views.visible_contracts(request.app[STORE], principal))
 
 
 @routes.get("/v1/contracts/{contract_id}", response=Contract, access=CONTRACT_VIEWERS,
             tags=("contracts",), problems=(404,))
 async def get_contract(request: web.Request, principal: Principal) -> Contract:
     """One contract you hold rights for."""
-    return Contract(**await handlers.visible_contract(
+    return Contract(**await views.visible_contract(
         request.app[STORE], principal, request.match_info["contract_id"]))
 
 

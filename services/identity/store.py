@@ -41,7 +41,8 @@ class IdentityStore:
 
         return cls(
             registrations=agg("registrations", Index.on("token_hash", unique=True)),
-            users=agg("users", Index.on("company_id"), Index.on("email")),
+            # phone: a mobile-number login finds every account using the number (ID-6).
+            users=agg("users", Index.on("company_id"), Index.on("email"), Index.on("phone")),
             companies=agg("companies"),
             invitations=agg("invitations", Index.on("token_hash", unique=True),
                             Index.on("company_id")),

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.notifications import handlers
 from services.notifications.domain.kinds import CHANNELS, KINDS, STATUSES
 from services.notifications.handlers import Notifications
-from shared.auth import COMPANY_ADMIN, Access, Principal
+from shared.auth import COMPANY_ADMIN, PHONE_NOTIFICATIONS, Access, Principal
 from shared.http import Routes
 
 routes = Routes()
@@ -20,7 +20,9 @@ NOTIFICATIONS = web.AppKey("notifications", Notifications)
 
 READ_LOG = Access.of(roles=(COMPANY_ADMIN,), scopes=("notifications:read",))
 RESEND = Access.of(roles=(COMPANY_ADMIN,), scopes=("notifications:resend",))
-ANY_USER = Access.of()
+# A user's own preferences; a mobile-number login reaches those of the account behind the
+# number when its company allows it (ID-6).
+OWN_PREFERENCES = Access.of(phone_permission=PHONE_NOTIFICATIONS)
 
 KindName = Literal[tuple(KINDS)]  # type: ignore[valid-type]
 ChannelName = Literal[CHANNELS]  # type: ignore[valid-type]
@@ -118,15 +120,16 @@ async def resend_delivery(request: web.Request, principal: Principal) -> ResendA
         request.app[NOTIFICATIONS], principal, request.match_info["delivery_id"]))
 
 
-@routes.get("/v1/me/notification-preferences", response=Preferences, access=ANY_USER,
+@routes.get("/v1/me/notification-preferences", response=Preferences, access=OWN_PREFERENCES,
             tags=("preferences",))
 async def get_preferences(request: web.Request, principal: Principal) -> Preferences:
-    """The calling user's notification preferences."""
+    """The calling user's notification preferences (a mobile-number login with
+    `own_number:notifications`: those of the account behind the number)."""
     return Preferences(**await handlers.preferences(request.app[NOTIFICATIONS], principal))
 
 
 @routes.put("/v1/me/notification-preferences", body=Preferences, response=Preferences,
-            access=ANY_USER, tags=("preferences",))
+            access=OWN_PREFERENCES, tags=("preferences",))
 async def put_preferences(request: web.Request, body: Preferences,
                           principal: Principal) -> Preferences:
     """Opt in or out of non-essential messages per channel."""

@@ -7,9 +7,9 @@ from datetime import date, datetime
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from services.billing import handlers
-from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, COMPANY_USERS, STORE, routes
-from shared.auth import Principal
+from services.billing import handlers, own_number
+from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, STORE, routes
+from shared.auth import PHONE_INVOICES, Access, Principal
 from shared.errors import InvalidInput
 
 class InvoiceLine(BaseModel):
@@ -69,23 +69,38 @@ class InvoiceReaders(BaseModel):
     items: list[InvoiceReader]
 
 
-@routes.get("/v1/invoices", query=PageQuery, response=InvoicePage, access=BILLING_ADMINS,
+# ID-6: a mobile-number login reads its own number's invoices when its company allows it.
+INVOICE_READERS = Access.of(roles=BILLING_ADMINS.roles, scopes=BILLING_ADMINS.scopes,
+                            phone_permission=PHONE_INVOICES)
+ONLINE_INVOICE_READERS = Access.of(phone_permission=PHONE_INVOICES)
+
+
+@routes.get("/v1/invoices", query=PageQuery, response=InvoicePage, access=INVOICE_READERS,
             tags=("invoices",))
 async def list_invoices(request: web.Request, query: PageQuery,
                         principal: Principal) -> InvoicePage:
-    """BIL-6: the company's invoices, newest first; pass `next_cursor` for the next page."""
+    """BIL-6: the company's invoices, newest first; pass `next_cursor` for the next page. A
+    mobile-number login (`own_number:invoices`): the invoices of the customer numbers its
+    number runs under."""
+    if principal.phone is not None:
+        items, cursor, _ = await own_number.phone_invoices(
+            request.app[STORE], principal, limit=query.limit, cursor=query.cursor)
+        return InvoicePage(items=[invoice_out(d) for d in items], next_cursor=cursor)
     items, cursor = await handlers.invoice_page(request.app[STORE], principal.company_id,
                                                 limit=query.limit, cursor=query.cursor)
     return InvoicePage(items=[invoice_out(d) for d in items], next_cursor=cursor)
 
 
 @routes.get("/v1/online-invoices", query=OnlineInvoiceQuery, response=OnlineInvoicePage,
-            access=COMPANY_USERS, tags=("online invoices",), problems=(404,))
+            access=ONLINE_INVOICE_READERS, tags=("online invoices",), problems=(404,))
 async def list_online_invoices(request: web.Request, query: OnlineInvoiceQuery,
                                principal: Principal) -> OnlineInvoicePage:
     """BIL-7: invoices of the company's linked landline customer numbers, for administrators
-    and the users they granted online invoices to."""
-    items, cursor, numbers = await handlers.online_invoices(
+    and the users they granted online invoices to. A mobile-number login
+    (`own_number:invoices`): those of the customer numbers its number runs under."""
+    reader = own_number.phone_invoices if principal.phone is not None else \
+        handlers.online_invoices
+    items, cursor, numbers = await reader(
         request.app[STORE], principal, limit=query.limit, cursor=query.cursor,
         customer_number=query.customer_number)
     return OnlineInvoicePage(items=[invoice_out(d) for d in items], next_cursor=cursor,

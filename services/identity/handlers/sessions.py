@@ -20,14 +20,14 @@ from services.identity import events
 from services.identity.domain import secrets as codes
 from services.identity.domain.errors import (CodeExpired, LoginFailed, RefreshTokenInvalid,
                                              SecondFactorFailed, TooManyTries)
-from services.identity.domain.registration import e164, normalise_email
+from services.identity.domain.registration import normalise_email
 from services.identity.handlers import Identity, company_settings, verify_password
 from services.identity.tokens import access_token
+from shared.auth import DEFAULT_PHONE_LOGIN_PERMISSIONS, PHONE_LOGIN_PERMISSIONS
 from shared.errors import Forbidden, TooManyRequests, Unauthenticated
 from shared.ratelimit import Limit
 
 HOUR = 3600.0
-DEFAULT_PHONE_LOGIN_PERMISSIONS = ["own_number:read"]
 
 
 def login_keys(login: str) -> list[str]:
@@ -122,8 +122,10 @@ def _claims(user: dict, amr: list[str], phone: str | None, company: dict | None)
         # ID-6: a mobile-number login reaches only that number's own scope, further
         # restricted by what the company administrator allows.
         allowed = (company or {}).get("phone_login_permissions",
-                                      DEFAULT_PHONE_LOGIN_PERMISSIONS)
-        claims.update(roles=[], perms=list(allowed), phone=phone)
+                                      list(DEFAULT_PHONE_LOGIN_PERMISSIONS))
+        # A name no longer on the documented list (stored before it was dropped) gives nothing.
+        claims.update(roles=[], perms=[p for p in allowed if p in PHONE_LOGIN_PERMISSIONS],
+                      phone=phone)
     if user.get("must_change_password"):
         claims["pcr"] = True
     return claims
@@ -259,14 +261,17 @@ def _code_required(ctx: Identity, attempt_id: str, phone: str) -> dict:
 
 
 async def _new_attempt(ctx: Identity, phone: str, user: dict | None, *, purpose: str,
-                       amr: list[str]) -> dict:
-    """A stored login attempt waiting for its code, sent to ``user``; None makes a decoy."""
+                       amr: list[str], candidates: list[str] | None = None) -> dict:
+    """A stored login attempt waiting for its code, sent to ``user``; None makes a decoy.
+    ``candidates``: the accounts a mobile-number login may end in (``user`` first)."""
     attempt_id = uuid.uuid4().hex
     code, fields = _code_fields(ctx, attempt_id, real=user is not None)
     attempt = {"_id": attempt_id, "user_id": user["_id"] if user else None,
                "company_id": user["company_id"] if user else None, "phone": phone,
                "purpose": purpose, "amr": amr, "status": "pending",
                "created_at": datetime.now(UTC), "tries": 0, **fields}
+    if candidates is not None:
+        attempt["candidates"] = candidates
     await ctx.store.login_attempts.create(
         attempt, [_code_event(ctx, attempt, user, code)] if user else [])
     return _code_required(ctx, attempt_id, phone)
@@ -343,29 +348,24 @@ async def verify_code(ctx: Identity, attempt_id: str, code: str) -> dict:
         raise SecondFactorFailed("The code is not correct.", tries_left=left)
     if counted["code_expires"] < time.time():
         raise CodeExpired("Ask for a new code.")
+    # A number several accounts use: the code proved the phone, now its holder picks one.
+    choosing = counted["user_id"] is not None and len(counted.get("candidates") or []) > 1
     done = await ctx.store.login_attempts.collection.find_one_and_update(
         {"_id": attempt_id, "status": "pending"},
-        {"$set": {"status": "done"}, "$inc": {"version": 1}})
+        {"$set": {"status": "choosing" if choosing else "done",
+                  "choose_until": time.time() + s.sms_code_seconds},
+         "$inc": {"version": 1}})
     if done is None or counted["user_id"] is None:
         raise SecondFactorFailed("Start the login again.")
+    if choosing:
+        # Imported here: phone_login builds on this module's SMS steps.
+        from services.identity.handlers.phone_login import account_choice
+        return await account_choice(ctx, counted)
     user = await ctx.store.users.get({"_id": counted["user_id"]})
     if user is None or user["status"] != "active":
         raise SecondFactorFailed("Start the login again.")
     phone = counted["phone"] if counted["purpose"] == "phone_login" else None
     return await start_session(ctx, user, counted["amr"], phone=phone)
-
-
-async def phone_login(ctx: Identity, phone: str) -> dict:
-    """ID-6: a mobile number (9-digit national or E.164) gets an SMS code. Known or not, the
-    number's hourly limit is counted and the answer is a stored attempt (a decoy when no
-    active account uses the number, or its company's allowance is used up)."""
-    number = e164(phone)
-    await ctx.limits.check(_sms_per_phone(ctx), number, SMS_REFUSED)
-    claim = await ctx.store.logins.find_one({"_id": f"phone:{number}"})
-    user = await ctx.store.users.get({"_id": claim["user_id"]}) if claim else None
-    send = await _deliverable(ctx, user, "phone_login")
-    return await _new_attempt(ctx, number, {**user, "phone": number} if send else None,
-                              purpose="phone_login", amr=["sms"])
 
 
 # -- internal clients ----------------------------------------------------------------------------

@@ -15,14 +15,16 @@ from services.identity.domain.registration import Language, Phone
 from services.identity.handlers import company as handlers
 from services.identity.handlers import login_domains
 from services.identity.http import IDENTITY, routes
-from shared.auth import COMPANY_ADMIN, Access, Principal
+from shared.auth import (COMPANY_ADMIN, DEFAULT_PHONE_LOGIN_PERMISSIONS,
+                         PHONE_LOGIN_PERMISSIONS, Access, Principal)
 from shared.parsing import UniqueList
 
 ADMINS = Access.of(roles=(COMPANY_ADMIN,))
 READERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("company:read",))
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-# What a mobile-number login may do, all within that number's own scope (ID-6).
-PhoneLoginPermission = Literal["own_number:read", "own_number:invoices", "own_number:orders"]
+# What a mobile-number login may do, all within that number's own scope (ID-6; the list
+# and what each reaches: shared.auth.PHONE_LOGIN_PERMISSIONS).
+PhoneLoginPermission = Literal[tuple(PHONE_LOGIN_PERMISSIONS)]  # type: ignore[valid-type]
 
 
 class Address(BaseModel):
@@ -51,8 +53,12 @@ class CompanySettingsChange(BaseModel):
     password_policy: PasswordPolicy | None = None
     sms_login_step: bool | None = None
     sales_partner_access: bool | None = None
-    phone_login_permissions: UniqueList[PhoneLoginPermission] | None = Field(None,
-                                                                              max_length=10)
+    phone_login_permissions: UniqueList[PhoneLoginPermission] | None = Field(
+        None, max_length=10,
+        description="ID-6 (seed 002 \"Felhasználói jogok beállítása\"): what a login with a "
+                    "mobile number reaches, each only for that number: " + "; ".join(
+                        f"`{k}`: {v}" for k, v in PHONE_LOGIN_PERMISSIONS.items())
+                    + ". Default: all of them; `[]` leaves only the account page.")
 
 
 class CompanySettings(BaseModel):
@@ -96,7 +102,8 @@ def settings_view(doc: dict) -> CompanySettings:
         password_policy=PasswordPolicy.model_validate(s.get("password_policy") or {}),
         sms_login_step=bool(s.get("sms_login_step", True)),
         sales_partner_access=bool(s.get("sales_partner_access", False)),
-        phone_login_permissions=s.get("phone_login_permissions", ["own_number:read"]))
+        phone_login_permissions=s.get("phone_login_permissions",
+                                      list(DEFAULT_PHONE_LOGIN_PERMISSIONS)))
 
 
 def company_view(doc: dict) -> Company:

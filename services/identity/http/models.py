@@ -11,10 +11,17 @@ class Accepted(BaseModel):
     detail: str
 
 
+class PhoneAccount(BaseModel):
+    account_id: str
+    company_id: str
+    company_name: str
+    name: str
+
+
 class Session(BaseModel):
     """The answer to a login step: tokens, or the next step (an SMS code)."""
 
-    status: Literal["authenticated", "code_required"]
+    status: Literal["authenticated", "code_required", "account_choice_required"]
     access_token: str | None = None
     token_type: str | None = None
     expires_in: int | None = None
@@ -25,3 +32,5 @@ class Session(BaseModel):
     phone_hint: str | None = None
     code_expires_in: int | None = None
     resend_after_seconds: int | None = None
+    # ID-6: the accounts a mobile number leads to, offered once its code was entered.
+    accounts: list[PhoneAccount] | None = None

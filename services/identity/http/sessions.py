@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from services.identity.domain.registration import Phone
+from services.identity.handlers import phone_login as phone_handlers
 from services.identity.handlers import sessions as handlers
 from services.identity.http import IDENTITY, routes
 from services.identity.http.models import Session
@@ -27,6 +28,11 @@ class CodeEntry(BaseModel):
 
 class PhoneLogin(BaseModel):
     phone: Phone = Field(description="mobile number: 9-digit national (301234567) or E.164")
+
+
+class PhoneAccountChoice(BaseModel):
+    login_attempt_id: str = Field(min_length=1, max_length=64)
+    account_id: str = Field(min_length=1, max_length=100)
 
 
 class RefreshGrant(BaseModel):
@@ -66,7 +72,9 @@ async def log_in(request: web.Request, body: PasswordLogin) -> Session:
 @routes.post("/v1/sessions/code", body=CodeEntry, response=Session, tags=("login",),
              problems=(401, 410, 429))
 async def enter_code(request: web.Request, body: CodeEntry) -> Session:
-    """ID-5/ID-6: finish a login with the SMS code."""
+    """ID-5/ID-6: finish a login with the SMS code. A mobile number several accounts use
+    answers `account_choice_required` with the accounts: pick one with
+    `POST /v1/sessions/phone/account`."""
     return Session(**await handlers.verify_code(request.app[IDENTITY], body.login_attempt_id,
                                                 body.code))
 
@@ -84,8 +92,19 @@ async def resend_code(request: web.Request) -> Session:
              problems=(429,))
 async def phone_login(request: web.Request, body: PhoneLogin) -> Session:
     """ID-6: log in with a mobile number; an SMS code follows. The answer, the tries and the
-    number's hourly SMS limit are the same whether or not an account uses the number."""
-    return Session(**await handlers.phone_login(request.app[IDENTITY], body.phone))
+    number's hourly SMS limit are the same whether or not an account uses the number. The
+    token reaches only the number's own functions that the company allows
+    (`phone_login_permissions`)."""
+    return Session(**await phone_handlers.phone_login(request.app[IDENTITY], body.phone))
+
+
+@routes.post("/v1/sessions/phone/account", body=PhoneAccountChoice, response=Session,
+             tags=("login",), problems=(401, 422))
+async def choose_phone_account(request: web.Request, body: PhoneAccountChoice) -> Session:
+    """ID-6: the number's code was entered and several accounts (companies) use the number:
+    log in to the one picked from those offered (single use, valid as long as a code)."""
+    return Session(**await phone_handlers.choose_phone_account(
+        request.app[IDENTITY], body.login_attempt_id, body.account_id))
 
 
 @routes.post("/v1/sessions/refresh", body=RefreshGrant, response=Session, tags=("login",),

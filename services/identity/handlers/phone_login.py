@@ -1,0 +1,89 @@
+"""ID-6: logging in with a mobile number and an SMS code (seed 002 "Belépés telefonszámmal").
+
+The token reaches only that number's own functions, as far as the company administrator
+allows (``phone_login_permissions``). Several accounts (of several companies) may use the same
+number: the code is sent once, and only after it is entered does the caller see the accounts
+and pick one; before that, known and unknown numbers answer alike.
+"""
+
+from __future__ import annotations
+
+import time
+
+from services.identity.domain.errors import SecondFactorFailed
+from services.identity.domain.registration import e164
+from services.identity.handlers import Identity
+from services.identity.handlers.sessions import (SMS_REFUSED, _deliverable, _new_attempt,
+                                                 _sms_per_phone, start_session)
+from shared.errors import InvalidInput
+
+# Accounts one mobile number may lead to: more are not offered, which bounds what an
+# unauthenticated login reads.
+PHONE_ACCOUNTS_MAX = 20
+
+
+async def _phone_accounts(ctx: Identity, number: str) -> list[dict]:
+    """The active accounts whose login phone is ``number``, oldest first, whose company's SMS
+    allowance lets a code go out (taken once per company)."""
+    users = await ctx.store.users.collection.find(
+        {"phone": {"$eq": number}}).limit(PHONE_ACCOUNTS_MAX).to_list()
+    users = sorted((u for u in users if u.get("status") == "active"),
+                   key=lambda u: (str(u.get("created_at", "")), u["_id"]))
+    allowed: dict[str, bool] = {}
+    for u in users:
+        if u["company_id"] not in allowed:
+            allowed[u["company_id"]] = await _deliverable(ctx, u, "phone_login")
+    return [u for u in users if allowed[u["company_id"]]]
+
+
+async def phone_login(ctx: Identity, phone: str) -> dict:
+    """ID-6: a mobile number (9-digit national or E.164) gets an SMS code. Known or not, the
+    number's hourly limit is counted and the answer is a stored attempt (a decoy when no
+    active account uses the number, or its company's allowance is used up). When several
+    accounts (of several companies) use the number, the code is sent once and the caller
+    picks the account after entering it: nothing about them is told before."""
+    number = e164(phone)
+    await ctx.limits.check(_sms_per_phone(ctx), number, SMS_REFUSED)
+    accounts = await _phone_accounts(ctx, number)
+    first = {**accounts[0], "phone": number} if accounts else None
+    return await _new_attempt(ctx, number, first, purpose="phone_login", amr=["sms"],
+                              candidates=[u["_id"] for u in accounts])
+
+
+async def account_choice(ctx: Identity, attempt: dict) -> dict:
+    """The accounts a proven phone may log in to: company name and the person's name."""
+    accounts = []
+    for user_id in attempt["candidates"]:
+        user = await ctx.store.users.get({"_id": user_id})
+        if user is None or user["status"] != "active" or user.get("phone") != attempt["phone"]:
+            continue
+        company = await ctx.store.companies.get({"_id": user["company_id"]})
+        accounts.append({"account_id": user["_id"], "company_id": user["company_id"],
+                         "company_name": (company or {}).get("name", ""),
+                         "name": " ".join(filter(None, [user.get("first_name"),
+                                                        user.get("surname")]))})
+    if not accounts:
+        raise SecondFactorFailed("Start the login again.")
+    return {"status": "account_choice_required", "login_attempt_id": attempt["_id"],
+            "accounts": accounts}
+
+
+async def choose_phone_account(ctx: Identity, attempt_id: str, account_id: str) -> dict:
+    """ID-6: after the code of a number several accounts use, log in to the one picked. The
+    choice is single use and valid as long as a code is."""
+    attempt = await ctx.store.login_attempts.get(
+        {"_id": attempt_id, "status": "choosing", "purpose": "phone_login"})
+    if attempt is None or attempt.get("choose_until", 0) < time.time():
+        raise SecondFactorFailed("Start the login again.")
+    if account_id not in attempt["candidates"]:
+        raise InvalidInput([{"field": "account_id", "rule": "offered_account",
+                             "message": "Choose one of the accounts offered after the code."}])
+    user = await ctx.store.users.get({"_id": account_id})
+    if user is None or user["status"] != "active" or user.get("phone") != attempt["phone"]:
+        raise SecondFactorFailed("Start the login again.")
+    done = await ctx.store.login_attempts.collection.find_one_and_update(
+        {"_id": attempt_id, "status": "choosing"},
+        {"$set": {"status": "done", "user_id": account_id}, "$inc": {"version": 1}})
+    if done is None:
+        raise SecondFactorFailed("Start the login again.")
+    return await start_session(ctx, user, attempt["amr"], phone=attempt["phone"])
