@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from services.contracts import events
-from services.contracts.domain import contacts as contact_rules
 from services.contracts.domain import customer_numbers as cn
 from services.contracts.domain import errors
 from services.contracts.domain import one_time_passwords as otp
@@ -314,79 +312,6 @@ async def assign_sub_admin_contracts(store: ContractsStore, *, company_id: str, 
     await _upsert(store.assignments, f"{company_id}:{user_id}", lambda: {
         "company_id": company_id, "user_id": user_id, "contracts": []}, apply)
     return {"user_id": user_id, "contracts": items}
-
-
-# -- authorised contacts (CON-7) ---------------------------------------------------------------
-async def _held_number(store: ContractsStore, company_id: str, number: str) -> dict[str, Any]:
-    doc = await store.numbers.get({"_id": number, "linked_companies": company_id})
-    if doc is None or doc["holder_company_id"] != company_id:
-        raise errors.LinkNotFound(
-            f"Your company is not linked to customer number {number} as contract holder; "
-            "only the contract holder names authorised contacts.")
-    return doc
-
-
-async def add_contact(store: ContractsStore, *, company_id: str, user_id: str, number: str,
-                      contact: dict[str, Any]) -> dict[str, Any]:
-    await _held_number(store, company_id, number)
-    doc = {"_id": str(uuid.uuid4()), "company_id": company_id, "customer_number": number,
-           **contact, "email": contact["email"].lower(), "created_at": _now(),
-           "created_by": user_id}
-    try:
-        await store.contacts.create(doc)
-    except Exception as e:
-        if is_duplicate(e):
-            raise errors.ContactExists(
-                f"{contact['email']} is already an authorised contact of customer number "
-                f"{number}; delete that entry first to change it.") from None
-        raise
-    return contact_view(doc)
-
-
-def contact_view(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"contact_id": doc["_id"], **{k: doc.get(k) for k in (
-        "customer_number", "kind", "name", "email", "organisation", "actions", "valid_from",
-        "valid_until")}}
-
-
-async def list_contacts(store: ContractsStore, *, company_id: str,
-                        number: str) -> list[dict[str, Any]]:
-    await _held_number(store, company_id, number)
-    docs = await store.contacts.collection.find(
-        {"company_id": company_id, "customer_number": number}).sort("email", 1).to_list(None)
-    return [contact_view(d) for d in docs]
-
-
-async def delete_contact(store: ContractsStore, *, company_id: str, number: str,
-                         contact_id: str) -> None:
-    result = await store.contacts.collection.delete_one(
-        {"_id": contact_id, "company_id": company_id, "customer_number": number})
-    if result.deleted_count != 1:
-        raise errors.ContactNotFound(
-            f"Customer number {number} of your company has no authorised contact {contact_id}.")
-
-
-async def may_act(store: ContractsStore, *, number: str, email: str, action: str,
-                  on: date | None = None) -> dict[str, Any]:
-    """Support's question: may this person do this for this customer? Yes or no, and why."""
-    on = on or _now().date()
-    email = email.strip().lower()
-    doc = await store.numbers.get({"_id": number})
-    holder = doc["holder_company_id"] if doc else ""
-    is_admin, contact = False, None
-    if holder:
-        users = await store.users.collection.find(
-            {"email": email, "company_id": holder}).to_list(20)
-        is_admin = any(u.get("active") and COMPANY_ADMIN in u.get("roles", []) for u in users)
-        contact = await store.contacts.get(
-            {"company_id": holder, "customer_number": number, "email": email})
-    a = contact_rules.answer(customer_number=number, known=doc is not None,
-                             holder_company_id=holder, action=action, on=on,
-                             is_master_admin=is_admin, contact=contact)
-    return {"customer_number": number, "email": email, "action": action, "on": on,
-            "allowed": a.allowed, "reason_code": a.reason_code, "reason": a.reason,
-            "contact": contact_view(contact) if contact and a.reason_code != "master-administrator"
-            else None}
 
 
 # -- identity's users, projected (CON-5, CON-6, CON-7) -----------------------------------------

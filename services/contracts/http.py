@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.contracts import handlers, linking, views
-from services.contracts.domain.contacts import Action
 from services.contracts.domain.rights import Right
 from services.contracts.handlers import PasswordPolicy
 from services.contracts.store import ContractsStore
@@ -141,57 +140,6 @@ class AssignmentOut(BaseModel):
     contracts: list[AssignedContract]
 
 
-class ContactIn(Strict):
-    kind: Literal["person", "agency"] = "person"
-    name: str = Field(min_length=1, max_length=200)
-    email: EmailStr
-    organisation: str | None = Field(None, max_length=200)
-    actions: UniqueList[Action] = Field(min_length=1)
-    valid_from: date
-    valid_until: date | None = None
-
-    @model_validator(mode="after")
-    def _period(self) -> ContactIn:
-        if self.valid_until is not None and self.valid_until < self.valid_from:
-            raise ValueError("valid_until must not be before valid_from")
-        self.actions = list(dict.fromkeys(self.actions))
-        return self
-
-
-class Contact(BaseModel):
-    contact_id: str
-    customer_number: str
-    kind: str
-    name: str
-    email: str
-    organisation: str | None = None
-    actions: list[str]
-    valid_from: date
-    valid_until: date | None = None
-
-
-class ContactList(BaseModel):
-    contacts: list[Contact]
-
-
-class AuthorisationQuery(Strict):
-    customer_number: str = CustomerNumber
-    email: EmailStr
-    action: Action
-    on: date | None = None
-
-
-class AuthorisationAnswer(BaseModel):
-    customer_number: str
-    email: str
-    action: str
-    on: date
-    allowed: bool
-    reason_code: str
-    reason: str
-    contact: Contact | None = None
-
-
 def _number(request: web.Request) -> str:
     return request.match_info["customer_number"]
 
@@ -305,36 +253,7 @@ async def put_assignment(request: web.Request, body: Assignment,
         contracts=[c.model_dump() for c in body.contracts]))
 
 
-# -- authorised contacts (CON-7) ---------------------------------------------------------------
-@routes.post("/v1/customer-numbers/{customer_number}/authorised-contacts", body=ContactIn,
-             response=Contact, status=201, access=ADMINS, tags=("authorised contacts",),
-             problems=(404, 409))
-async def add_contact(request: web.Request, body: ContactIn, principal: Principal) -> Contact:
-    """Name a person or agency authorised to give instructions for this customer."""
-    return Contact(**await handlers.add_contact(
-        request.app[STORE], company_id=principal.company_id, user_id=principal.subject,
-        number=_number(request), contact=body.model_dump(mode="json")))
-
-
-@routes.get("/v1/customer-numbers/{customer_number}/authorised-contacts",
-            response=ContactList, access=ADMINS, tags=("authorised contacts",),
-            problems=(404,))
-async def list_contacts(request: web.Request, principal: Principal) -> ContactList:
-    """The authorised contacts of one of your customer numbers."""
-    return ContactList(contacts=await handlers.list_contacts(
-        request.app[STORE], company_id=principal.company_id, number=_number(request)))
-
-
-@routes.delete("/v1/customer-numbers/{customer_number}/authorised-contacts/{contact_id}",
-               access=ADMINS, tags=("authorised contacts",), problems=(404,))
-async def delete_contact(request: web.Request, principal: Principal) -> None:
-    """Withdraw an authorisation."""
-    await handlers.delete_contact(request.app[STORE], company_id=principal.company_id,
-                                  number=_number(request),
-                                  contact_id=request.match_info["contact_id"])
-
-
-# -- support (CON-1, CON-7) --------------------------------------------------------------------
+# -- support (CON-1; CON-7's routes: contacts_http.py) -----------------------------------------
 @routes.post("/v1/support/customer-numbers/{customer_number}/one-time-password",
              response=PasswordIssued, status=201, access=SUPPORT, tags=("support",),
              problems=(404, 409))
@@ -345,11 +264,4 @@ async def reissue_password(request: web.Request, principal: Principal) -> Passwo
         request.app[STORE], request.app[POLICY], _number(request)))
 
 
-@routes.get("/v1/support/authorisations", query=AuthorisationQuery,
-            response=AuthorisationAnswer, access=SUPPORT, tags=("support",))
-async def may_act(request: web.Request, query: AuthorisationQuery,
-                  principal: Principal) -> AuthorisationAnswer:
-    """May this person do this for this customer? Yes or no, with the reason (seed 004)."""
-    return AuthorisationAnswer(**await handlers.may_act(
-        request.app[STORE], number=query.customer_number, email=query.email,
-        action=query.action, on=query.on))
+from services.contracts import contacts_http  # noqa: E402,F401  (adds the CON-7 routes)

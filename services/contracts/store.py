@@ -37,6 +37,8 @@ class ContractsStore:
     attempts: AsyncCollection
     # The kit's rate-limit counters (shared.ratelimit).
     counters: AsyncCollection
+    # Every change of an authorised contact (CON-7): _id = "<contact id>:<revision>".
+    contact_history: AsyncCollection
 
     @classmethod
     def on(cls, db: AsyncDatabase, on_events) -> ContractsStore:
@@ -55,6 +57,7 @@ class ContractsStore:
                 Index.on("company_id", "customer_number", "email", unique=True)]),
             attempts=db["password_attempts"],
             counters=db["counters"],
+            contact_history=db["authorised_contact_history"],
         )
 
     @property
@@ -71,6 +74,9 @@ class ContractsStore:
         for a in self.aggregates:
             await a.apply_indexes()
         await apply_indexes(self.attempts, ATTEMPT_INDEXES)
+        await apply_indexes(self.contact_history, [Index.on("customer_number", "sort_key"),
+                                                   Index.on("company_id", "customer_number",
+                                                            "sort_key")])
 
     async def take_password_attempt(self, number: str, company_id: str, generation: str,
                                     max_attempts: int) -> int | None:
