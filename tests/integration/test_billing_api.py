@@ -455,6 +455,9 @@ ENDPOINTS = [
     ("POST", "/v1/payment-methods", PAYPAL),
     ("POST", "/v1/payment-methods/pm_x/activation", None),
     ("GET", "/v1/payment-methods/history", None),
+    ("PATCH", "/v1/payment-methods/pm_x", {"provider_token": "tok_sandbox_abcd",
+                                           "exp_month": 12, "exp_year": 2099}),
+    ("DELETE", "/v1/payment-methods/pm_x", None),
     ("GET", "/v1/products", None),
     ("GET", "/v1/subscriptions", None),
     ("POST", "/v1/subscriptions", {"product_id": "cloud-pbx", "licences": 1}),
@@ -508,6 +511,10 @@ async def test_bil4_one_company_never_sees_or_changes_anothers_billing_data(bill
     status, problem = await billing.call(
         "POST", f"/v1/payment-methods/{method['id']}/activation", theirs)
     assert status == 404 and problem["type"] == "/problems/payment-method-not-found"
+    status, _ = await billing.call("DELETE", f"/v1/payment-methods/{method['id']}", theirs)
+    assert status == 404
+    _, history = await billing.call("GET", "/v1/payment-methods/history", theirs)
+    assert history["items"] == [] and history["next_cursor"] is None
     sub_id = booked["subscription"]["id"]
     status, _ = await billing.call("DELETE", f"/v1/subscriptions/{sub_id}", theirs)
     assert status == 404
