@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, EmailStr
 
-from services.contracts import events, handlers
+from services.contracts import events, handlers, holder_accounts
 from services.contracts.handlers import PasswordPolicy
 from services.contracts.store import ContractsStore
 from shared.bus import Subscription
@@ -47,6 +47,14 @@ class EmailChanged(EventData):
     user_id: str
     company_id: str
     new_email: EmailStr
+
+
+class CustomerNumberClaimed(EventData):
+    """What contracts reads of ``identity.customer_number.claimed.v1`` (seed 004)."""
+
+    company_id: str
+    user_id: str
+    customer_number: str
 
 
 class UserStatusChanged(EventData):
@@ -101,6 +109,18 @@ def subscriptions(store: ContractsStore | None,
         await handlers.customer_number_issued(store, policy, data.model_dump(mode="json"),
                                               event_id=event.id)
 
+    async def number_changed(event: CloudEvent, data: BaseModel) -> None:
+        assert isinstance(data, events.CustomerNumberChanged)
+        await holder_accounts.customer_number_changed(
+            store, data.model_dump(mode="json"), event_id=event.id,
+            as_of=event.time.timestamp())
+
+    async def number_claimed(event: CloudEvent, data: BaseModel) -> None:
+        assert isinstance(data, CustomerNumberClaimed)
+        await holder_accounts.link_holder_account(
+            store, company_id=data.company_id, user_id=data.user_id,
+            number=data.customer_number, event_id=event.id)
+
     def contract(terminated: bool):
         async def changed(event: CloudEvent, data: BaseModel) -> None:
             assert isinstance(data, events.ContractEvent)
@@ -117,6 +137,10 @@ def subscriptions(store: ContractsStore | None,
         Subscription("identity.user.reactivated.v1", UserStatusChanged, status(True)),
         Subscription(events.CUSTOMER_NUMBER_ISSUED.type, events.CustomerNumberIssued,
                      number_issued),
+        Subscription(events.CUSTOMER_NUMBER_CHANGED.type, events.CustomerNumberChanged,
+                     number_changed),
+        Subscription("identity.customer_number.claimed.v1", CustomerNumberClaimed,
+                     number_claimed),
         Subscription(events.CONTRACT_ADDED.type, events.ContractEvent, contract(False)),
         Subscription(events.CONTRACT_CHANGED.type, events.ContractEvent, contract(False)),
         Subscription(events.CONTRACT_TERMINATED.type, events.ContractEvent, contract(True)),

@@ -33,6 +33,16 @@ class CustomerNumberIssued(EventData):
     contracts: list[CrmContract] = []
 
 
+class CustomerNumberChanged(EventData):
+    """The CRM changed what it holds about a number's holder (seed 004): only the fields sent
+    change; the next one-time-password email uses them."""
+
+    customer_number: str = Field(min_length=1)
+    holder_name: str | None = Field(None, min_length=1)
+    contact_email: EmailStr | None = None
+    language: str | None = None
+
+
 class ContractEvent(EventData):
     customer_number: str = Field(min_length=1)
     contract: CrmContract
@@ -55,6 +65,9 @@ class CustomerNumberLinked(EventData):
     link_type: Literal["holder", "user"]
     contract_ids: list[str]
     access_numbers: list[str]
+    # The user whose account made the link: identity lets a holder link's user log in with
+    # the customer number (seed 004, ID-14).
+    linked_by: str | None = None
 
 
 class CustomerNumberUnlinked(EventData):
@@ -95,6 +108,12 @@ CUSTOMER_NUMBER_ISSUED = EventSpec(
     "The CRM issued a customer number with its contracts (CON-1).",
     example={**_CN, "kind": "landline", "segment": "business", "holder_name": "Muster GmbH",
              "contact_email": "it@muster.example", "language": "de", "contracts": [_CONTRACT]})
+CUSTOMER_NUMBER_CHANGED = EventSpec(
+    "crm.customer_number.changed.v1", CustomerNumberChanged, "CRM",
+    "The CRM changed a customer number's holder name or contact (reference) email address: "
+    "the next one-time-password email and a forgotten-password link go there (seed 004).",
+    example={**_CN, "holder_name": "Muster & Söhne GmbH",
+             "contact_email": "office@muster.example", "language": "de"})
 CONTRACT_ADDED = EventSpec(
     "crm.contract.added.v1", ContractEvent, "CRM",
     "A contract was added under a customer number (CON-1).",
@@ -119,7 +138,8 @@ LINKED = EventSpec(
     "A company linked a customer number, or the contracts under a linked number changed "
     "(CON-2, CON-3): billing may bill to the active contracts listed.",
     example={"company_id": "0f3a6c2e-1d4b-4e8a-9b7c-2a5d8e1f3c40", **_CN, "kind": "landline",
-             "link_type": "holder", "contract_ids": ["K-1"], "access_numbers": ["+4930123456"]})
+             "link_type": "holder", "contract_ids": ["K-1"], "access_numbers": ["+4930123456"],
+             "linked_by": "5b1e0c1a-7f0e-4a51-9c43-6f7d2c8b9e10"})
 UNLINKED = EventSpec(
     "contracts.customer_number.unlinked.v1", CustomerNumberUnlinked, "contracts",
     "A company's link to a customer number was deleted (CON-3).",
@@ -140,4 +160,5 @@ PERMISSIONS_REVOKED = EventSpec(
              "contract_id": "K-1"})
 
 PUBLISHED = [OTP_ISSUED, LINKED, UNLINKED, PERMISSIONS_TRANSFERRED, PERMISSIONS_REVOKED]
-EXTERNAL = [CUSTOMER_NUMBER_ISSUED, CONTRACT_ADDED, CONTRACT_CHANGED, CONTRACT_TERMINATED]
+EXTERNAL = [CUSTOMER_NUMBER_ISSUED, CUSTOMER_NUMBER_CHANGED, CONTRACT_ADDED, CONTRACT_CHANGED,
+            CONTRACT_TERMINATED]

@@ -122,7 +122,8 @@ def _linked_event(doc: dict[str, Any], link: dict[str, Any]) -> dict:
     return _event(events.LINKED, {
         "company_id": link["company_id"], "customer_number": doc["_id"], "kind": doc["kind"],
         "link_type": link["link_type"], "contract_ids": [c["contract_id"] for c in active],
-        "access_numbers": [c["access_number"] for c in active if c.get("access_number")]},
+        "access_numbers": [c["access_number"] for c in active if c.get("access_number")],
+        "linked_by": link.get("linked_by")},
         subject=doc["_id"], company_id=link["company_id"])
 
 

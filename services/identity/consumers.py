@@ -1,15 +1,43 @@
 """Events identity consumes, declared in one table: its own queue of password reset requests,
 resolved off the request so that known and unknown addresses cost the request the same, and of
-login domain changes, whose usernames are moved off the request (ID-14)."""
+login domain changes, whose usernames are moved off the request (ID-14); and the projection of
+customer numbers (the CRM's reference address, contracts' holder links) that lets a contract
+holder log in with the customer number (seed 004)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, EmailStr
 
 from services.identity import events
-from services.identity.handlers import Identity, account, login_domains
+from services.identity.handlers import (Identity, account, customer_number_access,
+                                        customer_numbers, login_domains)
 from shared.bus import Subscription
-from shared.events import CloudEvent
+from shared.events import CloudEvent, EventData
+
+
+# -- what identity reads of the CRM's and contracts' customer-number events (seed 004) ---------
+class CrmCustomerNumber(EventData):
+    """``crm.customer_number.issued.v1`` and ``.changed.v1``: the holder and the reference
+    address the "forgot password" link goes to (changed: only the fields sent)."""
+
+    customer_number: str
+    kind: str | None = None
+    segment: str | None = None
+    holder_name: str | None = None
+    contact_email: EmailStr | None = None
+    language: str | None = None
+
+
+class CustomerNumberLinked(EventData):
+    company_id: str
+    customer_number: str
+    link_type: str
+    linked_by: str | None = None
+
+
+class CustomerNumberUnlinked(EventData):
+    company_id: str
+    customer_number: str
 
 
 def subscriptions(ctx: Identity | None) -> list[Subscription]:
@@ -21,9 +49,40 @@ def subscriptions(ctx: Identity | None) -> list[Subscription]:
         assert isinstance(data, events.LoginDomainChanged) and ctx is not None
         await login_domains.move_usernames(ctx, data.company_id, data.previous_login_domain)
 
+    async def customer_number_access_asked(event: CloudEvent, data: BaseModel) -> None:
+        assert isinstance(data, events.CustomerNumberAccessAsked) and ctx is not None
+        await customer_number_access.send_access_link(ctx, event.id, data.request_id,
+                                                      data.customer_number)
+
+    async def crm_customer_number(event: CloudEvent, data: BaseModel) -> None:
+        assert isinstance(data, CrmCustomerNumber) and ctx is not None
+        await customer_numbers.crm_reference(ctx, data.model_dump(mode="json"),
+                                             event_id=event.id, as_of=event.time.timestamp())
+
+    async def customer_number_linked(event: CloudEvent, data: BaseModel) -> None:
+        assert isinstance(data, CustomerNumberLinked) and ctx is not None
+        await customer_numbers.holder_linked(
+            ctx, number=data.customer_number, company_id=data.company_id,
+            link_type=data.link_type, linked_by=data.linked_by, event_id=event.id,
+            as_of=event.time.timestamp())
+
+    async def customer_number_unlinked(event: CloudEvent, data: BaseModel) -> None:
+        assert isinstance(data, CustomerNumberUnlinked) and ctx is not None
+        await customer_numbers.holder_unlinked(
+            ctx, number=data.customer_number, company_id=data.company_id, event_id=event.id,
+            as_of=event.time.timestamp())
+
     return [
         Subscription(events.PASSWORD_RESET_ASKED.type, events.PasswordResetAsked,
                      password_reset_asked),
         Subscription(events.LOGIN_DOMAIN_CHANGED.type, events.LoginDomainChanged,
                      login_domain_changed),
+        Subscription(events.CUSTOMER_NUMBER_ACCESS_ASKED.type, events.CustomerNumberAccessAsked,
+                     customer_number_access_asked),
+        Subscription("crm.customer_number.issued.v1", CrmCustomerNumber, crm_customer_number),
+        Subscription("crm.customer_number.changed.v1", CrmCustomerNumber, crm_customer_number),
+        Subscription("contracts.customer_number.linked.v1", CustomerNumberLinked,
+                     customer_number_linked),
+        Subscription("contracts.customer_number.unlinked.v1", CustomerNumberUnlinked,
+                     customer_number_unlinked),
     ]

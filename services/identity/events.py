@@ -199,6 +199,36 @@ class LoginDomainChanged(EventData):
     previous_reserved_until: datetime | None = None
 
 
+class CustomerNumberAccessAsked(EventData):
+    """Someone asked for a password link with a customer number (seed 004), known or not:
+    identity resolves it off the request, like a reset by address."""
+
+    request_id: str
+    customer_number: str
+
+
+class CustomerNumberAccessRequested(EventData):
+    """A contract holder without a login asked for one: the link goes to the reference
+    address the CRM holds for the number; setting the password opens the account."""
+
+    request_id: str
+    customer_number: str
+    holder_name: str
+    email: EmailStr
+    language: str
+    token: str
+    expires_at: datetime
+
+
+class CustomerNumberClaimed(EventData):
+    """identity opened an account for a customer number's holder (a company named after the
+    holder, this user its master administrator): contracts links the number to it as holder."""
+
+    company_id: str
+    user_id: str
+    customer_number: str
+
+
 def _spec(etype: str, model, summary: str, example: dict) -> EventSpec:
     return EventSpec(etype, model, "identity", summary, example=example)
 
@@ -309,6 +339,28 @@ LOGIN_DOMAIN_CHANGED = _spec(
     {"company_id": _USER["company_id"], "login_domain": "muster", "previous_login_domain":
      "muster-gmbh", "previous_reserved_until": "2027-02-22T10:00:00Z"})
 
+_NUMBER = {"customer_number": "1234567890"}
+CUSTOMER_NUMBER_ACCESS_ASKED = _spec(
+    "identity.customer_number_access.asked.v1", CustomerNumberAccessAsked,
+    "Someone asked for a password link with a customer number (identity's own queue: it "
+    "looks the number up and sends a reset link to the holder account's address, or "
+    "identity.customer_number_access.requested.v1 when the holder has no login yet) "
+    "(seed 004, ID-8).",
+    {"request_id": "c41d0b8e2f7a4e93b5d61a0f9e8c7b21", **_NUMBER})
+CUSTOMER_NUMBER_ACCESS_REQUESTED = _spec(
+    "identity.customer_number_access.requested.v1", CustomerNumberAccessRequested,
+    "A contract holder without a login asked for one with the customer number: email the "
+    "link that sets the password to the CRM's reference address (seed 004).",
+    {"request_id": "c41d0b8e2f7a4e93b5d61a0f9e8c7b21", **_NUMBER,
+     "holder_name": "Muster GmbH", "email": "it@muster.example", **_DE, "token": "…",
+     "expires_at": _WHEN})
+CUSTOMER_NUMBER_CLAIMED = _spec(
+    "identity.customer_number.claimed.v1", CustomerNumberClaimed,
+    "A customer number's holder set a password through the reference address: identity "
+    "opened a company named after the holder with this user as master administrator; "
+    "contracts links the number to it as contract holder (seed 004).",
+    {**_USER, **_NUMBER})
+
 PUBLISHED = [
     REGISTRATION_STARTED, COMPANY_REGISTERED, USER_ACTIVATED, ACTIVATION_CODE_ISSUED,
     INVITATION_SENT, INVITATION_ACCEPTED, TEMPORARY_PASSWORD_ISSUED, LOGIN_CODE_REQUESTED,
@@ -316,4 +368,5 @@ PUBLISHED = [
     EMAIL_CHANGED, USERNAME_CHANGED, PHONE_VERIFICATION_REQUESTED, PHONE_CHANGED, ROLE_CHANGED,
     USER_DEACTIVATED, USER_REACTIVATED,
     COMPANY_SETTINGS_CHANGED, LOGIN_DOMAIN_CHANGED,
+    CUSTOMER_NUMBER_ACCESS_ASKED, CUSTOMER_NUMBER_ACCESS_REQUESTED, CUSTOMER_NUMBER_CLAIMED,
 ]

@@ -27,6 +27,8 @@ class IdentitySettings(ServiceSettings):
     password_reset_minutes: int = 60
     # Reset emails per address per hour; past it the answer is the same 202 and nothing is sent.
     password_reset_emails_per_hour: int = 3
+    # Reset requests (link or code, any subject) per client IP and hour.
+    password_reset_requests_per_ip_per_hour: int = 30
     email_verification_hours: int = 24
     access_token_seconds: int = 600
     refresh_token_days: int = 30

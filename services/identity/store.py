@@ -22,6 +22,9 @@ class IdentityStore:
     email_verifications: Aggregates
     login_attempts: Aggregates
     bulk_jobs: Aggregates
+    # Customer numbers as contracts and the CRM announce them: reference address, holder
+    # company and the account that logs in with the number (seed 004).
+    customer_numbers: Aggregates
     # Uniqueness claims: one document per login id (``email:…``, ``username:…``,
     # ``phone:…``), its _id the key, pointing at the user.
     logins: AsyncCollection
@@ -51,6 +54,7 @@ class IdentityStore:
             email_verifications=agg("email_verifications", Index.on("user_id")),
             login_attempts=agg("login_attempts", Index.on("user_id")),
             bulk_jobs=agg("bulk_jobs", Index.on("company_id")),
+            customer_numbers=agg("customer_numbers", Index.on("holder_company_id")),
             logins=db["logins"],
             refresh_tokens=db["refresh_tokens"],
             counters=db["counters"],
@@ -63,7 +67,7 @@ class IdentityStore:
     def aggregates(self) -> list[Aggregates]:
         return [self.registrations, self.users, self.companies, self.invitations,
                 self.password_resets, self.email_verifications, self.login_attempts,
-                self.bulk_jobs]
+                self.bulk_jobs, self.customer_numbers]
 
     async def apply_indexes(self) -> None:
         for a in self.aggregates:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, EmailStr
 
-from services.notifications import handlers
+from services.notifications import customer_number_messages, handlers
 from services.notifications.billing_messages import BILLING_MESSAGES
 from services.notifications.domain.recipients import mask_email, mask_phone
 from services.notifications.handlers import Notifications, Outgoing
@@ -290,6 +290,7 @@ MESSAGES: list[tuple[str, type[EventData], Compose]] = [
     ("contracts.one_time_password.issued.v1", OneTimePasswordIssued, _customer_number_password),
     ("contracts.permissions.transferred.v1", PermissionsTransferred, _permissions_transferred),
     *BILLING_MESSAGES,
+    *customer_number_messages.MESSAGES,
 ]
 
 

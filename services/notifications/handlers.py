@@ -70,6 +70,8 @@ TOKEN_PATHS = {
     "registration_verification": "/registration/verify",
     "invitation": "/invitations/accept",
     "password_reset": "/password/reset",
+    # Seed 004: the same page sets the password, and opens the holder's account.
+    "customer_number_access": "/password/reset",
     "email_change_verification": "/email/verify",
 }
 # How often a copy of an event that finds the delivery claimed looks again.

@@ -241,3 +241,36 @@ def reissue_allowed(doc: dict[str, Any], *, now: datetime, someone_locked: bool)
 
 def set_password(doc: dict[str, Any], otp_record: dict[str, Any]) -> None:
     doc["otp"] = otp_record
+
+
+# -- seed 004: the CRM's reference contact, and the holder's own account ------------------
+REFERENCE_FIELDS = ("holder_name", "contact_email", "language")
+
+
+def change_reference(doc: dict[str, Any], changes: dict[str, Any], as_of: float) -> bool:
+    """The CRM changed the holder name or reference email address; a change older than the
+    one applied last (a retried event arriving late) changes nothing. True if applied."""
+    if as_of < doc.get("reference_as_of", 0.0):
+        return False
+    for key in REFERENCE_FIELDS:
+        if changes.get(key):
+            doc[key] = changes[key]
+    doc["reference_as_of"] = as_of
+    return True
+
+
+def link_holder_account(doc: dict[str, Any], *, company_id: str, user_id: str,
+                        now: datetime) -> dict[str, Any]:
+    """The holder proved the CRM's reference address and set a password; the company identity
+    opened for that account becomes the contract holder, with the same rules as a link by
+    one-time password (not mixed, not private only, nobody else holding it). The
+    one-time password, if any, is used up by it."""
+    check_link_rules(doc, company_id=company_id, link_type=HOLDER)
+    had_password = doc.get("otp") is not None
+    if not had_password:
+        doc["otp"] = {}
+    new_link = link(doc, company_id=company_id, user_id=user_id, link_type=HOLDER,
+                    contract=None, now=now)
+    if not had_password:
+        doc["otp"] = None
+    return new_link

@@ -21,7 +21,8 @@ from services.identity.domain import secrets as codes
 from services.identity.domain.errors import (CodeExpired, LoginFailed, RefreshTokenInvalid,
                                              SecondFactorFailed, TooManyTries)
 from services.identity.domain.registration import normalise_email
-from services.identity.handlers import Identity, company_settings, verify_password
+from services.identity.handlers import (Identity, company_settings, customer_numbers,
+                                        verify_password)
 from services.identity.tokens import access_token
 from shared.auth import DEFAULT_PHONE_LOGIN_PERMISSIONS, PHONE_LOGIN_PERMISSIONS
 from shared.errors import Forbidden, TooManyRequests, Unauthenticated
@@ -42,6 +43,13 @@ def login_keys(login: str) -> list[str]:
 
 
 async def find_user_id_by_login(ctx: Identity, login: str) -> str | None:
+    if "@" not in login:
+        # Seed 004: a contract holder's customer number logs in the holder's account. Looked
+        # up before usernames, so nobody can take a holder's number as username and lock the
+        # holder out with wrong passwords.
+        holder = await customer_numbers.login_user_id(ctx, login.strip())
+        if holder is not None:
+            return holder
     for key in login_keys(login):
         claim = await ctx.store.logins.find_one({"_id": key})
         if claim is not None:

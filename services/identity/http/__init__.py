@@ -12,6 +12,7 @@ from services.identity.http import (  # noqa: E402,F401  (each module adds its r
     account,
     activation,
     company,
+    customer_numbers,
     invitations,
     registration,
     sessions,

@@ -31,6 +31,7 @@ KINDS = {k.name: k for k in [
     Kind("phone_changed", "email", essential=True, secret=False, link=True),
     Kind("phone_changed_sms", "sms", essential=True, secret=False, link=False),
     Kind("customer_number_password", "email", essential=True, secret=True, link=True),
+    Kind("customer_number_access", "email", essential=True, secret=True, link=True),
     Kind("permissions_transferred", "email", essential=False, secret=False, link=True),
     Kind("payment_method_activated", "email", essential=False, secret=False, link=True),
     Kind("payment_method_removed", "email", essential=False, secret=False, link=True),

@@ -1,0 +1,181 @@
+""""Passwort vergessen" with the customer number (seed 004, ID-8): "Falls Sie bisher keinen Login
+haben, können Sie sich mit der 'Passwort vergessen'-Funktion ein Einmal-Kennwort anfordern,
+welches an Ihre E-Mail Adresse gesendet wird, die bei Ihnen als Referenz-Adresse hinterlegt
+ist. … Als Benutzername verwenden Sie bitte Ihre Kunden-Nummer."
+
+Like a reset by address, the request only takes its allowances and queues itself (the same
+writes for known and unknown numbers); identity's own consumer resolves it:
+
+- the number logs in an account (its holder company's designated user or the user who linked
+  it): that account gets an ordinary reset link at its own primary address;
+- no company holds the number and the CRM announced it as a business number: a link goes to
+  the CRM's reference address (``identity.customer_number_access.requested.v1``). Setting the
+  password opens the account: a company named after the holder, this account its master
+  administrator (``identity.company.registered.v1``), and ``identity.customer_number.claimed.v1``
+  asks contracts to link the number to it as contract holder — one aggregate per write;
+- anything else (unknown number, private number, holder company without an active login
+  account): nothing is sent; the answer was the same 202.
+
+Both links count towards the same "reset emails per address and hour" as a reset by address.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from pymongo import ReturnDocument
+
+from services.identity import events
+from services.identity.domain import handles
+from services.identity.domain import secrets as codes
+from services.identity.domain.errors import LinkInvalid
+from services.identity.domain.passwords import PasswordPolicy
+from services.identity.handlers import (Identity, check_new_password, claim_login, create_once,
+                                        hash_password, login_domains)
+from services.identity.handlers import customer_numbers as projection
+from services.identity.handlers.account import RESET_EMAILS, end_password_resets
+from shared.auth import COMPANY_ADMIN
+from shared.ratelimit import HOUR, Limit
+
+RESET_REQUESTS_PER_NUMBER = "password-reset-requests-per-customer-number"
+RESET_REQUESTS_PER_IP = "password-reset-requests-per-ip"
+
+
+def _per_address(ctx: Identity) -> Limit:
+    return Limit(RESET_EMAILS, ctx.settings.password_reset_emails_per_hour, HOUR)
+
+
+async def request_access(ctx: Identity, number: str, client_ip: str) -> None:
+    """Same answer, and the same work, for known and unknown numbers: counted per client IP
+    (429 past it: it tells nothing of the number) and per number (silent past it)."""
+    await ctx.limits.check(
+        Limit(RESET_REQUESTS_PER_IP, ctx.settings.password_reset_requests_per_ip_per_hour,
+              HOUR), client_ip, "Too many password requests came from here. Try again later.")
+    number = number.strip()
+    per_number = Limit(RESET_REQUESTS_PER_NUMBER, ctx.settings.password_reset_emails_per_hour,
+                       HOUR)
+    if not await ctx.limits.take(per_number, number):
+        return
+    request_id = uuid.uuid4().hex
+    now = datetime.now(UTC)
+    await ctx.store.password_resets.create(
+        {"_id": request_id, "status": "queued", "customer_number": number,
+         "created_at": now, "asked_at": time.time(),
+         "expires_at": now + timedelta(minutes=ctx.settings.password_reset_minutes)},
+        [ctx.event(events.CUSTOMER_NUMBER_ACCESS_ASKED, events.CustomerNumberAccessAsked(
+            request_id=request_id, customer_number=number), subject=request_id)])
+
+
+async def send_access_link(ctx: Identity, event_id: str, request_id: str, number: str) -> None:
+    """The queued request resolved (see the module's docstring)."""
+    queued = await ctx.store.password_resets.get({"_id": request_id})
+    if queued is None or queued["status"] != "queued":
+        return
+    user_id = await projection.login_user_id(ctx, number)
+    user = await ctx.store.users.get({"_id": user_id}) if user_id else None
+    reference = await ctx.store.customer_numbers.get({"_id": number})
+    opens_account = (user is None and reference is not None
+                     and not await projection.has_holder_account(ctx, number)
+                     and reference["contact_email"] and reference["segment"] != "private")
+    address = user["email"] if user else (reference or {}).get("contact_email", "")
+    if (user or opens_account) and not await ctx.limits.take(_per_address(ctx), address):
+        user, opens_account = None, False  # this address had its emails for the hour
+    token = codes.new_token()
+
+    def resolve(doc: dict) -> list:
+        if doc["status"] != "queued":
+            return []
+        if user is not None:
+            doc.update(status="open", token_hash=codes.token_hash(token), user_id=user["_id"],
+                       company_id=user["company_id"])
+            return [ctx.event(events.PASSWORD_RESET_REQUESTED, events.PasswordResetRequested(
+                user_id=user["_id"], company_id=user["company_id"], email=user["email"],
+                language=user.get("language", "en"), token=token,
+                expires_at=doc["expires_at"]), subject=user["_id"],
+                company_id=user["company_id"])]
+        if not opens_account:
+            doc["status"] = "no_account"
+            return []
+        # The ids of the account to open are fixed now: completing is then repeatable.
+        doc.update(status="open", token_hash=codes.token_hash(token), user_id=None,
+                   email=reference["contact_email"], holder_name=reference["holder_name"],
+                   language=reference["language"], new_user_id=str(uuid.uuid4()),
+                   new_company_id=str(uuid.uuid4()))
+        return [ctx.event(events.CUSTOMER_NUMBER_ACCESS_REQUESTED,
+                          events.CustomerNumberAccessRequested(
+                              request_id=request_id, customer_number=number,
+                              holder_name=reference["holder_name"],
+                              email=reference["contact_email"],
+                              language=reference["language"], token=token,
+                              expires_at=doc["expires_at"]), subject=number)]
+
+    saved = await ctx.store.password_resets.change({"_id": request_id}, resolve,
+                                                   applied_event=event_id)
+    if saved is None or saved["status"] != "open":
+        return
+    # Only the newest link works.
+    if saved.get("user_id"):
+        await end_password_resets(ctx, saved["user_id"], before=saved["asked_at"])
+    else:
+        await ctx.store.password_resets.collection.update_many(
+            {"customer_number": number, "user_id": None, "status": "open",
+             "asked_at": {"$lt": saved["asked_at"]}},
+            {"$set": {"status": "ended"}, "$inc": {"version": 1}})
+
+
+def opens_account(reset: dict) -> bool:
+    """A reset link that opens the holder's account rather than resetting an existing one."""
+    return bool(reset.get("customer_number")) and not reset.get("user_id")
+
+
+async def open_holder_account(ctx: Identity, reset: dict, new_password: str,
+                              repeat: str) -> None:
+    """The link's password opens the account: the user (login id: the customer number; the
+    reference address too unless another account uses it), the company named after the
+    holder with this user as master administrator, and the claim contracts links."""
+    number = reset["customer_number"]
+    await check_new_password(new_password, policy=PasswordPolicy(), repeat=repeat,
+                             username=f"{handles.ADMIN}@{handles.propose(reset['holder_name'])}")
+    if await projection.has_holder_account(ctx, number):
+        raise LinkInvalid("An account holds this customer number already: log in with the "
+                          "customer number, or ask for a new link to reset its password.")
+    used = await ctx.store.password_resets.collection.find_one_and_update(
+        {"_id": reset["_id"], "status": "open"},
+        {"$set": {"status": "used"}, "$inc": {"version": 1}},
+        return_document=ReturnDocument.AFTER)
+    if used is None:
+        raise LinkInvalid("The link was used already. Ask for a new one.")
+    user_id, company_id = reset["new_user_id"], reset["new_company_id"]
+    email, name, language = reset["email"], reset["holder_name"], reset["language"]
+    now = datetime.now(UTC)
+    # The reference address is a login id only if no other account uses it already.
+    await claim_login(ctx, f"email:{email}", user_id, required=False)
+    # Like a registered company: a login domain, and admin@<domain> as a further login id.
+    login_domain, username = await login_domains.claim_for_registration(
+        ctx, company_id, name, user_id)
+    await create_once(ctx.store.users, {
+        "_id": user_id, "company_id": company_id, "email": email,
+        "emails": [{"address": email, "verified": True, "primary": True}],
+        "username": username, "first_name": name, "surname": "", "phone": None,
+        "language": language, "roles": [COMPANY_ADMIN], "permissions": [],
+        "parent_user_id": None, "status": "active",
+        "password_hash": await hash_password(new_password), "password_history": [],
+        "must_change_password": False, "created_at": now, "customer_number": number},
+        [ctx.event(events.USER_ACTIVATED, events.UserActivated(
+            user_id=user_id, company_id=company_id, email=email, first_name=name, surname="",
+            roles=[COMPANY_ADMIN], language=language), subject=user_id,
+            company_id=company_id)])
+    await create_once(ctx.store.companies, {
+        "_id": company_id, "name": name, "admin_user_id": user_id, "login_domain": login_domain,
+        "language": language, "created_at": now, "profile": {}, "customer_number": number,
+        "settings": {"sms_login_step": True, "sales_partner_access": False}}, [
+        ctx.event(events.COMPANY_REGISTERED, events.CompanyRegistered(
+            company_id=company_id, company_name=name, admin_user_id=user_id,
+            admin_email=email, admin_first_name=name, admin_surname="", admin_phone="",
+            language=language), subject=company_id, company_id=company_id),
+        ctx.event(events.CUSTOMER_NUMBER_CLAIMED, events.CustomerNumberClaimed(
+            company_id=company_id, user_id=user_id, customer_number=number),
+            subject=number, company_id=company_id)])
+    await projection.record_claim(ctx, number=number, company_id=company_id, user_id=user_id)
