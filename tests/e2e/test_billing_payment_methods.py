@@ -69,3 +69,47 @@ async def test_registered_administrator_sets_up_and_switches_payment_methods(
         assert [m["active"] for m in methods["items"]] == [True, False]
 
     assert PAN not in platform.all_log_text()
+
+
+async def test_seed000_administrator_updates_a_card_and_removes_the_active_method_and_is_told(
+        platform, smtp_server, amqp_url, bus_prefix):
+    """Seed 000 "change an existing one": the card's new expiry, then the active card removed;
+    the other method takes over, and the company's address gets a notice of each change."""
+    _, inbox = smtp_server
+    billing = platform["billing"].url
+    async with EventTap(amqp_url, bus_prefix, "identity.#", "billing.#") as tap, \
+            aiohttp.ClientSession() as http:
+        admin = await register_company(http, platform["identity"].url, tap, language="en")
+        await wait_for_account(http, billing, admin.auth)
+        async with http.post(f"{billing}/v1/payment-methods", headers=admin.auth, json={
+                "kind": "paypal", "billing_agreement_id": "B-5YM39163N4795124R",
+                "payer_email": "pay@muster.example"}) as r:
+            paypal = await r.json()
+        async with http.post(f"{billing}/v1/payment-methods", headers=admin.auth, json={
+                "kind": "credit_card", "provider_token": "tok_sandbox_visa1", "brand": "visa",
+                "last4": "4242", "exp_month": 12, "exp_year": 2098}) as r:
+            visa = await r.json()
+        async with http.patch(f"{billing}/v1/payment-methods/{visa['id']}", headers=admin.auth,
+                              json={"provider_token": "tok_sandbox_visa2", "exp_month": 3,
+                                    "exp_year": 2099}) as r:
+            assert r.status == 200, await r.text()
+        async with http.delete(f"{billing}/v1/payment-methods/{visa['id']}",
+                               headers=admin.auth) as r:
+            assert r.status == 200, await r.text()
+            after = await r.json()
+        assert after["active_payment_method_id"] == paypal["id"]
+
+        async def notices() -> dict[str, str]:
+            return {m["Subject"]: m.get_body(preferencelist=("plain",)).get_content()
+                    for m in inbox.messages if m["To"] == admin.email}
+
+        deadline = asyncio.get_running_loop().time() + 30
+        wanted = {"Your credit card was updated", "A payment method was removed"}
+        while not wanted <= set(await notices()):
+            assert asyncio.get_running_loop().time() < deadline, list(await notices())
+            await asyncio.sleep(0.2)
+        got = await notices()
+        assert "Visa •••• 4242" in got["Your credit card was updated"]
+        assert "03/2099" in got["Your credit card was updated"]
+        assert "Visa •••• 4242" in got["A payment method was removed"]
+    assert "tok_sandbox_visa2" not in platform.all_log_text()
