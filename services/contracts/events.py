@@ -1,7 +1,7 @@
 """Events contracts publishes, and the schemas of the CRM's events contracts owns the contract
 for (``EXTERNAL``)."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import EmailStr, Field
@@ -56,6 +56,8 @@ class OneTimePasswordIssued(EventData):
     language: str
     one_time_password: str
     expires_at: datetime
+    # The configured validity (ISO 8601 duration, e.g. P10D): the email states it (ID-2).
+    valid_for: timedelta | None = None
 
 
 class CustomerNumberLinked(EventData):
@@ -129,10 +131,12 @@ CONTRACT_TERMINATED = EventSpec(
                                  "terminated_on": "2026-10-31"}})
 OTP_ISSUED = EventSpec(
     "contracts.one_time_password.issued.v1", OneTimePasswordIssued, "contracts",
-    "A customer number got a one-time password valid 10 days: send the access email (CON-1).",
+    "A customer number got a one-time password, valid for the configured time (10 days by "
+    "default; valid_for): send the access email (CON-1).",
     example={**_CN, "kind": "landline", "holder_name": "Muster GmbH",
              "contact_email": "it@muster.example", "language": "de",
-             "one_time_password": "…", "expires_at": "2026-12-01T10:00:00Z"})
+             "one_time_password": "…", "expires_at": "2026-12-01T10:00:00Z",
+             "valid_for": "P10D"})
 LINKED = EventSpec(
     "contracts.customer_number.linked.v1", CustomerNumberLinked, "contracts",
     "A company linked a customer number, or the contracts under a linked number changed "

@@ -70,7 +70,8 @@ async def open_contract_space(store: ContractsStore, *, company_id: str, company
 # -- CRM events (CON-1) ------------------------------------------------------------------------
 async def customer_number_issued(store: ContractsStore, policy: PasswordPolicy,
                                  data: dict[str, Any], *, event_id: str) -> bool:
-    """A new customer number: kept with its contracts; a one-time password valid 10 days is
+    """A new customer number: kept with its contracts; a one-time password (valid
+    ``otp_valid_days``, 10 by default) is
     issued and announced for the access email. A redelivery issues nothing."""
     number = data["customer_number"]
     if await store.numbers.get({"_id": number}) is not None:
@@ -89,7 +90,9 @@ def _password_event(doc: dict[str, Any], password: str) -> dict:
     return _event(events.OTP_ISSUED, {
         "customer_number": doc["_id"], "kind": doc["kind"], "holder_name": doc["holder_name"],
         "contact_email": doc["contact_email"], "language": doc["language"],
-        "one_time_password": password, "expires_at": doc["otp"]["expires_at"]},
+        "one_time_password": password, "expires_at": doc["otp"]["expires_at"],
+        # The configured validity: the access email states it (ID-2).
+        "valid_for": doc["otp"]["expires_at"] - doc["otp"]["issued_at"]},
         subject=doc["_id"])
 
 

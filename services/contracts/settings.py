@@ -1,4 +1,6 @@
-from pydantic import SecretStr
+from __future__ import annotations
+
+from pydantic import SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import ServiceSettings, dev_default
@@ -15,7 +17,10 @@ class ContractsSettings(ServiceSettings):
     # Key of the HMAC that one-time passwords are stored under; set a long random value in
     # production (changing it makes every issued password unusable).
     otp_pepper: SecretStr = dev_default(SecretStr("local-development-pepper-change-me"))
+    # How long a one-time password is valid (ID-2, seed 001: 10 days): days, or hours when
+    # otp_valid_hours is set (it wins). Its email and its expiry problem state the validity.
     otp_valid_days: float = 10.0
+    otp_valid_hours: float | None = None
     # Wrong one-time passwords one company may enter for one customer number; then that company
     # alone is locked out of that number until support issues a new password.
     otp_max_attempts: int = 5
@@ -26,3 +31,9 @@ class ContractsSettings(ServiceSettings):
     # Wrong link attempts (customer number + one-time password) one company may make per hour
     # across all numbers, known or not; a right password is not counted.
     link_attempts_per_company_per_hour: int = 30
+
+    @model_validator(mode="after")
+    def _hours_win(self) -> ContractsSettings:
+        if self.otp_valid_hours is not None:
+            self.otp_valid_days = self.otp_valid_hours / 24
+        return self

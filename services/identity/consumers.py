@@ -10,7 +10,8 @@ from pydantic import BaseModel, EmailStr
 
 from services.identity import events
 from services.identity.handlers import (Identity, account, customer_number_access,
-                                        customer_numbers, login_domains)
+                                        customer_numbers, login_domains,
+                                        password_reset_codes)
 from shared.bus import Subscription
 from shared.events import CloudEvent, EventData
 
@@ -45,6 +46,11 @@ def subscriptions(ctx: Identity | None) -> list[Subscription]:
         assert isinstance(data, events.PasswordResetAsked) and ctx is not None
         await account.send_password_reset(ctx, event.id, data.request_id, str(data.email))
 
+    async def password_reset_code_asked(event: CloudEvent, data: BaseModel) -> None:
+        assert isinstance(data, events.PasswordResetCodeAsked) and ctx is not None
+        await password_reset_codes.send_reset_code(ctx, event.id, data.request_id, data.login,
+                                                   data.channel)
+
     async def login_domain_changed(event: CloudEvent, data: BaseModel) -> None:
         assert isinstance(data, events.LoginDomainChanged) and ctx is not None
         await login_domains.move_usernames(ctx, data.company_id, data.previous_login_domain)
@@ -75,6 +81,8 @@ def subscriptions(ctx: Identity | None) -> list[Subscription]:
     return [
         Subscription(events.PASSWORD_RESET_ASKED.type, events.PasswordResetAsked,
                      password_reset_asked),
+        Subscription(events.PASSWORD_RESET_CODE_ASKED.type, events.PasswordResetCodeAsked,
+                     password_reset_code_asked),
         Subscription(events.LOGIN_DOMAIN_CHANGED.type, events.LoginDomainChanged,
                      login_domain_changed),
         Subscription(events.CUSTOMER_NUMBER_ACCESS_ASKED.type, events.CustomerNumberAccessAsked,

@@ -4,10 +4,13 @@
 Every event carries the company id in the envelope (``companyid``) and, where a message
 follows, the recipient's ``language`` (de, en, hu)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import EmailStr
 
+from services.identity.reset_code_events import (  # noqa: F401  (part of this catalogue)
+    PASSWORD_RESET_CODE_ASKED, PASSWORD_RESET_CODE_REQUESTED, PasswordResetCodeAsked,
+    PasswordResetCodeRequested)
 from shared.events import EventData, EventSpec
 
 SOURCE = "/services/identity"
@@ -54,6 +57,8 @@ class ActivationCodeIssued(EventData):
     language: str
     code: str
     expires_at: datetime
+    # The configured validity (ISO 8601 duration, e.g. P10D): the email states it (ID-2).
+    valid_for: timedelta | None = None
 
 
 class InvitationSent(EventData):
@@ -258,8 +263,10 @@ USER_ACTIVATED = _spec(
      "roles": ["company_admin"], "parent_user_id": None, **_DE})
 ACTIVATION_CODE_ISSUED = _spec(
     "identity.activation_code.issued.v1", ActivationCodeIssued,
-    "A requested account got an activation code valid for 10 days: email it (ID-2).",
-    {**_USER, "email": "anna@example.com", **_DE, "code": "K7…", "expires_at": _WHEN})
+    "A requested account got an activation code, valid for the configured time (10 days by "
+    "default; valid_for): email it (ID-2).",
+    {**_USER, "email": "anna@example.com", **_DE, "code": "K7…", "expires_at": _WHEN,
+     "valid_for": "P10D"})
 INVITATION_SENT = _spec(
     "identity.invitation.sent.v1", InvitationSent,
     "An administrator invited someone with a role: email the personal link (ID-11).",
@@ -364,7 +371,8 @@ CUSTOMER_NUMBER_CLAIMED = _spec(
 PUBLISHED = [
     REGISTRATION_STARTED, COMPANY_REGISTERED, USER_ACTIVATED, ACTIVATION_CODE_ISSUED,
     INVITATION_SENT, INVITATION_ACCEPTED, TEMPORARY_PASSWORD_ISSUED, LOGIN_CODE_REQUESTED,
-    PASSWORD_RESET_ASKED, PASSWORD_RESET_REQUESTED, PASSWORD_CHANGED, EMAIL_CHANGE_REQUESTED,
+    PASSWORD_RESET_ASKED, PASSWORD_RESET_REQUESTED, PASSWORD_RESET_CODE_ASKED,
+    PASSWORD_RESET_CODE_REQUESTED, PASSWORD_CHANGED, EMAIL_CHANGE_REQUESTED,
     EMAIL_CHANGED, USERNAME_CHANGED, PHONE_VERIFICATION_REQUESTED, PHONE_CHANGED, ROLE_CHANGED,
     USER_DEACTIVATED, USER_REACTIVATED,
     COMPANY_SETTINGS_CHANGED, LOGIN_DOMAIN_CHANGED,

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from pydantic import BaseModel, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -22,12 +24,17 @@ class IdentitySettings(ServiceSettings):
     service_name: str = "identity"
     http_port: int = 8001
     registration_link_hours: int = 72
+    # How long an activation code (ID-2) is valid: days, or hours when activation_code_hours
+    # is set (it wins; fractions allowed, e.g. for tests).
     activation_code_days: int = 10
+    activation_code_hours: float | None = None
     invitation_days: int = 14
     password_reset_minutes: int = 60
     # Reset emails per address per hour; past it the answer is the same 202 and nothing is sent.
     password_reset_emails_per_hour: int = 3
-    # Reset requests (link or code, any subject) per client IP and hour.
+    # A reset by one-time code (ID-8, seed 002): wrong codes a code allows before a new one
+    # must be asked for; code requests (any login id) per client IP and hour.
+    password_reset_code_tries: int = 5
     password_reset_requests_per_ip_per_hour: int = 30
     email_verification_hours: int = 24
     access_token_seconds: int = 600
@@ -89,3 +96,10 @@ class IdentitySettings(ServiceSettings):
     login_domain_reserved_days: float = 90
     # Login-domain changes (attempts) a company may make per day.
     login_domain_changes_per_company_per_day: int = 5
+
+    @property
+    def activation_code_validity(self) -> timedelta:
+        """ID-2: the configured validity of an activation code."""
+        if self.activation_code_hours is not None:
+            return timedelta(hours=self.activation_code_hours)
+        return timedelta(days=self.activation_code_days)

@@ -5,11 +5,12 @@ language (NOT-2) and find a recipient's preferences."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, EmailStr
 
-from services.notifications import customer_number_messages, handlers
+from services.notifications import (customer_number_messages, handlers,
+                                    password_reset_code_messages)
 from services.notifications.billing_messages import BILLING_MESSAGES
 from services.notifications.domain.recipients import mask_email, mask_phone
 from services.notifications.handlers import Notifications, Outgoing
@@ -51,6 +52,7 @@ class ActivationCodeIssued(EventData):
     language: str | None = None
     code: str
     expires_at: datetime
+    valid_for: timedelta | None = None
 
 
 class InvitationSent(EventData):
@@ -152,6 +154,7 @@ class OneTimePasswordIssued(EventData):
     language: str | None = None
     one_time_password: str
     expires_at: datetime
+    valid_for: timedelta | None = None
 
 
 class PermissionsTransferred(EventData):
@@ -169,6 +172,11 @@ class PermissionsTransferred(EventData):
 Compose = Callable[[Notifications, BaseModel], Outgoing | None]
 
 
+def _seconds(validity: timedelta | None) -> int:
+    """A code's configured validity for its text (0: an older event without it)."""
+    return round(validity.total_seconds()) if validity else 0
+
+
 def _registration(ctx: Notifications, d: RegistrationStarted) -> Outgoing:
     return Outgoing("registration_verification", str(d.email), d.language,
                     values={"expires_at": d.expires_at},
@@ -177,7 +185,8 @@ def _registration(ctx: Notifications, d: RegistrationStarted) -> Outgoing:
 
 def _activation_code(ctx: Notifications, d: ActivationCodeIssued) -> Outgoing:
     return Outgoing("activation_code", str(d.email), d.language,
-                    values={"expires_at": d.expires_at}, secrets={"code": d.code},
+                    values={"expires_at": d.expires_at, "valid_seconds": _seconds(d.valid_for)},
+                    secrets={"code": d.code},
                     company_id=d.company_id, user_id=d.user_id)
 
 
@@ -261,7 +270,8 @@ def _phone_changed_sms(ctx: Notifications, d: PhoneChanged) -> Outgoing | None:
 def _customer_number_password(ctx: Notifications, d: OneTimePasswordIssued) -> Outgoing:
     return Outgoing("customer_number_password", str(d.contact_email), d.language,
                     values={"customer_number": d.customer_number, "holder_name": d.holder_name,
-                            "number_kind": d.kind, "expires_at": d.expires_at},
+                            "number_kind": d.kind, "expires_at": d.expires_at,
+                            "valid_seconds": _seconds(d.valid_for)},
                     secrets={"one_time_password": d.one_time_password})
 
 
@@ -279,6 +289,7 @@ MESSAGES: list[tuple[str, type[EventData], Compose]] = [
     ("identity.temporary_password.issued.v1", TemporaryPasswordIssued, _temporary_password),
     ("identity.login_code.requested.v1", LoginCodeRequested, _login_code),
     ("identity.password_reset.requested.v1", PasswordResetRequested, _password_reset),
+    *password_reset_code_messages.MESSAGES,
     ("identity.password.changed.v1", PasswordChanged, _password_changed),
     ("identity.email_change.requested.v1", EmailChangeRequested, _email_change),
     ("identity.email.changed.v1", EmailChanged, _email_changed),

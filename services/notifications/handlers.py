@@ -32,7 +32,8 @@ from zoneinfo import ZoneInfo
 
 from pymongo import DESCENDING, ReturnDocument
 
-from services.notifications.domain.formatting import format_date, format_datetime, format_money
+from services.notifications.domain.formatting import (format_date, format_datetime,
+                                                      format_duration, format_money)
 from services.notifications.domain.kinds import KINDS, Kind
 from services.notifications.domain.labels import label
 from services.notifications.domain.recipients import (InvalidRecipient, mask, normalize,
@@ -139,6 +140,9 @@ def render_values(ctx: Notifications, language: str, values: dict[str, Any],
             out[f"{key}_time"] = value.astimezone(ZoneInfo(zone)).strftime("%H:%M")
         elif key.endswith("_date") and isinstance(value, str):
             out[key] = format_date(date.fromisoformat(value), language)
+        elif key == "valid_seconds":
+            # The configured validity of a code, as the message states it (ID-2).
+            out["validity"] = format_duration(value, language) if value else ""
         else:
             out[key] = value
     for key, group in (("role", "role"), ("method_kind", "method"), ("number_kind", "number")):

@@ -25,11 +25,16 @@ CTX = Notifications(store=None, email=None, sms=None,  # type: ignore[arg-type]
                     settings=NotificationsSettings(portal_base_url=PORTAL))
 
 
+# Messages that depend on a field of their event: what the example must say for each.
+VARIANTS = {("identity.password_reset_code.requested.v1", 0): {"channel": "email"},
+            ("identity.password_reset_code.requested.v1", 1): {"channel": "sms"}}
+
+
 def composed(etype: str, nth: int = 0):
     """The (``nth``) message the publisher's documented example asks for, with recognisable
     secrets."""
     examples = {s.type: s.example for s in catalogue.published()}
-    data = dict(examples[etype])
+    data = {**examples[etype], **VARIANTS.get((etype, nth), {})}
     for field in ("code", "token", "temporary_password", "one_time_password"):
         if field in data:
             data[field] = SECRETS[field]

@@ -21,6 +21,7 @@ from typing import Any
 
 from services.contracts.domain import errors
 from services.contracts.domain.rights import HOLDER_RIGHTS, USER_RIGHTS
+from shared.durations import in_words
 
 HOLDER, USER = "holder", "user"
 ACTIVE, TERMINATED = "active", "terminated"
@@ -175,9 +176,12 @@ def check_password_usable(doc: dict[str, Any], *, now: datetime,
             f"The one-time password of customer number {doc['_id']} was used already. Ask "
             + errors.SERVICE_DESK + " for a new one.")
     if otp["expires_at"] <= now:
+        # The validity it was issued with (the setting may have changed since).
+        issued = otp.get("issued_at")
+        validity = f"; it is valid for {in_words(otp['expires_at'] - issued)}" if issued else ""
         raise errors.OneTimePasswordExpired(
-            f"The one-time password expired on {otp['expires_at']:%Y-%m-%d}; it is valid "
-            "for 10 days. Ask " + errors.SERVICE_DESK + " for a new one.",
+            f"The one-time password expired on {otp['expires_at']:%Y-%m-%d}{validity}. Ask "
+            + errors.SERVICE_DESK + " for a new one.",
             expired_at=otp["expires_at"].isoformat())
 
 

@@ -1,6 +1,7 @@
-"""One-time passwords of customer numbers (CON-1, CON-2): generated with ``secrets``, valid 10
-days, stored as a keyed hash (HMAC-SHA256 with a server-side pepper: the password is short,
-so a plain hash could be brute-forced from a stolen database) and compared in constant time."""
+"""One-time passwords of customer numbers (CON-1, CON-2): generated with ``secrets``, valid the
+configured time (``otp_valid_days`` or ``otp_valid_hours``; 10 days by default), stored as a
+keyed hash (HMAC-SHA256 with a server-side pepper: the password is short, so a plain hash
+could be brute-forced from a stolen database) and compared in constant time."""
 
 from __future__ import annotations
 

@@ -25,7 +25,8 @@ from shared.auth import BILLING_ADMIN, COMPANY_ADMIN, USER
 
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# The roles an invitation can carry (ID-11); sub-administrators are made from users (ID-12).
+# The roles an import row can carry (ID-11); a sub-administrator is invited one at a time
+# (POST /v1/invitations), as the delegated permissions have no column (ID-12).
 INVITABLE_ROLES = (USER, BILLING_ADMIN, COMPANY_ADMIN)
 LANGUAGES = ("de", "en", "hu")
 COLUMNS = ("email", "role", "language", "first_name", "surname")

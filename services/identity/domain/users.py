@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import StringConstraints
@@ -20,6 +21,7 @@ from pydantic import StringConstraints
 from services.identity.domain.errors import (ActivationCodeExpired, ActivationCodeInvalid,
                                              RoleNotAllowed)
 from shared.auth import BILLING_ADMIN, COMPANY_ADMIN, SUB_ADMIN, USER
+from shared.durations import in_words
 
 Role = Literal["company_admin", "sub_admin", "billing_admin", "user"]
 Status = Literal["active", "pending_activation", "deactivated"]
@@ -109,7 +111,9 @@ def check_activation_code(user: dict, matches: bool, now: float, tries_left: int
         raise ActivationCodeInvalid("The activation code is not correct. Check it and try "
                                     "again.", tries_left=max(0, tries_left))
     if user["activation_expires"] <= now:
+        valid = user.get("activation_valid_seconds")
+        stated = f" (a code is valid for {in_words(timedelta(seconds=valid))})" if valid else ""
         raise ActivationCodeExpired(
-            "The activation code has expired. Ask for a new one: POST "
+            f"The activation code has expired{stated}. Ask for a new one: POST "
             "/v1/activations/code-requests with your email address.",
             new_code_request="/v1/activations/code-requests")

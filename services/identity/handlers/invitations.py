@@ -25,13 +25,14 @@ from services.identity.domain.errors import (EmailTaken, InvitationAccepted,
                                              InvitationExpired, InvitationInvalid,
                                              InvitationNotFound,
                                              InvitationPending, InvitationRevoked,
-                                             RoleNotAllowed)
+                                             RoleNotAllowed, UserStatusConflict)
 from services.identity.domain.registration import normalise_email
 from services.identity.domain.secrets import new_token, token_hash
 from services.identity.handlers import (Identity, check_new_password, claim_login,
                                         company_policy, create_once, hash_password)
 from services.identity.handlers.sessions import start_session
 from services.identity.handlers.users import acting_user
+from shared.auth import SUB_ADMIN
 from shared.ratelimit import DAY, HOUR, Limit
 
 MAX_PAGE = 200
@@ -77,7 +78,14 @@ async def invite_once(ctx: Identity, inviter: dict, invitation_id: str, values: 
     if existing is not None:
         return existing
     email, role = normalise_email(values["email"]), values["role"]
+    permissions = sorted(set(values.get("permissions") or []))
     rules.check_may_invite(inviter["actor"], role)
+    # ID-12: only a company administrator invites a sub-administrator, whose invitation
+    # carries the delegated permissions the invitee gets on accepting.
+    rules.check_may_assign(inviter["actor"], role, permissions)
+    if permissions and role != SUB_ADMIN:
+        raise UserStatusConflict("Delegated permissions are for sub-administrators only.",
+                                 slug="permissions-need-sub-admin")
     if await _has_account_in(ctx, email, inviter["company_id"]):
         raise EmailTaken("This address already has an account in your company.")
     if await _open_invitation(ctx, inviter["company_id"], email, invitation_id):
@@ -87,7 +95,8 @@ async def invite_once(ctx: Identity, inviter: dict, invitation_id: str, values: 
     now = datetime.now(UTC)
     expires = now + timedelta(days=ctx.settings.invitation_days)
     doc = {"_id": invitation_id, "company_id": inviter["company_id"], "email": email,
-           "role": role, "language": values.get("language") or inviter["company_language"],
+           "role": role, "permissions": permissions,
+           "language": values.get("language") or inviter["company_language"],
            "first_name": values.get("first_name") or None,
            "surname": values.get("surname") or None, "status": "pending",
            "token_hash": token_hash(token), "expires_at": expires,
@@ -271,7 +280,8 @@ async def accept(ctx: Identity, token: str, form: dict) -> dict:
             "emails": [{"address": email, "verified": True, "primary": True}],
             "username": None, "first_name": form["first_name"], "surname": form["surname"],
             "phone": form["phone"], "language": doc["language"], "roles": [doc["role"]],
-            "permissions": [], "parent_user_id": doc.get("parent_user_id"),
+            "permissions": list(doc.get("permissions", [])),
+            "parent_user_id": doc.get("parent_user_id"),
             "status": "active", "password_hash": await hash_password(form["password"]),
             "password_history": [], "must_change_password": False,
             "created_at": datetime.now(UTC), "invitation_id": doc["_id"]}

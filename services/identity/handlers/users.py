@@ -9,7 +9,7 @@ Every read and write is scoped by the caller's company; a user of another compan
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from services.identity import events
 from services.identity.domain import secrets as codes
@@ -83,25 +83,30 @@ async def parent_of(ctx: Identity, company_id: str, user_id: str) -> dict:
 # -- ID-2 / ID-7 creating accounts --------------------------------------------------
 def _activation_fields(ctx: Identity, user_id: str) -> tuple[str, dict]:
     code = codes.new_activation_code()
-    expires = time.time() + ctx.settings.activation_code_days * 86400
+    validity = ctx.settings.activation_code_validity.total_seconds()
+    expires = time.time() + validity
+    # The validity is kept with the code: its email and its expiry problem state it.
     return code, {"activation_code_hash": codes.code_hash(
                       ctx.settings.code_pepper.get_secret_value(), f"activation:{user_id}",
                       code),
-                  "activation_expires": expires, "activation_tries": 0}
+                  "activation_expires": expires, "activation_valid_seconds": validity,
+                  "activation_tries": 0}
 
 
 def activation_code_event(ctx: Identity, user: dict, code: str) -> dict:
     return _event(ctx, events.ACTIVATION_CODE_ISSUED, events.ActivationCodeIssued(
         user_id=user["_id"], company_id=user["company_id"], email=user["email"],
         language=user.get("language", "en"), code=code,
-        expires_at=datetime.fromtimestamp(user["activation_expires"], UTC)))
+        expires_at=datetime.fromtimestamp(user["activation_expires"], UTC),
+        valid_for=timedelta(seconds=user["activation_valid_seconds"])))
 
 
 async def create_user(ctx: Identity, company_id: str, actor_id: str, cmd: dict,
                       request_id: str) -> dict:
     """An administrator creates an account for someone.
 
-    ``onboarding`` ``activation_code`` (ID-2): the person gets a code valid 10 days, and
+    ``onboarding`` ``activation_code`` (ID-2): the person gets a code valid
+    ``activation_code_validity`` (10 days by default), and
     chooses username and password with it. ``temporary_password`` (ID-7): the account is
     active at once with a generated password that must be changed at the first login.
     ``request_id`` makes the user id: the same request sent again creates nothing new.

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
@@ -11,10 +11,12 @@ from pydantic_core import PydanticCustomError
 
 from services.identity.domain.registration import Language, Phone
 from services.identity.handlers import account as handlers
+from services.identity.handlers import password_reset_codes as reset_codes
 from services.identity.http import IDENTITY, routes
 from services.identity.http.models import Accepted
 from shared.auth import Access, Principal
 from shared.errors import NotFound
+from shared.http import client_address
 
 Username = Annotated[str, StringConstraints(min_length=6, max_length=32,
                                             pattern=r"^[A-Za-z0-9._@-]+$")]
@@ -72,6 +74,27 @@ class PasswordReset(BaseModel):
 
 class NewPassword(BaseModel):
     token: str = Field(min_length=20, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+    new_password_repeat: str = Field(min_length=1, max_length=200)
+
+
+class ResetCodeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    login: str = Field(min_length=1, max_length=254,
+                       description="the login id: email address, username or name@company")
+    channel: Literal["email", "sms"] = Field(
+        description="email: to the account's email address; sms: to the account's phone")
+
+
+class ResetCodeAsked(BaseModel):
+    detail: str
+    reset_id: str = Field(description="send it with the code (the same for every login id)")
+
+
+class ResetCodeCompletion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reset_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    code: str = Field(pattern=r"^[0-9]{4,12}$", description="the code from the email or SMS")
     new_password: str = Field(min_length=1, max_length=200)
     new_password_repeat: str = Field(min_length=1, max_length=200)
 
@@ -140,6 +163,29 @@ async def reset_password(request: web.Request, body: NewPassword) -> None:
     """ID-8: set the new password twice with the link's token; every session ends."""
     await handlers.reset_password(request.app[IDENTITY], body.token, body.new_password,
                                   body.new_password_repeat)
+
+
+@routes.post("/v1/password-reset-codes", body=ResetCodeRequest, response=ResetCodeAsked,
+             status=202, tags=("password",), problems=(429,))
+async def request_reset_code(request: web.Request, body: ResetCodeRequest) -> ResetCodeAsked:
+    """ID-8 (seed 002): a one-time code to the account's email address or by SMS to its phone
+    (the answer is the same for unknown login ids; a few per login id and hour)."""
+    ctx = request.app[IDENTITY]
+    reset_id = await reset_codes.request_reset_code(
+        ctx, body.login, body.channel, client_address(request, ctx.settings.trusted_proxy_hops))
+    return ResetCodeAsked(
+        reset_id=reset_id,
+        detail="If an account uses this login id, a code to set a new password is on its way "
+               + ("by SMS to its phone." if body.channel == "sms" else "to its email address."))
+
+
+@routes.post("/v1/password-reset-codes/completion", body=ResetCodeCompletion, status=204,
+             tags=("password",), problems=(410, 422, 429))
+async def reset_with_code(request: web.Request, body: ResetCodeCompletion) -> None:
+    """ID-8 (seed 002): the code and the new password twice; every session ends and a
+    "password changed" email follows. A few tries per code; the code works once."""
+    await reset_codes.reset_with_code(request.app[IDENTITY], body.reset_id, body.code,
+                                      body.new_password, body.new_password_repeat)
 
 
 @routes.post("/v1/me/password", body=PasswordChange, status=204, access=ANY_USER,

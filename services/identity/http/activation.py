@@ -9,6 +9,7 @@ from services.identity.domain.users import Username
 from services.identity.handlers import activation as handlers
 from services.identity.http import IDENTITY, routes
 from services.identity.http.models import Accepted, Session
+from shared.durations import in_words
 from shared.http import client_address
 
 TAGS = ("activation",)
@@ -47,5 +48,6 @@ async def request_new_code(request: web.Request, body: CodeRequest) -> Accepted:
     ctx = request.app[IDENTITY]
     await handlers.request_new_code(ctx, str(body.email),
                                     client_address(request, ctx.settings.trusted_proxy_hops))
+    validity = in_words(ctx.settings.activation_code_validity)
     return Accepted(detail="If an account waiting for activation uses this address, a new "
-                           "activation code is on its way. It is valid for 10 days.")
+                           f"activation code is on its way. It is valid for {validity}.")

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, StringConstraints
+from pydantic import (AfterValidator, BaseModel, ConfigDict, EmailStr, Field, HttpUrl,
+                      StringConstraints)
+from pydantic_core import PydanticCustomError
 
 from services.identity.domain.handles import LoginDomain
 from services.identity.domain.passwords import PasswordPolicy
@@ -22,6 +24,21 @@ from shared.parsing import UniqueList
 ADMINS = Access.of(roles=(COMPANY_ADMIN,))
 READERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("company:read",))
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+# pydantic's HttpUrl takes at most 2083 characters as typed, but normalises a bare host to
+# end in "/": the stored and served value is checked again, after normalisation, so what is
+# stored always passes the very rule it is served with.
+WEBSITE_MAX_LENGTH = 2083
+
+
+def _fits_once_normalised(url: HttpUrl) -> HttpUrl:
+    if len(str(url)) > WEBSITE_MAX_LENGTH:
+        raise PydanticCustomError(
+            "too_long", "at most {max} characters (a trailing / is added to a bare host)",
+            {"max": WEBSITE_MAX_LENGTH})
+    return url
+
+
+Website = Annotated[HttpUrl, AfterValidator(_fits_once_normalised)]
 # What a mobile-number login may do, all within that number's own scope (ID-6; the list
 # and what each reaches: shared.auth.PHONE_LOGIN_PERMISSIONS).
 PhoneLoginPermission = Literal[tuple(PHONE_LOGIN_PERMISSIONS)]  # type: ignore[valid-type]
@@ -41,7 +58,7 @@ class CompanyProfile(BaseModel):
     industry: Text | None = None
     contact_phone: Phone | None = None
     email: EmailStr | None = None
-    website: HttpUrl | None = None
+    website: Website | None = None
     address: Address | None = None
 
 

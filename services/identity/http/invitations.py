@@ -11,6 +11,7 @@ from aiohttp import hdrs, web
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.identity.domain import invitations as inv
+from services.identity.domain import users as rules
 from services.identity.domain.errors import InvitationFileInvalid, InvitationFileTooLarge
 from services.identity.domain.registration import Language, Name, Phone
 from services.identity.handlers import invitation_imports as imports
@@ -21,6 +22,7 @@ from services.identity.settings import IdentitySettings
 from shared.auth import COMPANY_ADMIN, Access, Principal
 from shared.errors import Problem
 from shared.http import Upload, json_response
+from shared.parsing import UniqueList
 
 INVITERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("users:invite",))
 READERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("users:invite", "users:read"))
@@ -34,7 +36,12 @@ FILE_MAX_BYTES = IdentitySettings.model_fields["invitation_file_max_bytes"].defa
 class NewInvitation(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: EmailStr
-    role: Literal["user", "billing_admin", "company_admin"]
+    # Seed 000: inviting by address alone gives the role "User".
+    role: Literal["user", "billing_admin", "company_admin", "sub_admin"] = Field(
+        "user", description="default: user (ID-11)")
+    permissions: UniqueList[rules.Permission] = Field(
+        default_factory=list, max_length=len(rules.DELEGABLE),
+        description="delegated permissions the invitee gets; only for role sub_admin (ID-12)")
     language: Language | None = Field(None, description="default: the company's language")
     first_name: Name | None = None
     surname: Name | None = None
@@ -44,6 +51,7 @@ class Invitation(BaseModel):
     invitation_id: str
     email: EmailStr
     role: str
+    permissions: list[str] = []
     language: str
     first_name: str | None = None
     surname: str | None = None
@@ -103,6 +111,7 @@ class LinkToken(BaseModel):
 class InvitationDetails(BaseModel):
     email: EmailStr
     role: str
+    permissions: list[str] = []
     company_id: str
     first_name: str | None = None
     surname: str | None = None
@@ -124,7 +133,8 @@ class AcceptedInvitation(Session):
 
 def invitation_view(doc: dict) -> Invitation:
     return Invitation(invitation_id=doc["_id"], email=doc["email"], role=doc["role"],
-                      language=doc["language"], first_name=doc.get("first_name"),
+                      permissions=doc.get("permissions", []), language=doc["language"],
+                      first_name=doc.get("first_name"),
                       surname=doc.get("surname"), status=inv.status_of(doc),
                       expires_at=doc["expires_at"], created_at=doc["created_at"],
                       invited_by=doc["invited_by"], sent_count=doc.get("sent_count", 1),
@@ -151,7 +161,9 @@ def _id(request: web.Request) -> str:
              access=INVITERS, tags=TAGS, problems=(409, 429))
 async def invite(request: web.Request, body: NewInvitation, principal: Principal
                  ) -> Invitation:
-    """ID-11: invite one address with a role; a personal link goes to it."""
+    """ID-11: invite one address with a role (``user`` when omitted); a personal link goes to
+    it. ID-12: a company administrator may invite a sub-administrator with the delegated
+    ``permissions`` the invitee gets on accepting."""
     return invitation_view(await handlers.invite(request.app[IDENTITY], principal.company_id,
                                                  principal.subject,
                                                  body.model_dump(mode="json")))
@@ -197,7 +209,9 @@ async def revoke(request: web.Request, principal: Principal) -> Invitation:
 async def verify_invitation(request: web.Request, body: LinkToken) -> InvitationDetails:
     """ID-11: check an invitation link before showing the form."""
     doc = await handlers.invitation_by_token(request.app[IDENTITY], body.token)
-    return InvitationDetails(email=doc["email"], role=doc["role"], company_id=doc["company_id"],
+    return InvitationDetails(email=doc["email"], role=doc["role"],
+                             permissions=doc.get("permissions", []),
+                             company_id=doc["company_id"],
                              first_name=doc.get("first_name"), surname=doc.get("surname"),
                              expires_at=doc["expires_at"])
 

@@ -77,8 +77,9 @@ class NewUser(BaseModel):
                           "accounts (with an activation code the person chooses one)")
     onboarding: Literal["activation_code", "temporary_password"] = Field(
         "activation_code",
-        description="activation_code: the person gets a code valid 10 days and chooses "
-                    "username and password (ID-2); temporary_password: the account is "
+        description="activation_code: the person gets a code valid "
+                    "IDENTITY_ACTIVATION_CODE_DAYS (10) or IDENTITY_ACTIVATION_CODE_HOURS and "
+                    "chooses username and password (ID-2); temporary_password: the account is "
                     "active with a generated password to change at the first login (ID-7)")
 
 
@@ -183,7 +184,8 @@ async def unlock(request: web.Request, principal: Principal) -> User:
 @routes.post("/v1/users/{user_id}/activation-code", response=Accepted, status=202,
              access=CREATORS, tags=TAGS, problems=(404, 409))
 async def reissue_activation_code(request: web.Request, principal: Principal) -> Accepted:
-    """ID-2: send a new activation code (valid 10 days) to an account not yet activated."""
+    """ID-2: send a new activation code (valid the configured time, 10 days by default) to
+    an account not yet activated."""
     await handlers.admin_reissue_activation_code(request.app[IDENTITY], principal.company_id,
                                                  principal.subject, _user_id(request))
     return Accepted(detail="A new activation code is on its way; the previous one no longer "

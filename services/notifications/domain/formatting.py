@@ -46,3 +46,24 @@ def format_money(amount_minor: int, currency: str, language: str) -> str:
         return f"{sign}{symbol}{units:,}.{cents:02d}"
     grouped = f"{units:,}".replace(",", "." if language == "de" else "\u00a0")
     return f"{sign}{grouped},{cents:02d}\u00a0{symbol}"
+
+
+# Hungarian says how long with the terminative case ("10 napig" = for 10 days).
+_DURATION_UNITS = {
+    "en": {"day": ("day", "days"), "hour": ("hour", "hours"), "minute": ("minute", "minutes")},
+    "de": {"day": ("Tag", "Tage"), "hour": ("Stunde", "Stunden"),
+           "minute": ("Minute", "Minuten")},
+    "hu": {"day": ("napig", "napig"), "hour": ("óráig", "óráig"),
+           "minute": ("percig", "percig")},
+}
+
+
+def format_duration(seconds: float, language: str) -> str:
+    """A configured validity in the largest whole unit: "10 Tage", "48 hours", "30 percig"."""
+    whole = max(60, round(seconds / 60) * 60)  # validities are whole minutes at least
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if whole % size == 0:
+            n = whole // size
+            one, many = _DURATION_UNITS[language][unit]
+            return f"{n} {one if n == 1 else many}"
+    raise AssertionError("a whole number of minutes")

@@ -23,6 +23,8 @@ KINDS = {k.name: k for k in [
     Kind("temporary_password", "email", essential=True, secret=True, link=True),
     Kind("login_code", "sms", essential=True, secret=True, link=False),
     Kind("password_reset", "email", essential=True, secret=True, link=True),
+    Kind("password_reset_code", "email", essential=True, secret=True, link=True),
+    Kind("password_reset_code_sms", "sms", essential=True, secret=True, link=False),
     Kind("password_changed", "email", essential=True, secret=False, link=True),
     Kind("email_change_verification", "email", essential=True, secret=True, link=True),
     Kind("email_changed", "email", essential=True, secret=False, link=True),

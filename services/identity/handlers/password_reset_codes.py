@@ -1,0 +1,175 @@
+"""Forgotten password by one-time code (ID-8, seed 002: "…az adott felhasználóhoz tartozó
+e-mail címre vagy telefonszámra kiküldött egyszeri azonosító kód segítségével…"): besides the
+email link (``account``), a user asks for a code sent to the account's email address or by
+SMS to its phone, and enters it with the new password twice.
+
+The same care as the link: the request takes the typed login id's allowance and queues it
+(the same write, and the same answer with a ``reset_id``, whatever the login id); identity's
+own consumer of PASSWORD_RESET_CODE_ASKED looks the login id up off the request and, for an
+active account, sends a code. The queued document is the reset itself, for known and unknown
+login ids alike, so a guess at its code is answered the same either way. A code is stored
+only as a keyed hash, works once, until it expires, while it is the newest reset of the
+account, for a few tries; a new password ends every session and is announced by email.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from pymongo import ReturnDocument
+
+from services.identity import events
+from services.identity.domain import secrets as codes
+from services.identity.domain.errors import CodeExpired, PasswordRejected, TooManyTries
+from services.identity.handlers import Identity, check_new_password, company_policy
+from services.identity.handlers.account import _set_password, end_password_resets
+from services.identity.handlers.sessions import (_sms_per_company, _sms_per_phone,
+                                                 find_user_id_by_login)
+from shared.durations import in_words
+from shared.errors import InvalidInput
+from shared.ratelimit import HOUR, Limit
+
+# Eight digits: a code is typed from an SMS, and with a few tries per code and a few codes per
+# hour a guesser needs millions of hours.
+CODE_DIGITS = 8
+TOO_MANY_TRIES = ("Too many wrong codes: this code no longer works. Ask for a new one: POST "
+                  "/v1/password-reset-codes.")
+
+
+def _login_key(login: str) -> str:
+    """Counters are keyed by a digest of the typed login id, not the login id itself."""
+    return hashlib.sha256(login.strip().lower().encode()).hexdigest()[:32]
+
+
+def _code_hash(ctx: Identity, reset_id: str, code: str) -> str:
+    return codes.code_hash(ctx.settings.code_pepper.get_secret_value(),
+                           f"password-reset:{reset_id}", code)
+
+
+async def request_reset_code(ctx: Identity, login: str, channel: str, client_ip: str) -> str:
+    """Queue a code for ``login`` by ``channel``; the same answer (a new reset id) for every
+    login id. Past the login id's hourly allowance nothing is sent, silently."""
+    s = ctx.settings
+    await ctx.limits.check(Limit("password-reset-requests-per-ip",
+                                 s.password_reset_requests_per_ip_per_hour, HOUR), client_ip)
+    reset_id = uuid.uuid4().hex
+    now = datetime.now(UTC)
+    doc = {"_id": reset_id, "kind": "code", "channel": channel, "status": "queued",
+           "tries": 0, "created_at": now, "asked_at": time.time(),
+           "expires_at": now + timedelta(minutes=s.password_reset_minutes)}
+    allowed = await ctx.limits.take(Limit("password-reset-codes-per-login",
+                                          s.password_reset_emails_per_hour, HOUR),
+                                    _login_key(login))
+    if not allowed:
+        # Still a reset document: a guess at its code gets the same answers as any other.
+        doc["status"] = "refused"
+        await ctx.store.password_resets.create(doc, [])
+        return reset_id
+    await ctx.store.password_resets.create(doc, [ctx.event(
+        events.PASSWORD_RESET_CODE_ASKED, events.PasswordResetCodeAsked(
+            request_id=reset_id, login=login, channel=channel), subject=reset_id)])
+    return reset_id
+
+
+async def _deliverable(ctx: Identity, user: dict | None, channel: str) -> bool:
+    """An active account with somewhere to send the code, within the account's hourly
+    allowance of reset messages (links and codes of every login id together) and, for an
+    SMS, the number's and the company's SMS allowances."""
+    s = ctx.settings
+    if user is None or user["status"] != "active":
+        return False
+    if channel == "sms" and not user.get("phone"):
+        return False
+    if not await ctx.limits.take(Limit("password-reset-messages-per-account",
+                                       s.password_reset_emails_per_hour, HOUR), user["_id"]):
+        return False
+    if channel == "sms":
+        return await ctx.limits.take_all([(_sms_per_phone(ctx), user["phone"]),
+                                          (_sms_per_company(ctx), user["company_id"])]) is None
+    return True
+
+
+async def send_reset_code(ctx: Identity, event_id: str, reset_id: str, login: str,
+                          channel: str) -> None:
+    """The queued request resolved: an active account gets a code (and every older open
+    reset of it ends); any other login id gets nothing."""
+    queued = await ctx.store.password_resets.get({"_id": reset_id})
+    if queued is None or queued["status"] != "queued":
+        return  # resolved already (a redelivery): its allowances stay untouched
+    user_id = await find_user_id_by_login(ctx, login)
+    user = await ctx.store.users.get({"_id": user_id}) if user_id else None
+    deliverable = await _deliverable(ctx, user, channel)
+    code = codes.new_numeric_code(CODE_DIGITS)
+
+    def resolve(doc: dict) -> list:
+        if doc["status"] != "queued":
+            return []
+        if not deliverable:
+            doc["status"] = "nothing_sent"
+            return []
+        doc.update(status="open", user_id=user["_id"], company_id=user["company_id"],
+                   code_hash=_code_hash(ctx, reset_id, code))
+        return [ctx.event(events.PASSWORD_RESET_CODE_REQUESTED,
+                          events.PasswordResetCodeRequested(
+                              user_id=user["_id"], company_id=user["company_id"],
+                              channel=channel, email=user["email"],
+                              phone=user.get("phone") if channel == "sms" else None,
+                              language=user.get("language", "en"), code=code,
+                              expires_at=doc["expires_at"]),
+                          subject=user["_id"], company_id=user["company_id"])]
+    saved = await ctx.store.password_resets.change({"_id": reset_id}, resolve,
+                                                   applied_event=event_id)
+    if saved is not None and saved["status"] == "open":
+        await end_password_resets(ctx, saved["user_id"], before=saved["asked_at"])
+
+
+async def reset_with_code(ctx: Identity, reset_id: str, code: str, new_password: str,
+                          repeat: str) -> None:
+    """The code and the new password twice: the password is set, every session ends, a
+    "password changed" email follows. Each try is counted before the code is compared."""
+    s = ctx.settings
+    resets = ctx.store.password_resets.collection
+    counted = await resets.find_one_and_update(
+        {"_id": reset_id, "kind": "code", "tries": {"$lt": s.password_reset_code_tries}},
+        {"$inc": {"tries": 1, "version": 1}}, return_document=ReturnDocument.AFTER)
+    if counted is None:
+        if await resets.find_one({"_id": reset_id, "kind": "code"}) is None:
+            raise InvalidInput([{"field": "reset_id", "rule": "unknown",
+                                 "message": "no such reset; ask for a code first"}],
+                               slug="code-invalid")
+        raise TooManyTries(TOO_MANY_TRIES, new_code_request="/v1/password-reset-codes")
+    matches = codes.same_hash(counted.get("code_hash") or "",
+                              _code_hash(ctx, reset_id, code.strip()))
+    if not matches:
+        raise InvalidInput([{"field": "code", "rule": "matches_sent_code",
+                             "message": "the code is not correct"}], slug="code-invalid",
+                           tries_left=s.password_reset_code_tries - counted["tries"])
+    validity = in_words(timedelta(minutes=s.password_reset_minutes))
+    if counted["status"] != "open":
+        raise CodeExpired("This code was used already, or a newer one was sent, or the "
+                          "password was changed since. Ask for a new code.")
+    if counted["expires_at"] <= datetime.now(UTC):
+        raise CodeExpired(f"The code has expired (a code is valid for {validity}). Ask for "
+                          "a new one.")
+    user = await ctx.store.users.get({"_id": counted["user_id"]})
+    if user is None or user["status"] != "active":
+        raise CodeExpired("This code no longer works. Ask for a new one.")
+    policy = await company_policy(ctx, user["company_id"])
+    try:
+        await check_new_password(new_password, policy=policy, username=user.get("username"),
+                                 history=[*user.get("password_history", []),
+                                          user["password_hash"]], repeat=repeat)
+    except PasswordRejected:
+        # The code was right: a password the policy refuses costs no try.
+        await resets.update_one({"_id": reset_id}, {"$inc": {"tries": -1, "version": 1}})
+        raise
+    used = await resets.find_one_and_update(
+        {"_id": reset_id, "status": "open"},
+        {"$set": {"status": "used"}, "$inc": {"version": 1}},
+        return_document=ReturnDocument.AFTER)
+    if used is None:
+        raise CodeExpired("This code was used already. Ask for a new one.")
+    await _set_password(ctx, user, new_password, repeat)
