@@ -57,17 +57,27 @@ class ContactIn(Strict):
         return self
 
 
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _unset(**kw: Any) -> Any:
+    """A field that may be left out but not sent as null: absent means "unchanged"; the
+    document shows no (null) default for it."""
+    return Field(None, json_schema_extra=_drop_default, **kw)
+
+
 class ContactChanges(Strict):
     """The fields to change; the others stay. ``phone``, ``organisation`` and ``valid_until``
     are cleared with null."""
 
-    kind: Kind = Field(None)
-    name: str = Field(None, min_length=1, max_length=200)
-    email: EmailStr = Field(None)
+    kind: Kind = _unset()
+    name: str = _unset(min_length=1, max_length=200)
+    email: EmailStr = _unset()
     phone: str | None = Field(None, max_length=32, description="E.164, e.g. +4930123456")
     organisation: str | None = Field(None, max_length=200)
-    actions: UniqueList[Action] = Field(None, min_length=1)
-    valid_from: date = Field(None)
+    actions: UniqueList[Action] = _unset(min_length=1)
+    valid_from: date = _unset()
     valid_until: date | None = None
 
     @field_validator("phone")
