@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
@@ -53,13 +54,25 @@ class Index:
     keys: tuple[tuple[str, int], ...]
     unique: bool = False
     name: str | None = None
+    # A TTL index: MongoDB removes a document once the date in its (single) field is this many
+    # seconds past. Documents without a date in the field stay.
+    expire_after_seconds: int | None = None
 
     @classmethod
     def on(cls, *fields: str, unique: bool = False) -> Index:
         return cls(tuple((f, ASCENDING) for f in fields), unique=unique)
 
+    @classmethod
+    def ttl(cls, field: str = "expires_at") -> Index:
+        """Remove each document when the datetime in ``field`` has passed (a background sweep:
+        minutes late on MongoDB, so never a correctness rule, only the bound on growth)."""
+        return cls(((field, ASCENDING),), name=f"{field}_ttl", expire_after_seconds=0)
+
     def model(self) -> IndexModel:
         name = self.name or "_".join(f for f, _ in self.keys) + ("_u" if self.unique else "")
+        if self.expire_after_seconds is not None:
+            return IndexModel(list(self.keys), name=name,
+                              expireAfterSeconds=self.expire_after_seconds)
         return IndexModel(list(self.keys), unique=self.unique, name=name)
 
 
@@ -272,7 +285,12 @@ def is_duplicate(exc: BaseException) -> bool:
 
 class Quota:
     """Counted allowances per key and time window (rate limits, attempt limits), taken
-    atomically: of many concurrent ``take`` calls exactly ``limit`` succeed per window."""
+    atomically: of many concurrent ``take`` calls exactly ``limit`` succeed per window.
+
+    Each window's counter carries ``expires_at`` (the window's end): with ``INDEXES`` applied
+    to the collection, MongoDB removes counters of past windows, so they do not pile up."""
+
+    INDEXES = (Index.ttl("expires_at"),)
 
     def __init__(self, collection: AsyncCollection) -> None:
         self.collection = collection
@@ -283,8 +301,10 @@ class Quota:
         window = int(time.time() // window_seconds)
         _id = f"{key}:{window}"
         try:
-            await self.collection.insert_one({"_id": _id, "n": 0,
-                                              "window_ends": (window + 1) * window_seconds})
+            ends = (window + 1) * window_seconds
+            await self.collection.insert_one({
+                "_id": _id, "n": 0, "window_ends": ends,
+                "expires_at": datetime.fromtimestamp(ends, UTC)})
         except DuplicateKeyError:
             pass
         taken = await self.collection.find_one_and_update(

@@ -24,7 +24,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.errors import TooManyRequests
 from shared.metrics import Metrics
-from shared.mongo import Quota
+from shared.mongo import Quota, apply_indexes
 
 MINUTE = 60.0
 HOUR = 3600.0
@@ -53,6 +53,10 @@ class RateLimiter:
     def __init__(self, collection: AsyncCollection, metrics: Metrics) -> None:
         self._quota = Quota(collection)
         self._metrics = metrics
+
+    async def apply_indexes(self) -> None:
+        """Past windows' counters are removed by MongoDB (a TTL index on their end)."""
+        await apply_indexes(self._quota.collection, Quota.INDEXES)
 
     async def take(self, limit: Limit, key: str, amount: int = 1) -> bool:
         """One use of ``limit`` for ``key`` (or ``amount`` uses, all or none); False (and

@@ -28,6 +28,7 @@ async def setup(app: web.Application) -> None:
     app[ATTEMPTS] = LinkAttempts.wired(
         store, app[METRICS], per_company_per_hour=settings.link_attempts_per_company_per_hour,
         alert_after=settings.otp_alert_after_attempts)
+    await app[ATTEMPTS].limits.apply_indexes()
 
 
 definition = ServiceDefinition(

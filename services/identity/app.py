@@ -34,8 +34,9 @@ async def setup(app: web.Application) -> None:
     assert isinstance(settings, IdentitySettings)
     keys = SigningKeys(store.signing_keys, key_encryption(settings))
     await keys.load()
-    app[IDENTITY] = Identity(store=store, keys=keys, settings=settings,
-                             limits=RateLimiter(store.counters, app[METRICS]))
+    limits = RateLimiter(store.counters, app[METRICS])
+    await limits.apply_indexes()
+    app[IDENTITY] = Identity(store=store, keys=keys, settings=settings, limits=limits)
 
 
 def key_encryption(settings: IdentitySettings) -> KeyEncryption:

@@ -103,3 +103,22 @@ async def test_unordered_insert_many_with_unique_index_duplicate_inserts_the_oth
         await coll.insert_many(docs, ordered=False)
     assert caught.value.details["nInserted"] == 2
     assert sorted(d["_id"] for d in await coll.find({}).to_list()) == [1, 3]
+
+
+async def test_ttl_index_removes_documents_whose_date_has_passed(coll) -> None:
+    """Counters, decoys and queued requests keyed by what clients send are bounded by a TTL
+    index; MongoDB's sweep runs every 60 s, so this waits up to two of them."""
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    await apply_indexes(coll, [Index.ttl("expires_at")])
+    now = datetime.now(UTC)
+    await coll.insert_many([{"_id": "past", "expires_at": now - timedelta(seconds=5)},
+                            {"_id": "future", "expires_at": now + timedelta(hours=1)},
+                            {"_id": "no-date", "expires_at": 0}])
+    for _ in range(150):
+        if await coll.find_one({"_id": "past"}) is None:
+            break
+        await asyncio.sleep(1)
+    remaining = sorted(d["_id"] for d in await coll.find({}).to_list())
+    assert remaining == ["future", "no-date"]

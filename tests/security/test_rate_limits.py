@@ -57,3 +57,18 @@ async def test_a_refused_request_gives_back_what_it_took_from_the_other_limits(d
 async def test_a_limit_of_zero_refuses_everything(db):
     limits = RateLimiter(db["counters"], Metrics("identity"))
     assert not await limits.take(Limit("invitations-per-company", 0, HOUR), "c-1")
+
+
+async def test_counters_of_past_windows_are_removed_by_the_database(db):
+    """Limits keyed by attacker-chosen values (addresses, numbers) must not pile up: each
+    window's counter carries its end, and a TTL index lets MongoDB remove it."""
+    limits = RateLimiter(db["counters"], Metrics("identity"))
+    await limits.apply_indexes()
+    second = Limit("resets-per-second", 1, 1.0)
+    for n in range(20):
+        await limits.take(second, f"victim{n}@example.com")
+    counters = await db["counters"].find({}).to_list()
+    assert len(counters) == 20 and all(c["expires_at"] for c in counters)
+    ttl = [i for i in (await db["counters"].index_information()).values()
+           if i.get("expireAfterSeconds") == 0]
+    assert [i["key"] for i in ttl] == [[("expires_at", 1)]]
