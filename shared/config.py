@@ -45,7 +45,8 @@ class DevelopmentDefaultRefused(Exception):
         self.variables = variables
         super().__init__(
             f"refusing to start: {', '.join(variables)} still "
-            f"{'has its' if len(variables) == 1 else 'have their'} development default; set "
+            f"{'has its' if len(variables) == 1 else 'have their'} development default (or a "
+            f"secret shorter than {MIN_SECRET_CHARS} characters or of one repeated character); set "
             f"{'it' if len(variables) == 1 else 'them'} (or a file in {SECRETS_DIR_VARIABLE}), "
             f"or set {DEV_MODE_VARIABLE}=true on a developer machine")
 
@@ -108,7 +109,8 @@ class ServiceSettings(BaseSettings):
             extra = info.json_schema_extra
             if not isinstance(extra, dict) or not extra.get(_DEV_DEFAULT):
                 continue
-            if _plain(getattr(self, name)) == _plain(info.default):
+            value = getattr(self, name)
+            if _plain(value) == _plain(info.default) or _weak(value):
                 found.append(f"{prefix}{name.upper()}")
         return found
 
@@ -119,6 +121,18 @@ class ServiceSettings(BaseSettings):
 
 def _plain(value: Any) -> Any:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+# A secret that replaces a development default must be worth its name: a pepper of "x" or a
+# key of 32 equal characters is as guessable as the default it replaced.
+MIN_SECRET_CHARS = 32
+
+
+def _weak(value: Any) -> bool:
+    if not isinstance(value, SecretStr):
+        return False
+    text = value.get_secret_value().strip()
+    return len(text) < MIN_SECRET_CHARS or len(set(text.rstrip("="))) <= 2
 
 
 def refuse_development_defaults(settings: ServiceSettings) -> None:

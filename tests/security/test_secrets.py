@@ -130,18 +130,36 @@ def test_a_malformed_key_encryption_key_is_refused_naming_the_variable():
         KeyEncryption.from_text(base64.b64encode(b"short").decode())
 
 
+PEPPER_FROM_FILE = "pepper-from-a-file-4f0b9d2e7c1a5e83b6d0"
+
+
+def test_a_weak_secret_counts_as_a_development_default(monkeypatch):
+    """Replacing the default with "x" or a key of one repeated byte is no secret either."""
+    for name in list(os.environ):
+        if name.startswith("IDENTITY_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("IDENTITY_KEY_ENCRYPTION_KEY", KEK_B)
+    monkeypatch.setenv("IDENTITY_CODE_PEPPER", "x")
+    assert IdentitySettings().development_defaults() == ["IDENTITY_CODE_PEPPER"]
+    monkeypatch.setenv("IDENTITY_CODE_PEPPER", PEPPER_FROM_FILE)
+    monkeypatch.setenv("IDENTITY_KEY_ENCRYPTION_KEY", base64.b64encode(bytes(32)).decode())
+    assert IdentitySettings().development_defaults() == ["IDENTITY_KEY_ENCRYPTION_KEY"]
+    monkeypatch.setenv("IDENTITY_KEY_ENCRYPTION_KEY", KEK_B)
+    assert IdentitySettings().development_defaults() == []
+
+
 def test_every_secret_setting_can_be_read_from_a_file(tmp_path, monkeypatch):
     """SECRETS_DIR: one file per setting, as Docker and Kubernetes mount Secrets; an
     environment variable still wins."""
     for name in list(os.environ):
         if name.startswith("IDENTITY_") or name == "AMQP_URL":
             monkeypatch.delenv(name)
-    (tmp_path / "identity_code_pepper").write_text("pepper-from-a-file")
+    (tmp_path / "identity_code_pepper").write_text(PEPPER_FROM_FILE)
     (tmp_path / "identity_key_encryption_key").write_text(KEK_B)
     (tmp_path / "AMQP_URL").write_text("amqp://svc:from-file@broker:5672/")
     monkeypatch.setenv("SECRETS_DIR", str(tmp_path))
     settings = IdentitySettings()
-    assert settings.code_pepper.get_secret_value() == "pepper-from-a-file"
+    assert settings.code_pepper.get_secret_value() == PEPPER_FROM_FILE
     assert settings.key_encryption_key.get_secret_value() == KEK_B
     assert settings.amqp_url == "amqp://svc:from-file@broker:5672/"
     assert settings.development_defaults() == []
@@ -195,7 +213,7 @@ async def test_a_service_with_its_secrets_in_files_starts_without_development_mo
     refused = subprocess.run([sys.executable, "-m", "services.contracts", "all"], cwd=ROOT,
                              env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode != 0 and "CONTRACTS_OTP_PEPPER" in refused.stderr
-    (secrets / "contracts_otp_pepper").write_text("a-long-random-production-pepper")
+    (secrets / "contracts_otp_pepper").write_text("a-long-random-production-pepper-7e2c91d04b")
     proc = ServiceProcess("contracts", int(env["CONTRACTS_HTTP_PORT"]), env,
                           tmp_path / "contracts.log")
     proc.start()
@@ -210,7 +228,7 @@ async def test_the_rotate_command_refuses_the_development_key_encryption_key(
         mongo_url, amqp_url, bus_prefix, unique):
     """A key written under a key-encryption key everybody knows would be readable by all."""
     env = _env_without_dev_mode(mongo_url, amqp_url, bus_prefix, unique,
-                                IDENTITY_CODE_PEPPER="a-long-random-production-pepper")
+                                IDENTITY_CODE_PEPPER="a-long-random-production-pepper-7e2c91d04b")
     done = subprocess.run([sys.executable, "-m", "services.identity.keys", "rotate"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
@@ -220,7 +238,7 @@ async def test_the_rotate_command_refuses_the_development_key_encryption_key(
 async def test_the_rotate_command_adds_an_encrypted_key(mongo_url, amqp_url, bus_prefix,
                                                       unique):
     env = _env_without_dev_mode(mongo_url, amqp_url, bus_prefix, unique,
-                                IDENTITY_CODE_PEPPER="a-long-random-production-pepper",
+                                IDENTITY_CODE_PEPPER="a-long-random-production-pepper-7e2c91d04b",
                                 IDENTITY_KEY_ENCRYPTION_KEY=KEK_A)
     try:
         for _ in range(2):
