@@ -72,3 +72,14 @@ async def test_counters_of_past_windows_are_removed_by_the_database(db):
     ttl = [i for i in (await db["counters"].index_information()).values()
            if i.get("expireAfterSeconds") == 0]
     assert [i["key"] for i in ttl] == [[("expires_at", 1)]]
+
+
+def test_limits_per_client_count_an_ipv6_host_by_its_64_and_unwrap_ipv4():
+    """One host gets a whole IPv6 /64: counting each address would multiply its allowance."""
+    from shared.http import client_network
+
+    assert client_network("2001:db8:1:2:aaaa::1") == client_network("2001:db8:1:2:bbbb::9")
+    assert client_network("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert client_network("2001:db8:1:3::1") != client_network("2001:db8:1:2::1")
+    assert client_network("::ffff:203.0.113.9") == "203.0.113.9"
+    assert client_network("203.0.113.9") == "203.0.113.9"
