@@ -48,6 +48,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
 from shared.bus import PUBLISH_TIMEOUT, Topology
 from shared.config import ServiceSettings
+from shared.logging import redact
 
 # Headers that describe a parking (or the broker's dead-lettering), dropped on replay.
 _PARK_PREFIXES = ("x-park-", "x-parked-", "x-first-death-", "x-last-death-")
@@ -106,14 +107,18 @@ class ParkedMessage:
             correlation_id=message.correlation_id,
         )
 
-    def pretty_body(self, limit: int | None = 20_000) -> str:
+    def pretty_body(self, limit: int | None = 20_000, *, reveal: bool = False) -> str:
         """The body as indented JSON when it is JSON, else as text; cut at ``limit`` chars.
 
-        Any body can be shown: one nested too deeply to parse, or too large to be worth
-        indenting, is shown as it came; bytes that are not UTF-8 and control characters (a
-        body could hold terminal escape sequences) are shown escaped.
+        Secrets in it (codes, tokens, passwords: the keys the logs redact) are masked unless
+        ``reveal``: a parked event may hold a reset link or a code that still works. Any body
+        can be shown: one nested too deeply to parse, or too large to be worth indenting, is
+        shown as it came; bytes that are not UTF-8 and control characters (a body could hold
+        terminal escape sequences) are shown escaped.
         """
-        text = _json_text(self.body, indent=2) if len(self.body) <= PRETTY_MAX_BYTES else None
+        text = None
+        if len(self.body) <= PRETTY_MAX_BYTES:
+            text = _json_text(self.body, indent=2, masked=not reveal)
         if text is None:
             text = self.body.decode("utf-8", errors="backslashreplace")
         text = _printable(text)
@@ -220,7 +225,7 @@ def format_list(parked: list[ParkedMessage], topology: Topology) -> str:
     return "\n".join(lines)
 
 
-def format_show(p: ParkedMessage, *, full: bool = False) -> str:
+def format_show(p: ParkedMessage, *, full: bool = False, reveal: bool = False) -> str:
     lines = [
         f"message id:   {_field(p.message_id)}",
         f"type:         {_field(p.type)}",
@@ -235,7 +240,7 @@ def format_show(p: ParkedMessage, *, full: bool = False) -> str:
         *(f"  {_field(k)}: {_header_text(v)}" for k, v in sorted(p.headers.items())
           if k not in ("x-park-detail",)),
         "body:",
-        p.pretty_body(None if full else 20_000),
+        p.pretty_body(None if full else 20_000, reveal=reveal),
     ]
     return "\n".join(lines)
 
@@ -260,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("index", nargs="?", type=int, help="its number in `list`")
     which.add_argument("--id", dest="message_id", help="its message id")
     show.add_argument("--full", action="store_true", help="print a large body whole")
+    show.add_argument("--reveal", action="store_true",
+                      help="print codes, tokens and passwords in the body (masked otherwise)")
 
     rp = cmd.add_parser("replay", help="send parked messages back to the service's queue")
     rp.add_argument("--id", dest="ids", action="append", metavar="ID",
@@ -280,7 +287,7 @@ async def run(args: argparse.Namespace, out=None) -> int:
         print(format_list(await list_parked(url, topology, limit=args.limit), topology), file=out)
     elif args.command == "show":
         parked = await find_parked(url, topology, index=args.index, message_id=args.message_id)
-        print(format_show(parked, full=args.full), file=out)
+        print(format_show(parked, full=args.full, reveal=args.reveal), file=out)
     elif args.command == "replay":
         if args.ids and args.all:
             raise OpsError("give --id or --all, not both")
@@ -402,10 +409,13 @@ async def _wait_handed_back(connection: aio_pika.abc.AbstractConnection, name: s
         await asyncio.sleep(0.05)
 
 
-def _json_text(body: bytes, indent: int | None = None) -> str | None:
-    """``body`` parsed and dumped again as JSON text; None for anything that is not JSON."""
+def _json_text(body: bytes, indent: int | None = None, masked: bool = False) -> str | None:
+    """``body`` parsed and dumped again as JSON text (its secrets masked when ``masked``);
+    None for anything that is not JSON."""
     try:
-        return json.dumps(json.loads(body), indent=indent, ensure_ascii=False)
+        value = json.loads(body)
+        return json.dumps(redact(value) if masked else value, indent=indent,
+                          ensure_ascii=False)
     except (UnicodeDecodeError, ValueError, RecursionError):
         # ValueError covers JSONDecodeError; RecursionError: nested deeper than the parser
         # (or the indenting encoder) goes.
