@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -298,6 +298,12 @@ class Quota:
     async def take(self, key: str, limit: int, window_seconds: float,
                    amount: int = 1) -> bool:
         """``amount`` uses at once (all or none)."""
+        return await self.take_counted(key, limit, window_seconds, amount) is not None
+
+    async def take_counted(self, key: str, limit: int, window_seconds: float,
+                           amount: int = 1) -> int | None:
+        """Like ``take``: the window's uses counting these (read in the same atomic write), or
+        None when the window has not that many left."""
         window = int(time.time() // window_seconds)
         _id = f"{key}:{window}"
         try:
@@ -308,10 +314,16 @@ class Quota:
         except DuplicateKeyError:
             pass
         taken = await self.collection.find_one_and_update(
-            {"_id": _id, "n": {"$lte": limit - amount}}, {"$inc": {"n": amount}})
-        return taken is not None
+            {"_id": _id, "n": {"$lte": limit - amount}}, {"$inc": {"n": amount}},
+            return_document=ReturnDocument.AFTER)
+        return None if taken is None else taken["n"]
 
     async def give_back(self, key: str, window_seconds: float, amount: int = 1) -> None:
         window = int(time.time() // window_seconds)
         await self.collection.update_one({"_id": f"{key}:{window}", "n": {"$gte": amount}},
                                          {"$inc": {"n": -amount}})
+
+    async def clear(self, key: str, window_seconds: float) -> None:
+        """The current window's uses start again from zero."""
+        window = int(time.time() // window_seconds)
+        await self.collection.update_one({"_id": f"{key}:{window}"}, {"$set": {"n": 0}})

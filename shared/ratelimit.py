@@ -67,6 +67,16 @@ class RateLimiter:
         self._metrics.rate_limit_refusals.labels(limit.name).inc()
         return False
 
+    async def take_left(self, limit: Limit, key: str) -> int | None:
+        """One use, for an allowance whose remainder the caller shows (tries left): the uses
+        left in the window after this one, or None (counted) when it is used up."""
+        used = await self._quota.take_counted(f"{limit.name}:{key}", limit.limit,
+                                              limit.window_seconds) if limit.limit > 0 else None
+        if used is None:
+            self._metrics.rate_limit_refusals.labels(limit.name).inc()
+            return None
+        return limit.limit - used
+
     async def take_all(self, limit_keys: list[tuple[Limit, str]]) -> Limit | None:
         """One use of each (limit, key); the first limit that refused, else None. Uses taken
         before a refusal are given back, so a refused request costs no allowance elsewhere."""
@@ -95,6 +105,12 @@ class RateLimiter:
     async def give_back(self, limit: Limit, key: str, amount: int = 1) -> None:
         """Return the uses a request took that did not go through."""
         await self._quota.give_back(f"{limit.name}:{key}", limit.window_seconds, amount)
+
+
+    async def reset(self, limit: Limit, key: str) -> None:
+        """The current window's uses of ``key`` start again from zero (e.g. a new code gives
+        its tries back)."""
+        await self._quota.clear(f"{limit.name}:{key}", limit.window_seconds)
 
 
 def refused(limit: Limit, detail: str | None = None) -> TooManyRequests:
