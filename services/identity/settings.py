@@ -50,13 +50,29 @@ class IdentitySettings(ServiceSettings):
     sms_code_seconds: int = 300
     sms_code_tries: int = 5
     sms_resend_cooldown_seconds: int = 30
+    # SMS other than login codes (reset codes, new phone verification) per number per hour.
     sms_per_phone_per_hour: int = 5
     # A new login phone is confirmed with a code sent to it: how long it holds, how many tries.
     phone_verification_seconds: int = 600
     phone_verification_tries: int = 5
-    # Login codes (second factor and mobile-number login) one company's users get per hour:
-    # bounds what SMS pumping through many numbers of one company can cost.
+    # SMS other than login codes one company's users get per hour: bounds what SMS pumping
+    # through many numbers of one company can cost.
     sms_per_company_per_hour: int = 200
+    # Second-factor codes (after a correct password) per user, per phone (several accounts may
+    # share one) and per company per hour. Only a correct password spends these allowances, so
+    # strangers' phone logins or reset requests never block a login.
+    second_factor_sms_per_user_per_hour: int = 10
+    second_factor_sms_per_phone_per_hour: int = 20
+    second_factor_sms_per_company_per_hour: int = 200
+    # Mobile-number logins (ID-6; anyone may start one): starts and resends per client IP, codes
+    # per number (known or not, the same 429) and the codes one company's numbers get per hour
+    # (past it the login answers like an unknown number and nothing is sent).
+    phone_logins_per_ip_per_hour: int = 30
+    phone_login_sms_per_phone_per_hour: int = 5
+    phone_login_sms_per_company_per_hour: int = 50
+    # A login attempt (a decoy for an unknown number too) is kept this long after its last
+    # code, then MongoDB removes it (a TTL index on expires_at).
+    login_attempt_kept_hours: float = 24
     # Registration starts (verification emails) per email address and per client IP per hour.
     registrations_per_email_per_hour: int = 3
     registrations_per_ip_per_hour: int = 30
@@ -73,6 +89,8 @@ class IdentitySettings(ServiceSettings):
     activation_code_requests_per_hour: int = 5
     # Activation-code requests one client IP may make per hour (any addresses).
     activation_code_requests_per_ip_per_hour: int = 30
+    # Activation tries (POST /v1/activations) one client IP may make per hour (any addresses).
+    activations_per_ip_per_hour: int = 30
     # Invitation imports (CSV/XLSX): largest file, most rows, progress written every N rows.
     invitation_file_max_bytes: int = 5 * 1024 * 1024
     invitation_file_max_rows: int = 10_000

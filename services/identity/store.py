@@ -52,7 +52,9 @@ class IdentityStore:
             password_resets=agg("password_resets", Index.on("user_id"),
                                 Index.on("token_hash")),
             email_verifications=agg("email_verifications", Index.on("user_id")),
-            login_attempts=agg("login_attempts", Index.on("user_id")),
+            # Decoys for unknown numbers too: each attempt carries ``expires_at`` (a day after
+            # its last code by default) and MongoDB removes it then.
+            login_attempts=agg("login_attempts", Index.on("user_id"), Index.ttl("expires_at")),
             bulk_jobs=agg("bulk_jobs", Index.on("company_id")),
             customer_numbers=agg("customer_numbers", Index.on("holder_company_id")),
             logins=db["logins"],

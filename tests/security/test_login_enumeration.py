@@ -107,7 +107,7 @@ async def test_the_hourly_sms_limit_of_a_number_holds_for_unknown_numbers_too(id
         assert statuses == [200] * 5 + [429], phone
         seen[phone] = last
     assert seen[KNOWN] == seen[UNKNOWN]
-    assert seen[KNOWN][2] and seen[KNOWN][3]["limit"] == "sms-per-phone"
+    assert seen[KNOWN][2] and seen[KNOWN][3]["limit"] == "phone-login-sms-per-phone"
 
 
 async def requested_account(http, url, tap) -> dict:

@@ -1,7 +1,7 @@
 """Issue 9, part 6: SMS pumping and mail bombing. Registrations per address and per client,
-activation-code requests per client, login codes per company: each a 429 problem with
-Retry-After naming its limit, or (where a 429 would tell that an account exists) the usual
-answer with nothing sent."""
+activation-code requests per client, login codes per company (second factors and phone
+logins each their own allowance): each a 429 problem with Retry-After naming its limit, or
+(where a 429 would tell that an account exists) the usual answer with nothing sent."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ async def identity(mongo_url, amqp_url, bus_prefix, unique):
         async with identity_running(mongo_url, amqp_url, bus_prefix, unique,
                                     trusted_proxy_hops=1, registrations_per_ip_per_hour=3,
                                     activation_code_requests_per_ip_per_hour=3,
-                                    sms_per_company_per_hour=2) as (url, app):
+                                    second_factor_sms_per_company_per_hour=2,
+                                    phone_login_sms_per_company_per_hour=1) as (url, app):
             async with aiohttp.ClientSession() as http:
                 yield url, app, tap, http
 
@@ -84,8 +85,9 @@ async def test_one_client_address_may_ask_for_only_a_few_activation_codes_an_hou
 
 async def test_a_company_gets_only_its_hourly_login_codes_and_a_phone_login_past_it_sends_none(
         identity):
-    """Login codes per company (here 2): after a correct password the SMS step answers 429;
-    a mobile-number login answers as for an unknown number, and no SMS goes out."""
+    """Second-factor codes per company (here 2): after a correct password the SMS step
+    answers 429. Phone-login codes per company (here 1): past it a mobile-number login
+    answers as for an unknown number, and no SMS goes out."""
     url, _, tap, http = identity
     account = await register_company(http, url, tap, phone="+36301234567")
     answers = []
@@ -94,14 +96,15 @@ async def test_a_company_gets_only_its_hourly_login_codes_and_a_phone_login_past
                                                          "password": account.password}) as r:
             answers.append((r.status, await r.json()))
     assert [a[0] for a in answers] == [200, 200, 429]
-    assert answers[2][1]["limit"] == "sms-per-company"
-    async with http.post(f"{url}/v1/sessions/phone", json={"phone": "301234567"}) as r:
-        known = await r.json()
-    async with http.post(f"{url}/v1/sessions/phone", json={"phone": "+36209998877"}) as r:
-        unknown = await r.json()
-    assert r.status == 200 and known.keys() == unknown.keys()
-    assert known["status"] == unknown["status"] == "code_required"
+    assert answers[2][1]["limit"] == "second-factor-sms-per-company"
+    steps = []
+    for phone in ("301234567", "301234567", "+36209998877"):
+        async with http.post(f"{url}/v1/sessions/phone", json={"phone": phone}) as r:
+            assert r.status == 200
+            steps.append(await r.json())
+    assert steps[1].keys() == steps[2].keys()
+    assert {s["status"] for s in steps} == {"code_required"}
     await eventually(lambda: len(tap.of("identity.login_code.requested.v1",
-                                        user_id=account.user_id)) == 2)
-    await asyncio.sleep(0.3)  # the phone login's code would have been published by now
-    assert len(tap.of("identity.login_code.requested.v1", user_id=account.user_id)) == 2
+                                        user_id=account.user_id)) == 3)
+    await asyncio.sleep(0.3)  # the second phone login's code would have been published by now
+    assert len(tap.of("identity.login_code.requested.v1", user_id=account.user_id)) == 3

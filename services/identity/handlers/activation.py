@@ -3,9 +3,11 @@ code, chooses a username (6–32 characters) and a password. An expired code is 
 its own problem, and a new code can be asked for by email address.
 
 Nothing here tells whether an address has an account waiting for activation: a wrong code for
-an unknown address is counted against a stored decoy (``counters``) with the same tries, the
-same ``tries_left`` and the same "ask for a new code" once they are used up, and a code
-request answers the same 202 for every address, counted per address and per client IP."""
+an unknown address is counted against a decoy (a windowed allowance of the rate-limit kit, as
+long as a code is valid, so its counter expires) with the same tries, the same ``tries_left``
+and the same "ask for a new code" once they are used up, and a code request answers the same
+202 for every address, counted per address and per client IP. Activation tries are counted
+per client IP too."""
 
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ import time
 from datetime import UTC, datetime
 
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
 
 from services.identity import events
 from services.identity.domain import secrets as codes
@@ -37,18 +38,18 @@ def _address_key(email: str) -> str:
     return hashlib.sha256(normalise_email(email).encode()).hexdigest()[:32]
 
 
+def _decoy(ctx: Identity) -> Limit:
+    """The tries of an address with no account waiting for activation: a code's tries, in a
+    window as long as a code is valid (then its counter is removed, like every rate-limit
+    counter)."""
+    return Limit("activation-decoy-tries", ctx.settings.activation_code_tries,
+                 ctx.settings.activation_code_validity.total_seconds())
+
+
 async def _decoy_try(ctx: Identity, email: str) -> int | None:
     """A try against an address with no account waiting for activation, counted like a
     code's tries: the tries left, or None once they are used up (until a code request)."""
-    key, limit = f"activation-decoy:{_address_key(email)}", ctx.settings.activation_code_tries
-    try:
-        await ctx.store.counters.insert_one({"_id": key, "n": 0})
-    except DuplicateKeyError:
-        pass
-    counted = await ctx.store.counters.find_one_and_update(
-        {"_id": key, "n": {"$lt": limit}}, {"$inc": {"n": 1}},
-        return_document=ReturnDocument.AFTER)
-    return None if counted is None else limit - counted["n"]
+    return await ctx.limits.take_left(_decoy(ctx), _address_key(email))
 
 
 async def _pending_user(ctx: Identity, email: str) -> dict | None:
@@ -60,11 +61,14 @@ async def _pending_user(ctx: Identity, email: str) -> dict | None:
     return user
 
 
-async def activate(ctx: Identity, email: str, code: str, username: str, password: str
-                   ) -> dict:
-    """Check the code (a few tries per code), then the username and password; the account
-    is active and the person logged in."""
+async def activate(ctx: Identity, email: str, code: str, username: str, password: str,
+                   client_ip: str) -> dict:
+    """Check the code (a few tries per code, a few per client IP and hour), then the username
+    and password; the account is active and the person logged in. The per-IP 429 comes before
+    anything is looked up, so it says nothing about the address."""
     s = ctx.settings
+    await ctx.limits.check(Limit("activations-per-ip", s.activations_per_ip_per_hour, HOUR),
+                           client_ip)
     user = await _pending_user(ctx, email)
     if user is None:
         left = await _decoy_try(ctx, email)
@@ -137,8 +141,7 @@ async def request_new_code(ctx: Identity, email: str, client_ip: str) -> None:
         return
     user = await _pending_user(ctx, email)
     if user is None:
-        await ctx.store.counters.update_one(
-            {"_id": f"activation-decoy:{_address_key(email)}"}, {"$set": {"n": 0}})
+        await ctx.limits.reset(_decoy(ctx), _address_key(email))
         return
     try:
         await reissue_activation_code(ctx, user)

@@ -13,8 +13,8 @@ import time
 from services.identity.domain.errors import SecondFactorFailed
 from services.identity.domain.registration import e164
 from services.identity.handlers import Identity
-from services.identity.handlers.sessions import (SMS_REFUSED, _deliverable, _new_attempt,
-                                                 _sms_per_phone, start_session)
+from services.identity.handlers.sessions import _new_attempt, start_session
+from services.identity.handlers.sms_limits import phone_login_deliverable, take_phone_login
 from shared.errors import InvalidInput
 
 # Accounts one mobile number may lead to: more are not offered, which bounds what an
@@ -23,8 +23,8 @@ PHONE_ACCOUNTS_MAX = 20
 
 
 async def _phone_accounts(ctx: Identity, number: str) -> list[dict]:
-    """The active accounts whose login phone is ``number``, oldest first, whose company's SMS
-    allowance lets a code go out (taken once per company)."""
+    """The active accounts whose login phone is ``number``, oldest first, whose company's
+    phone-login allowance lets a code go out (taken once per company)."""
     users = await ctx.store.users.collection.find(
         {"phone": {"$eq": number}}).limit(PHONE_ACCOUNTS_MAX).to_list()
     users = sorted((u for u in users if u.get("status") == "active"),
@@ -32,18 +32,20 @@ async def _phone_accounts(ctx: Identity, number: str) -> list[dict]:
     allowed: dict[str, bool] = {}
     for u in users:
         if u["company_id"] not in allowed:
-            allowed[u["company_id"]] = await _deliverable(ctx, u, "phone_login")
+            allowed[u["company_id"]] = await phone_login_deliverable(ctx, u)
     return [u for u in users if allowed[u["company_id"]]]
 
 
-async def phone_login(ctx: Identity, phone: str) -> dict:
+async def phone_login(ctx: Identity, phone: str, client_ip: str) -> dict:
     """ID-6: a mobile number (9-digit national or E.164) gets an SMS code. Known or not, the
-    number's hourly limit is counted and the answer is a stored attempt (a decoy when no
-    active account uses the number, or its company's allowance is used up). When several
-    accounts (of several companies) use the number, the code is sent once and the caller
-    picks the account after entering it: nothing about them is told before."""
+    client's and the number's hourly limits are counted and the answer is a stored attempt (a
+    decoy when no active account uses the number, or its company's phone-login allowance is
+    used up). Only this path's own allowances are spent: a stranger's phone logins never
+    block the holder's password login (sms_limits). When several accounts (of several
+    companies) use the number, the code is sent once and the caller picks the account after
+    entering it: nothing about them is told before."""
     number = e164(phone)
-    await ctx.limits.check(_sms_per_phone(ctx), number, SMS_REFUSED)
+    await take_phone_login(ctx, number, client_ip)
     accounts = await _phone_accounts(ctx, number)
     first = {**accounts[0], "phone": number} if accounts else None
     return await _new_attempt(ctx, number, first, purpose="phone_login", amr=["sms"],

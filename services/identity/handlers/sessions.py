@@ -1,5 +1,5 @@
 """Logging in and staying logged in: password (ID-4, ID-14), SMS second factor (ID-5), mobile
-number + SMS (ID-6), refresh tokens, logout, and tokens for internal clients.
+number + SMS (ID-6), refresh tokens and logout (internal clients' tokens: clients.py).
 
 Unknown login ids, wrong passwords, locked and deactivated accounts all get the same answer
 and cost the same time.
@@ -7,12 +7,11 @@ and cost the same time.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import secrets
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pymongo import ReturnDocument
 
@@ -23,10 +22,13 @@ from services.identity.domain.errors import (CodeExpired, LoginFailed, RefreshTo
 from services.identity.domain.registration import normalise_email
 from services.identity.handlers import (Identity, company_settings, customer_numbers,
                                         verify_password)
+from services.identity.handlers import sms_limits
+# Kept under their old names for the reset codes' SMS allowances.
+from services.identity.handlers.sms_limits import (  # noqa: F401
+    sms_per_company as _sms_per_company, sms_per_phone as _sms_per_phone)
 from services.identity.tokens import access_token
 from shared.auth import DEFAULT_PHONE_LOGIN_PERMISSIONS, PHONE_LOGIN_PERMISSIONS
-from shared.errors import Forbidden, TooManyRequests, Unauthenticated
-from shared.ratelimit import Limit
+from shared.errors import TooManyRequests
 
 HOUR = 3600.0
 
@@ -222,24 +224,15 @@ async def password_login(ctx: Identity, login: str, password: str) -> dict:
 
 
 # -- SMS codes -----------------------------------------------------------------------------------
-# Every login code is counted per phone number (known or not: the same 429 either way) and
-# per company. A login attempt is stored for unknown and inactive numbers too, as a decoy
-# (no user, a code hash nothing matches, nothing sent), so code entry and resend answer alike
-# for every number: tries counted, the same cool-down, the same limits.
-SMS_REFUSED = "Too many codes were sent to this number. Try again later."
+# Which allowances each login code spends: sms_limits. A login attempt is stored for unknown
+# and inactive numbers too, as a decoy (no user, a code hash nothing matches, nothing sent),
+# so code entry and resend answer alike for every number: tries counted, the same cool-down,
+# the same limits. Every attempt carries ``expires_at`` (a TTL index removes it then).
 TOO_MANY_TRIES = "Too many wrong codes. Start the login again."
 
 
 def _phone_hint(phone: str) -> str:
     return phone[:3] + "•" * max(0, len(phone) - 5) + phone[-2:]
-
-
-def _sms_per_phone(ctx: Identity) -> Limit:
-    return Limit("sms-per-phone", ctx.settings.sms_per_phone_per_hour, HOUR)
-
-
-def _sms_per_company(ctx: Identity) -> Limit:
-    return Limit("sms-per-company", ctx.settings.sms_per_company_per_hour, HOUR)
 
 
 def _code_fields(ctx: Identity, attempt_id: str, *, real: bool) -> tuple[str, dict]:
@@ -251,7 +244,14 @@ def _code_fields(ctx: Identity, attempt_id: str, *, real: bool) -> tuple[str, di
     return code, {"code_hash": codes.code_hash(ctx.settings.code_pepper.get_secret_value(),
                                                attempt_id, hashed),
                   "code_expires": now + ctx.settings.sms_code_seconds,
-                  "resend_after": now + ctx.settings.sms_resend_cooldown_seconds}
+                  "resend_after": now + ctx.settings.sms_resend_cooldown_seconds,
+                  **_kept(ctx)}
+
+
+def _kept(ctx: Identity) -> dict:
+    """Until when an attempt is kept: counted from its last code, decoy or not."""
+    return {"expires_at": datetime.now(UTC)
+            + timedelta(hours=ctx.settings.login_attempt_kept_hours)}
 
 
 def _code_event(ctx: Identity, attempt: dict, user: dict, code: str) -> dict:
@@ -288,23 +288,26 @@ async def _new_attempt(ctx: Identity, phone: str, user: dict | None, *, purpose:
 async def _send_login_code(ctx: Identity, user: dict, *, purpose: str, amr: list[str]) -> dict:
     """The SMS step after a correct password: a refusal reveals nothing the caller does not
     know, so both limits answer 429."""
-    await ctx.limits.check_all([(_sms_per_phone(ctx), user["phone"]),
-                                (_sms_per_company(ctx), user["company_id"])], SMS_REFUSED)
+    await sms_limits.take_second_factor(ctx, user)
     return await _new_attempt(ctx, user["phone"], user, purpose=purpose, amr=amr)
 
 
-async def _deliverable(ctx: Identity, user: dict | None, purpose: str) -> bool:
-    """Whether a code may go to ``user`` now (the per-phone limit is already taken). For a
-    mobile-number login a used-up company allowance answers like an unknown number."""
-    if user is None or user["status"] != "active":
-        return False
-    if purpose == "second_factor":
-        await ctx.limits.check(_sms_per_company(ctx), user["company_id"], SMS_REFUSED)
-        return True
-    return await ctx.limits.take(_sms_per_company(ctx), user["company_id"])
+async def _deliverable(ctx: Identity, attempt: dict, client_ip: str) -> tuple[dict | None, bool]:
+    """The attempt's user, and whether a new code may go to it now (its path's allowances
+    taken: sms_limits). A decoy is always a mobile-number login, so the limits a caller can
+    see are the same for known and unknown numbers."""
+    user = await ctx.store.users.get({"_id": attempt["user_id"]}) \
+        if attempt["user_id"] else None
+    if attempt["purpose"] == "second_factor":
+        if user is None or user["status"] != "active":
+            return user, False
+        await sms_limits.take_second_factor(ctx, {**user, "phone": attempt["phone"]})
+        return user, True
+    await sms_limits.take_phone_login(ctx, attempt["phone"], client_ip)
+    return user, await sms_limits.phone_login_deliverable(ctx, user)
 
 
-async def resend_code(ctx: Identity, attempt_id: str) -> dict:
+async def resend_code(ctx: Identity, attempt_id: str, client_ip: str) -> dict:
     """ID-5 "resend": a new code for the same login attempt, after a cool-down. An attempt
     that used its tries stays dead: a resend does not revive it."""
     s = ctx.settings
@@ -316,10 +319,7 @@ async def resend_code(ctx: Identity, attempt_id: str) -> dict:
     if attempt["resend_after"] > time.time():
         raise TooManyRequests("Wait a moment before asking for a new code.",
                               retry_after=math.ceil(attempt["resend_after"] - time.time()))
-    await ctx.limits.check(_sms_per_phone(ctx), attempt["phone"], SMS_REFUSED)
-    user = await ctx.store.users.get({"_id": attempt["user_id"]}) \
-        if attempt["user_id"] else None
-    send = await _deliverable(ctx, user, attempt["purpose"])
+    user, send = await _deliverable(ctx, attempt, client_ip)
     code, fields = _code_fields(ctx, attempt_id, real=True)
 
     def renew(doc: dict) -> list:
@@ -329,7 +329,7 @@ async def resend_code(ctx: Identity, attempt_id: str) -> dict:
             raise TooManyTries(TOO_MANY_TRIES)
         if not send:
             # Nothing is sent; the code already stored (a decoy's matches nothing) stays.
-            doc["resend_after"] = fields["resend_after"]
+            doc.update(resend_after=fields["resend_after"], expires_at=fields["expires_at"])
             return []
         doc.update(fields)
         return [_code_event(ctx, doc, user, code)]
@@ -374,31 +374,3 @@ async def verify_code(ctx: Identity, attempt_id: str, code: str) -> dict:
         raise SecondFactorFailed("Start the login again.")
     phone = counted["phone"] if counted["purpose"] == "phone_login" else None
     return await start_session(ctx, user, counted["amr"], phone=phone)
-
-
-# -- internal clients ----------------------------------------------------------------------------
-async def client_token(ctx: Identity, client_id: str, client_secret: str,
-                       scope: str | None) -> dict:
-    """Client credentials for the support desk and back-office systems."""
-    given = hashlib.sha256(client_secret.encode()).hexdigest()
-    match = None
-    for client in ctx.settings.internal_clients:
-        same_id = secrets.compare_digest(client.client_id.encode(), client_id.encode())
-        same_secret = secrets.compare_digest(client.secret_sha256.lower().encode(),
-                                             given.encode())
-        if same_id and same_secret:
-            match = client
-    if match is None:
-        raise Unauthenticated("Unknown client or wrong secret.", slug="invalid-client")
-    requested = set(scope.split()) if scope else set(match.scopes)
-    if not requested <= set(match.scopes):
-        raise Forbidden("The client may not ask for these scopes.", slug="invalid-scope",
-                        not_allowed=sorted(requested - set(match.scopes)))
-    lifetime = ctx.settings.access_token_seconds
-    token = access_token(ctx.keys, issuer=ctx.settings.token_issuer,
-                         audience=ctx.settings.token_audience, subject=match.client_id,
-                         lifetime=lifetime, typ="client", scope=" ".join(sorted(requested)))
-    return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime,
-            "scope": " ".join(sorted(requested))}
-
-

@@ -35,9 +35,12 @@ class Activated(Session):
              problems=(400, 409, 410, 429))
 async def activate(request: web.Request, body: Activation) -> Activated:
     """ID-2: activate an account with its code, choosing username and password; answers
-    with tokens. An expired code answers 410 `activation-code-expired`: ask for a new one."""
-    return Activated(**await handlers.activate(request.app[IDENTITY], str(body.email),
-                                               body.code, body.username, body.password))
+    with tokens. An expired code answers 410 `activation-code-expired`: ask for a new one.
+    A few tries per hour per client IP (429 `activations-per-ip`)."""
+    ctx = request.app[IDENTITY]
+    return Activated(**await handlers.activate(
+        ctx, str(body.email), body.code, body.username, body.password,
+        client_address(request, ctx.settings.trusted_proxy_hops)))
 
 
 @routes.post("/v1/activations/code-requests", body=CodeRequest, response=Accepted,

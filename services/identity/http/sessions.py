@@ -8,11 +8,12 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from services.identity.domain.registration import Phone
+from services.identity.handlers import clients as client_handlers
 from services.identity.handlers import phone_login as phone_handlers
 from services.identity.handlers import sessions as handlers
 from services.identity.http import IDENTITY, routes
 from services.identity.http.models import Session
-from shared.http import json_response
+from shared.http import client_address, json_response
 
 
 class PasswordLogin(BaseModel):
@@ -83,19 +84,24 @@ async def enter_code(request: web.Request, body: CodeEntry) -> Session:
              problems=(401, 429))
 async def resend_code(request: web.Request) -> Session:
     """ID-5: send a new SMS code for the same login attempt (after a short wait). An attempt
-    that used its tries is dead: 429 `too-many-tries`, start the login again."""
-    return Session(**await handlers.resend_code(request.app[IDENTITY],
-                                                request.match_info["attempt_id"]))
+    that used its tries is dead: 429 `too-many-tries`, start the login again. A mobile-number
+    login's resend counts like a new one (per client IP and per number)."""
+    ctx = request.app[IDENTITY]
+    return Session(**await handlers.resend_code(
+        ctx, request.match_info["attempt_id"],
+        client_address(request, ctx.settings.trusted_proxy_hops)))
 
 
 @routes.post("/v1/sessions/phone", body=PhoneLogin, response=Session, tags=("login",),
              problems=(429,))
 async def phone_login(request: web.Request, body: PhoneLogin) -> Session:
     """ID-6: log in with a mobile number; an SMS code follows. The answer, the tries and the
-    number's hourly SMS limit are the same whether or not an account uses the number. The
-    token reaches only the number's own functions that the company allows
-    (`phone_login_permissions`)."""
-    return Session(**await phone_handlers.phone_login(request.app[IDENTITY], body.phone))
+    number's hourly SMS limit are the same whether or not an account uses the number; a few
+    logins per hour per client IP. The token reaches only the number's own functions that the
+    company allows (`phone_login_permissions`)."""
+    ctx = request.app[IDENTITY]
+    return Session(**await phone_handlers.phone_login(
+        ctx, body.phone, client_address(request, ctx.settings.trusted_proxy_hops)))
 
 
 @routes.post("/v1/sessions/phone/account", body=PhoneAccountChoice, response=Session,
@@ -124,5 +130,5 @@ async def log_out(request: web.Request, body: RefreshGrant) -> None:
              tags=("tokens",), problems=(401, 403))
 async def client_token(request: web.Request, body: ClientCredentials) -> ClientToken:
     """Internal clients (support desk, back office): a token by client credentials."""
-    return ClientToken(**await handlers.client_token(
+    return ClientToken(**await client_handlers.client_token(
         request.app[IDENTITY], body.client_id, body.client_secret, body.scope))

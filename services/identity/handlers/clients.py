@@ -1,0 +1,35 @@
+"""Tokens for internal clients (support desk, back-office systems) by client credentials."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from services.identity.handlers import Identity
+from services.identity.tokens import access_token
+from shared.errors import Forbidden, Unauthenticated
+
+
+async def client_token(ctx: Identity, client_id: str, client_secret: str,
+                       scope: str | None) -> dict:
+    """Client credentials for the support desk and back-office systems."""
+    given = hashlib.sha256(client_secret.encode()).hexdigest()
+    match = None
+    for client in ctx.settings.internal_clients:
+        same_id = secrets.compare_digest(client.client_id.encode(), client_id.encode())
+        same_secret = secrets.compare_digest(client.secret_sha256.lower().encode(),
+                                             given.encode())
+        if same_id and same_secret:
+            match = client
+    if match is None:
+        raise Unauthenticated("Unknown client or wrong secret.", slug="invalid-client")
+    requested = set(scope.split()) if scope else set(match.scopes)
+    if not requested <= set(match.scopes):
+        raise Forbidden("The client may not ask for these scopes.", slug="invalid-scope",
+                        not_allowed=sorted(requested - set(match.scopes)))
+    lifetime = ctx.settings.access_token_seconds
+    token = access_token(ctx.keys, issuer=ctx.settings.token_issuer,
+                         audience=ctx.settings.token_audience, subject=match.client_id,
+                         lifetime=lifetime, typ="client", scope=" ".join(sorted(requested)))
+    return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime,
+            "scope": " ".join(sorted(requested))}
