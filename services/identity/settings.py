@@ -36,6 +36,9 @@ class IdentitySettings(ServiceSettings):
     # must be asked for; code requests (any login id) per client IP and hour.
     password_reset_code_tries: int = 5
     password_reset_requests_per_ip_per_hour: int = 30
+    # A reset request (link or code, known login id or not) is kept this long past its link's
+    # validity (a late click still hears "expired"), then MongoDB removes it (a TTL index).
+    password_reset_kept_hours: float = 24
     email_verification_hours: int = 24
     access_token_seconds: int = 600
     refresh_token_days: int = 30
@@ -73,6 +76,14 @@ class IdentitySettings(ServiceSettings):
     # A login attempt (a decoy for an unknown number too) is kept this long after its last
     # code, then MongoDB removes it (a TTL index on expires_at).
     login_attempt_kept_hours: float = 24
+    # New login phones one user may propose per hour (each one's code counts towards the
+    # number's and the company's SMS allowances too): bounds SMS pumping through phone changes.
+    phone_changes_per_user_per_hour: int = 3
+    # Login email addresses one user may add per hour; unverified addresses an account may
+    # hold at once; verification emails one address may receive per hour (from any account).
+    login_emails_per_user_per_hour: int = 5
+    unverified_emails_per_user: int = 3
+    verification_emails_per_address_per_hour: int = 3
     # Registration starts (verification emails) per email address and per client IP per hour.
     registrations_per_email_per_hour: int = 3
     registrations_per_ip_per_hour: int = 30

@@ -49,8 +49,10 @@ class IdentityStore:
             companies=agg("companies"),
             invitations=agg("invitations", Index.on("token_hash", unique=True),
                             Index.on("company_id")),
+            # Requests for unknown login ids are stored too (the same work for every login
+            # id): each carries ``expires_at`` and MongoDB removes it then.
             password_resets=agg("password_resets", Index.on("user_id"),
-                                Index.on("token_hash")),
+                                Index.on("token_hash"), Index.ttl("expires_at")),
             email_verifications=agg("email_verifications", Index.on("user_id")),
             # Decoys for unknown numbers too: each attempt carries ``expires_at`` (a day after
             # its last code by default) and MongoDB removes it then.

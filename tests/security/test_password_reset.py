@@ -6,10 +6,13 @@ from __future__ import annotations
 import random
 import statistics
 import time
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
 
+from services.identity.domain import secrets as secrets_module
+from services.identity.handlers import account as account_handlers
 from services.identity.http import IDENTITY
 from shared.http import METRICS
 from tests.support.events import EventTap
@@ -18,6 +21,7 @@ from tests.support.services import eventually
 
 pytestmark = pytest.mark.security
 REQUESTED = "identity.password_reset.requested.v1"
+CODE_SENT = "identity.password_reset_code.requested.v1"
 NEW = "Neues!Pass77"
 
 
@@ -98,7 +102,8 @@ async def test_an_unknown_address_is_answered_in_the_same_time_as_a_known_one(
     reset request with its event); the lookup happens in identity's own consumer."""
     async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
             mongo_url, amqp_url, bus_prefix, unique,
-            password_reset_emails_per_hour=10_000) as (url, app):
+            password_reset_emails_per_hour=10_000,
+            password_reset_requests_per_ip_per_hour=10_000) as (url, app):
         async with aiohttp.ClientSession() as http:
             account = await register_company(http, url, tap)
             order = ["known", "unknown"] * 130
@@ -119,3 +124,125 @@ async def test_an_unknown_address_is_answered_in_the_same_time_as_a_known_one(
             # And the known address did get its links (the requests were not no-ops).
             await eventually(lambda: len(tap.of(REQUESTED, user_id=account.user_id))
                              == order.count("known"))
+
+
+# -- review finding M1: every kind of reset request is limited per client IP -------------------
+async def test_id8_reset_requests_from_one_client_are_limited_whatever_the_addresses(
+        mongo_url, amqp_url, bus_prefix, unique):
+    """Links by address, links by customer number and codes share one allowance per client
+    IP: past it each answers 429 naming the limit (it tells nothing about any address), and
+    nothing more is stored or queued."""
+    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
+            mongo_url, amqp_url, bus_prefix, unique,
+            password_reset_requests_per_ip_per_hour=4) as (url, app):
+        async with aiohttp.ClientSession() as http:
+            for n in range(4):
+                status, _ = await ask_reset(http, url, f"unknown-{n}@example.com")
+                assert status == 202
+            status, problem = await ask_reset(http, url, "unknown-5@example.com")
+            assert status == 429 and problem["limit"] == "password-reset-requests-per-ip"
+            async with http.post(f"{url}/v1/password-reset-codes",
+                                 json={"login": "someone", "channel": "email"}) as r:
+                assert r.status == 429
+                assert (await r.json())["limit"] == "password-reset-requests-per-ip"
+            async with http.post(f"{url}/v1/password-resets/customer-number",
+                                 json={"customer_number": "1234567"}) as r:
+                assert r.status == 429
+            await eventually(lambda: settled(app))
+            assert len(await app[IDENTITY].store.password_resets.collection.find(
+                {}).to_list()) == 4
+    assert len(tap.of("identity.password_reset.asked.v1")) == 4
+
+
+# -- review finding M3: requests for unknown addresses do not pile up --------------------------
+async def test_id8_reset_requests_carry_their_end_and_the_database_removes_them(identity):
+    """Every stored reset request, for a known or an unknown address, carries ``expires_at``
+    (a datetime a while after its link's validity) and the collection has a TTL index on it,
+    so MongoDB removes them (tests/compat proves the TTL removal)."""
+    url, app, tap, http = identity
+    account = await register_company(http, url, tap)
+    before = datetime.now(UTC)
+    await ask_reset(http, url, account.email)
+    await ask_reset(http, url, "nobody-at-all@example.com")
+    await eventually(lambda: settled(app))
+    resets = app[IDENTITY].store.password_resets.collection
+    ttl = [i["key"] for i in (await resets.index_information()).values()
+           if i.get("expireAfterSeconds") == 0]
+    assert ttl == [[("expires_at", 1)]]
+    docs = await resets.find({}).to_list()
+    assert len(docs) == 2 and {d["status"] for d in docs} == {"open", "no_account"}
+    settings = app[IDENTITY].settings
+    for doc in docs:
+        assert doc["valid_until"] >= before + timedelta(minutes=settings.password_reset_minutes)
+        assert doc["expires_at"] - doc["valid_until"] == timedelta(
+            hours=settings.password_reset_kept_hours)
+
+
+# -- review finding L1: a password change is one write -----------------------------------------
+async def test_id9_a_password_change_that_stops_after_its_first_write_still_ends_everything(
+        identity, monkeypatch):
+    """The process stops right after storing the new password (simulated: ending the
+    sessions fails). The refresh token, the reset link and the reset code issued before the
+    change are refused all the same: each is checked against the password's change time."""
+    url, app, tap, http = identity
+    account = await register_company(http, url, tap)
+    await ask_reset(http, url, account.email)
+    link = (await tap.wait_for(REQUESTED, user_id=account.user_id))["data"]["token"]
+    async with http.post(f"{url}/v1/password-reset-codes",
+                         json={"login": account.email, "channel": "email"}) as r:
+        reset_id = (await r.json())["reset_id"]
+    code = (await tap.wait_for(CODE_SENT, user_id=account.user_id))["data"]["code"]
+
+    async def stopped(*_args, **_kwargs):
+        raise RuntimeError("the process stopped here")
+    monkeypatch.setattr(account_handlers, "revoke_user_sessions", stopped)
+    async with http.post(f"{url}/v1/me/password", headers=account.auth, json={
+            "current_password": account.password, "new_password": "Anderes!Pass88",
+            "new_password_repeat": "Anderes!Pass88"}) as r:
+        assert r.status == 500
+    monkeypatch.undo()
+
+    async with http.post(f"{url}/v1/sessions/refresh",
+                         json={"refresh_token": account.refresh_token}) as r:
+        assert r.status == 401
+    assert (await complete(http, url, link)).status == 404
+    async with http.post(f"{url}/v1/password-reset-codes/completion", json={
+            "reset_id": reset_id, "code": code, "new_password": NEW,
+            "new_password_repeat": NEW}) as r:
+        assert r.status == 410 and (await r.json())["type"] == "/problems/code-expired"
+    # The new password is the one that logs in.
+    async with http.post(f"{url}/v1/sessions", json={"login": account.email,
+                                                     "password": "Anderes!Pass88"}) as r:
+        assert r.status == 200
+
+
+# -- review finding L2: a redelivered code request spends its allowances once ------------------
+async def test_id8_a_code_request_redelivered_after_a_crash_spends_the_allowance_once(
+        identity, monkeypatch):
+    """Three reset messages per account and hour. The first code request's delivery stops
+    right after taking the account's allowance (simulated: making the code fails once) and is
+    delivered again; all three requests of the hour still get their code."""
+    url, app, tap, http = identity
+    account = await register_company(http, url, tap)
+    real = secrets_module.new_numeric_code
+    failures = []
+
+    def fails_once(*args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("the process stopped here")
+        return real(*args, **kwargs)
+    monkeypatch.setattr(secrets_module, "new_numeric_code", fails_once)
+    reset_ids = []
+    for _ in range(3):
+        async with http.post(f"{url}/v1/password-reset-codes",
+                             json={"login": account.email, "channel": "email"}) as r:
+            assert r.status == 202
+            reset_ids.append((await r.json())["reset_id"])
+        await eventually(lambda: settled(app))
+    assert failures, "the first delivery did not stop where the test meant it to"
+    resets = app[IDENTITY].store.password_resets.collection
+    statuses = [(await resets.find_one({"_id": i}))["status"] for i in reset_ids]
+    # Each newer code ends the older one; none of the three was refused.
+    assert statuses == ["ended", "ended", "open"]
+    assert len(tap.of(CODE_SENT, user_id=account.user_id)) == 3

@@ -1,10 +1,15 @@
 """The user's own account: forgotten password (ID-8), password, username and contact details
-(ID-9), email addresses (ID-10), first-login completion (ID-4).
+(ID-9), first-login completion (ID-4); its email addresses (ID-10) are in ``login_emails``.
 
 Step-up: what guards the account (the password, the username, a login email, the phone that
 receives login codes) changes only with the current password in ``current_password``; a
 wrong one counts as a failed login towards the account's lock. A new login phone receives
 login codes only once confirmed with a code sent to it.
+
+A password change is one write: the user's ``password_changed_at``. Refresh tokens, reset
+links and reset codes issued before it are refused wherever they are used
+(``changed_password_since``), so a stop right after that write leaves nothing an attacker
+held usable; ending them in bulk afterwards only tidies up.
 """
 
 from __future__ import annotations
@@ -17,16 +22,16 @@ from pymongo import ReturnDocument
 
 from services.identity import events
 from services.identity.domain import secrets as codes
-from services.identity.domain.errors import (CodeExpired, CurrentPasswordWrong, EmailNotFound,
-                                             EmailTaken, LinkExpired, LinkInvalid,
-                                             PrimaryEmailDeletion, TooManyTries)
+from services.identity.domain.errors import (CodeExpired, CurrentPasswordWrong, LinkExpired,
+                                             LinkInvalid, TooManyTries)
 from services.identity.domain.registration import normalise_email
 from services.identity.handlers import (Identity, check_new_password, claim_login,
                                         company_policy, hash_password, login_domains,
                                         release_login, verify_password)
 # The login's brute-force guard, so that guessing through these endpoints locks as a login does.
 from services.identity.handlers.sessions import (_attempt_failed, _attempt_succeeded,
-                                                 _reserve_attempt, revoke_user_sessions)
+                                                 _reserve_attempt, _sms_per_company,
+                                                 revoke_user_sessions)
 from shared.errors import InvalidInput, NotFound
 from shared.ratelimit import HOUR, Limit
 
@@ -63,9 +68,22 @@ async def confirm_current_password(ctx: Identity, user: dict, given: str | None)
     await _attempt_succeeded(ctx, guarded)
 
 
+def changed_password_since(user: dict, issued_at: datetime | float) -> bool:
+    """Whether the user's password changed at or after ``issued_at`` (a datetime or epoch
+    seconds): what was issued before then (a refresh token, a reset link or code) is refused.
+    At or after: stored datetimes keep milliseconds, and nothing issued in the same
+    millisecond as a password change is newer than it."""
+    changed = user.get("password_changed_at")
+    if changed is None:
+        return False
+    issued = issued_at.timestamp() if isinstance(issued_at, datetime) else issued_at
+    return issued <= changed.timestamp()
+
+
 async def _set_password(ctx: Identity, user: dict, new_password: str, repeat: str) -> None:
     """Check the policy (with history and username) and store the new hash; the user's
-    sessions end and a "password changed" email follows."""
+    sessions end and a "password changed" email follows. The user write alone ends them
+    (``changed_password_since``); the bulk updates after it only tidy up."""
     policy = await company_policy(ctx, user["company_id"])
     history = [*user.get("password_history", []), user["password_hash"]]
     await check_new_password(new_password, policy=policy, username=user.get("username"),
@@ -93,19 +111,46 @@ async def _set_password(ctx: Identity, user: dict, new_password: str, repeat: st
 # an active account, opens the link. So an unknown address can not be told by the answer's
 # time. The queued document becomes the reset link itself: one write applies the event.
 RESET_EMAILS = "password-reset-emails-per-address"
+RESET_REQUESTS_PER_IP = "password-reset-requests-per-ip"
 
 
-async def request_password_reset(ctx: Identity, email: str) -> None:
+def reset_requests_per_ip(ctx: Identity) -> Limit:
+    """One allowance per client IP for every kind of reset request (link by address, link by
+    customer number, code): a 429 here tells nothing about any login id."""
+    return Limit(RESET_REQUESTS_PER_IP, ctx.settings.password_reset_requests_per_ip_per_hour,
+                 HOUR)
+
+
+def new_reset(ctx: Identity, request_id: str, **fields) -> dict:
+    """A queued reset request: its link or code works until ``valid_until``; the document
+    itself, for known and unknown login ids alike, is removed by MongoDB at ``expires_at``
+    (a TTL index), a while later so that a late click still hears "expired"."""
+    s = ctx.settings
+    now = datetime.now(UTC)
+    until = now + timedelta(minutes=s.password_reset_minutes)
+    return {"_id": request_id, "status": "queued", "created_at": now, "asked_at": time.time(),
+            "valid_until": until,
+            "expires_at": until + timedelta(hours=s.password_reset_kept_hours),
+            **fields}
+
+
+def valid_until(reset: dict) -> datetime:
+    """Until when a reset's link or code works (documents stored before ``valid_until``
+    existed kept it in ``expires_at``)."""
+    return reset.get("valid_until") or reset["expires_at"]
+
+
+async def request_password_reset(ctx: Identity, email: str, client_ip: str) -> None:
     """Same answer, and the same work, for known and unknown addresses."""
+    await ctx.limits.check(reset_requests_per_ip(ctx), client_ip,
+                           "Too many password requests came from here. Try again later.")
     address = normalise_email(email)
     limit = Limit(RESET_EMAILS, ctx.settings.password_reset_emails_per_hour, HOUR)
     if not await ctx.limits.take(limit, address):
         return  # silent: the same 202, nothing sent; the refusal is counted in /metrics
     request_id = uuid.uuid4().hex
-    now = datetime.now(UTC)
     await ctx.store.password_resets.create(
-        {"_id": request_id, "status": "queued", "created_at": now, "asked_at": time.time(),
-         "expires_at": now + timedelta(minutes=ctx.settings.password_reset_minutes)},
+        new_reset(ctx, request_id),
         [ctx.event(events.PASSWORD_RESET_ASKED, events.PasswordResetAsked(
             request_id=request_id, email=address), subject=request_id)])
 
@@ -128,7 +173,8 @@ async def send_password_reset(ctx: Identity, event_id: str, request_id: str,
                    company_id=user["company_id"])
         return [_user_event(ctx, events.PASSWORD_RESET_REQUESTED, events.PasswordResetRequested(
             user_id=user["_id"], company_id=user["company_id"], email=user["email"],
-            language=user.get("language", "en"), token=token, expires_at=doc["expires_at"]))]
+            language=user.get("language", "en"), token=token,
+            expires_at=valid_until(doc)))]
     saved = await ctx.store.password_resets.change({"_id": request_id}, resolve,
                                                    applied_event=event_id)
     if saved is not None and saved["status"] == "open":
@@ -147,11 +193,12 @@ async def end_password_resets(ctx: Identity, user_id: str,
 
 
 async def reset_password(ctx: Identity, token: str, new_password: str, repeat: str) -> None:
-    """A reset link works once, until it expires, and only while it is the newest one."""
+    """A reset link works once, until it expires, only while it is the newest one and while
+    the password was not changed since it was asked for."""
     reset = await ctx.store.password_resets.get({"token_hash": codes.token_hash(token)})
     if reset is None or reset["status"] != "open":
         raise LinkInvalid("The link is not valid or was used already. Ask for a new one.")
-    if reset["expires_at"] <= datetime.now(UTC):
+    if valid_until(reset) <= datetime.now(UTC):
         raise LinkExpired("The link has expired. Ask for a new one.")
     # Imported here: that module builds on this one's reset links (seed 004).
     from services.identity.handlers import customer_number_access
@@ -159,7 +206,7 @@ async def reset_password(ctx: Identity, token: str, new_password: str, repeat: s
         await customer_number_access.open_holder_account(ctx, reset, new_password, repeat)
         return
     user = await ctx.store.users.get({"_id": reset["user_id"]})
-    if user is None:
+    if user is None or changed_password_since(user, reset["asked_at"]):
         raise LinkInvalid("The link is not valid. Ask for a new one.")
     policy = await company_policy(ctx, user["company_id"])
     await check_new_password(new_password, policy=policy, username=user.get("username"),
@@ -225,11 +272,15 @@ def _phone_code_hash(ctx: Identity, user_id: str, phone: str, code: str) -> str:
 
 
 async def _propose_phone(ctx: Identity, user: dict, phone: str) -> None:
-    """The new number gets a code; until it is confirmed, login codes go to the old one."""
+    """The new number gets a code; until it is confirmed, login codes go to the old one.
+    Each code is an SMS to a number the caller chose: counted per user (a few new numbers an
+    hour), per number and in the company's SMS allowance (with reset codes)."""
     s = ctx.settings
-    await ctx.limits.check(Limit("phone-verification-codes-per-phone", s.sms_per_phone_per_hour,
-                                 HOUR), phone,
-                           "Too many codes were sent to this number. Try again later.")
+    await ctx.limits.check_all(
+        [(Limit("phone-changes-per-user", s.phone_changes_per_user_per_hour, HOUR), user["_id"]),
+         (Limit("phone-verification-codes-per-phone", s.sms_per_phone_per_hour, HOUR), phone),
+         (_sms_per_company(ctx), user["company_id"])],
+        "Too many codes were sent to new phone numbers. Try again later.")
     code = codes.new_numeric_code()
     expires = time.time() + s.phone_verification_seconds
 
@@ -290,95 +341,3 @@ async def confirm_phone(ctx: Identity, user_id: str, company_id: str, code: str)
     if old and old[-1] and old[-1] != new:
         await release_login(ctx, f"phone:{old[-1]}", user_id)
     return saved
-
-
-# -- ID-10 email addresses ---------------------------------------------------------------------
-async def add_email(ctx: Identity, user_id: str, company_id: str, address: str,
-                    current_password: str) -> None:
-    """Add an address as secondary and send it a verification link."""
-    address = normalise_email(address)
-    user = await _user(ctx, user_id, company_id)
-    await confirm_current_password(ctx, user, current_password)
-    if any(e["address"] == address for e in user["emails"]):
-        raise InvalidInput([{"field": "email", "rule": "already_added",
-                             "message": "this address is already on the account"}])
-    # The address becomes a login id only once verified: adding someone else's address
-    # must not block their registration or invitation.
-    taken = await ctx.store.logins.find_one({"_id": f"email:{address}"})
-    if taken is not None and taken["user_id"] != user_id:
-        raise EmailTaken("Use another address.")
-    token = codes.new_token()
-    expires = datetime.now(UTC) + timedelta(hours=ctx.settings.email_verification_hours)
-
-    def apply(doc: dict) -> list:
-        doc["emails"] = [*doc["emails"], {"address": address, "verified": False,
-                                          "primary": False}]
-        return []
-    await ctx.store.users.change({"_id": user_id}, apply)
-    await ctx.store.email_verifications.create(
-        {"_id": codes.token_hash(token), "user_id": user_id, "company_id": company_id,
-         "address": address, "status": "open", "expires_at": expires},
-        [_user_event(ctx, events.EMAIL_CHANGE_REQUESTED, events.EmailChangeRequested(
-            user_id=user_id, company_id=company_id, old_email=user["email"],
-            new_email=address, language=user.get("language", "en"), token=token,
-            expires_at=expires))])
-
-
-async def verify_email(ctx: Identity, token: str) -> str:
-    h = codes.token_hash(token)
-    doc = await ctx.store.email_verifications.get({"_id": h})
-    if doc is None or doc["status"] != "open":
-        raise LinkInvalid("The link is not valid or was used already.")
-    if doc["expires_at"] <= datetime.now(UTC):
-        raise LinkExpired("The link has expired. Add the address again.")
-    await claim_login(ctx, f"email:{doc['address']}", doc["user_id"])
-    used = await ctx.store.email_verifications.collection.find_one_and_update(
-        {"_id": h, "status": "open"}, {"$set": {"status": "used"}, "$inc": {"version": 1}})
-    if used is None:
-        raise LinkInvalid("The link was used already.")
-
-    def apply(user: dict) -> list:
-        user["emails"] = [{**e, "verified": True} if e["address"] == doc["address"] else e
-                          for e in user["emails"]]
-        return []
-    await ctx.store.users.change({"_id": doc["user_id"]}, apply)
-    return doc["address"]
-
-
-async def make_primary(ctx: Identity, user_id: str, company_id: str, address: str) -> None:
-    """A verified address becomes the primary one; the old one gets a notice (ID-10)."""
-    address = normalise_email(address)
-    user = await _user(ctx, user_id, company_id)
-    entry = next((e for e in user["emails"] if e["address"] == address), None)
-    if entry is None:
-        raise EmailNotFound("This address is not on the account.")
-    if not entry["verified"]:
-        raise InvalidInput([{"field": "email", "rule": "not_verified",
-                             "message": "verify the address with the link sent to it first"}])
-    if entry["primary"]:
-        return
-
-    def apply(doc: dict) -> list:
-        old = doc["email"]
-        doc["email"] = address
-        doc["emails"] = [{**e, "primary": e["address"] == address} for e in doc["emails"]]
-        return [_user_event(ctx, events.EMAIL_CHANGED, events.EmailChanged(
-            user_id=doc["_id"], company_id=doc["company_id"], old_email=old,
-            new_email=address, language=doc.get("language", "en")))]
-    await ctx.store.users.change({"_id": user_id}, apply)
-
-
-async def delete_email(ctx: Identity, user_id: str, company_id: str, address: str) -> None:
-    address = normalise_email(address)
-    user = await _user(ctx, user_id, company_id)
-    entry = next((e for e in user["emails"] if e["address"] == address), None)
-    if entry is None:
-        raise EmailNotFound("This address is not on the account.")
-    if entry["primary"]:
-        raise PrimaryEmailDeletion("Make another address primary first.")
-
-    def apply(doc: dict) -> list:
-        doc["emails"] = [e for e in doc["emails"] if e["address"] != address]
-        return []
-    await ctx.store.users.change({"_id": user_id}, apply)
-    await release_login(ctx, f"email:{address}", user_id)

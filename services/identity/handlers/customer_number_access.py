@@ -21,9 +21,8 @@ Both links count towards the same "reset emails per address and hour" as a reset
 
 from __future__ import annotations
 
-import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from pymongo import ReturnDocument
 
@@ -35,12 +34,12 @@ from services.identity.domain.passwords import PasswordPolicy
 from services.identity.handlers import (Identity, check_new_password, claim_login, create_once,
                                         hash_password, login_domains)
 from services.identity.handlers import customer_numbers as projection
-from services.identity.handlers.account import RESET_EMAILS, end_password_resets
+from services.identity.handlers.account import (RESET_EMAILS, end_password_resets, new_reset,
+                                                reset_requests_per_ip, valid_until)
 from shared.auth import COMPANY_ADMIN
 from shared.ratelimit import HOUR, Limit
 
 RESET_REQUESTS_PER_NUMBER = "password-reset-requests-per-customer-number"
-RESET_REQUESTS_PER_IP = "password-reset-requests-per-ip"
 
 
 def _per_address(ctx: Identity) -> Limit:
@@ -50,20 +49,17 @@ def _per_address(ctx: Identity) -> Limit:
 async def request_access(ctx: Identity, number: str, client_ip: str) -> None:
     """Same answer, and the same work, for known and unknown numbers: counted per client IP
     (429 past it: it tells nothing of the number) and per number (silent past it)."""
-    await ctx.limits.check(
-        Limit(RESET_REQUESTS_PER_IP, ctx.settings.password_reset_requests_per_ip_per_hour,
-              HOUR), client_ip, "Too many password requests came from here. Try again later.")
+    # The allowance every kind of reset request shares (by address, by number, by code).
+    await ctx.limits.check(reset_requests_per_ip(ctx), client_ip,
+                           "Too many password requests came from here. Try again later.")
     number = number.strip()
     per_number = Limit(RESET_REQUESTS_PER_NUMBER, ctx.settings.password_reset_emails_per_hour,
                        HOUR)
     if not await ctx.limits.take(per_number, number):
         return
     request_id = uuid.uuid4().hex
-    now = datetime.now(UTC)
     await ctx.store.password_resets.create(
-        {"_id": request_id, "status": "queued", "customer_number": number,
-         "created_at": now, "asked_at": time.time(),
-         "expires_at": now + timedelta(minutes=ctx.settings.password_reset_minutes)},
+        new_reset(ctx, request_id, customer_number=number),
         [ctx.event(events.CUSTOMER_NUMBER_ACCESS_ASKED, events.CustomerNumberAccessAsked(
             request_id=request_id, customer_number=number), subject=request_id)])
 
@@ -93,7 +89,7 @@ async def send_access_link(ctx: Identity, event_id: str, request_id: str, number
             return [ctx.event(events.PASSWORD_RESET_REQUESTED, events.PasswordResetRequested(
                 user_id=user["_id"], company_id=user["company_id"], email=user["email"],
                 language=user.get("language", "en"), token=token,
-                expires_at=doc["expires_at"]), subject=user["_id"],
+                expires_at=valid_until(doc)), subject=user["_id"],
                 company_id=user["company_id"])]
         if not opens_account:
             doc["status"] = "no_account"
@@ -109,7 +105,7 @@ async def send_access_link(ctx: Identity, event_id: str, request_id: str, number
                               holder_name=reference["holder_name"],
                               email=reference["contact_email"],
                               language=reference["language"], token=token,
-                              expires_at=doc["expires_at"]), subject=number)]
+                              expires_at=valid_until(doc)), subject=number)]
 
     saved = await ctx.store.password_resets.change({"_id": request_id}, resolve,
                                                    applied_event=event_id)

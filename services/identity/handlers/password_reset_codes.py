@@ -9,13 +9,19 @@ own consumer of PASSWORD_RESET_CODE_ASKED looks the login id up off the request 
 active account, sends a code. The queued document is the reset itself, for known and unknown
 login ids alike, so a guess at its code is answered the same either way. A code is stored
 only as a keyed hash, works once, until it expires, while it is the newest reset of the
-account, for a few tries; a new password ends every session and is announced by email.
+account, for a few tries, and only while the password was not changed since it was asked for;
+a new password ends every session and is announced by email.
+
+Resolving a request takes the account's, the number's and the company's allowances before the
+write that sends the code; a delivery interrupted in between (a crash) is delivered again. So
+that it takes them only once, the reset records which allowances it is taking before it takes
+them, and a redelivery gives those back before it takes them again (a crash before the take
+gives back one use nobody took: the error is in the user's favour, never a second charge).
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -25,7 +31,9 @@ from services.identity import events
 from services.identity.domain import secrets as codes
 from services.identity.domain.errors import CodeExpired, PasswordRejected, TooManyTries
 from services.identity.handlers import Identity, check_new_password, company_policy
-from services.identity.handlers.account import _set_password, end_password_resets
+from services.identity.handlers.account import (_set_password, changed_password_since,
+                                                end_password_resets, new_reset,
+                                                reset_requests_per_ip, valid_until)
 from services.identity.handlers.sessions import (_sms_per_company, _sms_per_phone,
                                                  find_user_id_by_login)
 from shared.durations import in_words
@@ -53,13 +61,10 @@ async def request_reset_code(ctx: Identity, login: str, channel: str, client_ip:
     """Queue a code for ``login`` by ``channel``; the same answer (a new reset id) for every
     login id. Past the login id's hourly allowance nothing is sent, silently."""
     s = ctx.settings
-    await ctx.limits.check(Limit("password-reset-requests-per-ip",
-                                 s.password_reset_requests_per_ip_per_hour, HOUR), client_ip)
+    await ctx.limits.check(reset_requests_per_ip(ctx), client_ip,
+                           "Too many password requests came from here. Try again later.")
     reset_id = uuid.uuid4().hex
-    now = datetime.now(UTC)
-    doc = {"_id": reset_id, "kind": "code", "channel": channel, "status": "queued",
-           "tries": 0, "created_at": now, "asked_at": time.time(),
-           "expires_at": now + timedelta(minutes=s.password_reset_minutes)}
+    doc = new_reset(ctx, reset_id, kind="code", channel=channel, tries=0)
     allowed = await ctx.limits.take(Limit("password-reset-codes-per-login",
                                           s.password_reset_emails_per_hour, HOUR),
                                     _login_key(login))
@@ -74,22 +79,38 @@ async def request_reset_code(ctx: Identity, login: str, channel: str, client_ip:
     return reset_id
 
 
-async def _deliverable(ctx: Identity, user: dict | None, channel: str) -> bool:
-    """An active account with somewhere to send the code, within the account's hourly
-    allowance of reset messages (links and codes of every login id together) and, for an
-    SMS, the number's and the company's SMS allowances."""
-    s = ctx.settings
+def _allowances(ctx: Identity, user: dict | None, channel: str) -> list[tuple[Limit, str]]:
+    """What sending a code to ``user`` takes: the account's hourly allowance of reset messages
+    (links and codes of every login id together) and, for an SMS, the number's and the
+    company's SMS allowances. Empty when there is nobody to send to."""
     if user is None or user["status"] != "active":
-        return False
+        return []
     if channel == "sms" and not user.get("phone"):
-        return False
-    if not await ctx.limits.take(Limit("password-reset-messages-per-account",
-                                       s.password_reset_emails_per_hour, HOUR), user["_id"]):
-        return False
+        return []
+    taken = [(Limit("password-reset-messages-per-account",
+                    ctx.settings.password_reset_emails_per_hour, HOUR), user["_id"])]
     if channel == "sms":
-        return await ctx.limits.take_all([(_sms_per_phone(ctx), user["phone"]),
-                                          (_sms_per_company(ctx), user["company_id"])]) is None
-    return True
+        taken += [(_sms_per_phone(ctx), user["phone"]),
+                  (_sms_per_company(ctx), user["company_id"])]
+    return taken
+
+
+async def _take_once(ctx: Identity, queued: dict, allowances: list[tuple[Limit, str]]) -> bool:
+    """Take ``allowances`` for the queued reset (all or none), once however often its request
+    is delivered: what an interrupted delivery recorded as taking is given back first."""
+    for name, key in queued.get("taking", []):
+        # Every allowance here counts per hour; the name and the window find the counter.
+        await ctx.limits.give_back(Limit(name, 0, HOUR), key)
+    if not allowances:
+        return False
+    names = [[limit.name, key] for limit, key in allowances]
+
+    def record(doc: dict) -> list:
+        if doc["status"] == "queued":
+            doc["taking"] = names
+        return []
+    await ctx.store.password_resets.change({"_id": queued["_id"]}, record)
+    return await ctx.limits.take_all(allowances) is None
 
 
 async def send_reset_code(ctx: Identity, event_id: str, reset_id: str, login: str,
@@ -101,12 +122,14 @@ async def send_reset_code(ctx: Identity, event_id: str, reset_id: str, login: st
         return  # resolved already (a redelivery): its allowances stay untouched
     user_id = await find_user_id_by_login(ctx, login)
     user = await ctx.store.users.get({"_id": user_id}) if user_id else None
-    deliverable = await _deliverable(ctx, user, channel)
+    deliverable = await _take_once(ctx, queued, _allowances(ctx, user, channel))
     code = codes.new_numeric_code(CODE_DIGITS)
 
     def resolve(doc: dict) -> list:
         if doc["status"] != "queued":
             return []
+        # The allowances are spent (or were refused) for good with this write.
+        doc.pop("taking", None)
         if not deliverable:
             doc["status"] = "nothing_sent"
             return []
@@ -118,7 +141,7 @@ async def send_reset_code(ctx: Identity, event_id: str, reset_id: str, login: st
                               channel=channel, email=user["email"],
                               phone=user.get("phone") if channel == "sms" else None,
                               language=user.get("language", "en"), code=code,
-                              expires_at=doc["expires_at"]),
+                              expires_at=valid_until(doc)),
                           subject=user["_id"], company_id=user["company_id"])]
     saved = await ctx.store.password_resets.change({"_id": reset_id}, resolve,
                                                    applied_event=event_id)
@@ -151,12 +174,15 @@ async def reset_with_code(ctx: Identity, reset_id: str, code: str, new_password:
     if counted["status"] != "open":
         raise CodeExpired("This code was used already, or a newer one was sent, or the "
                           "password was changed since. Ask for a new code.")
-    if counted["expires_at"] <= datetime.now(UTC):
+    if valid_until(counted) <= datetime.now(UTC):
         raise CodeExpired(f"The code has expired (a code is valid for {validity}). Ask for "
                           "a new one.")
     user = await ctx.store.users.get({"_id": counted["user_id"]})
     if user is None or user["status"] != "active":
         raise CodeExpired("This code no longer works. Ask for a new one.")
+    if changed_password_since(user, counted["asked_at"]):
+        raise CodeExpired("The password was changed after this code was asked for. Ask for a "
+                          "new code.")
     policy = await company_policy(ctx, user["company_id"])
     try:
         await check_new_password(new_password, policy=policy, username=user.get("username"),

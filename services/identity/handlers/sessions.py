@@ -182,7 +182,11 @@ async def refresh(ctx: Identity, token: str) -> dict:
     if doc["expires"] < time.time():
         raise RefreshTokenInvalid("The session has expired. Log in again.")
     user = await ctx.store.users.get({"_id": doc["user_id"]})
-    if user is None or user["status"] != "active":
+    # Imported here: account builds on this module. A token issued before the password last
+    # changed is refused even if the revocation after that change never ran.
+    from services.identity.handlers.account import changed_password_since
+    if (user is None or user["status"] != "active"
+            or changed_password_since(user, doc["created_at"])):
         await revoke_family(ctx, doc["family_id"])
         raise RefreshTokenInvalid("Log in again.")
     return await start_session(ctx, user, doc["amr"], phone=doc.get("phone"),

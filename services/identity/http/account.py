@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import phonenumbers
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints,
+                      field_validator)
 from pydantic_core import PydanticCustomError
 
 from services.identity.domain.registration import Language, Phone
 from services.identity.handlers import account as handlers
+from services.identity.handlers import login_emails
 from services.identity.handlers import password_reset_codes as reset_codes
 from services.identity.http import IDENTITY, routes
 from services.identity.http.models import Accepted
@@ -21,6 +24,20 @@ from shared.http import client_address
 Username = Annotated[str, StringConstraints(min_length=6, max_length=32,
                                             pattern=r"^[A-Za-z0-9._@-]+$")]
 
+
+
+def mobile_only(e164: str) -> str:
+    """A login phone receives SMS codes: a mobile number (or one its numbering plan does not
+    tell apart from a mobile), never a fixed line, premium-rate or other service number that
+    SMS pumping would pay."""
+    kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    if kind not in (phonenumbers.PhoneNumberType.MOBILE,
+                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        raise PydanticCustomError("mobile_number", "a login phone must be a mobile number")
+    return e164
+
+
+MobilePhone = Annotated[Phone, AfterValidator(mobile_only)]
 ANY_USER = Access(allow_pending_password_change=True)
 # Reading one's own account is part of a mobile-number login's scope; changing it is not.
 READ_OWN = Access(allow_pending_password_change=True, allow_phone_login=True)
@@ -119,7 +136,9 @@ class ContactDetails(BaseModel):
     phone needs ``current_password`` and is confirmed with a code sent to it."""
 
     model_config = ConfigDict(extra="forbid")
-    phone: Phone | None = None
+    phone: MobilePhone | None = Field(
+        default=None, description="the new login phone: a mobile number (E.164, or national "
+                                  "numbers read as Hungarian)")
     current_password: CurrentPassword | None = None
     language: Language | None = None
     first_name: str | None = None
@@ -149,10 +168,13 @@ class EmailToken(BaseModel):
 
 
 @routes.post("/v1/password-resets", body=PasswordReset, response=Accepted, status=202,
-             tags=("password",))
+             tags=("password",), problems=(429,))
 async def request_password_reset(request: web.Request, body: PasswordReset) -> Accepted:
-    """ID-8: email a reset link (the answer is the same for unknown addresses)."""
-    await handlers.request_password_reset(request.app[IDENTITY], str(body.email))
+    """ID-8: email a reset link (the answer is the same for unknown addresses; a few per
+    address and hour, silently; every kind of reset request counts per client IP: 429)."""
+    ctx = request.app[IDENTITY]
+    await handlers.request_password_reset(
+        ctx, str(body.email), client_address(request, ctx.settings.trusted_proxy_hops))
     return Accepted(detail="If an account uses this address, an email with a link to set "
                            "a new password is on its way.")
 
@@ -213,8 +235,10 @@ async def change_username(request: web.Request, body: UsernameChange,
 async def change_contact_details(request: web.Request, body: ContactDetails,
                                  principal: Principal) -> Me:
     """ID-9 / ID-4: change phone or language; first name and surname can not change. A new
-    phone needs ``current_password``; it is listed as ``phone_awaiting_confirmation`` and
-    receives login codes once confirmed (POST /v1/me/phone-verification)."""
+    phone (a mobile number) needs ``current_password``; it is listed as
+    ``phone_awaiting_confirmation`` and receives login codes once confirmed (POST
+    /v1/me/phone-verification). A few new numbers per user and hour (429), each code counted
+    in the number's and the company's SMS allowances."""
     changes = body.model_dump(exclude_none=True, exclude={"current_password"})
     user = await handlers.change_contact_details(request.app[IDENTITY], principal.subject,
                                                  principal.company_id, changes,
@@ -232,13 +256,15 @@ async def confirm_phone(request: web.Request, body: PhoneCode, principal: Princi
 
 
 @routes.post("/v1/me/emails", body=EmailAddition, response=Accepted, status=202,
-             access=Access(), tags=("account",), problems=(403, 409))
+             access=Access(), tags=("account",), problems=(403, 409, 429))
 async def add_email(request: web.Request, body: EmailAddition,
                     principal: Principal) -> Accepted:
     """ID-10: add an address (confirmed with ``current_password``); a verification link goes
-    to it."""
-    await handlers.add_email(request.app[IDENTITY], principal.subject, principal.company_id,
-                             str(body.email), body.current_password)
+    to it (again, for an address added before and not verified). A few additions per user and
+    hour and verification emails per address and hour (429); a few unverified addresses per
+    account at once (409 too-many-unverified-emails: verify or delete one first)."""
+    await login_emails.add_email(request.app[IDENTITY], principal.subject,
+                                 principal.company_id, str(body.email), body.current_password)
     return Accepted(detail="A verification link is on its way to the new address.")
 
 
@@ -246,20 +272,20 @@ async def add_email(request: web.Request, body: EmailAddition,
              tags=("account",), problems=(404, 410))
 async def verify_email(request: web.Request, body: EmailToken) -> NewEmail:
     """ID-10: the link from the verification email confirms the address."""
-    return NewEmail(email=await handlers.verify_email(request.app[IDENTITY], body.token))
+    return NewEmail(email=await login_emails.verify_email(request.app[IDENTITY], body.token))
 
 
 @routes.post("/v1/me/emails/{address}/primary", status=204, access=Access(),
              tags=("account",), problems=(404, 422))
 async def make_primary(request: web.Request, principal: Principal) -> None:
     """ID-10: a verified address becomes the primary one; the old one gets a notice."""
-    await handlers.make_primary(request.app[IDENTITY], principal.subject,
-                                principal.company_id, request.match_info["address"])
+    await login_emails.make_primary(request.app[IDENTITY], principal.subject,
+                                    principal.company_id, request.match_info["address"])
 
 
 @routes.delete("/v1/me/emails/{address}", status=204, access=Access(), tags=("account",),
                problems=(404, 409))
 async def delete_email(request: web.Request, principal: Principal) -> None:
     """ID-10: delete a secondary address."""
-    await handlers.delete_email(request.app[IDENTITY], principal.subject,
-                                principal.company_id, request.match_info["address"])
+    await login_emails.delete_email(request.app[IDENTITY], principal.subject,
+                                    principal.company_id, request.match_info["address"])
