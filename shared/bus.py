@@ -30,6 +30,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from pydantic import BaseModel, ValidationError
 from structlog.contextvars import bound_contextvars
 
+from shared import tracing
 from shared.errors import PermanentEventError
 from shared.events import CloudEvent
 from shared.logging import correlation_id, get_logger
@@ -235,19 +236,22 @@ class Bus:
             raise RuntimeError("bus is not connected")
         if not self.connected:
             raise ConnectionError("the broker is not reachable right now")
-        message = aio_pika.Message(
-            json.dumps(envelope, separators=(",", ":")).encode(),
-            content_type="application/cloudevents+json",
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=envelope["id"],
-            correlation_id=envelope.get("correlationid"),
-            type=envelope["type"],
-            headers={"x-attempts": 0},
-        )
-        # Bounded as a whole: a robust channel may otherwise wait for a reconnect.
-        await asyncio.wait_for(
-            self._exchange.publish(message, routing_key=envelope["type"],
-                                   timeout=PUBLISH_TIMEOUT), PUBLISH_TIMEOUT + 1)
+        headers: dict[str, Any] = {"x-attempts": 0}
+        # Continues the trace the event was created in; the hop goes into the headers.
+        with tracing.publishing(envelope, self.topology.exchange, headers):
+            message = aio_pika.Message(
+                json.dumps(envelope, separators=(",", ":")).encode(),
+                content_type="application/cloudevents+json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=envelope["id"],
+                correlation_id=envelope.get("correlationid"),
+                type=envelope["type"],
+                headers=headers,
+            )
+            # Bounded as a whole: a robust channel may otherwise wait for a reconnect.
+            await asyncio.wait_for(
+                self._exchange.publish(message, routing_key=envelope["type"],
+                                       timeout=PUBLISH_TIMEOUT), PUBLISH_TIMEOUT + 1)
         self.metrics.events_published.labels(envelope["type"]).inc()
 
     # -- consuming -------------------------------------------------------------------------
@@ -418,14 +422,17 @@ class Bus:
         etype = event.type
         token = correlation_id.set(event.correlationid or event.id)
         try:
-            with bound_contextvars(event_type=event.type, event_id=event.id):
+            with (tracing.processing(event, message.headers, self.topology.queue),
+                  bound_contextvars(event_type=event.type, event_id=event.id)):
                 try:
                     await sub.handler(event, data)
                 except PermanentEventError as e:
+                    tracing.failed(e)
                     log.warning("event rejected", reason_code="rejected", error=str(e))
                     await self._park(message, etype, "rejected", str(e), attempts)
                     return
                 except Exception as e:
+                    tracing.failed(e)
                     await self._retry_or_park(message, etype, attempts, e)
                     return
                 await message.ack()

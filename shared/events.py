@@ -13,16 +13,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import models_json_schema
 from pydantic_core import to_jsonable_python
 
+from shared import tracing
 from shared.logging import correlation_id
 
 EVENT_TYPE = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)+\.v[1-9][0-9]*$")
 # The characters of an RFC 3986 URI reference (CloudEvents' ``source``): no spaces.
 _URI_REFERENCE = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 _SCHEMA_REF = "#/components/schemas/{model}"
+# W3C Trace Context (version 00): what the CloudEvents distributed-tracing extension carries.
+TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+TRACESTATE_MAX = 512
 
 
 def check_event_type(etype: str) -> str:
@@ -48,6 +52,25 @@ class CloudEvent(BaseModel):
     data: dict[str, Any]
     correlationid: str | None = None
     companyid: str | None = None
+    # The CloudEvents distributed-tracing extension: the W3C context the event was created
+    # in. Best effort: a malformed value is dropped, never a reason to refuse the event.
+    traceparent: str | None = Field(default=None, json_schema_extra={
+        "pattern": TRACEPARENT.pattern,
+        "description": "W3C traceparent of the span in which the event was created "
+                       "(CloudEvents distributed-tracing extension)"})
+    tracestate: str | None = Field(default=None, json_schema_extra={
+        "maxLength": TRACESTATE_MAX,
+        "description": "W3C tracestate that goes with traceparent (vendor-specific)"})
+
+    @field_validator("traceparent", mode="before")
+    @classmethod
+    def _traceparent(cls, value: Any) -> str | None:
+        return value if isinstance(value, str) and TRACEPARENT.fullmatch(value) else None
+
+    @field_validator("tracestate", mode="before")
+    @classmethod
+    def _tracestate(cls, value: Any) -> str | None:
+        return value if isinstance(value, str) and len(value) <= TRACESTATE_MAX else None
 
 
 class EventData(BaseModel):
@@ -92,7 +115,8 @@ def make_event(
     company_id: str | None = None,
     event_id: str | None = None,
 ) -> dict[str, Any]:
-    """Build the JSON-ready envelope of a new event, carrying the current correlation id.
+    """Build the JSON-ready envelope of a new event, carrying the current correlation id and
+    trace context (``traceparent``/``tracestate`` when a span is recording).
 
     ``data`` given as a dict is checked against the spec's model (ValidationError if it does
     not fit), so an event never leaves with a shape its catalogue entry does not describe.
@@ -113,6 +137,7 @@ def make_event(
         "datacontenttype": "application/json",
         "data": payload,
         "correlationid": correlation_id.get() or uuid.uuid4().hex,
+        **tracing.event_attributes(),
     }
     if subject is not None:
         envelope["subject"] = subject
@@ -202,4 +227,6 @@ def _example(spec: EventSpec) -> dict[str, Any]:
     return {"specversion": "1.0", "id": "00000000-0000-4000-8000-000000000000",
             "source": spec.event_source, "type": spec.type,
             "time": "2026-01-01T00:00:00+00:00", "datacontenttype": "application/json",
-            "correlationid": "4bf92f3577b34da6a3ce929d0e0e4736", "data": spec.example}
+            "correlationid": "4bf92f3577b34da6a3ce929d0e0e4736",
+            "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "data": spec.example}

@@ -2,7 +2,9 @@
 
 The correlation id lives in a contextvar: the HTTP middleware binds it from the
 ``X-Correlation-ID`` header, the consumer from the event's ``correlationid`` extension, and
-every log line and every event written in that context carries it.
+every log line and every event written in that context carries it. A line written while a
+span is recording (tracing on, see ``shared.tracing``) also carries ``trace_id`` and
+``span_id``, so a trace leads to its log lines and back.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import date, datetime
 from typing import Any, TextIO
 
 import structlog
+from opentelemetry import trace
 from pydantic import BaseModel
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -37,7 +40,7 @@ _SAFE_KEYS = frozenset(
     {"event", "exc_info", "exception", "level", "timestamp", "logger", "correlation_id", "service",
      "status", "status_code", "event_type", "event_id", "route", "method", "duration_ms", "kind",
      "reason_code", "error_code", "http_status", "token_type", "country_code", "currency_code",
-     "language_code", "stack_info"}
+     "language_code", "stack_info", "trace_id", "span_id"}
 )
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 # Values that look like secrets wherever they appear: bearer/basic credentials, JWTs, URLs
@@ -142,6 +145,15 @@ def _add_correlation_id(_logger, _name, event_dict: dict) -> dict:
     return event_dict
 
 
+def _add_trace_ids(_logger, _name, event_dict: dict) -> dict:
+    # The current span's ids, as trace back ends show them (hex); none while tracing is off.
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid and "trace_id" not in event_dict:
+        event_dict["trace_id"] = format(span_context.trace_id, "032x")
+        event_dict["span_id"] = format(span_context.span_id, "016x")
+    return event_dict
+
+
 def configure_logging(service: str, level: str = "INFO", fmt: str = "json",
                       stream: TextIO | None = None) -> None:
     """Set up structlog (and the standard library's loggers) for one service process.
@@ -158,6 +170,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json",
     shared_processors = [
         structlog.contextvars.merge_contextvars,
         _add_correlation_id,
+        _add_trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,

@@ -40,6 +40,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
+from shared import tracing
 from shared.bus import Bus
 from shared.logging import get_logger
 from shared.metrics import Metrics
@@ -102,6 +103,8 @@ class Relay:
         self._held: dict[Key, str] = {}
         self._waiting: dict[Key, list[Written]] = {}
         self._handed_over: deque[Written] = deque()
+        # The traces of the events just published per aggregate: the removal's span links.
+        self._links: dict[Key, list] = {}
         self._idle: deque[asyncio.Future[None]] = deque()
         self._wakes = 0  # wake-ups that found no idle worker
         self._poll_due = True
@@ -122,9 +125,14 @@ class Relay:
 
     async def start(self) -> None:
         self._stopping = False
-        self._tasks = [asyncio.create_task(self._loop(i), name=f"relay-{i}")
+        # The relay's own reads and writes are no one's trace (a poll a second would be a
+        # trace a second): instrumentation is off in its tasks; each publish continues its
+        # event's trace and each removal is a span linked to the traces it serves.
+        self._tasks = [asyncio.create_task(self._loop(i), name=f"relay-{i}",
+                                           context=tracing.background_context())
                        for i in range(self.concurrency)]
-        self._tasks.append(asyncio.create_task(self._backlog_loop(), name="relay-backlog"))
+        self._tasks.append(asyncio.create_task(self._backlog_loop(), name="relay-backlog",
+                                               context=tracing.background_context()))
 
     async def stop(self) -> None:
         self._stopping = True
@@ -298,6 +306,7 @@ class Relay:
 
     def _let_go(self, key: Key) -> None:
         self._held.pop(key, None)
+        self._links.pop(key, None)
         waiting = self._waiting.pop(key, None)
         if waiting:
             self._handed_over.extend(waiting)
@@ -323,6 +332,9 @@ class Relay:
                     raise
                 published += len(current.pending)
                 # Removed; or what a command added meanwhile, claimed anew to publish next.
+                links = tracing.event_links(e["event"] for e in current.pending)
+                if links:
+                    self._links[key] = links
                 current = await self._remove_published(current.store, current.id,
                                                        current.last_seq)
             return published
@@ -338,7 +350,7 @@ class Relay:
         claim = self._held.get(key)
         if claim is None:
             return None
-        if await self._removals(coll).remove(_id, last_seq, claim):
+        if await self._removals(coll).remove(_id, last_seq, claim, self._links.pop(key, None)):
             return None
         # Events were added since the claim: keep those, drop the published ones.
         while True:
@@ -445,12 +457,17 @@ class _Removals:
     def __init__(self, collection: AsyncCollection) -> None:
         self.collection = collection
         self._queued: list[tuple[Any, int, str, asyncio.Future[bool]]] = []
+        # The traces of the events each queued removal follows (span links of the write).
+        self._links: dict[int, list] = {}
         self._writer: asyncio.Task[None] | None = None
 
-    async def remove(self, _id: Any, last_seq: int, claim: str) -> bool:
+    async def remove(self, _id: Any, last_seq: int, claim: str,
+                     links: list | None = None) -> bool:
         """True: removed. False: not (events were added, or the claim is gone); look."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queued.append((_id, last_seq, claim, future))
+        if links:
+            self._links[id(future)] = links
         if self._writer is None:
             self._writer = asyncio.create_task(self._write())
         return await future
@@ -476,11 +493,13 @@ class _Removals:
                          items: list[tuple[Any, str, asyncio.Future[bool]]]) -> None:
         # A claim token is written only on the aggregates claimed with it, so "one of these
         # claims" is, for each aggregate, "its own claim".
+        links = [link for _, _, f in items for link in self._links.pop(id(f), ())]
         try:
-            done = await self.collection.update_many(
-                {"_id": {"$in": [i[0] for i in items]}, "outbox_seq": {"$eq": last_seq},
-                 "relay_claim": {"$in": list({i[1] for i in items})}},
-                {"$set": _CLEARED, "$inc": {"version": 1}})
+            with tracing.batch("relay remove published", links):
+                done = await self.collection.update_many(
+                    {"_id": {"$in": [i[0] for i in items]}, "outbox_seq": {"$eq": last_seq},
+                     "relay_claim": {"$in": list({i[1] for i in items})}},
+                    {"$set": _CLEARED, "$inc": {"version": 1}})
         except BaseException as e:
             for _, _, future in items:
                 if not future.done():

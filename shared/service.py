@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared import mongo
+from shared import mongo, tracing
 from shared.auth import TokenVerifier
 from shared.bus import Bus, Subscription, Topology
 from shared.config import DevelopmentDefaultRefused, ServiceSettings, refuse_development_defaults
@@ -148,6 +148,9 @@ def main(definition: ServiceDefinition, settings_type: type[ServiceSettings],
     if args.port is not None:
         settings.http_port = args.port
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
+    # Before the app exists: the instrumentations patch aiohttp's Application, aio-pika and
+    # pymongo (only when an OTLP endpoint is set; see shared/tracing.py).
+    tracing.configure(settings.service_name, args.role)
     try:
         app = create_app(definition, settings, args.role)
     except DevelopmentDefaultRefused as e:

@@ -43,3 +43,24 @@ async def db(mongo_url: str, unique: str):
     yield client[name]
     await client.drop_database(name)
     await client.close()
+
+
+@pytest.fixture
+def spans():
+    """The kit's spans in memory (``shared.tracing.use``), for tests run in-process; what a
+    test starts with ``spans.tracer`` is recorded too."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from shared import tracing
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    exporter.tracer = provider.get_tracer("tests")
+    exporter.provider = provider
+    tracing.use(provider)
+    yield exporter
+    tracing.use(None)
+    provider.shutdown()

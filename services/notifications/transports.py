@@ -22,10 +22,13 @@ from typing import Protocol
 
 import aiohttp
 import aiosmtplib
+from opentelemetry.trace import SpanKind
+from yarl import URL
 
 from services.notifications.domain.breaker import CircuitBreaker
 from services.notifications.messages import Rendered
 from services.notifications.settings import NotificationsSettings
+from shared import tracing
 
 
 class DeliveryError(Exception):
@@ -85,6 +88,10 @@ class SmtpTransport:
         self.starttls, self.tls, self.timeout = starttls, tls, timeout
 
     async def send(self, message: EmailMessage) -> str:
+        with _send_span(self.name, "email", self.host, self.port):
+            return await self._send(message)
+
+    async def _send(self, message: EmailMessage) -> str:
         try:
             await aiosmtplib.send(
                 message, hostname=self.host, port=self.port,
@@ -120,6 +127,10 @@ class EmailFileTransport:
         self.directory = Path(directory)
 
     async def send(self, message: EmailMessage) -> str:
+        with _send_span(self.name, "email"):
+            return await self._send(message)
+
+    async def _send(self, message: EmailMessage) -> str:
         def write() -> None:
             self.directory.mkdir(parents=True, exist_ok=True)
             # Written aside, then renamed: a reader never sees half a message.
@@ -148,6 +159,12 @@ class SmsGateway:
         self._session: aiohttp.ClientSession | None = None
 
     async def send(self, message: SmsMessage) -> str:
+        # The gateway's host and port only: its URL's user info or query may hold credentials.
+        url = URL(self.url)
+        with _send_span(self.name, "sms", url.host, url.port):
+            return await self._send(message)
+
+    async def _send(self, message: SmsMessage) -> str:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self.timeout)
         body = {"from": self.sender, "to": message.to, "text": message.text,
@@ -174,6 +191,19 @@ class SmsGateway:
             self._session = None
 
 
+def _send_span(provider: str, channel: str, server: str | None = None,
+               port: int | None = None):
+    """The span of one send through one provider (``smtp send``, ``sms-gateway send``…).
+    No recipient and no content in it: the provider, the channel and the server only."""
+    attributes: dict[str, str | int] = {"bap.notifications.provider": provider,
+                                        "bap.notifications.channel": channel}
+    if server:
+        attributes["server.address"] = server
+    if port:
+        attributes["server.port"] = port
+    return tracing.span(f"{provider} send", kind=SpanKind.CLIENT, attributes=attributes)
+
+
 def _file_name(message_id: str | None) -> str:
     """A safe file name from a Message-ID (``<d-…@domain>`` → ``d-…``)."""
     local = (message_id or "").strip().strip("<>").partition("@")[0]
@@ -191,6 +221,10 @@ class SmsFileTransport:
         self.directory = Path(directory)
 
     async def send(self, message: SmsMessage) -> str:
+        with _send_span(self.name, "sms"):
+            return await self._send(message)
+
+    async def _send(self, message: SmsMessage) -> str:
         def write() -> None:
             self.directory.mkdir(parents=True, exist_ok=True)
             path = self.directory / f"{_file_name(message.reference)}.json"

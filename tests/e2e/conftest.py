@@ -49,7 +49,14 @@ def smtp_server():
 
 
 @pytest.fixture
-async def platform(mongo_url, amqp_url, bus_prefix, unique, smtp_server, tmp_path):
+def platform_extra_env() -> dict[str, str]:
+    """Settings a test module adds to every service's environment (override it there)."""
+    return {}
+
+
+@pytest.fixture
+async def platform(mongo_url, amqp_url, bus_prefix, unique, smtp_server, tmp_path,
+                   platform_extra_env):
     controller, _ = smtp_server
     ports = {name: free_port() for name in SERVICES}
     env = platform_env(mongo_url=mongo_url, amqp_url=amqp_url, bus_prefix=bus_prefix,
@@ -57,6 +64,7 @@ async def platform(mongo_url, amqp_url, bus_prefix, unique, smtp_server, tmp_pat
                            "NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
                            "NOTIFICATIONS_SMTP_PORT": str(controller.port),
                            "NOTIFICATIONS_PORTAL_BASE_URL": "https://portal.test",
+                           **platform_extra_env,
                        })
     p = Platform({name: ServiceProcess(name, ports[name], env, tmp_path / f"{name}.log")
                   for name in SERVICES})
