@@ -24,8 +24,6 @@ BILLING_WRITERS = Access.of(roles=(COMPANY_ADMIN, BILLING_ADMIN))
 # Online invoices (BIL-7): any user of the company reaches the handler, which admits
 # administrators and the users granted online invoices.
 COMPANY_USERS = Access()
-IDEMPOTENCY_NOTE = ("Send an `Idempotency-Key` header to make retries safe: the same key with "
-                    "the same body answers the stored response.")
 
 
 def _refuse_card_numbers(data: Any) -> Any:

@@ -16,7 +16,6 @@ from services.billing.http import (
     BILLING_WRITERS,
     CARD_PROVIDER,
     COMPANY_USERS,
-    IDEMPOTENCY_NOTE,
     STORE,
     Body,
     routes,
@@ -26,46 +25,82 @@ from services.billing.http.payment_methods import PaymentMethod, PaymentMethodCh
 from services.billing.idempotency import idempotent
 from shared.auth import Principal
 
+
 class Product(BaseModel):
-    id: str
-    name: str
-    unit_price_minor: int
-    currency: str
-    max_licences: int
+    """A product of the catalogue, priced per licence and month."""
+
+    id: str = Field(description="The product's id, to book it", examples=["companyflex"])
+    name: str = Field(description="The product's name", examples=["CompanyFlex"])
+    unit_price_minor: int = Field(description="Price per licence and month in cents",
+                                  examples=[1995])
+    currency: str = Field(description="ISO 4217 currency code", examples=["EUR"])
+    max_licences: int = Field(description="The most licences one subscription may have",
+                              examples=[1000])
 
 
 class Products(BaseModel):
-    items: list[Product]
+    """The product catalogue."""
+
+    items: list[Product] = Field(description="Every product that can be booked")
 
 
 class Booking(Body):
-    product_id: str = Field(min_length=1, max_length=64)
-    licences: int = Field(ge=1, le=10_000)
+    """A product to book with its number of licences; a company without a payment method
+    brings one (and may bring its billing details) in the same request."""
+
+    product_id: str = Field(min_length=1, max_length=64,
+                            description="The product's id from `GET /v1/products`",
+                            examples=["m365-business-standard"])
+    licences: int = Field(ge=1, le=10_000, description="Number of licences, at most the "
+                                                       "product's `max_licences`",
+                          examples=[25])
     payment_method: PaymentMethodChoice | None = Field(
-        None, description="Needed when the company has no payment method yet")
-    billing_details: BillingDetailsIn | None = None
+        None, description="Needed when the company has no payment method yet; becomes the "
+                          "active one, as with `POST /v1/payment-methods`",
+        examples=[{"kind": "paypal", "billing_agreement_id": "B-5YM71234AB567890C",
+                   "payer_email": "payments@muster.example"}])
+    billing_details: BillingDetailsIn | None = Field(
+        None, description="Billing details to set with the booking, as with "
+                          "`PUT /v1/billing-details`")
 
 
 class LicenceChange(Body):
-    licences: int = Field(ge=1, le=10_000)
+    """A subscription's new number of licences."""
+
+    licences: int = Field(ge=1, le=10_000, description="The new number of licences, at most "
+                                                       "the product's `max_licences`",
+                          examples=[30])
 
 
 class Subscription(BaseModel):
-    id: str
-    product_id: str
-    product_name: str
-    licences: int
-    unit_price_minor: int
-    currency: str
-    monthly_amount_minor: int
-    status: Literal["active", "awaiting_payment_method", "cancelled"]
-    billed_with: str | None = Field(description="The active payment method (BIL-3)")
-    booked_at: datetime
-    cancelled_at: datetime | None = None
+    """A booked product with its licences and monthly amount."""
+
+    id: str = Field(description="The subscription's id", examples=["sub_8c2d4e6f1a3b5c7d"])
+    product_id: str = Field(description="The booked product", examples=["m365-business-standard"])
+    product_name: str = Field(description="The product's name",
+                              examples=["Microsoft 365 Business Standard"])
+    licences: int = Field(description="Number of licences", examples=[25])
+    unit_price_minor: int = Field(description="Price per licence and month in cents, as booked",
+                                  examples=[1170])
+    currency: str = Field(description="ISO 4217 currency code", examples=["EUR"])
+    monthly_amount_minor: int = Field(description="licences × unit price, in cents",
+                                      examples=[29250])
+    status: Literal["active", "awaiting_payment_method", "cancelled"] = Field(
+        description="active; awaiting_payment_method until a method is usable (a SEPA "
+                    "mandate in its credit check); cancelled", examples=["active"])
+    billed_with: str | None = Field(description="The active payment method's id; null when "
+                                                "cancelled or while there is none",
+                                    examples=["pm_3f9a1c2b7d4e5f60"])
+    booked_at: datetime = Field(description="When it was booked",
+                                examples=["2026-03-02T09:20:00Z"])
+    cancelled_at: datetime | None = Field(None, description="When it was cancelled",
+                                          examples=["2026-09-30T16:00:00Z"])
 
 
 class Subscriptions(BaseModel):
-    items: list[Subscription]
+    """The company's subscriptions."""
+
+    items: list[Subscription] = Field(description="Every subscription, cancelled ones too")
 
 
 def subscription_out(s: dict, account: dict) -> Subscription:
@@ -78,13 +113,19 @@ def subscription_out(s: dict, account: dict) -> Subscription:
 
 
 class BookingDone(BaseModel):
-    subscription: Subscription
-    payment_method: PaymentMethod | None
+    """The booked subscription and the payment method that bills it."""
+
+    subscription: Subscription = Field(description="The new subscription")
+    payment_method: PaymentMethod | None = Field(description="The active payment method; "
+                                                             "null while there is none")
 
 
 @routes.get("/v1/products", response=Products, access=COMPANY_USERS, tags=("subscriptions",))
 async def list_products(request: web.Request, principal: Principal) -> Products:
-    """BIL-5: the product catalogue (prices in cents per licence and month)."""
+    """List the products that can be booked
+
+    The product catalogue with prices in cents per licence and month. Any signed-in user of
+    a company."""
     return Products(items=[Product(id=p.id, name=p.name, unit_price_minor=p.unit_price_minor,
                                    currency=p.currency, max_licences=p.max_licences)
                            for p in PRODUCTS.values()])
@@ -93,18 +134,35 @@ async def list_products(request: web.Request, principal: Principal) -> Products:
 @routes.get("/v1/subscriptions", response=Subscriptions, access=BILLING_ADMINS,
             tags=("subscriptions",), problems=(404,))
 async def list_subscriptions(request: web.Request, principal: Principal) -> Subscriptions:
-    """BIL-5: the company's subscriptions, each billed with the active method."""
+    """List the subscriptions
+
+    The company's subscriptions, cancelled ones included; every active one is billed with
+    the active payment method. Company administrators and billing administrators (or a
+    client with `billing:read`)."""
     account = await handlers.billing_account(request.app[STORE], principal.company_id)
     return Subscriptions(items=[subscription_out(s, account)
                                 for s in account.get("subscriptions", [])])
 
 
 @routes.post("/v1/subscriptions", body=Booking, response=BookingDone, status=201,
-             access=BILLING_WRITERS, tags=("subscriptions",), problems=(404, 503),
-             summary="BIL-5: book a product with N licences; without a payment method the "
-                     "booking brings one. " + IDEMPOTENCY_NOTE)
+             access=BILLING_WRITERS, tags=("subscriptions",),
+             problems=(400, 404, 409, 422, 503))
 async def book_subscription(request: web.Request, body: Booking,
                             principal: Principal) -> web.Response:
+    """Book a product
+
+    Books a product with a number of licences. A company without a payment method brings
+    one in `payment_method` (422 `payment-method-required` otherwise) and may set its
+    billing details in the same request; everything is saved in one change. With a SEPA
+    mandate the subscription waits as `awaiting_payment_method` until the credit check
+    approves it. Company administrators and billing administrators. 422 `unknown-product`
+    for an id not in the catalogue; 503 `payment-provider-unavailable` when a card can not
+    be confirmed right now.
+
+    Send an `Idempotency-Key` header (1 to 255 visible ASCII characters, e.g. a UUID) to make
+    retries safe: the same key with the same body answers the stored response again with
+    `Idempotent-Replayed: true`; with another body 422 `idempotency-key-reused`; while the
+    first request still runs 409 `idempotency-request-in-progress`."""
     async def run():
         sub, account = await handlers.book_subscription(
             request.app[STORE], request.app[CARD_PROVIDER], principal,
@@ -125,16 +183,24 @@ async def book_subscription(request: web.Request, body: Booking,
               access=BILLING_WRITERS, tags=("subscriptions",), problems=(404, 409))
 async def change_subscription(request: web.Request, body: LicenceChange,
                               principal: Principal) -> Subscription:
-    """BIL-5: change the number of licences."""
+    """Change the number of licences
+
+    Sets a subscription's number of licences (1 to the product's `max_licences`); the monthly
+    amount follows. Company administrators and billing administrators. 409
+    `subscription-cancelled` for a cancelled subscription."""
     sub, account = await handlers.change_subscription(
         request.app[STORE], principal, request.match_info["subscription_id"], body.licences)
     return subscription_out(sub, account)
 
 
 @routes.delete("/v1/subscriptions/{subscription_id}", response=Subscription,
-               access=BILLING_WRITERS, tags=("subscriptions",), problems=(404,))
+               access=BILLING_WRITERS, tags=("subscriptions",), problems=(404, 409))
 async def cancel_subscription(request: web.Request, principal: Principal) -> Subscription:
-    """BIL-5: cancel a subscription (it stays listed as cancelled)."""
+    """Cancel a subscription
+
+    Cancels a subscription; it stays listed as `cancelled` with the time it ended.
+    Cancelling a cancelled subscription changes nothing. Company administrators and billing
+    administrators."""
     sub, account = await handlers.cancel_subscription(
         request.app[STORE], principal, request.match_info["subscription_id"])
     return subscription_out(sub, account)
