@@ -46,7 +46,11 @@ TRACER_NAME = "bap"
 _W3C = TraceContextTextMapPropagator()
 _EVENT_KEYS = ("traceparent", "tracestate")
 # Health probes and metric scrapes would be most of the spans and tell nothing.
-DEFAULT_EXCLUDED_URLS = "/health/.*,/metrics,/openapi.json,/docs.*"
+DEFAULT_EXCLUDED_URLS = r"^/health/,^/metrics$,^/openapi\.json$,^/docs(/|$)"
+# Span attributes holding a URL or its query: a query may name a person (a recipient search)
+# or carry a credential, so only its keys' presence is kept ("?[redacted]").
+_URL_ATTRIBUTES = ("http.target", "http.url", "url.full")
+_QUERY_ATTRIBUTES = ("url.query",)
 
 _tracer: trace.Tracer = trace.get_tracer(TRACER_NAME)
 _enabled = False
@@ -86,6 +90,7 @@ def configure(service: str, role: str, environ: Mapping[str, str] | None = None)
     # Resource.create adds OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME; the sampler
     # (OTEL_TRACES_SAMPLER) and the batch processor (OTEL_BSP_*) read theirs too.
     provider = TracerProvider(resource=Resource.create(attributes))
+    provider.add_span_processor(query_redactor())
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     # Read by the server instrumentation when it is installed: a default, not an override.
@@ -99,6 +104,25 @@ def configure(service: str, role: str, environ: Mapping[str, str] | None = None)
     use(provider)
     log.info("tracing on", endpoint=endpoint(environ), role=role)
     return True
+
+
+def query_redactor() -> Any:
+    """A span processor (first in line) that takes query strings out of the URL attributes
+    the HTTP instrumentations set when they start a span."""
+    from opentelemetry.sdk.trace import SpanProcessor
+
+    class QueryRedactor(SpanProcessor):
+        def on_start(self, span: Any, parent_context: Context | None = None) -> None:
+            attributes = span.attributes or {}
+            for key in _URL_ATTRIBUTES:
+                value = attributes.get(key)
+                if isinstance(value, str) and "?" in value:
+                    span.set_attribute(key, value.partition("?")[0] + "?[redacted]")
+            for key in _QUERY_ATTRIBUTES:
+                if attributes.get(key):
+                    span.set_attribute(key, "[redacted]")
+
+    return QueryRedactor()
 
 
 def use(provider: trace.TracerProvider | None) -> None:

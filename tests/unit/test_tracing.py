@@ -154,3 +154,23 @@ def test_without_an_endpoint_nothing_is_installed_and_the_kits_spans_are_no_ops(
     with tracing.publishing({"id": "1", "type": TYPE}, "bap.events", headers := {}) as s:
         assert s is None
     assert headers == {}
+
+
+def test_url_attributes_keep_no_query_string(spans):
+    """A query may name a person (a recipient search) or carry a credential."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider = TracerProvider()
+    provider.add_span_processor(tracing.query_redactor())
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    with provider.get_tracer("t").start_as_current_span("GET /v1/deliveries", attributes={
+            "http.target": "/v1/deliveries?recipient=anna@example.com",
+            "http.url": "http://h/v1/deliveries?recipient=anna@example.com",
+            "url.query": "recipient=anna@example.com", "url.path": "/v1/deliveries"}):
+        pass
+    (span,) = spans.get_finished_spans()
+    assert span.attributes["http.target"] == "/v1/deliveries?[redacted]"
+    assert span.attributes["http.url"] == "http://h/v1/deliveries?[redacted]"
+    assert span.attributes["url.query"] == "[redacted]"
+    assert span.attributes["url.path"] == "/v1/deliveries"
