@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
-
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.contracts import handlers, linking, views
-from services.contracts.domain.rights import Right
 from services.contracts.handlers import PasswordPolicy
+from services.contracts.http_models import (
+    AdministratorSearch,
+    Assignment,
+    AssignmentOut,
+    Contract,
+    Contracts,
+    ContractSpace,
+    Link,
+    LinkRequest,
+    Links,
+    PasswordIssued,
+    TransferOptions,
+    TransferSave,
+)
 from services.contracts.store import ContractsStore
 from shared.auth import COMPANY_ADMIN, PHONE_CONTRACTS, SUB_ADMIN, Access, Principal
 from shared.http import Routes
-from shared.parsing import UniqueList
 
 routes = Routes()
 STORE = web.AppKey("contracts_store", ContractsStore)
@@ -29,116 +37,6 @@ CONTRACT_VIEWERS = Access.of(roles=(COMPANY_ADMIN, SUB_ADMIN), scopes=("contract
 SPACE_VIEWERS = Access.of(scopes=("contracts:read",), phone_permission=PHONE_CONTRACTS)
 SUPPORT = Access.of(scopes=("contracts:support",), users=False)
 
-CustomerNumber = Field(min_length=3, max_length=32, pattern=r"^[0-9A-Za-z][0-9A-Za-z-]*$")
-Kind = Literal["landline", "mobile"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ContractSummary(BaseModel):
-    contract_id: str
-    product: str
-    segment: str
-    access_number: str | None = None
-    status: str
-
-
-class LinkRequest(Strict):
-    customer_number: str = CustomerNumber
-    one_time_password: str = Field(min_length=4, max_length=64)
-    # holder: every contract under the number, full rights; user: one contract, limited.
-    link_type: Literal["holder", "user"] = "holder"
-    contract_id: str | None = Field(None, min_length=1, max_length=64)
-    access_number: str | None = Field(None, min_length=3, max_length=32)
-
-
-class Link(BaseModel):
-    customer_number: str
-    kind: Kind
-    link_type: Literal["holder", "user"]
-    # Every contract it covers is terminated: delete the link (seed 003).
-    stale: bool
-    linked_at: datetime
-    rights: list[str]
-    contracts: list[ContractSummary]
-
-
-class Links(BaseModel):
-    links: list[Link]
-
-
-class Contract(ContractSummary):
-    customer_number: str
-    kind: Kind
-    rights: list[str]
-    # holder / user link, "transfer" from another company, "assignment" for sub-administrators
-    via: str
-
-
-class Contracts(BaseModel):
-    contracts: list[Contract]
-
-
-class ContractSpace(BaseModel):
-    company_id: str
-    company_name: str
-    # The numbers and contracts the caller holds rights on (a master administrator: every
-    # linked number).
-    customer_numbers: list[str]
-    contracts: list[Contract]
-    opened_at: datetime
-
-
-class PasswordIssued(BaseModel):
-    customer_number: str
-    expires_at: datetime
-
-
-class AdministratorSearch(Strict):
-    email: EmailStr
-    customer_number: str = CustomerNumber
-    kind: Kind = "landline"
-
-
-class TransferSave(AdministratorSearch):
-    # The ticked contracts; a contract ticked before and missing now is revoked.
-    contract_ids: UniqueList[str] = Field(max_length=1000)
-
-
-class Administrator(BaseModel):
-    user_id: str
-    first_name: str | None = None
-    surname: str | None = None
-    email: str
-
-
-class TransferOption(ContractSummary):
-    customer_number: str
-    transferred: bool
-
-
-class TransferOptions(BaseModel):
-    administrator: Administrator
-    rights: list[str]
-    contracts: list[TransferOption]
-
-
-class AssignedContract(Strict):
-    contract_id: str = Field(min_length=1, max_length=64)
-    # Omitted: every right the company holds on it except "commercial contact".
-    rights: UniqueList[Right] | None = Field(None, min_length=1)
-
-
-class Assignment(Strict):
-    contracts: list[AssignedContract] = Field(max_length=1000)
-
-
-class AssignmentOut(BaseModel):
-    user_id: str
-    contracts: list[AssignedContract]
-
 
 def _number(request: web.Request) -> str:
     return request.match_info["customer_number"]
@@ -147,10 +45,14 @@ def _number(request: web.Request) -> str:
 @routes.get("/v1/contract-space", response=ContractSpace, access=SPACE_VIEWERS,
             tags=("contract space",), problems=(404,))
 async def get_contract_space(request: web.Request, principal: Principal) -> ContractSpace:
-    """The calling company's contract space as the caller may see it: the customer numbers
-    and contracts the caller holds rights on. Master administrators see every linked number;
-    sub-administrators their assigned contracts; a mobile-number login its number's
-    contracts (`own_number:read`); other users nothing."""
+    """Read your contract space
+
+    The calling company's contract space as the caller may see it: the customer numbers and
+    contracts the caller holds rights on. Master administrators see every linked number and
+    the contracts transferred to them; sub-administrators their assigned contracts; a
+    mobile-number login whose company allows it its number's contracts
+    (`own_number:read`); other users an empty space. Any signed-in user (or a client with
+    `contracts:read`). 404 until the space is opened, a moment after the registration."""
     return ContractSpace(**await views.contract_space(request.app[STORE], principal))
 
 
@@ -159,9 +61,18 @@ async def get_contract_space(request: web.Request, principal: Principal) -> Cont
              tags=("links",), problems=(404, 409, 410, 422, 429))
 async def link_customer_number(request: web.Request, body: LinkRequest,
                                principal: Principal) -> Link:
-    """Link a customer number to your company with its one-time password (seed 001
-    "Festnetz-Kundennummer verbinden"). An unknown number and a wrong password get the same
-    422; the reasons a link can not be made are told only once the password proved right."""
+    """Link a customer number to your company
+
+    Links a landline or mobile customer number with the one-time password from its letter
+    or email: as contract holder (every contract, every right) or as user (one contract or
+    phone number, to view and make technical changes). Master administrators only. An
+    unknown number and a wrong password get the same 422 `wrong-one-time-password` with the
+    attempts left; after too many wrong passwords the number is locked for your company and
+    too many wrong tries per hour are refused (429). Only once the password proved right are
+    the reasons a link can not be made told: 410 `one-time-password-expired`, 409
+    `one-time-password-used`, `customer-number-linked-elsewhere`, `already-linked`,
+    `private-customer-number`, `mixed-customer-number`, `contract-terminated`; 404
+    `unknown-contract` for a user link's contract."""
     link = await linking.link_customer_number(
         request.app[STORE], request.app[POLICY], request.app[ATTEMPTS],
         company_id=principal.company_id,
@@ -173,13 +84,22 @@ async def link_customer_number(request: web.Request, body: LinkRequest,
 
 @routes.get("/v1/links", response=Links, access=ADMINS, tags=("links",))
 async def list_links(request: web.Request, principal: Principal) -> Links:
-    """Your company's links, each marked stale when all its contracts are terminated."""
+    """List your company's links
+
+    Every customer number your company linked, with the contracts each covers and the
+    rights it gives; a link is marked `stale` when all its contracts are terminated.
+    Master administrators only."""
     return Links(links=await handlers.links(request.app[STORE], principal.company_id))
 
 
-@routes.delete("/v1/links/{customer_number}", access=ADMINS, tags=("links",), problems=(404,))
+@routes.delete("/v1/links/{customer_number}", access=ADMINS, tags=("links",),
+               problems=(404, 409))
 async def delete_link(request: web.Request, principal: Principal) -> None:
-    """Delete your company's link to a customer number (e.g. a stale or a user link)."""
+    """Delete a link
+
+    Deletes your company's link to a customer number (for example a stale link or a user
+    link); the rights it gave end with it. Master administrators only. 404 `link-not-found`
+    when your company has no link to the number."""
     await handlers.unlink_customer_number(request.app[STORE], company_id=principal.company_id,
                                           number=_number(request))
 
@@ -187,15 +107,23 @@ async def delete_link(request: web.Request, principal: Principal) -> None:
 # -- contracts (CON-2, CON-5, CON-6) -----------------------------------------------------------
 @routes.get("/v1/contracts", response=Contracts, access=CONTRACT_VIEWERS, tags=("contracts",))
 async def list_contracts(request: web.Request, principal: Principal) -> Contracts:
-    """The contracts you hold rights for, with the rights (sub-administrators: those
-    assigned to them; a mobile-number login: its number's contracts, to view)."""
+    """List the contracts you hold rights for
+
+    The contracts you hold rights for, with the rights and how you hold them. Master
+    administrators: every contract under the company's links and those transferred to them;
+    sub-administrators: those assigned to them; a mobile-number login whose company allows it
+    (`own_number:read`): its number's contracts, to view. Also clients with
+    `contracts:read`."""
     return Contracts(contracts=await views.visible_contracts(request.app[STORE], principal))
 
 
 @routes.get("/v1/contracts/{contract_id}", response=Contract, access=CONTRACT_VIEWERS,
             tags=("contracts",), problems=(404,))
 async def get_contract(request: web.Request, principal: Principal) -> Contract:
-    """One contract you hold rights for."""
+    """Read one contract you hold rights for
+
+    The contract with your rights on it, for the same callers as the list. 404
+    `contract-not-found` for a contract you hold no rights for, whether it exists or not."""
     return Contract(**await views.visible_contract(
         request.app[STORE], principal, request.match_info["contract_id"]))
 
@@ -206,8 +134,13 @@ async def get_contract(request: web.Request, principal: Principal) -> Contract:
              problems=(404, 409))
 async def search_administrator(request: web.Request, body: AdministratorSearch,
                                principal: Principal) -> TransferOptions:
-    """Find another master administrator by email and customer number; shows which of your
-    contracts are transferred to them (seed 001 "Festnetz-Berechtigungen übertragen")."""
+    """Find a master administrator to transfer permissions to
+
+    Finds another company's master administrator by email address and a customer number
+    their company linked, and shows which of your active landline contracts (as contract
+    holder) are transferred to them. Master administrators only. 404
+    `master-administrator-not-found`; 409 `transfer-within-company` for an administrator of
+    your own company."""
     store = request.app[STORE]
     target = await handlers.find_master_administrator(
         store, company_id=principal.company_id, email=body.email,
@@ -217,11 +150,15 @@ async def search_administrator(request: web.Request, body: AdministratorSearch,
 
 
 @routes.put("/v1/permission-transfers", body=TransferSave, response=TransferOptions,
-            access=ADMINS, tags=("permission transfer",), problems=(404, 409))
+            access=ADMINS, tags=("permission transfer",), problems=(404, 409, 422))
 async def save_transfers(request: web.Request, body: TransferSave,
                          principal: Principal) -> TransferOptions:
-    """Save the ticks: ticked contracts are transferred (every right except commercial
-    contact), unticked ones revoked."""
+    """Save the permission transfers
+
+    Saves the ticks for the administrator found: ticked contracts are transferred (every
+    right except commercial contact; the administrator gets an email), unticked ones
+    revoked. Master administrators only. 422 `contracts-not-transferable` for contracts
+    your company does not hold as active landline contract holder."""
     store = request.app[STORE]
     target = await handlers.find_master_administrator(
         store, company_id=principal.company_id, email=body.email,
@@ -235,7 +172,10 @@ async def save_transfers(request: web.Request, body: TransferSave,
 @routes.get("/v1/sub-administrators/{user_id}/contracts", response=AssignmentOut,
             access=ADMINS, tags=("sub-administrators",), problems=(404,))
 async def get_assignment(request: web.Request, principal: Principal) -> AssignmentOut:
-    """The contracts a sub-administrator may see and manage."""
+    """Read a sub-administrator's contracts
+
+    The contracts (and the rights on each) a sub-administrator of your company may see and
+    manage. Master administrators only. 404 `sub-administrator-not-found`."""
     return AssignmentOut(**await handlers.sub_admin_contracts(
         request.app[STORE], company_id=principal.company_id,
         user_id=request.match_info["user_id"]))
@@ -243,10 +183,15 @@ async def get_assignment(request: web.Request, principal: Principal) -> Assignme
 
 @routes.put("/v1/sub-administrators/{user_id}/contracts", body=Assignment,
             response=AssignmentOut, access=ADMINS, tags=("sub-administrators",),
-            problems=(404,))
+            problems=(404, 409, 422))
 async def put_assignment(request: web.Request, body: Assignment,
                          principal: Principal) -> AssignmentOut:
-    """Set the contracts (and the rights on each) a sub-administrator may see and manage."""
+    """Set a sub-administrator's contracts
+
+    Replaces the contracts (and the rights on each) a sub-administrator may see and manage;
+    omitted rights mean every right your company holds on the contract except commercial
+    contact. Master administrators only. 422 `contracts-not-assignable` for contracts or
+    rights your company does not hold; 404 `sub-administrator-not-found`."""
     return AssignmentOut(**await handlers.assign_sub_admin_contracts(
         request.app[STORE], company_id=principal.company_id,
         user_id=request.match_info["user_id"],
@@ -258,8 +203,13 @@ async def put_assignment(request: web.Request, body: Assignment,
              response=PasswordIssued, status=201, access=SUPPORT, tags=("support",),
              problems=(404, 409))
 async def reissue_password(request: web.Request, principal: Principal) -> PasswordIssued:
-    """Issue a new one-time password (the old one expired, was used or is locked); the
-    customer gets it by email."""
+    """Issue a new one-time password (support)
+
+    Issues a new one-time password for a customer number whose password expired, was used
+    or is locked for a company; the customer gets it by email at the address on file and
+    the old one stops working. Support clients (`contracts:support`) only. 404
+    `unknown-customer-number`; 409 `one-time-password-still-valid` while the current one can
+    still be used."""
     return PasswordIssued(**await handlers.reissue_password(
         request.app[STORE], request.app[POLICY], _number(request)))
 
