@@ -32,6 +32,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
+from pymongo.errors import ConnectionFailure as PyMongoConnectionFailure
 
 from shared.auth import Access, Principal, TokenVerifier, bearer_token
 from shared.errors import Problem
@@ -113,6 +114,15 @@ class Route:
     problems: tuple[int, ...] = ()
     upload: Upload | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # What the OpenAPI document tells clients beyond the models (shared.openapi): the
+    # operation's description (the handler docstring when empty), a model whose fields type
+    # and describe the path parameters, whether the route honours ``Idempotency-Key`` (and
+    # may answer a stored response with ``Idempotent-Replayed: true``), and whether its
+    # 201/202 answer names the created resource in ``Location``.
+    description: str = ""
+    path_params: type[BaseModel] | None = None
+    idempotent: bool = False
+    location: bool = False
 
     def __post_init__(self) -> None:
         if self.body is not None and self.upload is not None:
@@ -127,8 +137,8 @@ class Routes:
 
     def route(self, method: str, path: str, **kw: Any) -> Callable:
         def register(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-            summary = kw.pop("summary", None) or (fn.__doc__ or "").strip().split("\n")[0]
-            self.entries.append(Route(method, path, fn, summary=summary, **kw))
+            # An empty summary or description is taken from the docstring by the document.
+            self.entries.append(Route(method, path, fn, **kw))
             return fn
         return register
 
@@ -250,6 +260,14 @@ async def problem_middleware(request: web.Request, handler):
             raise
         return problem_response(_http_problem(request, e), request,
                                 {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None)
+    except PyMongoConnectionFailure:
+        # The database is away (a failover, a restart): a client may retry shortly, as every
+        # operation's document says, instead of reading it as a bug of ours.
+        log.warning("database unavailable", route=_route_name(request))
+        return problem_response(Problem("The database can not be reached right now; try "
+                                        "again shortly.", status=503, retry_after=5,
+                                        slug="service-unavailable",
+                                        title="Service unavailable"), request)
     except Exception:
         log.exception("unhandled error", route=_route_name(request))
         return problem_response(Problem("Something went wrong on our side.", status=500,
@@ -362,7 +380,12 @@ async def _metrics(request: web.Request) -> web.Response:
 
 
 async def _openapi(request: web.Request) -> web.Response:
-    return json_response(openapi_document(request.app[OPENAPI_INFO], request.app[ROUTES]))
+    # Internal clients get their tokens from identity: its address is the JWKS's host.
+    jwks = request.app[VERIFIER].jwks_url
+    token_url = (jwks.split("/.well-known/", 1)[0] + "/v1/oauth/token"
+                 if "/.well-known/" in jwks else "/v1/oauth/token")
+    return json_response(openapi_document(request.app[OPENAPI_INFO], request.app[ROUTES],
+                                           token_url=token_url))
 
 
 async def _docs(request: web.Request) -> web.Response:

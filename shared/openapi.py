@@ -19,10 +19,23 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from shared.openapi_examples import MISSING, compose
+from shared.openapi_parts import (
+    CORRELATION,
+    CORRELATION_PARAMETER,
+    IDEMPOTENCY_PARAMETER,
+    PROBLEM_JSON,
+    access_text,
+    header,
+    operation_texts,
+    problem_response,
+    security,
+    security_schemes,
+)
+
 if TYPE_CHECKING:  # shared.http imports this module: the route type is for annotations only
     from shared.http import Route
 
-PROBLEM_JSON = "application/problem+json"
 # Swagger UI 5.x (swagger-ui-py ships the dist files, the version pinned in pyproject.toml).
 DOCS_STATIC = Path(str(files("swagger_ui") / "static"))
 
@@ -76,31 +89,57 @@ class Upload:
 
 PROBLEM_SCHEMA = {
     "type": "object",
-    "description": "RFC 9457 problem details",
+    "description": "RFC 9457 problem details: `type` names the rule that was broken, "
+                   "`errors` the fields; further members (e.g. `retry_after`, "
+                   "`required_roles`) depend on the problem type.",
     "required": ["type", "title", "status"],
     "properties": {
-        "type": {"type": "string", "format": "uri-reference"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "correlation_id": {"type": "string"},
-        "errors": {"type": "array", "items": {
-            "type": "object", "required": ["field", "rule"],
-            "properties": {"field": {"type": "string"}, "rule": {"type": "string"},
-                           "message": {"type": "string"}}}},
+        "type": {"type": "string", "format": "uri-reference",
+                 "description": "The problem type, stable for a client to branch on.",
+                 "examples": ["/problems/validation-error"]},
+        "title": {"type": "string", "description": "The problem type in words.",
+                  "examples": ["The request is not valid"]},
+        "status": {"type": "integer", "description": "The HTTP status of this answer.",
+                   "examples": [422]},
+        "detail": {"type": "string", "description": "What went wrong with this request.",
+                   "examples": ["email: value_error"]},
+        "instance": {"type": "string", "description": "The path the request was sent to.",
+                     "examples": ["/v1/users"]},
+        "correlation_id": {"type": "string",
+                           "description": "The request's `X-Correlation-ID`.",
+                           "examples": ["portal-7f3a9c2e"]},
+        "retry_after": {"type": "integer", "description": "Seconds to wait (as the "
+                        "`Retry-After` header) for 429 and 503 answers.", "examples": [30]},
+        "errors": {"type": "array", "description": "One entry per field and broken rule "
+                   "(422).", "items": {
+                       "type": "object", "required": ["field", "rule"],
+                       "description": "A field that breaks a rule.",
+                       "properties": {
+                           "field": {"type": "string", "description": "The field's path, "
+                                     "dotted (`items.0.email`).", "examples": ["email"]},
+                           "rule": {"type": "string", "description": "The rule, stable for "
+                                    "a client to branch on.", "examples": ["value_error"]},
+                           "message": {"type": "string", "description": "The rule in "
+                                       "words.", "examples": ["value is not a valid email "
+                                                              "address"]}}}},
     },
 }
 
+# Answered by the kit for every operation: the database (every route reads or writes it)
+# can be unreachable, and then the answer is 503 with Retry-After (shared.http).
+KIT_PROBLEMS = (503,)
 
-def openapi_document(info: dict[str, Any], routes: list[Route]) -> dict[str, Any]:
-    """OpenAPI 3.1 built from the route table's pydantic models."""
+
+def openapi_document(info: dict[str, Any], routes: list[Route],
+                     token_url: str = "/v1/oauth/token") -> dict[str, Any]:
+    """OpenAPI 3.1 built from the route table: models, texts, headers, problems, examples
+    and security (``shared.openapi_parts``, ``shared.openapi_examples``)."""
     # One generation for every model in every mode, so two models of the same name, a
     # recursive model, or an enum inside a query model each get a schema that resolves.
     wanted: list[tuple[type[BaseModel], str]] = []
     for r in routes:
         for model, mode in ((r.body, "validation"), (r.query, "validation"),
-                            (r.response, "serialization")):
+                            (r.path_params, "validation"), (r.response, "serialization")):
             if model is not None and (model, mode) not in wanted:
                 wanted.append((model, mode))
     refs, defs = models_json_schema(wanted, ref_template="#/components/schemas/{model}")
@@ -109,56 +148,115 @@ def openapi_document(info: dict[str, Any], routes: list[Route]) -> dict[str, Any
     def resolve(ref: dict[str, Any]) -> dict[str, Any]:
         return schemas[ref["$ref"].rsplit("/", 1)[-1]]
 
-    problem = {"content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    def with_example(media: dict[str, Any]) -> dict[str, Any]:
+        value, _ = compose(media["schema"], schemas)
+        if value is not MISSING:
+            media["example"] = value
+        return media
+
     paths: dict[str, Any] = {}
+    scopes: set[str] = set()
     for r in routes:
-        op: dict[str, Any] = {"operationId": r.handler.__name__, "summary": r.summary,
-                              "tags": list(r.tags), "responses": {}}
-        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for n in re.findall(r"{(\w+)", r.path)]
+        path = re.sub(r"{(\w+)(:[^}]*)?}", r"{\1}", r.path)
+        summary, description, ids = operation_texts(r)
+        op: dict[str, Any] = {"operationId": r.handler.__name__, "summary": summary,
+                              "description": description, "tags": list(r.tags),
+                              "responses": {}}
+        if ids:
+            op["x-requirements"] = ids
+        problems: dict[int, str | None] = {s: None for s in (*r.problems, *KIT_PROBLEMS)}
+        params = _path_parameters(r, path, resolve, refs)
+        if params:
+            problems.setdefault(404, None)
         if r.query is not None:
             qs = resolve(refs[(r.query, "validation")])
             for name, prop in qs.get("properties", {}).items():
                 params.append({"name": name, "in": "query",
-                               "required": name in qs.get("required", []), "schema": prop})
-            op["responses"]["422"] = {"description": "Invalid fields", **problem}
-        if params:
-            op["parameters"] = params
+                               "required": name in qs.get("required", []),
+                               "description": prop.get("description", ""), "schema": prop})
+            problems.setdefault(422, None)
+        params.append(dict(CORRELATION_PARAMETER))
+        if r.idempotent:
+            params.append(dict(IDEMPOTENCY_PARAMETER))
+            problems.setdefault(400, "The request is malformed, or the `Idempotency-Key` is "
+                                     "not 1-255 visible ASCII characters")
+            problems.setdefault(409, "The `Idempotency-Key` was used for another request, "
+                                     "or its first request is still running")
+        op["parameters"] = params
         if r.body is not None:
-            op["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": refs[(r.body, "validation")]}}}
-            op["responses"]["400"] = {"description": "Body is not valid JSON", **problem}
-            op["responses"]["413"] = {"description": "Body too large", **problem}
-            op["responses"]["415"] = {"description": "Body is not JSON", **problem}
-            op["responses"]["422"] = {"description": "Invalid fields", **problem}
+            op["requestBody"] = {"required": True, "description": _model_text(
+                resolve(refs[(r.body, "validation")])), "content": {
+                "application/json": with_example({"schema": refs[(r.body, "validation")]})}}
+            for status in (400, 413, 415, 422):
+                problems.setdefault(status, None)
         if r.upload is not None:
             op["requestBody"] = r.upload.request_body()
-            op["responses"]["413"] = {"description": "The file is too large: "
-                                      f"{r.upload.limit_text()}", **problem}
-            op["responses"]["415"] = {"description": "Not multipart/form-data with field "
-                                      f"`{r.upload.field}`, or a file of another type",
-                                      **problem}
-        ok: dict[str, Any] = {"description": "Success"}
+            problems[413] = f"The file is too large: {r.upload.limit_text()}"
+            problems[415] = (f"Not multipart/form-data with field `{r.upload.field}`, or a "
+                             "file of another type")
+        status = 204 if _answers_nothing(r) else r.status
+        ok: dict[str, Any] = {"description": _success_text(r, status, resolve, refs),
+                              "headers": {CORRELATION: header(CORRELATION, required=True)}}
+        if r.location and status in (201, 202):
+            ok["headers"]["Location"] = header("Location", required=True)
+        if r.idempotent:
+            ok["headers"]["Idempotent-Replayed"] = header("Idempotent-Replayed", required=False)
         if r.response is not None:
-            ok["content"] = {"application/json": {
-                "schema": refs[(r.response, "serialization")]}}
-        op["responses"][str(204 if _answers_nothing(r) else r.status)] = ok
+            ok["content"] = {"application/json": with_example(
+                {"schema": refs[(r.response, "serialization")]})}
+        op["responses"][str(status)] = ok
         if r.access is not None:
-            op["security"] = [{"bearer": []}]
-            op["responses"]["401"] = {"description": "No or invalid access token", **problem}
-            op["responses"]["403"] = {"description": "Not allowed for this caller", **problem}
-        for status in r.problems:
-            op["responses"].setdefault(str(status), {"description": "See problem type",
-                                                     **problem})
-        paths.setdefault(re.sub(r"{(\w+)(:[^}]*)?}", r"{\1}", r.path), {})[r.method.lower()] = op
+            reqs, extensions = security(r.access)
+            op["security"] = reqs
+            op.update(extensions)
+            scopes |= r.access.scopes
+            op["description"] = f"{op['description']}\n\n{access_text(r.access)}".strip()
+            problems.setdefault(401, None)
+            problems.setdefault(403, None)
+        else:
+            op["security"] = []  # no token needed: said explicitly, not left to a default
+        for code in sorted(problems):
+            op["responses"][str(code)] = problem_response(code, path, problems[code])
+        paths.setdefault(path, {})[r.method.lower()] = op
     return {
         "openapi": "3.1.0",
         "info": info,
         "paths": paths,
         "components": {"schemas": schemas,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                                      "bearerFormat": "JWT"}}},
+                       "securitySchemes": security_schemes(sorted(scopes), token_url)},
     }
+
+
+def _path_parameters(r: Route, path: str, resolve, refs) -> list[dict[str, Any]]:
+    """Each ``{name}`` of the path, typed and described by the route's ``path_params``
+    model when it has one (a string otherwise)."""
+    declared: dict[str, Any] = {}
+    if r.path_params is not None:
+        declared = resolve(refs[(r.path_params, "validation")]).get("properties", {})
+    params = []
+    for name in re.findall(r"{(\w+)}", path):
+        schema = dict(declared.get(name) or {"type": "string", "minLength": 1})
+        text = schema.get("description") or (
+            f"The {name.removesuffix('_id').replace('_', ' ')}'s id, as the listing or "
+            "creating answer gave it." if name.endswith("_id")
+            else f"The {name.replace('_', ' ')}.")
+        schema.setdefault("description", text)
+        params.append({"name": name, "in": "path", "required": True, "description": text,
+                       "schema": schema})
+    return params
+
+
+def _model_text(schema: dict[str, Any]) -> str:
+    return schema.get("description") or schema.get("title", "")
+
+
+def _success_text(r: Route, status: int, resolve, refs) -> str:
+    if r.response is not None:
+        text = _model_text(resolve(refs[(r.response, "serialization")]))
+        if text:
+            return text
+    return {201: "Created", 202: "Accepted: the work goes on after the answer",
+            204: "Done; no content"}.get(status, "Success")
 
 
 def _answers_nothing(r: Route) -> bool:

@@ -370,8 +370,11 @@ async def test_openapi_describes_the_request_body_model(openapi, follow):
 
 async def test_openapi_lists_path_and_query_parameters(openapi, follow):
     get_one = openapi["paths"]["/v1/things/{id}"]["get"]
-    assert get_one["parameters"] == [
-        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    (path,) = [p for p in get_one["parameters"] if p["in"] == "path"]
+    assert (path["name"], path["required"], path["schema"]["type"]) == ("id", True, "string")
+    assert path["description"]
+    # Every operation reads and answers the correlation id.
+    assert "X-Correlation-ID" in {p["name"] for p in get_one["parameters"] if p["in"] == "header"}
     listing = {p["name"]: p for p in openapi["paths"]["/v1/things"]["get"]["parameters"]}
     assert listing["limit"]["in"] == "query" and listing["limit"]["schema"]["maximum"] == 100
     assert follow(openapi, listing["order"]["schema"])["enum"] == ["newest", "oldest"]
@@ -380,7 +383,8 @@ async def test_openapi_lists_path_and_query_parameters(openapi, follow):
 async def test_openapi_gives_401_and_403_to_routes_with_access(openapi):
     delete = openapi["paths"]["/v1/things/{id}"]["delete"]
     assert {"204", "401", "403"} <= set(delete["responses"])
-    assert delete["security"] == [{"bearer": []}]
+    # OpenAPI 3.1: a bearer requirement names the roles of which the caller needs one.
+    assert delete["security"] == [{"bearer": ["company_admin"]}]
     assert openapi["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert "401" not in openapi["paths"]["/v1/things/{id}"]["get"]["responses"]
 
