@@ -120,6 +120,12 @@ class IdentitySettings(ServiceSettings):
     invitation_file_max_columns: int = 30
     # Uploads parsed at the same time in one process (the others wait their turn).
     invitation_parses_per_process: int = 2
+    # Uploads that may wait for a parser in one process; more are answered 503 + Retry-After.
+    invitation_parses_waiting_per_process: int = 4
+    # What reading one file may cost its child process: CPU seconds, and megabytes of memory
+    # beyond what the child holds when it starts (a 10 000-row XLSX takes about 1.6 s).
+    invitation_parse_cpu_seconds: float = 10.0
+    invitation_parse_memory_mb: int = 256
     # -- company login domains (ID-14, seed 002 "admin@cégnév") --
     # A company's previous login domain stays its own this long, so nobody else takes it.
     login_domain_reserved_days: float = 90

@@ -79,15 +79,15 @@ def csv_of(emails: list[str]) -> bytes:
 
 
 class Usage:
-    """CPU seconds and peak resident memory of a process, from /proc."""
+    """CPU seconds and peak resident memory of a process, from /proc. The CPU is the whole
+    tree's: identity reads uploads in children of a fork server it starts, so the process
+    itself, its live descendants, and the children each of them has waited for."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
 
     def cpu_seconds(self) -> float:
-        with open(f"/proc/{self.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return sum(_cpu_ticks(pid) for pid in _tree(self.pid)) / os.sysconf("SC_CLK_TCK")
 
     def peak_mb(self) -> float:
         with open(f"/proc/{self.pid}/status") as f:
@@ -95,13 +95,42 @@ class Usage:
         return int(line.split()[1]) / 1024
 
 
+def _tree(pid: int) -> list[int]:
+    pids, i = [pid], 0
+    while i < len(pids):
+        for task in os.listdir(f"/proc/{pids[i]}/task"):
+            try:
+                with open(f"/proc/{pids[i]}/task/{task}/children") as f:
+                    pids.extend(int(c) for c in f.read().split())
+            except FileNotFoundError:
+                pass  # the thread ended meanwhile
+        i += 1
+    return pids
+
+
+def _cpu_ticks(pid: int) -> int:
+    """utime + stime + cutime + cstime (the reaped children's)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0  # ended meanwhile: counted in its parent's cutime once reaped
+    return sum(int(x) for x in fields[11:15])
+
+
 @pytest.fixture
-async def identity_process(mongo_url, amqp_url, bus_prefix, unique, tmp_path):
+def identity_env() -> dict[str, str]:
+    """Settings of ``identity_process`` (environment variables); a module may override."""
+    return {}
+
+
+@pytest.fixture
+async def identity_process(mongo_url, amqp_url, bus_prefix, unique, tmp_path, identity_env):
     """identity as a process of its own, so its memory and CPU can be measured alone."""
     ports = {name: free_port() for name in SERVICES}
     env = platform_env(mongo_url=mongo_url, amqp_url=amqp_url, bus_prefix=bus_prefix,
                        db_prefix=f"sec_{unique}", ports=ports,
-                       extra={"LOG_LEVEL": "INFO"})
+                       extra={"LOG_LEVEL": "INFO", **identity_env})
     service = ServiceProcess("identity", ports["identity"], env, tmp_path / "identity.log")
     async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
         service.start()

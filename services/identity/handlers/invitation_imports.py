@@ -7,9 +7,13 @@ invitation has an id made of the job id and the row number, so a job taken over 
 crash repeats no invitation.
 
 What an upload may cost (issue 9): parsing grows with the cells really in the file (see
-``domain.invitations.read_table``); a process parses a bounded number of uploads at once; a
-company runs one import at a time (its slot is a document whose _id names the company); its
-rows count whole against a daily limit per company before the job exists.
+``domain.invitations.read_table``) and happens in a child process with CPU and memory limits
+(``import_worker``); a process parses a bounded number of uploads at once and lets a bounded
+number wait (503 past that); a company runs one import at a time (its slot is a document
+whose _id names the company); its rows count whole against a daily limit per company before
+the job exists. An upload that fails after that gives its rows back, deletes the rows it
+stored, then frees the slot; when that cleanup itself fails, the slot stays held and whoever
+takes it over later deletes the job's rows first (review L2).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from datetime import UTC, datetime
 
 from pymongo import ReturnDocument
 
+from services.identity import import_worker
 from services.identity.domain import invitations as inv
 from services.identity.domain.errors import InvitationJobNotFound
 from services.identity.handlers import Identity, is_duplicate
@@ -46,42 +51,122 @@ async def create_job(ctx: Identity, company_id: str, actor_id: str, content: byt
     await inviter_for(ctx, company_id, actor_id)
     job_id = str(uuid.uuid4())
     await _claim_import_slot(ctx, company_id, job_id)
+    taken = 0
     try:
-        s = ctx.settings
-        rows = await asyncio.get_running_loop().run_in_executor(
-            _parsers(s.invitation_parses_per_process), inv.read_table, content, kind,
-            s.invitation_file_max_rows, s.invitation_file_max_columns)
+        rows = await parse_upload(ctx, content, kind)
         await _take_rows(ctx, company_id, len(rows))
+        taken = len(rows)
+        docs = [{"_id": f"{job_id}:{r.row:07d}", "job_id": job_id, **r.to_doc()}
+                for r in rows]
+        for start in range(0, len(docs), ROW_BATCH):
+            await ctx.store.invitation_job_rows.insert_many(docs[start:start + ROW_BATCH])
+        job = {"_id": job_id, "company_id": company_id, "created_by": actor_id,
+               "file_name": (file_name or "")[:200] or None, "format": kind,
+               "status": "queued", "total_rows": len(rows), "processed_rows": 0, "invited": 0,
+               "failed": 0, "last_row": 0, "rejected_rows": [],
+               "created_at": datetime.now(UTC), "finished_at": None, "lease_until": 0.0,
+               "lease_owner": ""}
+        await ctx.store.bulk_jobs.create(job)
     except BaseException:
-        await _release_import_slot(ctx, company_id, job_id)
+        await _undo_upload(ctx, company_id, job_id, taken)
         raise
-    docs = [{"_id": f"{job_id}:{r.row:07d}", "job_id": job_id, **r.to_doc()} for r in rows]
-    for start in range(0, len(docs), ROW_BATCH):
-        await ctx.store.invitation_job_rows.insert_many(docs[start:start + ROW_BATCH])
-    job = {"_id": job_id, "company_id": company_id, "created_by": actor_id,
-           "file_name": (file_name or "")[:200] or None, "format": kind, "status": "queued",
-           "total_rows": len(rows), "processed_rows": 0, "invited": 0, "failed": 0,
-           "last_row": 0, "rejected_rows": [], "created_at": datetime.now(UTC),
-           "finished_at": None, "lease_until": 0.0, "lease_owner": ""}
-    await ctx.store.bulk_jobs.create(job)
     return job
 
 
+async def _undo_upload(ctx: Identity, company_id: str, job_id: str, rows_taken: int) -> None:
+    """An upload that did not become a job: its rows back to the day's allowance, its stored
+    rows deleted, then its slot freed. A failure here leaves the slot held: taken over once
+    orphaned, and the takeover deletes the rows first."""
+    try:
+        if rows_taken:
+            await ctx.limits.give_back(_rows_limit(ctx), company_id, rows_taken)
+        await _delete_rows(ctx, job_id)
+        await _release_import_slot(ctx, company_id, job_id)
+    except Exception as e:
+        log.warning("invitation upload not cleaned up", job_id=job_id, error=str(e)[:200])
+
+
+async def _delete_rows(ctx: Identity, job_id: str) -> None:
+    # The slot (row 0) shares the job id; it is freed on its own, after the rows.
+    await ctx.store.invitation_job_rows.delete_many({"job_id": job_id, "row": {"$gt": 0}})
+
+
+class ParsersBusy(Problem):
+    status, slug, title = 503, "invitation-parsers-busy", "Busy reading other files"
+
+
+# Uploads of this process being parsed or waiting for a parser (all on the event loop).
+_pending = 0
 _PARSERS: dict[int, ThreadPoolExecutor] = {}
 
 
 def _parsers(size: int) -> ThreadPoolExecutor:
-    """The threads uploads are parsed in: at most ``size`` at once per process, the others
-    wait in the executor's queue (parsing holds the GIL, more threads would only share it)."""
+    """The threads that wait for the parsing children: ``size`` children at once per
+    process, the next uploads wait in the executor's queue (bounded by ``_pending``)."""
     size = max(1, size)
     if size not in _PARSERS:
         _PARSERS[size] = ThreadPoolExecutor(size, thread_name_prefix="invitation-import")
     return _PARSERS[size]
 
 
+async def parse_upload(ctx: Identity, content: bytes, kind: str) -> list[inv.Row]:
+    """The file's rows, read in a child process; 503 with Retry-After when this process
+    already has ``invitation_parses_per_process`` files being read and
+    ``invitation_parses_waiting_per_process`` waiting (the queue was unbounded)."""
+    global _pending
+    s = ctx.settings
+    if _pending >= (max(1, s.invitation_parses_per_process)
+                    + s.invitation_parses_waiting_per_process):
+        raise ParsersBusy("Other files are being read right now; upload yours again in a few "
+                          "seconds.", retry_after=max(1, round(s.invitation_parse_cpu_seconds)))
+    loop = asyncio.get_running_loop()
+    budget = import_worker.Budget(s.invitation_parse_cpu_seconds, s.invitation_parse_memory_mb)
+    started: list = []
+    _pending += 1
+    future = _parsers(s.invitation_parses_per_process).submit(
+        import_worker.parse, content, kind, s.invitation_file_max_rows,
+        s.invitation_file_max_columns, budget, started)
+
+    def done(_: object) -> None:
+        global _pending
+        _pending -= 1
+    # Counted until the child is gone, also when the request was given up meanwhile.
+    future.add_done_callback(lambda f: loop.call_soon_threadsafe(done, f))
+    try:
+        outcome = await asyncio.wrap_future(future)
+    except asyncio.CancelledError:
+        for child in started:
+            child.kill()  # the client left: its file is read no further
+        raise
+    log.info("invitation file read", format=kind, bytes=len(content),
+             rows=len(outcome.rows) if outcome.rows is not None else None,
+             refused=(outcome.problem or {}).get("slug"), killed=outcome.killed,
+             cpu_seconds=round(outcome.cpu_seconds, 3),
+             peak_extra_mb=round(outcome.peak_extra_mb, 1))
+    return outcome.result()
+
+
+async def start_parsers(ctx: Identity) -> None:
+    """Start the fork server and read one tiny file through it: its imports (0.4 s of CPU)
+    happen at startup, not in the first upload."""
+    s = ctx.settings
+    await asyncio.get_running_loop().run_in_executor(
+        _parsers(s.invitation_parses_per_process), _try_parser,
+        import_worker.Budget(s.invitation_parse_cpu_seconds, s.invitation_parse_memory_mb))
+
+
+def _try_parser(budget: import_worker.Budget) -> None:
+    import_worker.start()
+    import_worker.parse(b"email,role\n", "csv", 1, 5, budget)
+
+
+def _rows_limit(ctx: Identity) -> Limit:
+    return Limit("invitation-rows-per-company-day",
+                 ctx.settings.invitation_rows_per_company_per_day, DAY)
+
+
 async def _take_rows(ctx: Identity, company_id: str, rows: int) -> None:
-    limit = Limit("invitation-rows-per-company-day",
-                  ctx.settings.invitation_rows_per_company_per_day, DAY)
+    limit = _rows_limit(ctx)
     await ctx.limits.check(limit, company_id, (
         f"The file has {rows} rows, more than your company may still import today (at most "
         f"{limit.limit} rows a day). Import it tomorrow, or a smaller file."), amount=rows)
@@ -119,6 +204,8 @@ async def _claim_import_slot(ctx: Identity, company_id: str, job_id: str) -> Non
                 "An import of your company is running; wait until it is completed (follow "
                 f"it at /v1/invitation-jobs/{held['job_id']}) and upload the next file then.",
                 job_id=held["job_id"])
+        if job is None:  # its upload stopped half-way: the rows it stored go first
+            await _delete_rows(ctx, held["job_id"])
         await rows.delete_one({"_id": slot["_id"], "job_id": held["job_id"]})
     raise ImportRunning("Another import of your company is starting; try again shortly.")
 

@@ -4,131 +4,30 @@ the invitee checks the link and accepts with name, phone and password."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
-from typing import Literal
 
 from aiohttp import hdrs, web
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.identity.domain import invitations as inv
-from services.identity.domain import users as rules
 from services.identity.domain.errors import InvitationFileInvalid, InvitationFileTooLarge
-from services.identity.domain.registration import Language, Name, Phone
 from services.identity.handlers import invitation_imports as imports
 from services.identity.handlers import invitations as handlers
 from services.identity.http import IDENTITY, routes
-from services.identity.http.models import Session
+from services.identity.http.invitation_models import (Acceptance, AcceptedInvitation,
+                                                      Invitation, InvitationDetails,
+                                                      InvitationJob, InvitationPage,
+                                                      InvitationQuery, LinkToken,
+                                                      NewInvitation)
 from services.identity.settings import IdentitySettings
 from shared.auth import COMPANY_ADMIN, Access, Principal
 from shared.errors import Problem
 from shared.http import Upload, json_response
-from shared.parsing import UniqueList
 
 INVITERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("users:invite",))
 READERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("users:invite", "users:read"))
 TAGS = ("invitations",)
-InvitationStatus = Literal["pending", "accepted", "revoked", "expired"]
 CHUNK = 64 * 1024
 # The documented default; the handler reads the configured limit.
 FILE_MAX_BYTES = IdentitySettings.model_fields["invitation_file_max_bytes"].default
-
-
-class NewInvitation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: EmailStr
-    # Seed 000: inviting by address alone gives the role "User".
-    role: Literal["user", "billing_admin", "company_admin", "sub_admin"] = Field(
-        "user", description="default: user (ID-11)")
-    permissions: UniqueList[rules.Permission] = Field(
-        default_factory=list, max_length=len(rules.DELEGABLE),
-        description="delegated permissions the invitee gets; only for role sub_admin (ID-12)")
-    language: Language | None = Field(None, description="default: the company's language")
-    first_name: Name | None = None
-    surname: Name | None = None
-
-
-class Invitation(BaseModel):
-    invitation_id: str
-    email: EmailStr
-    role: str
-    permissions: list[str] = []
-    language: str
-    first_name: str | None = None
-    surname: str | None = None
-    status: InvitationStatus
-    expires_at: datetime
-    created_at: datetime
-    invited_by: str
-    sent_count: int
-    accepted_user_id: str | None = None
-    accepted_at: datetime | None = None
-    job_id: str | None = None
-    row: int | None = None
-
-
-class InvitationPage(BaseModel):
-    items: list[Invitation]
-    next_cursor: str | None
-
-
-class InvitationQuery(BaseModel):
-    status: InvitationStatus | None = None
-    job_id: str | None = Field(None, max_length=64, description="only this import's")
-    cursor: str | None = Field(None, max_length=100)
-    limit: int = Field(50, ge=1, le=200)
-
-
-class RowError(BaseModel):
-    field: str
-    rule: str
-    message: str
-
-
-class RejectedRow(BaseModel):
-    row: int = Field(description="spreadsheet row number (the header is row 1)")
-    email: str
-    errors: list[RowError]
-
-
-class InvitationJob(BaseModel):
-    job_id: str
-    status: Literal["queued", "running", "completed"]
-    file_name: str | None = None
-    total_rows: int
-    processed_rows: int
-    invited: int
-    failed: int
-    progress: float = Field(description="processed rows / total rows, 0 to 1")
-    rejected_rows: list[RejectedRow]
-    created_at: datetime
-    finished_at: datetime | None = None
-
-
-class LinkToken(BaseModel):
-    token: str = Field(min_length=20, max_length=200)
-
-
-class InvitationDetails(BaseModel):
-    email: EmailStr
-    role: str
-    permissions: list[str] = []
-    company_id: str
-    first_name: str | None = None
-    surname: str | None = None
-    expires_at: datetime
-
-
-class Acceptance(BaseModel):
-    token: str = Field(min_length=20, max_length=200)
-    first_name: Name
-    surname: Name
-    phone: Phone
-    password: str = Field(min_length=1, max_length=200)
-
-
-class AcceptedInvitation(Session):
-    user_id: str
-    company_id: str
 
 
 def invitation_view(doc: dict) -> Invitation:
@@ -161,9 +60,17 @@ def _id(request: web.Request) -> str:
              access=INVITERS, tags=TAGS, problems=(409, 429))
 async def invite(request: web.Request, body: NewInvitation, principal: Principal
                  ) -> Invitation:
-    """ID-11: invite one address with a role (``user`` when omitted); a personal link goes to
-    it. ID-12: a company administrator may invite a sub-administrator with the delegated
-    ``permissions`` the invitee gets on accepting."""
+    """Invite someone by email address
+
+    Company administrators, and sub-administrators with `users:invite` (for the roles user
+    and billing_admin only: 403 `role-not-allowed` otherwise). A personal link goes to the
+    address, with the role (`user` when omitted); a company administrator may invite a
+    sub-administrator with the delegated `permissions` the invitee gets on accepting. 409
+    `email-taken` when the address has an account in the company, `invitation-pending`
+    when it has an open invitation (send that one again), `permissions-need-sub-admin` for
+    permissions with another role. A company sends a limited number of invitations per
+    hour and day (`IDENTITY_INVITATIONS_PER_COMPANY_PER_HOUR`, 100, and `_PER_DAY`, 500;
+    429 with `Retry-After`)."""
     return invitation_view(await handlers.invite(request.app[IDENTITY], principal.company_id,
                                                  principal.subject,
                                                  body.model_dump(mode="json")))
@@ -173,7 +80,11 @@ async def invite(request: web.Request, body: NewInvitation, principal: Principal
             access=READERS, tags=TAGS)
 async def list_invitations(request: web.Request, query: InvitationQuery,
                            principal: Principal) -> InvitationPage:
-    """ID-11: the company's invitations with their status (accepted ones included)."""
+    """List your company's invitations
+
+    Company administrators, and sub-administrators with `users:invite` or `users:read`. The
+    invitations with their status (accepted ones included), filtered by status or import;
+    page on with `cursor`."""
     docs, cursor = await handlers.list_invitations(
         request.app[IDENTITY], principal.company_id, status=query.status, job_id=query.job_id,
         after=query.cursor, limit=query.limit)
@@ -183,23 +94,35 @@ async def list_invitations(request: web.Request, query: InvitationQuery,
 @routes.get("/v1/invitations/{invitation_id}", response=Invitation, access=READERS,
             tags=TAGS, problems=(404,))
 async def get_invitation(request: web.Request, principal: Principal) -> Invitation:
-    """ID-11: one invitation and its status."""
+    """Read one invitation
+
+    Company administrators, and sub-administrators with `users:invite` or `users:read`.
+    404 `invitation-not-found` for an invitation not in the caller's company."""
     return invitation_view(await handlers.invitation_in_company(
         request.app[IDENTITY], principal.company_id, _id(request)))
 
 
 @routes.post("/v1/invitations/{invitation_id}/resend", response=Invitation, access=INVITERS,
-             tags=TAGS, problems=(404, 409, 410, 429))
+             tags=TAGS, problems=(403, 404, 409, 410, 429))
 async def resend(request: web.Request, principal: Principal) -> Invitation:
-    """ID-11: send the invitation again with a new link; the old link stops working."""
+    """Send an invitation again
+
+    Company administrators, and sub-administrators with `users:invite`. A new link goes to
+    the address and the old one stops working; an expired invitation is valid again. 409
+    `invitation-accepted`, 410 `invitation-revoked` (invite the address again). Counts in
+    the company's invitation allowances (429 with `Retry-After`)."""
     return invitation_view(await handlers.resend(request.app[IDENTITY], principal.company_id,
                                                  principal.subject, _id(request)))
 
 
 @routes.post("/v1/invitations/{invitation_id}/revocation", response=Invitation,
-             access=INVITERS, tags=TAGS, problems=(404, 409))
+             access=INVITERS, tags=TAGS, problems=(403, 404, 409))
 async def revoke(request: web.Request, principal: Principal) -> Invitation:
-    """ID-11: withdraw an invitation that was not accepted."""
+    """Withdraw an invitation
+
+    Company administrators, and sub-administrators with `users:invite`. The link stops
+    working; withdrawing a withdrawn invitation changes nothing. 409 `invitation-accepted`
+    for an accepted one (or one being accepted right now)."""
     return invitation_view(await handlers.revoke(request.app[IDENTITY], principal.company_id,
                                                  principal.subject, _id(request)))
 
@@ -207,7 +130,11 @@ async def revoke(request: web.Request, principal: Principal) -> Invitation:
 @routes.post("/v1/invitations/verification", body=LinkToken, response=InvitationDetails,
              tags=TAGS, problems=(404, 409, 410))
 async def verify_invitation(request: web.Request, body: LinkToken) -> InvitationDetails:
-    """ID-11: check an invitation link before showing the form."""
+    """Check an invitation link
+
+    Anyone with the link may call it, before showing the acceptance form: the address,
+    role and company it is for. 404 `invitation-invalid` for an unknown or replaced link,
+    409 `invitation-accepted`, 410 `invitation-expired` or `invitation-revoked`."""
     doc = await handlers.invitation_by_token(request.app[IDENTITY], body.token)
     return InvitationDetails(email=doc["email"], role=doc["role"],
                              permissions=doc.get("permissions", []),
@@ -217,9 +144,15 @@ async def verify_invitation(request: web.Request, body: LinkToken) -> Invitation
 
 
 @routes.post("/v1/invitations/acceptance", body=Acceptance, response=AcceptedInvitation,
-             status=201, tags=TAGS, problems=(404, 409, 410))
+             status=201, tags=TAGS, problems=(404, 409, 410, 422))
 async def accept(request: web.Request, body: Acceptance) -> AcceptedInvitation:
-    """ID-11: accept with name, phone and password: the account exists and is logged in."""
+    """Accept an invitation
+
+    Anyone with the link may call it. With name, phone and password the account is created
+    with the invitation's role and logged in; sending the form again after a failure
+    finishes the same account. 404 `invitation-invalid`, 409 `invitation-accepted` or
+    `email-taken` (the address has an account already), 410 `invitation-expired` or
+    `invitation-revoked`, 422 for a password against the company's policy."""
     return AcceptedInvitation(**await handlers.accept(request.app[IDENTITY], body.token,
                                                       body.model_dump(mode="json")))
 
@@ -269,15 +202,22 @@ async def _uploaded_file(request: web.Request, limit: int) -> tuple[bytes, str, 
 
 
 @routes.post("/v1/invitation-jobs", response=InvitationJob, status=202, access=INVITERS,
-             tags=TAGS, problems=(409, 413, 415, 422, 429), upload=Upload(
+             tags=TAGS, problems=(409, 413, 415, 422, 429, 503), upload=Upload(
                  "file", (inv.CSV, inv.XLSX), max_bytes=FILE_MAX_BYTES,
                  setting="IDENTITY_INVITATION_FILE_MAX_BYTES", raw_body=True,
                  description="The invitees: columns email, role, and optionally language, "
                              "first_name, surname."))
 async def import_invitations(request: web.Request, principal: Principal) -> web.Response:
-    """ID-11: invite many people from a CSV or XLSX file (columns email, role, and optionally
-    language, first_name, surname; a role per row). Answers at once; follow the import at
-    `Location` for progress and the rows that could not be invited."""
+    """Invite many people from a CSV or XLSX file
+
+    Company administrators, and sub-administrators with `users:invite`. Columns email, role,
+    and optionally language, first_name, surname; a role per row. Answers 202 at once;
+    follow the import at `Location` for progress and the rows that could not be invited.
+    413 for a file over the size limit, 415 for another file type, 422
+    `invitation-file-invalid` for a file that can not be read (or has too many rows or
+    columns), 409 `invitation-import-running` while another import of the company runs,
+    429 past the company's rows a day (`IDENTITY_INVITATION_ROWS_PER_COMPANY_PER_DAY`,
+    10 000), 503 with `Retry-After` when the service is busy reading other files."""
     ctx = request.app[IDENTITY]
     content, kind, name = await _uploaded_file(request, ctx.settings.invitation_file_max_bytes)
     job = await imports.create_job(ctx, principal.company_id, principal.subject, content,
@@ -292,13 +232,20 @@ async def import_invitations(request: web.Request, principal: Principal) -> web.
 @routes.get("/v1/invitation-jobs/{job_id}", response=InvitationJob, access=READERS,
             tags=TAGS, problems=(404,))
 async def get_job(request: web.Request, principal: Principal) -> InvitationJob:
-    """ID-11: an import's progress, and each row that could not be invited, with why."""
+    """Follow an invitation import
+
+    Company administrators, and sub-administrators with `users:invite` or `users:read`. The
+    import's progress, and each row that could not be invited, with why. 404
+    `invitation-job-not-found` for an import not in the caller's company."""
     return job_view(await imports.job_in_company(request.app[IDENTITY], principal.company_id,
                                                   request.match_info["job_id"]))
 
 
 async def run_invitation_jobs(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: this process works through invitation imports in the background."""
+    """cleanup_ctx: this process works through invitation imports in the background, and
+    reads uploads in children of a fork server started (and tried once) here, so that the
+    first upload does not pay for it."""
+    await imports.start_parsers(app[IDENTITY])
     runner = imports.InvitationJobs(app[IDENTITY])
     app[INVITATION_JOBS] = runner
     runner.start()
