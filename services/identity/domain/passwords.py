@@ -43,13 +43,20 @@ RULE_MESSAGES = {
 
 
 class PasswordPolicy(BaseModel):
-    """A company's password requirements; the defaults are the platform's (ID-3)."""
+    """A company's password requirements; the defaults are the platform's."""
 
-    min_length: int = Field(MIN_LENGTH, ge=MIN_LENGTH, le=MAX_LENGTH)
+    min_length: int = Field(MIN_LENGTH, ge=MIN_LENGTH, le=MAX_LENGTH,
+                            description=f"Shortest password, {MIN_LENGTH}–{MAX_LENGTH} "
+                                        "characters", examples=[12])
     # Of lower case, upper case, digit, special: 3 means the platform rule (letter, digit,
     # special); 4 also asks for both cases.
-    min_character_classes: int = Field(MIN_CLASSES, ge=MIN_CLASSES, le=4)
-    history: int = Field(HISTORY, ge=HISTORY, le=24)
+    min_character_classes: int = Field(
+        MIN_CLASSES, ge=MIN_CLASSES, le=4,
+        description="3: a letter, a digit and a special character; 4: also both upper and "
+                    "lower case", examples=[4])
+    history: int = Field(HISTORY, ge=HISTORY, le=24,
+                         description="How many previous passwords a new one must differ "
+                                     f"from, {HISTORY}–24", examples=[10])
 
     def message(self, rule: str) -> str:
         return RULE_MESSAGES[rule].format(min=self.min_length,

@@ -14,6 +14,7 @@ from services.identity.http import (  # noqa: E402,F401  (each module adds its r
     company,
     customer_numbers,
     invitations,
+    password_resets,
     registration,
     sessions,
     users,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import phonenumbers
 from aiohttp import web
@@ -11,19 +11,17 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, EmailStr, Field, St
                       field_validator)
 from pydantic_core import PydanticCustomError
 
-from services.identity.domain.registration import Language, Phone
+from services.identity.domain.registration import EXAMPLE_PASSWORD, Language, Phone
 from services.identity.handlers import account as handlers
 from services.identity.handlers import login_emails
-from services.identity.handlers import password_reset_codes as reset_codes
 from services.identity.http import IDENTITY, routes
-from services.identity.http.models import Accepted
+from services.identity.http.models import (EXAMPLE_COMPANY_ID, EXAMPLE_LINK_TOKEN, EXAMPLE_USER_ID,
+                                           Accepted, new_password_field, repeat_field)
 from shared.auth import Access, Principal
 from shared.errors import NotFound
-from shared.http import client_address
 
 Username = Annotated[str, StringConstraints(min_length=6, max_length=32,
                                             pattern=r"^[A-Za-z0-9._@-]+$")]
-
 
 
 def mobile_only(e164: str) -> str:
@@ -44,21 +42,41 @@ READ_OWN = Access(allow_pending_password_change=True, allow_phone_login=True)
 
 
 class Me(BaseModel):
-    user_id: str
-    company_id: str
-    email: EmailStr
-    username: str | None = None
-    first_name: str
-    surname: str
-    phone: str | None = None
+    """The calling user's own account."""
+
+    user_id: str = Field(description="The user's id", examples=[EXAMPLE_USER_ID])
+    company_id: str = Field(description="The user's company", examples=[EXAMPLE_COMPANY_ID])
+    email: EmailStr = Field(description="The primary email address (a login id)",
+                            examples=["anna.schmidt@muster-gmbh.de"])
+    username: str | None = Field(None, description="The username (a login id), if chosen",
+                                 examples=["anna.schmidt"])
+    first_name: str = Field(description="First name (only an administrator can change it)",
+                            examples=["Anna"])
+    surname: str = Field(description="Surname (only an administrator can change it)",
+                         examples=["Schmidt"])
+    phone: str | None = Field(None, description="The login phone in E.164: SMS codes go "
+                                                "here", examples=["+4915112345678"])
     # A new login phone waiting for the code sent to it; login codes go to ``phone`` until then.
-    phone_awaiting_confirmation: str | None = None
-    language: str
-    roles: list[str]
-    permissions: list[str]
-    parent_user_id: str | None = None
-    password_change_required: bool = False
-    missing_contact_details: list[str] = []
+    phone_awaiting_confirmation: str | None = Field(
+        None, description="A new login phone waiting for the code sent to it (POST "
+                          "/v1/me/phone-verification); login codes go to `phone` until then",
+        examples=["+36301234567"])
+    language: str = Field(description="Language of emails and SMS: de, en or hu",
+                          examples=["de"])
+    roles: list[str] = Field(description="company_admin, sub_admin, billing_admin or user",
+                             examples=[["company_admin"]])
+    permissions: list[str] = Field(description="A sub-administrator's delegated permissions",
+                                   examples=[["users:read", "users:invite"]])
+    parent_user_id: str | None = Field(None, description="The master administrator the user "
+                                                         "is under; null for a company "
+                                                         "administrator",
+                                       examples=[None])
+    password_change_required: bool = Field(False, description="True while a temporary "
+                                                              "password must be changed",
+                                           examples=[False])
+    missing_contact_details: list[str] = Field(
+        [], description="What the first login must still ask for (e.g. `phone`)",
+        examples=[["phone"]])
 
 
 def me_view(user: dict) -> Me:
@@ -74,10 +92,13 @@ def me_view(user: dict) -> Me:
               missing_contact_details=missing)
 
 
-@routes.get("/v1/me", response=Me, access=READ_OWN, tags=("account",))
+@routes.get("/v1/me", response=Me, access=READ_OWN, tags=("account",), problems=(404,))
 async def me(request: web.Request, principal: Principal) -> Me:
-    """The calling user's own account; ``missing_contact_details`` lists what the first
-    login must still ask for (ID-4)."""
+    """Read your own account
+
+    Any logged-in user, also one who must still change a temporary password and one logged
+    in with a mobile number. `missing_contact_details` lists what the first login must
+    still ask for."""
     user = await request.app[IDENTITY].store.users.get(
         {"_id": principal.subject, "company_id": principal.company_id})
     if user is None:
@@ -85,50 +106,29 @@ async def me(request: web.Request, principal: Principal) -> Me:
     return me_view(user)
 
 
-class PasswordReset(BaseModel):
-    email: EmailStr
-
-
-class NewPassword(BaseModel):
-    token: str = Field(min_length=20, max_length=200)
-    new_password: str = Field(min_length=1, max_length=200)
-    new_password_repeat: str = Field(min_length=1, max_length=200)
-
-
-class ResetCodeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    login: str = Field(min_length=1, max_length=254,
-                       description="the login id: email address, username or name@company")
-    channel: Literal["email", "sms"] = Field(
-        description="email: to the account's email address; sms: to the account's phone")
-
-
-class ResetCodeAsked(BaseModel):
-    detail: str
-    reset_id: str = Field(description="send it with the code (the same for every login id)")
-
-
-class ResetCodeCompletion(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reset_id: str = Field(pattern=r"^[0-9a-f]{32}$")
-    code: str = Field(pattern=r"^[0-9]{4,12}$", description="the code from the email or SMS")
-    new_password: str = Field(min_length=1, max_length=200)
-    new_password_repeat: str = Field(min_length=1, max_length=200)
-
-
 class PasswordChange(BaseModel):
-    current_password: str = Field(min_length=1, max_length=200)
-    new_password: str = Field(min_length=1, max_length=200)
-    new_password_repeat: str = Field(min_length=1, max_length=200)
+    """The current password and the new one, twice."""
+
+    current_password: str = Field(min_length=1, max_length=200,
+                                  description="The current (or temporary) password",
+                                  examples=[EXAMPLE_PASSWORD])
+    new_password: str = new_password_field()
+    new_password_repeat: str = repeat_field()
 
 
 # Step-up: one field, the same everywhere, for what guards the account.
 CurrentPassword = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+STEP_UP = "The current password, to confirm the change"
 
 
 class UsernameChange(BaseModel):
-    username: Username
-    current_password: CurrentPassword
+    """The new username, confirmed with the current password."""
+
+    username: Username = Field(description="6–32 characters: letters, digits, . _ - (or "
+                                           "name@<the company's login domain>)",
+                               examples=["anna.schmidt"])
+    current_password: CurrentPassword = Field(description=STEP_UP,
+                                              examples=[EXAMPLE_PASSWORD])
 
 
 class ContactDetails(BaseModel):
@@ -137,12 +137,18 @@ class ContactDetails(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     phone: MobilePhone | None = Field(
-        default=None, description="the new login phone: a mobile number (E.164, or national "
-                                  "numbers read as Hungarian)")
-    current_password: CurrentPassword | None = None
-    language: Language | None = None
-    first_name: str | None = None
-    surname: str | None = None
+        default=None, description="The new login phone: a mobile number (E.164, or national "
+                                  "numbers read as Hungarian); needs `current_password`",
+        examples=["+36301234567"])
+    current_password: CurrentPassword | None = Field(
+        None, description=STEP_UP + " (required with `phone`)", examples=[EXAMPLE_PASSWORD])
+    language: Language | None = Field(None, description="Language of emails and SMS",
+                                      examples=["hu"])
+    # No examples: sending either is refused (they are here to name the rule).
+    first_name: str | None = Field(None, description="Can not be changed: sending it answers "
+                                                     "422 `immutable`")
+    surname: str | None = Field(None, description="Can not be changed: sending it answers "
+                                                  "422 `immutable`")
 
     @field_validator("first_name", "surname")
     @classmethod
@@ -151,94 +157,77 @@ class ContactDetails(BaseModel):
 
 
 class NewEmail(BaseModel):
-    email: EmailStr
+    """The address the link confirmed."""
+
+    email: EmailStr = Field(description="The confirmed address; it can now log in",
+                            examples=["a.schmidt@muster-gmbh.de"])
 
 
 class EmailAddition(BaseModel):
-    email: EmailStr
-    current_password: CurrentPassword
+    """Another email address for the account, confirmed with the current password."""
+
+    email: EmailStr = Field(description="The address to add; a verification link goes to it",
+                            examples=["a.schmidt@muster-gmbh.de"])
+    current_password: CurrentPassword = Field(description=STEP_UP,
+                                              examples=[EXAMPLE_PASSWORD])
 
 
 class PhoneCode(BaseModel):
-    code: str = Field(pattern=r"^[0-9]{4,10}$")
+    """The code sent by SMS to the new phone."""
+
+    code: str = Field(pattern=r"^[0-9]{4,10}$", description="The code from the SMS",
+                      examples=["482073"])
 
 
 class EmailToken(BaseModel):
-    token: str = Field(min_length=20, max_length=200)
+    """The token from an address's verification link."""
 
-
-@routes.post("/v1/password-resets", body=PasswordReset, response=Accepted, status=202,
-             tags=("password",), problems=(429,))
-async def request_password_reset(request: web.Request, body: PasswordReset) -> Accepted:
-    """ID-8: email a reset link (the answer is the same for unknown addresses; a few per
-    address and hour, silently; every kind of reset request counts per client IP: 429)."""
-    ctx = request.app[IDENTITY]
-    await handlers.request_password_reset(
-        ctx, str(body.email), client_address(request, ctx.settings.trusted_proxy_hops))
-    return Accepted(detail="If an account uses this address, an email with a link to set "
-                           "a new password is on its way.")
-
-
-@routes.post("/v1/password-resets/completion", body=NewPassword, status=204,
-             tags=("password",), problems=(404, 410))
-async def reset_password(request: web.Request, body: NewPassword) -> None:
-    """ID-8: set the new password twice with the link's token; every session ends."""
-    await handlers.reset_password(request.app[IDENTITY], body.token, body.new_password,
-                                  body.new_password_repeat)
-
-
-@routes.post("/v1/password-reset-codes", body=ResetCodeRequest, response=ResetCodeAsked,
-             status=202, tags=("password",), problems=(429,))
-async def request_reset_code(request: web.Request, body: ResetCodeRequest) -> ResetCodeAsked:
-    """ID-8 (seed 002): a one-time code to the account's email address or by SMS to its phone
-    (the answer is the same for unknown login ids; a few per login id and hour)."""
-    ctx = request.app[IDENTITY]
-    reset_id = await reset_codes.request_reset_code(
-        ctx, body.login, body.channel, client_address(request, ctx.settings.trusted_proxy_hops))
-    return ResetCodeAsked(
-        reset_id=reset_id,
-        detail="If an account uses this login id, a code to set a new password is on its way "
-               + ("by SMS to its phone." if body.channel == "sms" else "to its email address."))
-
-
-@routes.post("/v1/password-reset-codes/completion", body=ResetCodeCompletion, status=204,
-             tags=("password",), problems=(410, 422, 429))
-async def reset_with_code(request: web.Request, body: ResetCodeCompletion) -> None:
-    """ID-8 (seed 002): the code and the new password twice; every session ends and a
-    "password changed" email follows. A few tries per code; the code works once."""
-    await reset_codes.reset_with_code(request.app[IDENTITY], body.reset_id, body.code,
-                                      body.new_password, body.new_password_repeat)
+    token: str = Field(min_length=20, max_length=200,
+                       description="The token from the verification link",
+                       examples=[EXAMPLE_LINK_TOKEN])
 
 
 @routes.post("/v1/me/password", body=PasswordChange, status=204, access=ANY_USER,
-             tags=("account",), problems=(403,))
+             tags=("account",), problems=(403, 422))
 async def change_password(request: web.Request, body: PasswordChange,
                           principal: Principal) -> None:
-    """ID-9 (and ID-7's first login): current password and the new one twice."""
+    """Change your password
+
+    Any logged-in user, also one with a temporary password (which must be changed first).
+    The current password and the new one twice; the new one must meet the company's
+    password policy and differ from the last ones (422 names each broken rule). A wrong
+    current password answers 403 `current-password-wrong` and counts as a failed login."""
     await handlers.change_password(request.app[IDENTITY], principal.subject,
                                    principal.company_id, body.current_password,
                                    body.new_password, body.new_password_repeat)
 
 
 @routes.put("/v1/me/username", body=UsernameChange, status=204, access=Access(),
-            tags=("account",), problems=(403, 409))
+            tags=("account",), problems=(403, 409, 422))
 async def change_username(request: web.Request, body: UsernameChange,
                           principal: Principal) -> None:
-    """ID-9: a new username (6–32 characters, or name@<the company's login domain>, ID-14),
-    confirmed with the current password."""
+    """Change your username
+
+    Any logged-in user. A new username (6–32 characters, or name@<the company's login
+    domain>), confirmed with the current password (403 `current-password-wrong`). 409
+    `login-id-taken` when another account uses it; 422 for a login domain that is not the
+    company's."""
     await handlers.change_username(request.app[IDENTITY], principal.subject,
                                    principal.company_id, body.username, body.current_password)
 
 
 @routes.patch("/v1/me/contact-details", body=ContactDetails, response=Me, access=Access(),
-              tags=("account",), problems=(403, 429))
+              tags=("account",), problems=(403, 422, 429))
 async def change_contact_details(request: web.Request, body: ContactDetails,
                                  principal: Principal) -> Me:
-    """ID-9 / ID-4: change phone or language; first name and surname can not change. A new
-    phone (a mobile number) needs ``current_password``; it is listed as
-    ``phone_awaiting_confirmation`` and receives login codes once confirmed (POST
-    /v1/me/phone-verification). A few new numbers per user and hour (429), each code counted
-    in the number's and the company's SMS allowances."""
+    """Change your phone or language
+
+    Any logged-in user. First name and surname can not change (422 `immutable`). A new
+    phone (a mobile number) needs `current_password`; it is listed as
+    `phone_awaiting_confirmation`, gets a code by SMS and receives login codes once
+    confirmed (POST /v1/me/phone-verification). A few new numbers per user and hour
+    (`IDENTITY_PHONE_CHANGES_PER_USER_PER_HOUR`, 3; 429 with `Retry-After`), each code
+    counted in the number's and the company's SMS allowances."""
     changes = body.model_dump(exclude_none=True, exclude={"current_password"})
     user = await handlers.change_contact_details(request.app[IDENTITY], principal.subject,
                                                  principal.company_id, changes,
@@ -249,36 +238,57 @@ async def change_contact_details(request: web.Request, body: ContactDetails,
 @routes.post("/v1/me/phone-verification", body=PhoneCode, response=Me, access=Access(),
              tags=("account",), problems=(404, 410, 422, 429))
 async def confirm_phone(request: web.Request, body: PhoneCode, principal: Principal) -> Me:
-    """ID-9: the code sent to the new phone makes it the login phone; the old phone and the
-    primary address get a notice."""
+    """Confirm your new phone with its code
+
+    Any logged-in user with a new phone waiting (404 `no-phone-change` otherwise). The code
+    sent to the new phone makes it the login phone; the old phone and the primary address
+    get a notice. A wrong code answers 422 `code-invalid` with `tries_left`; after
+    `IDENTITY_PHONE_VERIFICATION_TRIES` (5), 429 `too-many-tries`; an expired code
+    (`IDENTITY_PHONE_VERIFICATION_SECONDS`, 600) 410 `code-expired`: enter the number
+    again."""
     return me_view(await handlers.confirm_phone(request.app[IDENTITY], principal.subject,
                                                 principal.company_id, body.code))
 
 
 @routes.post("/v1/me/emails", body=EmailAddition, response=Accepted, status=202,
-             access=Access(), tags=("account",), problems=(403, 409, 429))
+             access=Access(), tags=("account",), problems=(403, 409, 422, 429))
 async def add_email(request: web.Request, body: EmailAddition,
                     principal: Principal) -> Accepted:
-    """ID-10: add an address (confirmed with ``current_password``); a verification link goes
-    to it (again, for an address added before and not verified). A few additions per user and
-    hour and verification emails per address and hour (429); a few unverified addresses per
-    account at once (409 too-many-unverified-emails: verify or delete one first)."""
+    """Add an email address to your account
+
+    Any logged-in user, confirmed with `current_password` (403 `current-password-wrong`). A
+    verification link goes to the address (again, for one added before and not verified);
+    once verified it logs in too. 409 `email-taken` when another account uses it, 409
+    `too-many-unverified-emails` when `IDENTITY_UNVERIFIED_EMAILS_PER_USER` (3) wait
+    (verify or delete one first); 422 when it is on the account already. A few additions
+    per user and hour (`IDENTITY_LOGIN_EMAILS_PER_USER_PER_HOUR`, 5) and links per address
+    and hour (`IDENTITY_VERIFICATION_EMAILS_PER_ADDRESS_PER_HOUR`, 3): 429 with
+    `Retry-After`."""
     await login_emails.add_email(request.app[IDENTITY], principal.subject,
                                  principal.company_id, str(body.email), body.current_password)
     return Accepted(detail="A verification link is on its way to the new address.")
 
 
 @routes.post("/v1/email-verifications", body=EmailToken, response=NewEmail,
-             tags=("account",), problems=(404, 410))
+             tags=("account",), problems=(404, 409, 410))
 async def verify_email(request: web.Request, body: EmailToken) -> NewEmail:
-    """ID-10: the link from the verification email confirms the address."""
+    """Confirm an added email address
+
+    Anyone with the link may call it (it is in the verification email). 404 `link-invalid`
+    for an unknown or used link, 410 `link-expired` after
+    `IDENTITY_EMAIL_VERIFICATION_HOURS` (24) hours, 409 `email-taken` when another account
+    took the address meanwhile."""
     return NewEmail(email=await login_emails.verify_email(request.app[IDENTITY], body.token))
 
 
 @routes.post("/v1/me/emails/{address}/primary", status=204, access=Access(),
              tags=("account",), problems=(404, 422))
 async def make_primary(request: web.Request, principal: Principal) -> None:
-    """ID-10: a verified address becomes the primary one; the old one gets a notice."""
+    """Make one of your addresses the primary one
+
+    Any logged-in user. A verified address of the account becomes the primary one (emails
+    go there); the old one gets a notice. 404 `email-not-found` for an address not on the
+    account, 422 for one not verified yet."""
     await login_emails.make_primary(request.app[IDENTITY], principal.subject,
                                     principal.company_id, request.match_info["address"])
 
@@ -286,6 +296,10 @@ async def make_primary(request: web.Request, principal: Principal) -> None:
 @routes.delete("/v1/me/emails/{address}", status=204, access=Access(), tags=("account",),
                problems=(404, 409))
 async def delete_email(request: web.Request, principal: Principal) -> None:
-    """ID-10: delete a secondary address."""
+    """Delete one of your secondary addresses
+
+    Any logged-in user. The address no longer logs in. 404 `email-not-found` for an
+    address not on the account; 409 `primary-email` for the primary one (make another
+    primary first)."""
     await login_emails.delete_email(request.app[IDENTITY], principal.subject,
                                     principal.company_id, request.match_info["address"])

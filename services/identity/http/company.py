@@ -13,12 +13,13 @@ from pydantic_core import PydanticCustomError
 
 from services.identity.domain.handles import LoginDomain
 from services.identity.domain.passwords import PasswordPolicy
-from services.identity.domain.registration import Language, Phone
+from services.identity.domain.registration import EXAMPLE_PASSWORD, Language, Phone
 from services.identity.handlers import company as handlers
 from services.identity.handlers import login_domains
 from services.identity.http import IDENTITY, routes
-from shared.auth import (COMPANY_ADMIN, DEFAULT_PHONE_LOGIN_PERMISSIONS,
-                         PHONE_LOGIN_PERMISSIONS, Access, Principal)
+from services.identity.http.models import EXAMPLE_COMPANY_ID
+from shared.auth import (COMPANY_ADMIN, DEFAULT_PHONE_LOGIN_PERMISSIONS, PHONE_LOGIN_PERMISSIONS,
+                         Access, Principal)
 from shared.parsing import UniqueList
 
 ADMINS = Access.of(roles=(COMPANY_ADMIN,))
@@ -45,71 +46,116 @@ PhoneLoginPermission = Literal[tuple(PHONE_LOGIN_PERMISSIONS)]  # type: ignore[v
 
 
 class Address(BaseModel):
-    street: Text
+    """A postal address."""
+
+    street: Text = Field(description="Street and house number", examples=["Hauptstraße 12"])
     postcode: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
-                                               max_length=10)]
-    city: Text
-    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+                                               max_length=10)] = Field(
+        description="Postcode, 3–10 characters", examples=["10115"])
+    city: Text = Field(description="City", examples=["Berlin"])
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = Field(
+        description="ISO 3166-1 alpha-2 country code", examples=["DE"])
 
 
 class CompanyProfile(BaseModel):
+    """The company's public profile; each field may be left out (it is then removed)."""
+
     model_config = ConfigDict(extra="forbid")
-    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    industry: Text | None = None
-    contact_phone: Phone | None = None
-    email: EmailStr | None = None
-    website: Website | None = None
-    address: Address | None = None
+    description: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        None, description="What the company does, at most 2000 characters",
+        examples=["Mechanical engineering for the food industry."])
+    industry: Text | None = Field(None, description="The company's industry",
+                                  examples=["Mechanical engineering"])
+    contact_phone: Phone | None = Field(None, description="A contact number (E.164, or "
+                                                          "national numbers read as "
+                                                          "Hungarian)",
+                                        examples=["+493012345678"])
+    email: EmailStr | None = Field(None, description="A contact address",
+                                   examples=["info@muster-gmbh.de"])
+    website: Website | None = Field(None, description="The company's website (http or https, "
+                                                      "at most 2083 characters)",
+                                    examples=["https://www.muster-gmbh.de/"])
+    address: Address | None = Field(None, description="The company's postal address")
 
 
 class CompanySettingsChange(BaseModel):
+    """The settings to change; the ones left out stay as they are."""
+
     model_config = ConfigDict(extra="forbid")
     company_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2,
-                                                   max_length=200)] | None = None
-    language: Language | None = None
-    password_policy: PasswordPolicy | None = None
-    sms_login_step: bool | None = None
-    sales_partner_access: bool | None = None
+                                                   max_length=200)] | None = Field(
+        None, description="The company's name", examples=["Muster GmbH"])
+    language: Language | None = Field(None, description="The company's language: the default "
+                                                        "for new users and invitations",
+                                      examples=["de"])
+    password_policy: PasswordPolicy | None = Field(
+        None, description="Stricter password requirements (never weaker than the "
+                          "platform's); applies to passwords set from now on")
+    sms_login_step: bool | None = Field(None, description="Whether a password login also "
+                                                          "asks for an SMS code",
+                                        examples=[True])
+    sales_partner_access: bool | None = Field(None, description="Whether the company's sales "
+                                                                "partner may see its data",
+                                              examples=[False])
     phone_login_permissions: UniqueList[PhoneLoginPermission] | None = Field(
         None, max_length=10,
-        description="ID-6 (seed 002 \"Felhasználói jogok beállítása\"): what a login with a "
-                    "mobile number reaches, each only for that number: " + "; ".join(
-                        f"`{k}`: {v}" for k, v in PHONE_LOGIN_PERMISSIONS.items())
-                    + ". Default: all of them; `[]` leaves only the account page.")
+        description="What a login with a mobile number reaches, each only for that number: "
+                    + "; ".join(f"`{k}`: {v}" for k, v in PHONE_LOGIN_PERMISSIONS.items())
+                    + ". Default: all of them; `[]` leaves only the account page.",
+        examples=[["own_number:read", "own_number:invoices"]])
 
 
 class CompanySettings(BaseModel):
-    company_id: str
-    company_name: str
-    language: str
-    password_policy: PasswordPolicy
-    sms_login_step: bool
-    sales_partner_access: bool
-    phone_login_permissions: list[str]
+    """The company's settings."""
+
+    company_id: str = Field(description="The company", examples=[EXAMPLE_COMPANY_ID])
+    company_name: str = Field(description="The company's name", examples=["Muster GmbH"])
+    language: str = Field(description="The company's language (de, en or hu)",
+                          examples=["de"])
+    password_policy: PasswordPolicy = Field(description="The password requirements in force")
+    sms_login_step: bool = Field(description="Whether a password login also asks for an SMS "
+                                             "code", examples=[True])
+    sales_partner_access: bool = Field(description="Whether the company's sales partner may "
+                                                   "see its data", examples=[False])
+    phone_login_permissions: list[str] = Field(
+        description="What a login with a mobile number reaches (see PATCH)",
+        examples=[["own_number:read", "own_number:invoices", "own_number:notifications"]])
 
 
 class FormerLoginDomain(BaseModel):
-    login_domain: str
-    reserved_until: datetime = Field(description="until then no other company can take it")
+    """A previous login domain, still reserved for the company."""
+
+    login_domain: str = Field(description="The previous login domain",
+                              examples=["muster"])
+    reserved_until: datetime = Field(description="Until then no other company can take it",
+                                     examples=["2025-06-12T09:30:00Z"])
 
 
 class Company(BaseModel):
-    company_id: str
-    company_name: str
+    """The caller's company, its login domain and profile."""
+
+    company_id: str = Field(description="The company", examples=[EXAMPLE_COMPANY_ID])
+    company_name: str = Field(description="The company's name", examples=["Muster GmbH"])
     login_domain: str | None = Field(
-        None, description="ID-14: the part after @ of the company's usernames; the master "
-                          "administrator logs in as admin@<login_domain>")
+        None, description="The part after @ of the company's usernames; the master "
+                          "administrator logs in as admin@<login_domain>",
+        examples=["muster-gmbh"])
     former_login_domains: list[FormerLoginDomain] = Field(
-        default_factory=list, description="previous login domains, still reserved for the "
+        default_factory=list, description="Previous login domains, still reserved for the "
                                           "company")
-    profile: CompanyProfile
+    profile: CompanyProfile = Field(description="The company's profile")
 
 
 class LoginDomainChange(BaseModel):
+    """The new login domain, confirmed with the current password."""
+
     model_config = ConfigDict(extra="forbid")
     login_domain: LoginDomain = Field(description="3–30 lower-case letters, digits and "
-                                                  "single hyphens inside, e.g. muster-gmbh")
-    current_password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+                                                  "single hyphens inside",
+                                      examples=["muster-gmbh"])
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="The current password, to confirm the change",
+        examples=[EXAMPLE_PASSWORD])
 
 
 def settings_view(doc: dict) -> CompanySettings:
@@ -134,10 +180,14 @@ def company_view(doc: dict) -> Company:
                    profile=CompanyProfile.model_validate(doc.get("profile") or {}))
 
 
-@routes.get("/v1/company", response=Company, access=Access(), tags=("company",))
+@routes.get("/v1/company", response=Company, access=Access(), tags=("company",),
+            problems=(409,))
 async def get_company(request: web.Request, principal: Principal) -> Company:
-    """ID-13: the caller's company and its profile; ID-14: its login domain (a company from
-    before login domains gets one proposed from its name on first read)."""
+    """Read your company
+
+    Any logged-in user of the company. Its name, login domain (a company from before login
+    domains gets one proposed from its name on first read; 409 `login-domain-taken` in the
+    rare case none is free), the previous ones still reserved, and its profile."""
     ctx = request.app[IDENTITY]
     doc = await handlers.company(ctx, principal.company_id)
     if not doc.get("login_domain"):
@@ -147,14 +197,18 @@ async def get_company(request: web.Request, principal: Principal) -> Company:
 
 
 @routes.put("/v1/company/login-domain", body=LoginDomainChange, response=Company,
-            access=ADMINS, tags=("company",), problems=(403, 409, 429))
+            access=ADMINS, tags=("company",), problems=(403, 409, 422, 429))
 async def change_login_domain(request: web.Request, body: LoginDomainChange,
                               principal: Principal) -> Company:
-    """ID-14 (seed 002 "admin@cégnév"): a new login domain, confirmed with the current
-    password. The company's `name@old` usernames move to `name@new` within moments (each
-    moved user gets a notice; the old ids stop working); the old domain stays reserved for
-    the company (`IDENTITY_LOGIN_DOMAIN_RESERVED_DAYS`, 90) and can be taken back. 409
-    `login-domain-taken` when another company uses or reserved it; a few changes a day."""
+    """Change your company's login domain
+
+    Company administrators only, confirmed with the current password (403
+    `current-password-wrong`). The company's `name@old` usernames move to `name@new` within
+    moments (each moved user gets a notice; the old ids stop working); the old domain stays
+    reserved for the company (`IDENTITY_LOGIN_DOMAIN_RESERVED_DAYS`, 90) and can be taken
+    back. 409 `login-domain-taken` when another company uses or reserved it. A few changes
+    per company and day (`IDENTITY_LOGIN_DOMAIN_CHANGES_PER_COMPANY_PER_DAY`, 5; 429 with
+    `Retry-After`)."""
     doc = await login_domains.change_login_domain(
         request.app[IDENTITY], principal.company_id, principal.subject, body.login_domain,
         body.current_password)
@@ -165,7 +219,10 @@ async def change_login_domain(request: web.Request, body: LoginDomainChange,
             tags=("company",))
 async def put_profile(request: web.Request, body: CompanyProfile,
                       principal: Principal) -> Company:
-    """ID-13: description, industry, contact phone, email, website, address."""
+    """Replace your company's profile
+
+    Company administrators only. Description, industry, contact phone, email, website and
+    address; a field left out is removed from the profile."""
     doc = await handlers.update_profile(request.app[IDENTITY], principal.company_id,
                                         body.model_dump(mode="json", exclude_none=True))
     return company_view(doc)
@@ -174,7 +231,11 @@ async def put_profile(request: web.Request, body: CompanyProfile,
 @routes.get("/v1/company/settings", response=CompanySettings, access=READERS,
             tags=("company",))
 async def get_settings(request: web.Request, principal: Principal) -> CompanySettings:
-    """ID-13: company name, password requirements, SMS login step, sales partner access."""
+    """Read your company's settings
+
+    Company administrators, and sub-administrators with `company:read`. Company name,
+    language, password requirements, the SMS login step, sales partner access and what a
+    mobile-number login reaches."""
     return settings_view(await handlers.company(request.app[IDENTITY], principal.company_id))
 
 
@@ -182,7 +243,11 @@ async def get_settings(request: web.Request, principal: Principal) -> CompanySet
               access=ADMINS, tags=("company",))
 async def patch_settings(request: web.Request, body: CompanySettingsChange,
                          principal: Principal) -> CompanySettings:
-    """ID-13 / ID-3 / ID-5: change settings; a password policy may only be stricter."""
+    """Change your company's settings
+
+    Company administrators only. Only the settings sent change. A password policy may only
+    be stricter than the platform's (422 otherwise); it applies to passwords set from then
+    on. Switching the SMS login step off lets password logins in without a code."""
     doc = await handlers.update_settings(request.app[IDENTITY], principal.company_id,
                                          body.model_dump(mode="json", exclude_none=True))
     return settings_view(doc)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from services.identity.handlers import customer_number_access, customer_numbers
 from services.identity.http import IDENTITY, routes
-from services.identity.http.models import Accepted
+from services.identity.http.models import EXAMPLE_USER_ID, Accepted
 from shared.auth import COMPANY_ADMIN, Access, Principal
 from shared.http import client_address
 
@@ -20,34 +20,56 @@ CustomerNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_len
 
 
 class CustomerNumberAccess(BaseModel):
-    customer_number: CustomerNumber
+    """The customer number whose password was forgotten."""
+
+    customer_number: CustomerNumber = Field(description="The customer number, as on the "
+                                                        "invoice (letters, digits, -)",
+                                            examples=["KD-4711-0815"])
 
 
 class LoginUser(BaseModel):
-    user_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    """The user who is to log in with the customer number."""
+
+    user_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
+        description="An active user of your company", examples=[EXAMPLE_USER_ID])
 
 
 class HeldNumber(BaseModel):
-    customer_number: str
-    holder_name: str
+    """A customer number the company holds as contract holder, and who logs in with it."""
+
+    customer_number: str = Field(description="The customer number", examples=["KD-4711-0815"])
+    holder_name: str = Field(description="The contract holder's name as the CRM holds it",
+                             examples=["Muster GmbH"])
     # The account that logs in with the number; None when no active one does.
-    login_user_id: str | None = None
+    login_user_id: str | None = Field(None, description="The account that logs in with the "
+                                                        "number; null when no active one "
+                                                        "does",
+                                      examples=[EXAMPLE_USER_ID])
     # True when an administrator chose it; else it is the user who linked the number.
-    designated: bool
+    designated: bool = Field(description="True when an administrator chose the account; "
+                                         "false when it is the user who linked the number",
+                             examples=[True])
 
 
 class HeldNumbers(BaseModel):
-    customer_numbers: list[HeldNumber]
+    """The customer numbers the company holds as contract holder."""
+
+    customer_numbers: list[HeldNumber] = Field(description="Each number and its login user")
 
 
 @routes.post("/v1/password-resets/customer-number", body=CustomerNumberAccess,
              response=Accepted, status=202, tags=("password",), problems=(429,))
 async def request_access(request: web.Request, body: CustomerNumberAccess) -> Accepted:
-    """Seed 004: "forgot password" with the customer number. The holder's account gets a
-    reset link at its own address; a holder without a login gets a link at the reference
-    address the CRM holds for the number, and setting the password there
-    (``POST /v1/password-resets/completion``) opens the account. The same answer for
-    unknown numbers; limited per client IP (429), per number and per address (silent)."""
+    """Forgotten password: a reset link by customer number
+
+    Anyone may call it. The account that logs in with the number gets a reset link at its
+    own address; a holder without a login gets a link at the reference address the CRM
+    holds for the number, and setting the password there (POST
+    /v1/password-resets/completion) opens the account. The same answer for unknown
+    numbers. Every kind of reset request counts per client IP
+    (`IDENTITY_PASSWORD_RESET_REQUESTS_PER_IP_PER_HOUR`, 30; 429 with `Retry-After`); a few
+    per number and per address and hour (`IDENTITY_PASSWORD_RESET_EMAILS_PER_HOUR`, 3; more
+    are dropped silently)."""
     ctx = request.app[IDENTITY]
     await customer_number_access.request_access(
         ctx, body.customer_number, client_address(request, ctx.settings.trusted_proxy_hops))
@@ -58,8 +80,10 @@ async def request_access(request: web.Request, body: CustomerNumberAccess) -> Ac
 @routes.get("/v1/customer-numbers", response=HeldNumbers, access=ADMINS,
             tags=("customer numbers",))
 async def held_numbers(request: web.Request, principal: Principal) -> HeldNumbers:
-    """Seed 004: the numbers the company holds as contract holder and the account that logs
-    in with each (company administrators)."""
+    """List your company's customer numbers and who logs in with each
+
+    Company administrators only. The numbers the company holds as contract holder and the
+    account that logs in with each (by default the user who linked it)."""
     items = await customer_numbers.held_numbers(request.app[IDENTITY], principal.company_id)
     return HeldNumbers(customer_numbers=[HeldNumber(**i) for i in items])
 
@@ -68,8 +92,12 @@ async def held_numbers(request: web.Request, principal: Principal) -> HeldNumber
             access=ADMINS, tags=("customer numbers",), problems=(404, 422))
 async def designate_login_user(request: web.Request, body: LoginUser,
                                principal: Principal) -> HeldNumber:
-    """Seed 004: a company administrator chooses which active user of the company logs in
-    with the customer number (by default the user who linked it)."""
+    """Choose who logs in with a customer number
+
+    Company administrators only. Names the active user of the company who logs in with the
+    number (by default the user who linked it). 404 `customer-number-not-held` when the
+    company does not hold the number as contract holder; 422 when the user is not an active
+    user of the company."""
     return HeldNumber(**await customer_numbers.designate_login_user(
         request.app[IDENTITY], company_id=principal.company_id,
         number=request.match_info["number"], user_id=body.user_id))

@@ -10,31 +10,49 @@ from pydantic import BaseModel, EmailStr, Field
 from services.identity.domain.registration import CompleteRegistration, StartRegistration
 from services.identity.handlers import registration as handlers
 from services.identity.http import IDENTITY, routes
-from services.identity.http.models import Accepted, Session
+from services.identity.http.models import (EXAMPLE_COMPANY_ID, EXAMPLE_LINK_TOKEN, EXAMPLE_USER_ID,
+                                           Accepted, Session)
 from shared.http import client_address
 
 
 class VerifyLink(BaseModel):
-    token: str = Field(min_length=20, max_length=200)
+    """The token from a verification link."""
+
+    token: str = Field(min_length=20, max_length=200,
+                       description="The token from the verification link",
+                       examples=[EXAMPLE_LINK_TOKEN])
 
 
 class LinkDetails(BaseModel):
-    email: EmailStr
-    expires_at: datetime
+    """What the verification link is for, to show on the registration form."""
+
+    email: EmailStr = Field(description="The address being registered",
+                            examples=["anna.schmidt@muster-gmbh.de"])
+    expires_at: datetime = Field(description="Until when the link can be used",
+                                 examples=["2025-03-14T09:30:00Z"])
 
 
 class RegistrationCompleted(Session):
-    company_id: str
-    user_id: str
-    username: str | None = Field(None, description="ID-14: the administrator's login id, "
-                                                   "admin@<the company's login domain>")
+    """The new company and its administrator, logged in (or asked for the SMS code)."""
+
+    company_id: str = Field(description="The new company", examples=[EXAMPLE_COMPANY_ID])
+    user_id: str = Field(description="The company administrator's user id",
+                         examples=[EXAMPLE_USER_ID])
+    username: str | None = Field(None, description="The administrator's login id besides the "
+                                                   "email address: admin@<the company's "
+                                                   "login domain>",
+                                 examples=["admin@muster-gmbh"])
 
 
 @routes.post("/v1/registrations", body=StartRegistration, response=Accepted, status=202,
              tags=("registration",), problems=(429,))
 async def start_registration(request: web.Request, body: StartRegistration) -> Accepted:
-    """ID-1: send a verification link to an email address (a few per hour per address and
-    per client IP; the same answer whether or not the address has an account)."""
+    """Start a registration: a verification link goes to the address
+
+    Anyone may call it. The answer is the same whether or not the address has an account.
+    A few requests per address and hour (`IDENTITY_REGISTRATIONS_PER_EMAIL_PER_HOUR`, 3) and
+    per client IP (`IDENTITY_REGISTRATIONS_PER_IP_PER_HOUR`, 30); more answer 429 with
+    `Retry-After`. The link is valid `IDENTITY_REGISTRATION_LINK_HOURS` (72) hours."""
     ctx = request.app[IDENTITY]
     await handlers.start_registration(ctx, body,
                                       client_address(request, ctx.settings.trusted_proxy_hops))
@@ -45,16 +63,27 @@ async def start_registration(request: web.Request, body: StartRegistration) -> A
 @routes.post("/v1/registrations/verification", body=VerifyLink, response=LinkDetails,
              tags=("registration",), problems=(404, 409, 410))
 async def verify_registration_link(request: web.Request, body: VerifyLink) -> LinkDetails:
-    """ID-1: check a verification link before showing the registration form."""
+    """Check a verification link
+
+    Anyone with the link may call it, before showing the registration form: answers the
+    address and until when the link works. 404 `link-invalid` for an unknown token, 410
+    `link-expired` for an expired one, 409 `registration-completed` when the registration
+    was completed already (log in instead)."""
     doc = await handlers.verify_registration_link(request.app[IDENTITY], body.token)
     return LinkDetails(email=doc["email"], expires_at=doc["expires_at"])
 
 
 @routes.post("/v1/registrations/completion", body=CompleteRegistration,
              response=RegistrationCompleted, status=201, tags=("registration",),
-             problems=(404, 409, 410))
+             problems=(404, 409, 410, 422))
 async def complete_registration(request: web.Request, body: CompleteRegistration
                                 ) -> RegistrationCompleted:
-    """ID-1: create the company with this account as its company administrator."""
+    """Complete a registration: the company and its administrator
+
+    Anyone with the link may call it. Creates the company with this person as its company
+    administrator and logs them in (tokens, or the SMS step as a login does). The password
+    must meet the platform's password policy (422 `password-policy` names each broken
+    rule). 404 `link-invalid`, 410 `link-expired`, 409 `registration-completed` or
+    `email-taken`. Sending the same form again after a failure continues where it stopped."""
     return RegistrationCompleted(
         **await handlers.complete_registration(request.app[IDENTITY], body))

@@ -16,7 +16,7 @@ from services.identity.domain.registration import Language, Name, Phone
 from services.identity.domain.users import Permission, Role, Status, Username
 from services.identity.handlers import users as handlers
 from services.identity.http import IDENTITY, routes
-from services.identity.http.models import Accepted
+from services.identity.http.models import EXAMPLE_USER_ID, Accepted
 from shared.auth import COMPANY_ADMIN, Access, Principal
 from shared.http import json_response
 from shared.parsing import UniqueList
@@ -28,76 +28,115 @@ TAGS = ("users",)
 
 
 class User(BaseModel):
-    user_id: str
-    email: EmailStr
-    username: str | None = None
-    first_name: str
-    surname: str
-    phone: str | None = None
-    language: str
-    roles: list[str]
-    permissions: list[str]
-    parent_user_id: str | None = None
-    status: Status
-    locked: bool = Field(description="too many wrong passwords; an administrator can unlock")
-    password_change_required: bool
-    created_at: datetime | None = None
+    """A user of the company, as administrators see it."""
+
+    user_id: str = Field(description="The user's id", examples=[EXAMPLE_USER_ID])
+    email: EmailStr = Field(description="The primary email address",
+                            examples=["ben.weber@muster-gmbh.de"])
+    username: str | None = Field(None, description="The username, once chosen",
+                                 examples=["ben.weber@muster-gmbh"])
+    first_name: str = Field(description="First name", examples=["Ben"])
+    surname: str = Field(description="Surname", examples=["Weber"])
+    phone: str | None = Field(None, description="The login phone in E.164",
+                              examples=["+4915112345678"])
+    language: str = Field(description="Language of emails and SMS: de, en or hu",
+                          examples=["de"])
+    roles: list[str] = Field(description="company_admin, sub_admin, billing_admin or user",
+                             examples=[["user"]])
+    permissions: list[str] = Field(description="A sub-administrator's delegated permissions",
+                                   examples=[[]])
+    parent_user_id: str | None = Field(None, description="The master administrator the user "
+                                                         "is under; null for a company "
+                                                         "administrator",
+                                       examples=[EXAMPLE_USER_ID])
+    status: Status = Field(description="active, pending_activation (an activation code is "
+                                       "out) or deactivated", examples=["active"])
+    locked: bool = Field(description="Too many wrong passwords; an administrator can unlock",
+                         examples=[False])
+    password_change_required: bool = Field(description="True while a temporary password must "
+                                                       "be changed", examples=[False])
+    created_at: datetime | None = Field(None, description="When the account was created",
+                                        examples=["2025-03-01T08:15:00Z"])
 
 
 class UserPage(BaseModel):
-    items: list[User]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next page; "
-                                                "null on the last page")
+    """One page of the company's users, by id."""
+
+    items: list[User] = Field(description="The users of this page")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; "
+                                                "null on the last page",
+                                    examples=[EXAMPLE_USER_ID])
 
 
 class UserQuery(BaseModel):
-    role: Role | None = None
-    status: Status | None = None
-    cursor: str | None = Field(None, max_length=100)
-    limit: int = Field(50, ge=1, le=200)
+    """Filters and paging of the user list."""
+
+    role: Role | None = Field(None, description="Only users with this role",
+                              examples=["billing_admin"])
+    status: Status | None = Field(None, description="Only users in this status",
+                                  examples=["active"])
+    cursor: str | None = Field(None, max_length=100, description="The `next_cursor` of the "
+                                                                 "previous page",
+                               examples=[EXAMPLE_USER_ID])
+    limit: int = Field(50, ge=1, le=200, description="Users per page", examples=[50])
 
 
 class NewUser(BaseModel):
-    """An account an administrator creates for someone (ID-2, ID-7)."""
+    """An account an administrator creates for someone."""
 
     model_config = ConfigDict(extra="forbid")
-    email: EmailStr
-    first_name: Name
-    surname: Name
-    role: Role
+    email: EmailStr = Field(description="The person's email address; the activation code or "
+                                        "temporary password goes there",
+                            examples=["ben.weber@muster-gmbh.de"])
+    first_name: Name = Field(description="First name", examples=["Ben"])
+    surname: Name = Field(description="Surname", examples=["Weber"])
+    role: Role = Field(description="company_admin and sub_admin only by a company "
+                                   "administrator", examples=["user"])
     permissions: UniqueList[Permission] = Field(
         default_factory=list, max_length=len(rules.DELEGABLE),
-        description="delegated permissions; only for role sub_admin (ID-12)")
-    language: Language | None = Field(None, description="default: the company's language")
-    phone: Phone | None = None
+        description="Delegated permissions; only for role sub_admin, only by a company "
+                    "administrator", examples=[[]])
+    language: Language | None = Field(None, description="Default: the company's language",
+                                      examples=["de"])
+    phone: Phone | None = Field(None, description="Mobile number for SMS codes (E.164, or "
+                                                  "national numbers read as Hungarian)",
+                                examples=["+4915112345678"])
     username: Username | None = Field(
-        None, description="login id: 6–32 characters, or name@<the company's login domain> "
-                          "(ID-14; admin@ only for a company administrator); for "
-                          "temporary_password "
-                          "accounts (with an activation code the person chooses one)")
+        None, description="Login id: 6–32 characters, or name@<the company's login domain> "
+                          "(admin@ only for a company administrator); for temporary_password "
+                          "accounts (with an activation code the person chooses one)",
+        examples=["ben.weber@muster-gmbh"])
     onboarding: Literal["activation_code", "temporary_password"] = Field(
         "activation_code",
         description="activation_code: the person gets a code valid "
                     "IDENTITY_ACTIVATION_CODE_DAYS (10) or IDENTITY_ACTIVATION_CODE_HOURS and "
-                    "chooses username and password (ID-2); temporary_password: the account is "
-                    "active with a generated password to change at the first login (ID-7)")
+                    "chooses username and password; temporary_password: the account is "
+                    "active with a generated password to change at the first login",
+        examples=["activation_code"])
 
 
 class RoleChange(BaseModel):
+    """The user's new role, and a sub-administrator's delegated permissions."""
+
     model_config = ConfigDict(extra="forbid")
-    role: Role
-    permissions: UniqueList[Permission] = Field(default_factory=list,
-                                          max_length=len(rules.DELEGABLE))
+    role: Role = Field(description="The new role", examples=["sub_admin"])
+    permissions: UniqueList[Permission] = Field(
+        default_factory=list, max_length=len(rules.DELEGABLE),
+        description="Delegated permissions; only for role sub_admin (they replace the "
+                    "previous ones)", examples=[["users:read", "users:invite"]])
 
 
 class ParentContact(BaseModel):
-    """A sub-administrator's master administrator (ID-12)."""
+    """A sub-administrator's master administrator."""
 
-    user_id: str
-    first_name: str
-    surname: str
-    email: EmailStr
-    phone: str | None = None
+    user_id: str = Field(description="The master administrator's user id",
+                         examples=[EXAMPLE_USER_ID])
+    first_name: str = Field(description="First name", examples=["Anna"])
+    surname: str = Field(description="Surname", examples=["Schmidt"])
+    email: EmailStr = Field(description="Email address",
+                            examples=["anna.schmidt@muster-gmbh.de"])
+    phone: str | None = Field(None, description="Phone in E.164",
+                              examples=["+4915112345678"])
 
 
 def user_view(doc: dict) -> User:
@@ -118,7 +157,10 @@ def _user_id(request: web.Request) -> str:
 @routes.get("/v1/users", query=UserQuery, response=UserPage, access=READERS, tags=TAGS)
 async def list_users(request: web.Request, query: UserQuery, principal: Principal
                      ) -> UserPage:
-    """ID-12: the company's users, by id, filtered by role or status; page with `cursor`."""
+    """List your company's users
+
+    Company administrators, and sub-administrators with `users:read` or `users:manage`.
+    The company's users by id, filtered by role or status; page on with `cursor`."""
     docs, cursor = await handlers.list_users(
         request.app[IDENTITY], principal.company_id, role=query.role, status=query.status,
         after=query.cursor, limit=query.limit)
@@ -126,12 +168,19 @@ async def list_users(request: web.Request, query: UserQuery, principal: Principa
 
 
 @routes.post("/v1/users", body=NewUser, response=User, status=201, access=CREATORS,
-             tags=TAGS, problems=(409,))
+             tags=TAGS, problems=(409, 422))
 async def create_user(request: web.Request, body: NewUser, principal: Principal
                       ) -> web.Response:
-    """ID-2 / ID-7: create an account for someone, with an activation code (default) or a
-    temporary password. Send `Idempotency-Key` to make a repeated request create nothing
-    new."""
+    """Create an account for someone
+
+    Company administrators, and sub-administrators with `users:invite` (for the roles user
+    and billing_admin only: 403 `role-not-allowed` otherwise). The person gets an
+    activation code (default) or a temporary password by email; the answer's `Location`
+    names the new user. Send `Idempotency-Key` to make a repeated request create nothing
+    new (409 `idempotency-key-reused` for another request under the same key). 409
+    `email-taken` when the address has an account in the company, `login-id-taken` for a
+    taken username, `permissions-need-sub-admin` for permissions with another role; 422
+    for a login domain that is not the company's."""
     key = request.headers.get("Idempotency-Key", "").strip()[:100] or str(uuid.uuid4())
     doc = await handlers.create_user(request.app[IDENTITY], principal.company_id,
                                      principal.subject, body.model_dump(mode="json"),
@@ -142,50 +191,72 @@ async def create_user(request: web.Request, body: NewUser, principal: Principal
 
 @routes.get("/v1/users/{user_id}", response=User, access=READERS, tags=TAGS, problems=(404,))
 async def get_user(request: web.Request, principal: Principal) -> User:
-    """ID-12: one user of the company."""
+    """Read one user of your company
+
+    Company administrators, and sub-administrators with `users:read` or `users:manage`.
+    404 `user-not-found` for a user not in the caller's company."""
     return user_view(await handlers.user_in_company(request.app[IDENTITY],
                                                     principal.company_id, _user_id(request)))
 
 
 @routes.put("/v1/users/{user_id}/role", body=RoleChange, response=User, access=MANAGERS,
-            tags=TAGS, problems=(404, 409))
+            tags=TAGS, problems=(403, 404, 409))
 async def change_role(request: web.Request, body: RoleChange, principal: Principal) -> User:
-    """ID-12: a new role; for a sub-administrator also its delegated permissions (only a
-    company administrator gives administrator roles or permissions)."""
+    """Change a user's role
+
+    Company administrators, and sub-administrators with `users:manage` (for users and
+    billing administrators only). A new role; for a sub-administrator also its delegated
+    permissions (only a company administrator gives administrator roles or permissions:
+    403 `role-not-allowed`; nobody changes their own: 403 `own-account`). 409
+    `permissions-need-sub-admin` for permissions with another role."""
     return user_view(await handlers.change_role(
         request.app[IDENTITY], principal.company_id, principal.subject, _user_id(request),
         body.role, list(body.permissions)))
 
 
 @routes.post("/v1/users/{user_id}/deactivation", response=User, access=MANAGERS, tags=TAGS,
-             problems=(404,))
+             problems=(403, 404))
 async def deactivate(request: web.Request, principal: Principal) -> User:
-    """ID-12: the user can no longer log in; their sessions end."""
+    """Deactivate a user
+
+    Company administrators, and sub-administrators with `users:manage` (for users and
+    billing administrators only; 403 otherwise, and for one's own account). The user can
+    no longer log in; their sessions end."""
     return user_view(await handlers.deactivate(request.app[IDENTITY], principal.company_id,
                                                principal.subject, _user_id(request)))
 
 
 @routes.post("/v1/users/{user_id}/reactivation", response=User, access=MANAGERS, tags=TAGS,
-             problems=(404,))
+             problems=(403, 404))
 async def reactivate(request: web.Request, principal: Principal) -> User:
-    """ID-12: a deactivated user can log in again."""
+    """Reactivate a user
+
+    Company administrators, and sub-administrators with `users:manage` (for users and
+    billing administrators only). A deactivated user can log in again."""
     return user_view(await handlers.reactivate(request.app[IDENTITY], principal.company_id,
                                                principal.subject, _user_id(request)))
 
 
 @routes.post("/v1/users/{user_id}/unlock", response=User, access=MANAGERS, tags=TAGS,
-             problems=(404,))
+             problems=(403, 404))
 async def unlock(request: web.Request, principal: Principal) -> User:
-    """ID-12: lift the lock after too many wrong passwords."""
+    """Unlock a user
+
+    Company administrators, and sub-administrators with `users:manage` (for users and
+    billing administrators only). Lifts the lock after too many wrong passwords."""
     return user_view(await handlers.unlock_user(request.app[IDENTITY], principal.company_id,
                                                 principal.subject, _user_id(request)))
 
 
 @routes.post("/v1/users/{user_id}/activation-code", response=Accepted, status=202,
-             access=CREATORS, tags=TAGS, problems=(404, 409))
+             access=CREATORS, tags=TAGS, problems=(403, 404, 409))
 async def reissue_activation_code(request: web.Request, principal: Principal) -> Accepted:
-    """ID-2: send a new activation code (valid the configured time, 10 days by default) to
-    an account not yet activated."""
+    """Send a user a new activation code
+
+    Company administrators, and sub-administrators with `users:invite`. A new activation
+    code (valid `IDENTITY_ACTIVATION_CODE_DAYS`, 10, or `IDENTITY_ACTIVATION_CODE_HOURS`)
+    goes to an account not yet activated; the previous code stops working. 409
+    `user-status` for an account activated already."""
     await handlers.admin_reissue_activation_code(request.app[IDENTITY], principal.company_id,
                                                  principal.subject, _user_id(request))
     return Accepted(detail="A new activation code is on its way; the previous one no longer "
@@ -195,8 +266,11 @@ async def reissue_activation_code(request: web.Request, principal: Principal) ->
 @routes.get("/v1/me/parent", response=ParentContact, access=Access(), tags=("account",),
             problems=(404,))
 async def my_parent(request: web.Request, principal: Principal) -> ParentContact:
-    """ID-12: a sub-administrator's master administrator; a master administrator has none
-    (404 `no-parent`)."""
+    """Read your master administrator's contact
+
+    Any logged-in user: the contact of the company administrator the caller is under (for
+    a sub-administrator, the one who delegated its permissions). A company administrator
+    has none (404 `no-parent`)."""
     parent = await handlers.parent_of(request.app[IDENTITY], principal.company_id,
                                       principal.subject)
     return ParentContact(user_id=parent["_id"], first_name=parent["first_name"],
