@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -32,10 +31,11 @@ from services.billing.payment_methods import (  # noqa: F401  (consumers call it
 from services.billing.payment_provider import CardProvider
 from services.billing.store import BillingStore
 from shared.auth import BILLING_ADMIN, COMPANY_ADMIN, Principal
-from shared.errors import Forbidden, InvalidInput, PermanentEventError
+from shared.errors import Forbidden, PermanentEventError
 from shared.events import make_event
 from shared.logging import get_logger
 from shared.mongo import is_duplicate
+from shared.pagination import decode_cursor, encode_cursor
 
 log = get_logger("billing")
 Doc = dict[str, Any]
@@ -146,17 +146,6 @@ async def record_invoice(store: BillingStore, *, event_id: str, invoice: Doc) ->
     return await store.invoices.create_once(doc, events)
 
 
-def encode_cursor(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput([{"field": "query.cursor", "rule": "cursor",
-                             "message": "Pass the next_cursor of the previous page as is."}]
-                           ) from None
 
 
 async def invoice_page(store: BillingStore, company_id: str, *, limit: int,

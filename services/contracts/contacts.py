@@ -13,7 +13,6 @@ an entry "removed" whose contact still exists (stopped in between) is not shown.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -24,6 +23,7 @@ from services.contracts.store import ContractsStore
 from shared.auth import COMPANY_ADMIN
 from shared.errors import InvalidInput
 from shared.mongo import is_duplicate
+from shared.pagination import decode_cursor, encode_cursor
 
 Doc = dict[str, Any]
 # What a contact is made of: the fields an edit may change, in the order shown.
@@ -161,17 +161,6 @@ async def delete_contact(store: ContractsStore, *, company_id: str, user_id: str
 
 # -- the history (support, and the holder's administrators) --------------------------------------
 
-def _cursor(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
-
-
-def _after(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput([{"field": "query.cursor", "rule": "cursor",
-                             "message": "Pass the next_cursor of the previous page as is."}]
-                           ) from None
 
 
 async def contact_history(store: ContractsStore, *, number: str, company_id: str | None,
@@ -182,7 +171,7 @@ async def contact_history(store: ContractsStore, *, number: str, company_id: str
     if company_id is not None:
         await held_number(store, company_id, number)
         scope["company_id"] = company_id
-    below = _after(cursor) if cursor else None
+    below = decode_cursor(cursor) if cursor else None
     query = {**scope, **({"sort_key": {"$lt": below}} if below else {})}
     stored = await store.contact_history.find(query).sort("sort_key", -1).limit(
         limit + 1).to_list()
@@ -198,7 +187,7 @@ async def contact_history(store: ContractsStore, *, number: str, company_id: str
                    key=lambda e: e["sort_key"], reverse=True)
     page = shown[:limit]
     more = len(shown) > limit
-    return page, _cursor(page[-1]["sort_key"]) if more and page else None
+    return page, encode_cursor(page[-1]["sort_key"]) if more and page else None
 
 
 # -- support's question --------------------------------------------------------------------------
