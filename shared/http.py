@@ -46,8 +46,9 @@ from shared.openapi import (  # noqa: F401  (PROBLEM_SCHEMA, openapi_document: t
     docs_page,
     openapi_document,
 )
-from shared.parsing import parse_json, parse_query
-from shared.protocol import answer_malformed_requests_with_problems
+from shared.openapi_parts import token_url
+from shared.parsing import idempotency_key, parse_json, parse_query
+from shared.protocol import allowed_methods, answer_malformed_requests_with_problems
 
 log = get_logger("http")
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -201,6 +202,8 @@ def _endpoint(r: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
         kwargs: dict[str, Any] = {}
         if r.access is not None:
             kwargs["principal"] = await authenticate(request, r.access)
+        if r.idempotent:  # the key the document describes, or 400 before the handler runs
+            idempotency_key(request.headers)
         if r.query is not None:
             kwargs["query"] = parse_query(request.query, r.query)
         if r.body is not None:
@@ -258,6 +261,8 @@ async def problem_middleware(request: web.Request, handler):
     except web.HTTPException as e:
         if e.status < 400:
             raise
+        if "Allow" in e.headers:
+            e.headers["Allow"] = await allowed_methods(request, e.headers["Allow"])
         return problem_response(_http_problem(request, e), request,
                                 {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None)
     except PyMongoConnectionFailure:
@@ -380,12 +385,8 @@ async def _metrics(request: web.Request) -> web.Response:
 
 
 async def _openapi(request: web.Request) -> web.Response:
-    # Internal clients get their tokens from identity: its address is the JWKS's host.
-    jwks = request.app[VERIFIER].jwks_url
-    token_url = (jwks.split("/.well-known/", 1)[0] + "/v1/oauth/token"
-                 if "/.well-known/" in jwks else "/v1/oauth/token")
     return json_response(openapi_document(request.app[OPENAPI_INFO], request.app[ROUTES],
-                                           token_url=token_url))
+                                           token_url=token_url(request.app[VERIFIER].jwks_url)))
 
 
 async def _docs(request: web.Request) -> web.Response:

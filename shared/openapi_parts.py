@@ -134,6 +134,13 @@ def security_schemes(scopes: list[str], token_url: str) -> dict[str, Any]:
     }
 
 
+def token_url(jwks_url: str) -> str:
+    """Where internal clients get tokens: identity, whose JWKS every service reads."""
+    if "/.well-known/" not in jwks_url:
+        return "/v1/oauth/token"
+    return jwks_url.split("/.well-known/", 1)[0] + "/v1/oauth/token"
+
+
 # Headers every operation or some read and write.
 CORRELATION = "X-Correlation-ID"
 _CORRELATION_TEXT = ("Ties the request to the logs of every service it reaches. Send your "

@@ -203,3 +203,18 @@ def parse_query(query: typing.Mapping[str, str] | Any, model: type[BaseModel]) -
 
 def _error(key: str, rule: str) -> dict[str, Any]:
     return {"field": f"query.{key}", "rule": rule, "message": _RULE_MESSAGES[rule]}
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+def idempotency_key(headers: typing.Mapping[str, str]) -> str | None:
+    """The request's ``Idempotency-Key``: absent (None) or 1-255 visible ASCII characters,
+    as every idempotent operation's document says; anything else is a 400."""
+    key = headers.get(IDEMPOTENCY_HEADER)
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise Problem("Send 1 to 255 visible ASCII characters, e.g. a UUID.", status=400,
+                      slug="invalid-idempotency-key",
+                      title="The Idempotency-Key header is not valid")
+    return key

@@ -90,3 +90,25 @@ def answer_malformed_requests_with_problems(app: web.Application) -> None:
 
     # object.__setattr__: Application warns about custom attributes in debug mode.
     object.__setattr__(app, "_make_handler", make_problem_handler)
+
+
+async def allowed_methods(request: web.Request, advertised: str) -> str:
+    """The ``Allow`` of a 405: the methods of the most specific route path the request
+    matches (fewest ``{…}`` parts). aiohttp lists every route the path matches, so
+    ``/v1/invitations/verification`` (POST) would also advertise ``GET
+    /v1/invitations/{invitation_id}`` there, a method the API document rightly does not list
+    for that path."""
+    best: tuple[int, int] | None = None
+    methods: set[str] = set()
+    for resource in request.app.router.resources():
+        _, allowed = await resource.resolve(request)
+        if not allowed:
+            continue
+        canonical = resource.canonical
+        rank = (canonical.count("{"), -len(canonical))
+        if best is None or rank < best:
+            best, methods = rank, set(allowed)
+        elif rank == best:  # the same path registered again (another route table)
+            methods |= set(allowed)
+    methods.discard("*")
+    return ",".join(sorted(methods)) or advertised
