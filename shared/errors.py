@@ -77,5 +77,12 @@ class TooManyRequests(Problem):
     status, slug, title = 429, "too-many-requests", "Too many requests"
 
 
+def database_unavailable() -> Problem:
+    """The answer while the database can not be reached (every operation documents 503)."""
+    return Problem("The database can not be reached right now; try again shortly.",
+                   status=503, retry_after=5, slug="service-unavailable",
+                   title="Service unavailable")
+
+
 class PermanentEventError(Exception):
     """A consumed event that can never be processed: it is parked at once with this reason."""

@@ -35,7 +35,7 @@ from pydantic_core import to_jsonable_python
 from pymongo.errors import ConnectionFailure as PyMongoConnectionFailure
 
 from shared.auth import Access, Principal, TokenVerifier, bearer_token
-from shared.errors import Problem
+from shared.errors import Problem, database_unavailable
 from shared.logging import correlation_id, get_logger, new_correlation_id
 from shared.metrics import Metrics
 from shared.openapi import (  # noqa: F401  (PROBLEM_SCHEMA, openapi_document: the kit's API)
@@ -204,6 +204,8 @@ def _endpoint(r: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             kwargs["principal"] = await authenticate(request, r.access)
         if r.idempotent:  # the key the document describes, or 400 before the handler runs
             idempotency_key(request.headers)
+        if r.upload is not None:
+            r.upload.check_envelope(request.content_type, request.headers)
         if r.query is not None:
             kwargs["query"] = parse_query(request.query, r.query)
         if r.body is not None:
@@ -265,14 +267,9 @@ async def problem_middleware(request: web.Request, handler):
             e.headers["Allow"] = await allowed_methods(request, e.headers["Allow"])
         return problem_response(_http_problem(request, e), request,
                                 {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None)
-    except PyMongoConnectionFailure:
-        # The database is away (a failover, a restart): a client may retry shortly, as every
-        # operation's document says, instead of reading it as a bug of ours.
+    except PyMongoConnectionFailure:  # a failover or restart: the client may retry shortly
         log.warning("database unavailable", route=_route_name(request))
-        return problem_response(Problem("The database can not be reached right now; try "
-                                        "again shortly.", status=503, retry_after=5,
-                                        slug="service-unavailable",
-                                        title="Service unavailable"), request)
+        return problem_response(database_unavailable(), request)
     except Exception:
         log.exception("unhandled error", route=_route_name(request))
         return problem_response(Problem("Something went wrong on our side.", status=500,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from shared.errors import Problem
 from shared.openapi_examples import MISSING, compose
 from shared.openapi_parts import (
     CORRELATION,
@@ -40,6 +41,9 @@ if TYPE_CHECKING:  # shared.http imports this module: the route type is for anno
 DOCS_STATIC = Path(str(files("swagger_ui") / "static"))
 
 
+_BOUNDARY = re.compile(r";\s*boundary\s*=\s*\S", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Upload:
     """A route's file upload: the form ``field`` of a ``multipart/form-data`` body, of one of
@@ -58,6 +62,15 @@ class Upload:
     def __post_init__(self) -> None:
         if not self.field or not self.media_types or self.max_bytes <= 0:
             raise ValueError("an upload needs a field name, media types and a positive size")
+
+    def check_envelope(self, content_type: str, headers: Any) -> None:
+        """A ``multipart/form-data`` body without its boundary can not be read at all: 415
+        before the handler opens it (aiohttp's reader raised a ValueError, a 500)."""
+        if content_type == "multipart/form-data" and not _BOUNDARY.search(
+                headers.get("Content-Type", "")):
+            raise Problem("A multipart/form-data body needs its boundary parameter in "
+                          "Content-Type.", status=415, slug="unsupported-media-type",
+                          title="Unsupported media type")
 
     def limit_text(self) -> str:
         size = (f"{self.max_bytes // (1024 * 1024)} MB" if self.max_bytes % (1024 * 1024) == 0
