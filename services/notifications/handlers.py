@@ -5,9 +5,11 @@ Exactly one message per (event, channel, recipient):
 1. the delivery document's ``_id`` is derived from the three, so a redelivered or concurrent
    copy of the event finds the delivery that exists (insert → duplicate key);
 2. a copy sends only after claiming the delivery with a lease (``claim_until``, epoch
-   seconds) in one atomic ``find_one_and_update`` on ``status: queued``: of two replicas
-   holding the same event, one sends, the other waits for the outcome (or for the lease to
-   run out, when the sender died) and does nothing once the delivery is sent;
+   seconds): the copy that creates the delivery holds the claim from that insert (one write
+   where a separate claim would be a second one), any other copy takes it in one atomic
+   ``find_one_and_update`` on ``status: queued``: of two replicas holding the same event,
+   one sends, the other waits for the outcome (or for the lease to run out, when the sender
+   died) and does nothing once the delivery is sent;
 3. the outcome is recorded right after the provider's answer, with the attempt, and the claim
    (``claim_id``) is settled in that write. A worker killed between the two (kill -9, OOM)
    leaves the delivery queued with an unsettled claim: after the lease (``claim_seconds``)
@@ -169,14 +171,21 @@ async def deliver(ctx: Notifications, *, event_id: str, event_type: str, out: Ou
         return
     key = recipient_key(address)
     delivery_id = delivery_id_for(event_id, kind.channel, key)
-    doc = await _create(ctx, delivery_id, event_id, event_type, kind, out, address, key)
+    claim = Claim(uuid.uuid4().hex)
+    doc = await _create(ctx, delivery_id, event_id, event_type, kind, out, address, key,
+                        claim=claim)
     if doc["status"] == "queued":
-        await _send_claimed(ctx, delivery_id, address, out.values, out.secrets)
+        # Created by this copy: held since the insert. Found (a copy of the event came
+        # before): claimed like any other copy's.
+        held = (doc, claim) if doc.get("claim_id") == claim.id else None
+        await _send_claimed(ctx, delivery_id, address, out.values, out.secrets, held=held)
 
 
 async def _create(ctx: Notifications, delivery_id: str, event_id: str, event_type: str,
                   kind: Kind, out: Outgoing, address: str, key: str,
-                  resend_of: str = "") -> dict[str, Any]:
+                  resend_of: str = "", *, claim: Claim | None = None) -> dict[str, Any]:
+    """The delivery as stored: created now (queued; claimed by ``claim`` when given) or as a
+    copy of the event created it before."""
     user = company = None
     known_language = out.language in LANGUAGES
     # The projections are read only when needed: for the language, or for the preferences.
@@ -207,6 +216,9 @@ async def _create(ctx: Notifications, delivery_id: str, event_id: str, event_typ
         "claim_until": 0.0, "claim_id": "", "claimed_at": None, "resend_of": resend_of,
         "resends": 0,
     }
+    if claim is not None and status == "queued":
+        doc.update(claim_until=time.time() + ctx.settings.claim_seconds, claim_id=claim.id,
+                   claimed_at=now)
     try:
         created = await ctx.store.deliveries.create(doc)
     except Exception as e:
@@ -246,9 +258,12 @@ async def _claim(ctx: Notifications, delivery_id: str) -> tuple[dict[str, Any], 
 
 
 async def _send_claimed(ctx: Notifications, delivery_id: str, address: str,
-                        values: dict[str, Any], secrets: dict[str, str]) -> None:
+                        values: dict[str, Any], secrets: dict[str, str], *,
+                        held: tuple[dict[str, Any], Claim] | None = None) -> None:
+    """Send the delivery once this worker holds its claim (``held``: since its creation)."""
     deadline = time.monotonic() + ctx.settings.claim_seconds + 5
-    while (claimed := await _claim(ctx, delivery_id)) is None:
+    claimed = held
+    while claimed is None and (claimed := await _claim(ctx, delivery_id)) is None:
         current = await ctx.store.deliveries.get({"_id": delivery_id})
         if current is None or current["status"] != "queued":
             return  # sent, failed or suppressed by the copy that held it: nothing to do

@@ -28,6 +28,9 @@ class NotificationsSettings(ServiceSettings):
     smtp_starttls: bool = False
     smtp_tls: bool = False
     smtp_timeout_seconds: float = 15.0
+    # SMTP connections each provider keeps open and sends over, one message at a time each
+    # (a connection, EHLO, STARTTLS and AUTH are paid once, not per message).
+    smtp_connections: int = 8
     # Optional secondary SMTP relay that takes over while the primary keeps failing.
     smtp_secondary_host: str = ""
     smtp_secondary_port: int = 587

@@ -1,6 +1,6 @@
 """Ways a message leaves the platform, and the per-channel failover between two providers.
 
-    Email: SMTP (aiosmtplib: TLS/STARTTLS, auth, timeouts), or ``.eml`` files (local default)
+    Email: SMTP (smtp.py: aiosmtplib, connections kept open), or ``.eml`` files (local default)
     SMS:   an HTTP gateway taking JSON, or ``.json`` files (local default)
 
 Every provider error is translated here into one of two exceptions: ``TransientDeliveryError``
@@ -16,33 +16,22 @@ import time
 import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
 
 import aiohttp
-import aiosmtplib
-from opentelemetry.trace import SpanKind
 from yarl import URL
 
+from services.notifications.delivery_errors import (  # noqa: F401 (callers')
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
+from services.notifications.delivery_errors import send_span as _send_span
 from services.notifications.domain.breaker import CircuitBreaker
-from services.notifications.messages import Rendered
+from services.notifications.mail import Email, build_email, message_id_of  # noqa: F401
 from services.notifications.settings import NotificationsSettings
-from shared import tracing
-
-
-class DeliveryError(Exception):
-    def __init__(self, reason: str, provider: str = "") -> None:
-        super().__init__(reason)
-        self.reason, self.provider = reason, provider
-
-
-class TransientDeliveryError(DeliveryError):
-    """Worth another attempt later (network, SMTP 4xx, HTTP 5xx or 429)."""
-
-
-class PermanentDeliveryError(DeliveryError):
-    """Will fail every time (SMTP 5xx, rejected recipient, HTTP 4xx)."""
+from services.notifications.smtp import SmtpTransport
 
 
 @dataclass(frozen=True)
@@ -62,60 +51,6 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
-def build_email(sender: str, recipient: str, rendered: Rendered,
-                delivery_id: str | None = None) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = recipient
-    message["Subject"] = rendered.subject
-    domain = parseaddr(sender)[1].partition("@")[2] or "business.example"
-    # Derived from the delivery: a copy sent twice after a crash carries the same Message-ID,
-    # which mail systems use to drop duplicates.
-    message["Message-ID"] = f"<{delivery_id or uuid.uuid4().hex}@{domain}>"
-    message.set_content(rendered.text)
-    message.add_alternative(rendered.html, subtype="html")
-    # After the content: set_content drops every Content-* header set before it.
-    message["Content-Language"] = rendered.language
-    return message
-
-
-class SmtpTransport:
-    def __init__(self, name: str, *, host: str, port: int, username: str, password: str,
-                 starttls: bool, tls: bool, timeout: float) -> None:
-        self.name = name
-        self.host, self.port = host, port
-        self.username, self.password = username, password
-        self.starttls, self.tls, self.timeout = starttls, tls, timeout
-
-    async def send(self, message: EmailMessage) -> str:
-        with _send_span(self.name, "email", self.host, self.port):
-            return await self._send(message)
-
-    async def _send(self, message: EmailMessage) -> str:
-        try:
-            await aiosmtplib.send(
-                message, hostname=self.host, port=self.port,
-                username=self.username or None, password=self.password or None,
-                start_tls=self.starttls or None, use_tls=self.tls, timeout=self.timeout)
-        except aiosmtplib.SMTPRecipientsRefused as e:
-            codes = [r.code for r in e.recipients]
-            if codes and all(400 <= c < 500 for c in codes):
-                raise TransientDeliveryError(f"SMTP {codes[0]} recipient deferred",
-                                             self.name) from None
-            raise PermanentDeliveryError(f"SMTP {codes[0] if codes else 550} recipient refused",
-                                         self.name) from None
-        except aiosmtplib.SMTPResponseException as e:
-            if 400 <= e.code < 500:
-                raise TransientDeliveryError(f"SMTP {e.code}", self.name) from None
-            raise PermanentDeliveryError(f"SMTP {e.code}", self.name) from None
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as e:
-            raise TransientDeliveryError(f"SMTP {type(e).__name__}", self.name) from None
-        return str(message["Message-ID"])
-
-    async def close(self) -> None:
-        pass
-
-
 class EmailFileTransport:
     """Writes each email as a real .eml file (the local default), named by its Message-ID (the
     delivery id): a repeated send replaces the file, as a provider honouring idempotency keys
@@ -126,20 +61,24 @@ class EmailFileTransport:
     def __init__(self, directory: str) -> None:
         self.directory = Path(directory)
 
-    async def send(self, message: EmailMessage) -> str:
+    async def send(self, message: Email | EmailMessage) -> str:
         with _send_span(self.name, "email"):
             return await self._send(message)
 
-    async def _send(self, message: EmailMessage) -> str:
+    async def _send(self, message: Email | EmailMessage) -> str:
+        message_id = message_id_of(message)
+
         def write() -> None:
             self.directory.mkdir(parents=True, exist_ok=True)
             # Written aside, then renamed: a reader never sees half a message.
-            path = self.directory / f"{_file_name(message['Message-ID'])}.eml"
+            path = self.directory / f"{_file_name(message_id)}.eml"
             part = path.with_suffix(f".{uuid.uuid4().hex}.part")
-            part.write_bytes(bytes(message))
+            # Line ends as a file on this system has them (SMTP's CRLF only on the wire).
+            part.write_bytes(message.data.replace(b"\r\n", b"\n")
+                             if isinstance(message, Email) else bytes(message))
             part.replace(path)
         await asyncio.to_thread(write)
-        return str(message["Message-ID"])
+        return message_id
 
     async def close(self) -> None:
         pass
@@ -189,19 +128,6 @@ class SmsGateway:
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-
-def _send_span(provider: str, channel: str, server: str | None = None,
-               port: int | None = None):
-    """The span of one send through one provider (``smtp send``, ``sms-gateway send``…).
-    No recipient and no content in it: the provider, the channel and the server only."""
-    attributes: dict[str, str | int] = {"bap.notifications.provider": provider,
-                                        "bap.notifications.channel": channel}
-    if server:
-        attributes["server.address"] = server
-    if port:
-        attributes["server.port"] = port
-    return tracing.span(f"{provider} send", kind=SpanKind.CLIENT, attributes=attributes)
 
 
 def _file_name(message_id: str | None) -> str:
@@ -274,7 +200,7 @@ def email_channel(s: NotificationsSettings) -> Channel:
                             username=s.smtp_username,
                             password=s.smtp_password.get_secret_value(),
                             starttls=s.smtp_starttls, tls=s.smtp_tls,
-                            timeout=s.smtp_timeout_seconds)
+                            timeout=s.smtp_timeout_seconds, connections=s.smtp_connections)
     secondary = None
     if s.smtp_secondary_host:
         secondary = SmtpTransport(
@@ -282,7 +208,7 @@ def email_channel(s: NotificationsSettings) -> Channel:
             username=s.smtp_secondary_username,
             password=s.smtp_secondary_password.get_secret_value(),
             starttls=s.smtp_secondary_starttls, tls=s.smtp_secondary_tls,
-            timeout=s.smtp_timeout_seconds)
+            timeout=s.smtp_timeout_seconds, connections=s.smtp_connections)
     return Channel(primary, secondary, _breaker(s))
 
 
