@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 # Modules that register benchmarks; imported in this order, so results come out in it.
-MODULES = ("bench.bus", "bench.identity", "bench.notifications", "bench.imports")
+MODULES = ("bench.bus", "bench.identity", "bench.notifications", "bench.imports", "bench.flows")
 
 
 @dataclass(frozen=True)
