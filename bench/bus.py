@@ -195,7 +195,7 @@ async def run_platform(cfg: BenchConfig, timings: CommandTimings | None,
 
         def published() -> int:
             return int(metrics.registry.get_sample_value(
-                "events_published_total", {"type": EVENT_TYPE}) or 0)
+                "bap_events_published_total", {"type": EVENT_TYPE}) or 0)
 
         published_before_measure = 0
 

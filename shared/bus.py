@@ -319,6 +319,9 @@ class Bus:
         assert self._queue is not None
         self._consumer_tag = await self._queue.consume(self._on_message, no_ack=False)
         await self._check_consumer()
+        # Only consuming processes report the consumer (API processes have none to lose).
+        self.metrics.consumer_attached.labels(self.topology.queue).set_function(
+            lambda: 1 if self.consuming else 0)
 
     async def _on_reconnect(self, _connection: Any) -> None:
         await self._check_consumer()
@@ -415,7 +418,8 @@ class Bus:
         try:
             event, data, sub = self._decode(message)
         except _Park as p:
-            # Metrics name the type the envelope claims when it can be read at all.
+            # Metrics name the type the envelope claims when it can be read at all (a type
+            # the service consumes; any other is counted as "other").
             await self._park(message, (p.event_type or etype)[:100], p.reason, p.detail,
                              attempts)
             return
@@ -468,7 +472,12 @@ class Bus:
             "x-original-routing-key": message.routing_key or "",
         })
         await message.ack()
-        self.metrics.events_parked.labels(etype, reason).inc()
+        self.metrics.events_parked.labels(self._type_label(etype), reason).inc()
+
+    def _type_label(self, etype: str) -> str:
+        """The type as a metric label: a subscribed type, else ``other`` (a message may claim
+        any type; the label set stays bounded by what the service consumes)."""
+        return etype if etype in self.subscriptions else "other"
 
     async def _send_to(self, queue_name: str, message: AbstractIncomingMessage,
                        headers: dict[str, Any]) -> None:

@@ -48,7 +48,7 @@ class Limit:
 
 class RateLimiter:
     """Takes allowances of named limits; every refusal is counted as
-    ``rate_limit_refusals_total{limit="<name>"}``."""
+    ``bap_rate_limit_refusals_total{limit="<name>"}`` (limit names are constants: bounded)."""
 
     def __init__(self, collection: AsyncCollection, metrics: Metrics) -> None:
         self._quota = Quota(collection)

@@ -431,10 +431,24 @@ class Relay:
                 {"has_pending": {"$eq": True}}, {"_id": 1}).limit(10_000).to_list())
         return total
 
+    async def oldest_pending_age(self) -> float:
+        """Seconds since the oldest event not yet published was written (0 when none waits):
+        one indexed read per store (the claim's own order, ``pending_since``)."""
+        oldest: float | None = None
+        for store in self.stores:
+            found = await self._collection(store).find(
+                {"has_pending": {"$eq": True}}, {"_id": 0, "pending_since": 1}).sort(
+                "pending_since", 1).limit(1).to_list()
+            since = found[0].get("pending_since") if found else None
+            if since and (oldest is None or since < oldest):
+                oldest = since
+        return max(0.0, time.time() - oldest) if oldest is not None else 0.0
+
     async def _backlog_loop(self) -> None:
         while not self._stopping:
             try:
                 self.metrics.relay_backlog.set(await self.backlog())
+                self.metrics.relay_oldest_pending.set(await self.oldest_pending_age())
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -28,6 +28,7 @@ from shared.config import DevelopmentDefaultRefused, ServiceSettings, refuse_dev
 from shared.http import Routes, add_readiness_check, add_routes, new_app
 from shared.logging import configure_logging, get_logger
 from shared.metrics import Metrics
+from shared.queue_metrics import QueueMetrics
 from shared.relay import Relay
 
 ROLES = ("api", "worker", "all")
@@ -99,9 +100,12 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings,
             add_readiness_check(app, "consumers", lambda: bus.consuming)
         await relay.start()
         add_readiness_check(app, "relay", lambda: relay.running)
+        queues = QueueMetrics(bus)
         if role in ("worker", "all"):
             await bus.start_consuming()
+            queues.start()  # consumer lag and parked messages in /metrics
         yield
+        await queues.stop()
         # The handlers first (the grace period counts from SIGTERM, see ``stop_taking_work``),
         # then the relay, which publishes what they wrote, then the connection.
         await bus.drain(settings.shutdown_grace_seconds)

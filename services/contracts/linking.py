@@ -10,7 +10,7 @@ Wrong passwords are counted three ways:
 - per (customer number, company): after ``max_attempts`` that company alone is locked out of
   that password (429 ``one-time-password-locked``); the holder's company still links;
 - per customer number across companies: every ``alert_after`` wrong passwords support is
-  alerted (metric ``customer_number_guessing_alerts_total``, a warning log line); nobody is
+  alerted (metric ``bap_customer_number_guessing_alerts_total``, a warning log line); nobody is
   locked by it;
 - per company per hour across numbers (``shared.ratelimit``): 429 ``rate-limited`` with
   ``Retry-After``, for known and unknown numbers alike.
@@ -53,9 +53,9 @@ class LinkAttempts:
     @classmethod
     def wired(cls, store: ContractsStore, metrics: Metrics, *, per_company_per_hour: int,
               alert_after: int) -> LinkAttempts:
-        alerts = Counter("customer_number_guessing_alerts_total",
-                         "Customer numbers whose one-time password many companies got wrong "
-                         "(support looks into it; nobody is locked)", registry=metrics.registry)
+        alerts = metrics.counter("customer_number_guessing_alerts_total",
+                                 "Customer numbers whose one-time password many companies got "
+                                 "wrong (support looks into it; nobody is locked)")
         return cls(RateLimiter(store.counters, metrics),
                    Limit("link-attempts-per-company", per_company_per_hour, HOUR),
                    max(1, alert_after), alerts)

@@ -25,7 +25,7 @@ class ContractsSettings(ServiceSettings):
     # alone is locked out of that number until support issues a new password.
     otp_max_attempts: int = 5
     # Wrong one-time passwords for one customer number from all companies together after which
-    # support is alerted (metric customer_number_guessing_alerts_total and a warning log line;
+    # support is alerted (metric bap_customer_number_guessing_alerts_total, a warning log line;
     # again at every further multiple). Nobody is locked by it: the holder must still link.
     otp_alert_after_attempts: int = 20
     # Wrong link attempts (customer number + one-time password) one company may make per hour

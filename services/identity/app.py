@@ -36,7 +36,12 @@ async def setup(app: web.Application) -> None:
     await keys.load()
     limits = RateLimiter(store.counters, app[METRICS])
     await limits.apply_indexes()
-    app[IDENTITY] = Identity(store=store, keys=keys, settings=settings, limits=limits)
+    login_failures = app[METRICS].counter(
+        "login_failures_total", "Failed logins by method (password, sms-code) and reason "
+        "(unknown-login, wrong-password, locked, inactive, wrong-code, too-many-tries, "
+        "expired)", ["method", "reason"])
+    app[IDENTITY] = Identity(store=store, keys=keys, settings=settings, limits=limits,
+                             login_failures=login_failures)
 
 
 def key_encryption(settings: IdentitySettings) -> KeyEncryption:

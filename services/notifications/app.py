@@ -11,7 +11,8 @@ from services.notifications.handlers import Notifications
 from services.notifications.http import NOTIFICATIONS, routes
 from services.notifications.settings import NotificationsSettings
 from services.notifications.store import NotificationsStore
-from services.notifications.transports import email_channel, sms_channel
+from services.notifications.transports import DeliveryMetrics, email_channel, sms_channel
+from shared.http import METRICS
 from shared.service import DB, RELAY, SERVICE_SETTINGS, ServiceDefinition, create_app
 
 
@@ -22,8 +23,9 @@ async def setup(app: web.Application) -> None:
     await store.apply_indexes()
     settings = app[SERVICE_SETTINGS]
     assert isinstance(settings, NotificationsSettings)
-    app[NOTIFICATIONS] = Notifications(store=store, email=email_channel(settings),
-                                       sms=sms_channel(settings), settings=settings)
+    delivery = DeliveryMetrics(app[METRICS])
+    app[NOTIFICATIONS] = Notifications(store=store, email=email_channel(settings, delivery),
+                                       sms=sms_channel(settings, delivery), settings=settings)
 
 
 async def close_channels(app: web.Application) -> AsyncIterator[None]:

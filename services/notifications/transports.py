@@ -32,6 +32,7 @@ from services.notifications.domain.breaker import CircuitBreaker
 from services.notifications.mail import Email, build_email, message_id_of  # noqa: F401
 from services.notifications.settings import NotificationsSettings
 from services.notifications.smtp import SmtpTransport
+from shared.metrics import Metrics
 
 
 @dataclass(frozen=True)
@@ -166,26 +167,78 @@ class SmsFileTransport:
         pass
 
 
+class DeliveryMetrics:
+    """What ``/metrics`` counts of the sends: every attempt by channel, provider and outcome
+    (``sent``, ``transient``, ``permanent``, ``error``), each failover to a secondary provider,
+    and whether a secondary is in charge now. Labels: two channels, four providers at most."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.attempts = metrics.counter(
+            "notification_delivery_attempts_total",
+            "Delivery attempts by channel (email, sms), provider and outcome (sent, transient, "
+            "permanent, error)", ["channel", "provider", "outcome"])
+        self.failovers = metrics.counter(
+            "notification_failovers_total", "Times a channel's secondary provider took over "
+            "(the primary kept failing and its circuit breaker opened)", ["channel"])
+        self.secondary_active = metrics.gauge(
+            "notification_secondary_provider_active", "1 while a channel sends through its "
+            "secondary provider (circuit breaker open), else 0", ["channel"])
+
+
 class Channel:
     """One channel's providers: the primary, and a secondary that takes over while the
     circuit breaker is open (the primary kept failing)."""
 
     def __init__(self, primary: Transport, secondary: Transport | None = None,
-                 breaker: CircuitBreaker | None = None) -> None:
+                 breaker: CircuitBreaker | None = None, *, name: str = "",
+                 metrics: DeliveryMetrics | None = None) -> None:
         self.primary, self.secondary = primary, secondary
         self.breaker = breaker or CircuitBreaker()
+        self.name, self.metrics = name, metrics
+        if metrics is not None:
+            metrics.secondary_active.labels(name).set_function(self._secondary_in_charge)
+
+    def _secondary_in_charge(self) -> int:
+        # Read on scrape without changing the breaker (``use_secondary`` half-opens it).
+        opened = self.breaker.opened_at
+        return int(self.secondary is not None and opened is not None
+                   and time.monotonic() - opened < self.breaker.cooldown)
 
     async def send(self, message) -> tuple[str, str]:
         """Send through the provider in charge now; returns (provider name, message id)."""
         if self.secondary is not None and self.breaker.use_secondary(time.monotonic()):
-            return self.secondary.name, await self.secondary.send(message)
+            return self.secondary.name, await self._attempt(self.secondary, message)
         try:
-            ident = await self.primary.send(message)
+            ident = await self._attempt(self.primary, message)
         except TransientDeliveryError:
+            was_open = self.breaker.opened_at is not None
             self.breaker.failed(time.monotonic())
+            if (self.metrics is not None and self.secondary is not None and not was_open
+                    and self.breaker.opened_at is not None):
+                self.metrics.failovers.labels(self.name).inc()
             raise
         self.breaker.succeeded()
         return self.primary.name, ident
+
+    async def _attempt(self, transport: Transport, message) -> str:
+        """One send through ``transport``, counted by its outcome."""
+        outcome = "error"
+        try:
+            ident = await transport.send(message)
+            outcome = "sent"
+            return ident
+        except TransientDeliveryError:
+            outcome = "transient"
+            raise
+        except PermanentDeliveryError:
+            outcome = "permanent"
+            raise
+        except asyncio.CancelledError:
+            outcome = ""  # stopped mid-send: no outcome to count
+            raise
+        finally:
+            if self.metrics is not None and outcome:
+                self.metrics.attempts.labels(self.name, transport.name, outcome).inc()
 
     async def close(self) -> None:
         await self.primary.close()
@@ -193,9 +246,9 @@ class Channel:
             await self.secondary.close()
 
 
-def email_channel(s: NotificationsSettings) -> Channel:
+def email_channel(s: NotificationsSettings, metrics: DeliveryMetrics | None = None) -> Channel:
     if not s.smtp_host:
-        return Channel(EmailFileTransport(s.mail_dir))
+        return Channel(EmailFileTransport(s.mail_dir), name="email", metrics=metrics)
     primary = SmtpTransport("smtp", host=s.smtp_host, port=s.smtp_port,
                             username=s.smtp_username,
                             password=s.smtp_password.get_secret_value(),
@@ -209,12 +262,12 @@ def email_channel(s: NotificationsSettings) -> Channel:
             password=s.smtp_secondary_password.get_secret_value(),
             starttls=s.smtp_secondary_starttls, tls=s.smtp_secondary_tls,
             timeout=s.smtp_timeout_seconds, connections=s.smtp_connections)
-    return Channel(primary, secondary, _breaker(s))
+    return Channel(primary, secondary, _breaker(s), name="email", metrics=metrics)
 
 
-def sms_channel(s: NotificationsSettings) -> Channel:
+def sms_channel(s: NotificationsSettings, metrics: DeliveryMetrics | None = None) -> Channel:
     if not s.sms_gateway_url:
-        return Channel(SmsFileTransport(s.sms_dir))
+        return Channel(SmsFileTransport(s.sms_dir), name="sms", metrics=metrics)
     primary = SmsGateway("sms-gateway", url=s.sms_gateway_url,
                          username=s.sms_gateway_username,
                          password=s.sms_gateway_password.get_secret_value(),
@@ -225,7 +278,7 @@ def sms_channel(s: NotificationsSettings) -> Channel:
                                username=s.sms_gateway_secondary_username,
                                password=s.sms_gateway_secondary_password.get_secret_value(),
                                sender=s.sms_sender, timeout=s.sms_timeout_seconds)
-    return Channel(primary, secondary, _breaker(s))
+    return Channel(primary, secondary, _breaker(s), name="sms", metrics=metrics)
 
 
 def _breaker(s: NotificationsSettings) -> CircuitBreaker:

@@ -48,7 +48,7 @@ async def test_seed004_holder_without_login_sets_a_password_by_email_and_logs_in
 
         async def identity_knows_the_number() -> bool:
             async with http.get(f"{identity}/metrics") as r:
-                return ('events_consumed_total{outcome="ok",'
+                return ('bap_events_consumed_total{outcome="ok",'
                         'type="crm.customer_number.issued.v1"}' in await r.text())
         await until(identity_knows_the_number)
 
@@ -92,7 +92,7 @@ async def test_seed004_holder_without_login_sets_a_password_by_email_and_logs_in
         # Once contracts' link reached identity, the number still logs in the same account.
         async def logs_in_after_link() -> bool:
             async with http.get(f"{identity}/metrics") as r:
-                seen = ('events_consumed_total{outcome="ok",'
+                seen = ('bap_events_consumed_total{outcome="ok",'
                         'type="contracts.customer_number.linked.v1"}' in await r.text())
             if not seen:
                 return False

@@ -61,8 +61,8 @@ async def test_company_administrator_reads_and_resends_their_invoice_notice(
         # the administrator is known to notifications once identity's event arrived
         async def projected() -> bool:
             async with http.get(f"{notifications}/metrics") as r:
-                return ('events_consumed_total{outcome="ok",type="identity.company.registered.v1"}'
-                        in await r.text())
+                return ('bap_events_consumed_total{outcome="ok",'
+                        'type="identity.company.registered.v1"}' in await r.text())
         await until(projected)
         await publish(amqp_url, bus_prefix, invoice)
         [entry] = await until(log)

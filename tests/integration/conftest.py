@@ -141,7 +141,7 @@ def queue_depth():
 def _consumed_ok(bus: Bus, etype: str) -> float:
     """How many events of ``etype`` the bus has acknowledged after its handler succeeded."""
     return bus.metrics.registry.get_sample_value(
-        "events_consumed_total", {"type": etype, "outcome": "ok"}) or 0
+        "bap_events_consumed_total", {"type": etype, "outcome": "ok"}) or 0
 
 
 @pytest.fixture

@@ -92,9 +92,9 @@ async def test_malformed_messages_are_parked_at_once_with_reason_and_consumer_go
     await wait_until(lambda: queue_depth(amqp, bus.topology.parked),
                      message="parked messages")
     await wait_until(lambda: bus.metrics.registry.get_sample_value(
-        "events_retried_total", {"type": TYPE}) is None and sum(
+        "bap_events_retried_total", {"type": TYPE}) is None and sum(
         s.value for m in bus.metrics.events_parked.collect() for s in m.samples
-        if s.name == "events_parked_total") == len(MALFORMED),
+        if s.name == "bap_events_parked_total") == len(MALFORMED),
         message="every malformed message counted as parked, none retried")
 
     parked = {m.message_id: m for m in await get_all(amqp, bus.topology.parked)}
@@ -139,7 +139,7 @@ async def test_message_whose_parking_copy_is_not_accepted_is_returned_not_acked_
     await wait_until(lambda: len(tries) >= 2, timeout=10,
                      message=lambda: f"parking tried again ({tries})")
     assert bus.metrics.registry.get_sample_value(
-        "events_parked_total", {"type": TYPE, "reason": "not-json"}) is None
+        "bap_events_parked_total", {"type": TYPE, "reason": "not-json"}) is None
 
     parked = await channel.declare_queue(t.parked, durable=True, arguments=PARKING_ARGUMENTS)
     await parked.bind(t.dead_exchange, routing_key=t.queue)

@@ -83,12 +83,12 @@ class ContractsUnderTest:
 
     def consumed(self, etype: str, outcome: str = "ok") -> float:
         return self.app[METRICS].registry.get_sample_value(
-            "events_consumed_total", {"type": etype, "outcome": outcome}) or 0
+            "bap_events_consumed_total", {"type": etype, "outcome": outcome}) or 0
 
     def parked(self) -> float:
         """Messages parked so far, of any type (one that fails decoding has no type yet)."""
         return sum(s.value for m in self.app[METRICS].registry.collect()
-                   for s in m.samples if s.name == "events_parked_total")
+                   for s in m.samples if s.name == "bap_events_parked_total")
 
     # -- what the outside publishes ------------------------------------------------------------
     async def deliver(self, *envelopes: dict) -> None:

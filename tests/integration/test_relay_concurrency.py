@@ -83,8 +83,8 @@ async def test_two_relays_publish_every_event_exactly_once_in_aggregate_order(
     assert len(by_meter) == AGGREGATES
     for meter, seqs in by_meter.items():
         assert seqs == list(range(1, EVENTS_EACH + 1)), f"{meter} out of order: {seqs}"
-    published = [r.bus.metrics.registry.get_sample_value("events_published_total", {"type": TYPE})
-                 or 0 for r in relays]
+    published = [r.bus.metrics.registry.get_sample_value("bap_events_published_total",
+                                                         {"type": TYPE}) or 0 for r in relays]
     assert sum(published) == N
 
 

@@ -72,7 +72,7 @@ def _shape(status: int, body: dict, headers: dict[str, str], *,
 
 def _alerts(contracts: ContractsUnderTest) -> float:
     return contracts.app[METRICS].registry.get_sample_value(
-        "customer_number_guessing_alerts_total") or 0
+        "bap_customer_number_guessing_alerts_total") or 0
 
 
 async def test_an_unknown_number_and_a_wrong_password_get_the_same_answer_until_both_lock(
@@ -164,7 +164,7 @@ async def test_a_company_guessing_many_numbers_is_refused_with_retry_after_known
     moving = frozenset({"retry-after"})
     assert _shape(*answers[0], moving=moving) == _shape(*answers[1], moving=moving)
     refused = contracts.app[METRICS].registry.get_sample_value(
-        "rate_limit_refusals_total", {"limit": "link-attempts-per-company"})
+        "bap_rate_limit_refusals_total", {"limit": "link-attempts-per-company"})
     assert refused == 3
 
     # Another company is not affected.

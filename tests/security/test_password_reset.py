@@ -45,8 +45,8 @@ async def complete(http: aiohttp.ClientSession, url: str, token: str) -> aiohttp
 
 
 def refusals(app, limit: str) -> float:
-    """What /metrics counts as ``rate_limit_refusals_total{limit=...}``."""
-    return app[METRICS].registry.get_sample_value("rate_limit_refusals_total",
+    """What /metrics counts as ``bap_rate_limit_refusals_total{limit=...}``."""
+    return app[METRICS].registry.get_sample_value("bap_rate_limit_refusals_total",
                                                   {"limit": limit}) or 0
 
 

@@ -13,7 +13,7 @@ RESETS = Limit("password-resets-per-address", 3, HOUR)
 
 
 def _refusals(metrics: Metrics, name: str) -> float:
-    return metrics.registry.get_sample_value("rate_limit_refusals_total", {"limit": name}) or 0
+    return metrics.registry.get_sample_value("bap_rate_limit_refusals_total", {"limit": name}) or 0
 
 
 async def test_of_many_concurrent_requests_exactly_the_limit_go_through_on_two_replicas(db):

@@ -15,6 +15,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from prometheus_client import Counter
 
 from services.identity import events
 from services.identity.domain.errors import EmailTaken, LoginIdTaken, PasswordRejected
@@ -46,6 +47,8 @@ class Identity:
     settings: IdentitySettings
     limits: RateLimiter
     settings_cache: dict[str, tuple[float, dict]] = field(default_factory=dict)
+    # bap_login_failures_total{method, reason}: what operators alert on (never per user).
+    login_failures: Counter | None = None
 
     def event(self, spec: EventSpec, data: Any, *, subject: str,
               company_id: str | None = None) -> dict:

@@ -219,12 +219,20 @@ async def password_login(ctx: Identity, login: str, password: str) -> dict:
     if user is None or not ok or user["status"] != "active":
         if user is not None and not ok:
             await _attempt_failed(ctx, user)
+        # The reason goes to /metrics only; the caller gets the same answer for each.
+        _failed(ctx, "password", "unknown-login" if user_id is None else
+                "locked" if user is None else "wrong-password" if not ok else "inactive")
         raise LoginFailed("Check the login id and the password.")
     await _attempt_succeeded(ctx, user)
     company = await company_settings(ctx, user["company_id"])
     if company.get("sms_login_step", True) and user.get("phone"):
         return await _send_login_code(ctx, user, purpose="second_factor", amr=["pwd", "sms"])
     return await start_session(ctx, user, ["pwd"])
+
+
+def _failed(ctx: Identity, method: str, reason: str) -> None:
+    if ctx.login_failures is not None:
+        ctx.login_failures.labels(method, reason).inc()
 
 
 # -- SMS codes -----------------------------------------------------------------------------------
@@ -351,14 +359,17 @@ async def verify_code(ctx: Identity, attempt_id: str, code: str) -> dict:
     if counted is None:
         known = await ctx.store.login_attempts.get({"_id": attempt_id})
         if known is not None and known["status"] == "pending":
+            _failed(ctx, "sms-code", "too-many-tries")
             raise TooManyTries(TOO_MANY_TRIES)
         raise SecondFactorFailed("Start the login again.")
     expected = counted["code_hash"]
     given = codes.code_hash(s.code_pepper.get_secret_value(), attempt_id, code)
     if not codes.same_hash(expected, given):
         left = s.sms_code_tries - counted["tries"]
+        _failed(ctx, "sms-code", "wrong-code")
         raise SecondFactorFailed("The code is not correct.", tries_left=left)
     if counted["code_expires"] < time.time():
+        _failed(ctx, "sms-code", "expired")
         raise CodeExpired("Ask for a new code.")
     # A number several accounts use: the code proved the phone, now its holder picks one.
     choosing = counted["user_id"] is not None and len(counted.get("candidates") or []) > 1
