@@ -302,16 +302,21 @@ def _route_name(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 @web.middleware
 async def metrics_middleware(request: web.Request, handler):
     start = time.perf_counter()
 
     def observe(status: int) -> None:
         metrics = request.app[METRICS]
-        # The route template, never the concrete path: one series per route, not per id.
+        # The route template, never the concrete path: one series per route, not per id;
+        # and any method a client makes up counts as "other".
         route = _route_name(request)
-        metrics.http_requests.labels(request.method, route, str(status)).inc()
-        metrics.http_latency.labels(request.method, route).observe(time.perf_counter() - start)
+        method = request.method if request.method in _METHODS else "other"
+        metrics.http_requests.labels(method, route, str(status)).inc()
+        metrics.http_latency.labels(method, route).observe(time.perf_counter() - start)
 
     try:
         response = await handler(request)

@@ -328,17 +328,21 @@ async def test_metrics_count_requests_by_route_template_and_status(client):
         assert (await client.get(f"/v1/things/{thing_id}")).status == 200
     await client.get("/v1/things/archived")
     await client.get("/v1/nowhere/t-3")
+    # The parser knows WebDAV's methods and more: each would otherwise be a series.
+    await client.request("PROPFIND", "/v1/things/t-4")
     response = await client.get("/metrics")
     assert response.status == 200
     text = await response.text()
     samples = {(s.labels["method"], s.labels["route"], s.labels["status"]): s.value
                for family in text_string_to_metric_families(text)
-               if family.name == "http_requests"
-               for s in family.samples if s.name == "http_requests_total"}
+               if family.name == "bap_http_requests"
+               for s in family.samples if s.name == "bap_http_requests_total"}
     assert samples[("GET", "/v1/things/{id}", "200")] == 2
     assert samples[("GET", "/v1/things/{id}", "410")] == 1
     assert samples[("GET", "unmatched", "404")] == 1
-    assert "t-1" not in text and "t-3" not in text
+    # A method a client makes up is no new series of its own.
+    assert [m for m, _, _ in samples if m not in ("GET", "POST")] == ["other"]
+    assert "t-1" not in text and "t-3" not in text and "PROPFIND" not in text
 
 
 # --- OpenAPI and docs ------------------------------------------------------------------------
