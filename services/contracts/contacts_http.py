@@ -17,6 +17,7 @@ from services.contracts.http import ADMINS, STORE, SUPPORT, _number, routes
 from services.contracts.http_models import (
     CUSTOMER_NUMBER_EXAMPLE,
     USER_ID_EXAMPLE,
+    CustomerNumberPath,
     Strict,
     customer_number_field,
 )
@@ -218,6 +219,15 @@ class AuthorisationAnswer(BaseModel):
                                                       "person is one")
 
 
+class ContactPath(BaseModel):
+    """The customer number and authorised contact a path names."""
+
+    customer_number: str = customer_number_field()
+    contact_id: str = Field(min_length=1, max_length=64,
+                            description="The contact's id, from the list or the answer that "
+                                        "added it", examples=[CONTACT_ID_EXAMPLE])
+
+
 PATH = "/v1/customer-numbers/{customer_number}/authorised-contacts"
 
 
@@ -229,7 +239,8 @@ def _contact_id(request: web.Request) -> str:
     return contact_id
 
 
-@routes.post(PATH, body=ContactIn, response=Contact, status=201, access=ADMINS,
+@routes.post(PATH, body=ContactIn, response=Contact, status=201,
+             path_params=CustomerNumberPath, access=ADMINS,
              tags=("authorised contacts",), problems=(404, 409))
 async def add_contact(request: web.Request, body: ContactIn, principal: Principal) -> Contact:
     """Add an authorised contact
@@ -244,8 +255,8 @@ async def add_contact(request: web.Request, body: ContactIn, principal: Principa
         number=_number(request), contact=body.model_dump(mode="json")))
 
 
-@routes.get(PATH, response=ContactList, access=ADMINS, tags=("authorised contacts",),
-            problems=(404,))
+@routes.get(PATH, response=ContactList, path_params=CustomerNumberPath, access=ADMINS,
+            tags=("authorised contacts",), problems=(404,))
 async def list_contacts(request: web.Request, principal: Principal) -> ContactList:
     """List the authorised contacts
 
@@ -255,7 +266,8 @@ async def list_contacts(request: web.Request, principal: Principal) -> ContactLi
         request.app[STORE], company_id=principal.company_id, number=_number(request)))
 
 
-@routes.get(PATH + "/history", query=HistoryQuery, response=ContactHistory, access=ADMINS,
+@routes.get(PATH + "/history", query=HistoryQuery, response=ContactHistory,
+            path_params=CustomerNumberPath, access=ADMINS,
             tags=("authorised contacts",), problems=(404,))
 async def company_contact_history(request: web.Request, query: HistoryQuery,
                                   principal: Principal) -> ContactHistory:
@@ -271,7 +283,8 @@ async def company_contact_history(request: web.Request, query: HistoryQuery,
     return ContactHistory(items=items, next_cursor=cursor)
 
 
-@routes.patch(PATH + "/{contact_id}", body=ContactChanges, response=Contact, access=ADMINS,
+@routes.patch(PATH + "/{contact_id}", body=ContactChanges, response=Contact,
+              path_params=ContactPath, access=ADMINS,
               tags=("authorised contacts",), problems=(404, 409, 422))
 async def change_contact(request: web.Request, body: ContactChanges,
                          principal: Principal) -> Contact:
@@ -292,8 +305,8 @@ async def change_contact(request: web.Request, body: ContactChanges,
         number=_number(request), contact_id=_contact_id(request), changes=changes))
 
 
-@routes.delete(PATH + "/{contact_id}", access=ADMINS, tags=("authorised contacts",),
-               problems=(404, 422))
+@routes.delete(PATH + "/{contact_id}", path_params=ContactPath, access=ADMINS,
+               tags=("authorised contacts",), problems=(404, 422))
 async def delete_contact(request: web.Request, principal: Principal) -> None:
     """Withdraw an authorised contact
 
@@ -321,7 +334,8 @@ async def may_act(request: web.Request, query: AuthorisationQuery,
 
 
 @routes.get("/v1/support/customer-numbers/{customer_number}/authorised-contacts/history",
-            query=HistoryQuery, response=ContactHistory, access=SUPPORT, tags=("support",))
+            query=HistoryQuery, response=ContactHistory, path_params=CustomerNumberPath,
+            access=SUPPORT, tags=("support",))
 async def support_contact_history(request: web.Request, query: HistoryQuery,
                                   principal: Principal) -> ContactHistory:
     """Read a customer's authorised-contact history (support)

@@ -11,12 +11,15 @@ from services.contracts.http_models import (
     Assignment,
     AssignmentOut,
     Contract,
+    ContractPath,
     Contracts,
     ContractSpace,
+    CustomerNumberPath,
     Link,
     LinkRequest,
     Links,
     PasswordIssued,
+    SubAdministratorPath,
     TransferOptions,
     TransferSave,
 )
@@ -92,8 +95,8 @@ async def list_links(request: web.Request, principal: Principal) -> Links:
     return Links(links=await handlers.links(request.app[STORE], principal.company_id))
 
 
-@routes.delete("/v1/links/{customer_number}", access=ADMINS, tags=("links",),
-               problems=(404, 409))
+@routes.delete("/v1/links/{customer_number}", path_params=CustomerNumberPath, access=ADMINS,
+               tags=("links",), problems=(404, 409))
 async def delete_link(request: web.Request, principal: Principal) -> None:
     """Delete a link
 
@@ -117,8 +120,8 @@ async def list_contracts(request: web.Request, principal: Principal) -> Contract
     return Contracts(contracts=await views.visible_contracts(request.app[STORE], principal))
 
 
-@routes.get("/v1/contracts/{contract_id}", response=Contract, access=CONTRACT_VIEWERS,
-            tags=("contracts",), problems=(404,))
+@routes.get("/v1/contracts/{contract_id}", response=Contract, path_params=ContractPath,
+            access=CONTRACT_VIEWERS, tags=("contracts",), problems=(404,))
 async def get_contract(request: web.Request, principal: Principal) -> Contract:
     """Read one contract you hold rights for
 
@@ -170,7 +173,8 @@ async def save_transfers(request: web.Request, body: TransferSave,
 
 # -- sub-administrators (CON-6) ----------------------------------------------------------------
 @routes.get("/v1/sub-administrators/{user_id}/contracts", response=AssignmentOut,
-            access=ADMINS, tags=("sub-administrators",), problems=(404,))
+            path_params=SubAdministratorPath, access=ADMINS, tags=("sub-administrators",),
+            problems=(404,))
 async def get_assignment(request: web.Request, principal: Principal) -> AssignmentOut:
     """Read a sub-administrator's contracts
 
@@ -182,8 +186,8 @@ async def get_assignment(request: web.Request, principal: Principal) -> Assignme
 
 
 @routes.put("/v1/sub-administrators/{user_id}/contracts", body=Assignment,
-            response=AssignmentOut, access=ADMINS, tags=("sub-administrators",),
-            problems=(404, 409, 422))
+            path_params=SubAdministratorPath, response=AssignmentOut, access=ADMINS,
+            tags=("sub-administrators",), problems=(404, 409, 422))
 async def put_assignment(request: web.Request, body: Assignment,
                          principal: Principal) -> AssignmentOut:
     """Set a sub-administrator's contracts
@@ -200,8 +204,8 @@ async def put_assignment(request: web.Request, body: Assignment,
 
 # -- support (CON-1; CON-7's routes: contacts_http.py) -----------------------------------------
 @routes.post("/v1/support/customer-numbers/{customer_number}/one-time-password",
-             response=PasswordIssued, status=201, access=SUPPORT, tags=("support",),
-             problems=(404, 409))
+             path_params=CustomerNumberPath, response=PasswordIssued, status=201,
+             access=SUPPORT, tags=("support",), problems=(404, 409))
 async def reissue_password(request: web.Request, principal: Principal) -> PasswordIssued:
     """Issue a new one-time password (support)
 

@@ -62,11 +62,11 @@ class LinkRequest(Strict):
     contract_id: str | None = Field(None, min_length=1, max_length=64,
                                     description="user links: the contract to link (or give "
                                                 "`access_number`)",
-                                    examples=[CONTRACT_ID_EXAMPLE])
+                                    examples=[None, CONTRACT_ID_EXAMPLE])
     access_number: str | None = Field(None, min_length=3, max_length=32,
                                       description="user links: the phone number whose "
                                                   "contract to link (or give `contract_id`)",
-                                      examples=["+4930123456"])
+                                      examples=[None, "+4930123456"])
 
 
 class Link(BaseModel):
@@ -213,3 +213,25 @@ class AssignmentOut(BaseModel):
     user_id: str = Field(description="The sub-administrator's user id",
                          examples=["7c9e2f4a-3b1d-4e6f-8a2c-5d7e9f1b3c46"])
     contracts: list[AssignedContract] = Field(description="The assigned contracts and rights")
+
+
+# -- path parameters (what the OpenAPI document says of them) ----------------------------------
+class CustomerNumberPath(BaseModel):
+    """The customer number a path names."""
+
+    customer_number: str = customer_number_field()
+
+
+class ContractPath(BaseModel):
+    """The contract a path names."""
+
+    contract_id: str = Field(min_length=1, description="The contract's id, from the contract "
+                                                       "list", examples=[CONTRACT_ID_EXAMPLE])
+
+
+class SubAdministratorPath(BaseModel):
+    """The sub-administrator a path names."""
+
+    user_id: str = Field(min_length=1, description="The sub-administrator's user id "
+                                                   "(identity)",
+                         examples=["7c9e2f4a-3b1d-4e6f-8a2c-5d7e9f1b3c46"])

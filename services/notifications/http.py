@@ -78,7 +78,7 @@ class Attempt(BaseModel):
                           examples=["smtp"])
     error: str | None = Field(None, description="error: the provider's reason, without "
                                                 "recipient or content",
-                              examples=["SMTP 451 recipient deferred"])
+                              examples=[None, "SMTP 451 recipient deferred"])
 
 
 class Delivery(BaseModel):
@@ -101,7 +101,7 @@ class Delivery(BaseModel):
                                     "out)", examples=["sent"])
     failure: str | None = Field(None, description="failed: permanent (the provider refused "
                                                   "it) or exhausted (every retry failed)",
-                                examples=["exhausted"])
+                                examples=[None, "exhausted"])
     attempts: list[Attempt] = Field(description="Every attempt, oldest first")
     provider: str | None = Field(None, description="The provider that took the message",
                                  examples=["smtp"])
@@ -113,9 +113,16 @@ class Delivery(BaseModel):
     sent_at: datetime | None = Field(None, description="When the provider took it",
                                      examples=["2026-03-02T09:15:02Z"])
     resend_of: str | None = Field(None, description="A resend: the delivery it repeats",
-                                  examples=[None])
+                                  examples=[None, "d-3b9e1f7c2a4d6e8f0a1b2c3d"])
     resendable: bool = Field(description="Whether it may be sent again: sent or failed, and "
                                          "carrying no code or link", examples=[True])
+
+
+class DeliveryPath(BaseModel):
+    """The delivery a path names."""
+
+    delivery_id: str = Field(min_length=1, description="The delivery's id, from the log",
+                             examples=[DELIVERY_ID_EXAMPLE])
 
 
 class DeliveryPage(BaseModel):
@@ -163,8 +170,8 @@ async def search_deliveries(request: web.Request, query: DeliverySearch,
     return DeliveryPage.model_validate(page)
 
 
-@routes.get("/v1/deliveries/{delivery_id}", response=Delivery, access=READ_LOG,
-            tags=("delivery log",), problems=(404,))
+@routes.get("/v1/deliveries/{delivery_id}", response=Delivery, path_params=DeliveryPath,
+            access=READ_LOG, tags=("delivery log",), problems=(404,))
 async def get_delivery(request: web.Request, principal: Principal) -> Delivery:
     """Read one message of the delivery log
 
@@ -176,7 +183,7 @@ async def get_delivery(request: web.Request, principal: Principal) -> Delivery:
 
 
 @routes.post("/v1/deliveries/{delivery_id}/resend", response=ResendAccepted, status=202,
-             access=RESEND, tags=("delivery log",), problems=(404, 409))
+             path_params=DeliveryPath, access=RESEND, tags=("delivery log",), problems=(404, 409))
 async def resend_delivery(request: web.Request, principal: Principal) -> ResendAccepted:
     """Send a message again
 

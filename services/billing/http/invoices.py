@@ -109,6 +109,13 @@ class InvoiceReaders(BaseModel):
     items: list[InvoiceReader] = Field(description="Every user granted the online invoices")
 
 
+class ReaderPath(BaseModel):
+    """The user a path names."""
+
+    user_id: str = Field(min_length=1, max_length=100, description="The user's id (identity)",
+                         examples=["7c9e2f4a-3b1d-4e6f-8a2c-5d7e9f1b3c46"])
+
+
 # ID-6: a mobile-number login reads its own number's invoices when its company allows it.
 INVOICE_READERS = Access.of(roles=BILLING_ADMINS.roles, scopes=BILLING_ADMINS.scopes,
                             phone_permission=PHONE_INVOICES)
@@ -168,7 +175,8 @@ async def list_invoice_readers(request: web.Request, principal: Principal) -> In
 
 
 @routes.put("/v1/online-invoices/readers/{user_id}", response=InvoiceReaders,
-            access=BILLING_WRITERS, tags=("online invoices",), problems=(404, 409, 422))
+            path_params=ReaderPath, access=BILLING_WRITERS,
+            tags=("online invoices",), problems=(404, 409, 422))
 async def grant_invoice_reader(request: web.Request, principal: Principal) -> InvoiceReaders:
     """Grant a user the online invoices
 
@@ -181,7 +189,8 @@ async def grant_invoice_reader(request: web.Request, principal: Principal) -> In
 
 
 @routes.delete("/v1/online-invoices/readers/{user_id}", response=InvoiceReaders,
-               access=BILLING_WRITERS, tags=("online invoices",), problems=(404, 409, 422))
+               path_params=ReaderPath, access=BILLING_WRITERS,
+               tags=("online invoices",), problems=(404, 409, 422))
 async def revoke_invoice_reader(request: web.Request, principal: Principal) -> InvoiceReaders:
     """Take the online invoices away from a user
 

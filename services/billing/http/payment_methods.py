@@ -136,7 +136,7 @@ class PaymentMethod(BaseModel):
                                                examples=["2026-03-02T09:15:00Z"])
     rejection_reason: str | None = Field(None, description="rejected: why the credit check "
                                                            "refused it",
-                                         examples=["The credit check was negative."])
+                                         examples=[None, "The credit check was negative."])
 
 
 class PaymentMethods(BaseModel):
@@ -218,6 +218,14 @@ class CardUpdate(Body):
                                     examples=["Erika Mustermann"])
 
 
+class MethodPath(BaseModel):
+    """The payment method a path names."""
+
+    method_id: str = Field(min_length=1, max_length=64,
+                           description="The payment method's id, from the list or the answer "
+                                       "that added it", examples=["pm_3f9a1c2b7d4e5f60"])
+
+
 @routes.get("/v1/payment-methods", response=PaymentMethods, access=BILLING_ADMINS,
             tags=("payment methods",), problems=(404,))
 async def list_payment_methods(request: web.Request, principal: Principal) -> PaymentMethods:
@@ -233,7 +241,7 @@ async def list_payment_methods(request: web.Request, principal: Principal) -> Pa
 
 
 @routes.post("/v1/payment-methods", body=NewPaymentMethod, response=PaymentMethod, status=201,
-             access=BILLING_WRITERS, tags=("payment methods",),
+             access=BILLING_WRITERS, tags=("payment methods",), idempotent=True,
              problems=(400, 404, 409, 422, 503))
 async def add_payment_method(request: web.Request, body: NewPaymentMethod,
                              principal: Principal) -> web.Response:
@@ -262,7 +270,8 @@ async def add_payment_method(request: web.Request, body: NewPaymentMethod,
 
 
 @routes.post("/v1/payment-methods/{method_id}/activation", response=PaymentMethod,
-             access=BILLING_WRITERS, tags=("payment methods",), problems=(404, 409, 422))
+             path_params=MethodPath, access=BILLING_WRITERS,
+             tags=("payment methods",), problems=(404, 409, 422))
 async def activate_payment_method(request: web.Request, principal: Principal) -> PaymentMethod:
     """Activate a payment method
 
@@ -311,7 +320,8 @@ def _method_id(request: web.Request) -> str:
 
 
 @routes.patch("/v1/payment-methods/{method_id}", body=CardUpdate, response=PaymentMethod,
-              access=BILLING_WRITERS, tags=("payment methods",), problems=(404, 409, 422, 503))
+              path_params=MethodPath, access=BILLING_WRITERS,
+              tags=("payment methods",), problems=(404, 409, 422, 503))
 async def update_card(request: web.Request, body: CardUpdate,
                       principal: Principal) -> PaymentMethod:
     """Update a credit card's expiry
@@ -329,7 +339,8 @@ async def update_card(request: web.Request, body: CardUpdate,
 
 
 @routes.delete("/v1/payment-methods/{method_id}", response=PaymentMethods,
-               access=BILLING_WRITERS, tags=("payment methods",), problems=(404, 409, 422))
+               path_params=MethodPath, access=BILLING_WRITERS,
+               tags=("payment methods",), problems=(404, 409, 422))
 async def remove_payment_method(request: web.Request, principal: Principal) -> PaymentMethods:
     """Remove a payment method
 

@@ -93,8 +93,9 @@ class Subscription(BaseModel):
                                     examples=["pm_3f9a1c2b7d4e5f60"])
     booked_at: datetime = Field(description="When it was booked",
                                 examples=["2026-03-02T09:20:00Z"])
-    cancelled_at: datetime | None = Field(None, description="When it was cancelled",
-                                          examples=["2026-09-30T16:00:00Z"])
+    cancelled_at: datetime | None = Field(None, description="When it was cancelled; null "
+                                                            "while it runs",
+                                          examples=[None, "2026-09-30T16:00:00Z"])
 
 
 class Subscriptions(BaseModel):
@@ -118,6 +119,14 @@ class BookingDone(BaseModel):
     subscription: Subscription = Field(description="The new subscription")
     payment_method: PaymentMethod | None = Field(description="The active payment method; "
                                                              "null while there is none")
+
+
+class SubscriptionPath(BaseModel):
+    """The subscription a path names."""
+
+    subscription_id: str = Field(min_length=1, description="The subscription's id, from the "
+                                                           "list or the booking's answer",
+                                 examples=["sub_8c2d4e6f1a3b5c7d"])
 
 
 @routes.get("/v1/products", response=Products, access=COMPANY_USERS, tags=("subscriptions",))
@@ -145,7 +154,7 @@ async def list_subscriptions(request: web.Request, principal: Principal) -> Subs
 
 
 @routes.post("/v1/subscriptions", body=Booking, response=BookingDone, status=201,
-             access=BILLING_WRITERS, tags=("subscriptions",),
+             access=BILLING_WRITERS, tags=("subscriptions",), idempotent=True,
              problems=(400, 404, 409, 422, 503))
 async def book_subscription(request: web.Request, body: Booking,
                             principal: Principal) -> web.Response:
@@ -180,7 +189,8 @@ async def book_subscription(request: web.Request, body: Booking,
 
 
 @routes.patch("/v1/subscriptions/{subscription_id}", body=LicenceChange, response=Subscription,
-              access=BILLING_WRITERS, tags=("subscriptions",), problems=(404, 409))
+              path_params=SubscriptionPath, access=BILLING_WRITERS,
+              tags=("subscriptions",), problems=(404, 409))
 async def change_subscription(request: web.Request, body: LicenceChange,
                               principal: Principal) -> Subscription:
     """Change the number of licences
@@ -194,7 +204,8 @@ async def change_subscription(request: web.Request, body: LicenceChange,
 
 
 @routes.delete("/v1/subscriptions/{subscription_id}", response=Subscription,
-               access=BILLING_WRITERS, tags=("subscriptions",), problems=(404, 409))
+               path_params=SubscriptionPath, access=BILLING_WRITERS,
+               tags=("subscriptions",), problems=(404, 409))
 async def cancel_subscription(request: web.Request, principal: Principal) -> Subscription:
     """Cancel a subscription
 
