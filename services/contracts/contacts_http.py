@@ -214,7 +214,8 @@ class AuthorisationAnswer(BaseModel):
                     "unknown-customer-number, no-contract-holder-account",
         examples=["authorised-contact"])
     reason: str = Field(description="The reason in words, to read out", examples=[
-        "The person is an authorised contact for order since 2026-04-01."])
+        ("The person is an authorised contact for order since 2026-04-01 until "
+         "2026-12-31.")])
     contact: Contact | None = Field(None, description="The authorised contact, when the "
                                                       "person is one")
 
