@@ -281,8 +281,16 @@ async def verify_email(request: web.Request, body: EmailToken) -> NewEmail:
     return NewEmail(email=await login_emails.verify_email(request.app[IDENTITY], body.token))
 
 
-@routes.post("/v1/me/emails/{address}/primary", status=204, access=Access(),
-             tags=("account",), problems=(404, 422))
+class AddressPath(BaseModel):
+    """One of the caller's email addresses, named in the path."""
+
+    address: EmailStr = Field(description="The address, as listed on the account "
+                                          "(URL-encoded)",
+                              examples=["a.schmidt@muster-gmbh.de"])
+
+
+@routes.post("/v1/me/emails/{address}/primary", status=204, path_params=AddressPath,
+             access=Access(), tags=("account",), problems=(404, 422))
 async def make_primary(request: web.Request, principal: Principal) -> None:
     """Make one of your addresses the primary one
 
@@ -293,8 +301,8 @@ async def make_primary(request: web.Request, principal: Principal) -> None:
                                     principal.company_id, request.match_info["address"])
 
 
-@routes.delete("/v1/me/emails/{address}", status=204, access=Access(), tags=("account",),
-               problems=(404, 409))
+@routes.delete("/v1/me/emails/{address}", status=204, path_params=AddressPath,
+               access=Access(), tags=("account",), problems=(404, 409))
 async def delete_email(request: web.Request, principal: Principal) -> None:
     """Delete one of your secondary addresses
 

@@ -88,8 +88,17 @@ async def held_numbers(request: web.Request, principal: Principal) -> HeldNumber
     return HeldNumbers(customer_numbers=[HeldNumber(**i) for i in items])
 
 
+class NumberPath(BaseModel):
+    """The customer number a path names."""
+
+    number: CustomerNumber = Field(description="A customer number the company holds, from "
+                                               "GET /v1/customer-numbers",
+                                   examples=["KD-4711-0815"])
+
+
 @routes.put("/v1/customer-numbers/{number}/login-user", body=LoginUser, response=HeldNumber,
-            access=ADMINS, tags=("customer numbers",), problems=(404, 422))
+            path_params=NumberPath, access=ADMINS, tags=("customer numbers",),
+            problems=(404, 422))
 async def designate_login_user(request: web.Request, body: LoginUser,
                                principal: Principal) -> HeldNumber:
     """Choose who logs in with a customer number

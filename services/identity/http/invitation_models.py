@@ -139,6 +139,22 @@ class InvitationJob(BaseModel):
                                          examples=[None])
 
 
+class InvitationPath(BaseModel):
+    """The invitation a path names."""
+
+    invitation_id: str = Field(min_length=1, description="The invitation's id, from the list "
+                                                         "or the inviting answer",
+                               examples=[INVITATION_ID])
+
+
+class JobPath(BaseModel):
+    """The invitation import a path names."""
+
+    job_id: str = Field(min_length=1, description="The import's id, from the upload's answer "
+                                                  "(its `Location`)",
+                        examples=[JOB_ID])
+
+
 class LinkToken(BaseModel):
     """The token from an invitation link."""
 

@@ -15,8 +15,8 @@ from services.identity.http import IDENTITY, routes
 from services.identity.http.invitation_models import (Acceptance, AcceptedInvitation,
                                                       Invitation, InvitationDetails,
                                                       InvitationJob, InvitationPage,
-                                                      InvitationQuery, LinkToken,
-                                                      NewInvitation)
+                                                      InvitationPath, InvitationQuery,
+                                                      JobPath, LinkToken, NewInvitation)
 from services.identity.settings import IdentitySettings
 from shared.auth import COMPANY_ADMIN, Access, Principal
 from shared.errors import Problem
@@ -91,8 +91,8 @@ async def list_invitations(request: web.Request, query: InvitationQuery,
     return InvitationPage(items=[invitation_view(d) for d in docs], next_cursor=cursor)
 
 
-@routes.get("/v1/invitations/{invitation_id}", response=Invitation, access=READERS,
-            tags=TAGS, problems=(404,))
+@routes.get("/v1/invitations/{invitation_id}", response=Invitation, path_params=InvitationPath,
+            access=READERS, tags=TAGS, problems=(404,))
 async def get_invitation(request: web.Request, principal: Principal) -> Invitation:
     """Read one invitation
 
@@ -102,8 +102,9 @@ async def get_invitation(request: web.Request, principal: Principal) -> Invitati
         request.app[IDENTITY], principal.company_id, _id(request)))
 
 
-@routes.post("/v1/invitations/{invitation_id}/resend", response=Invitation, access=INVITERS,
-             tags=TAGS, problems=(403, 404, 409, 410, 429))
+@routes.post("/v1/invitations/{invitation_id}/resend", response=Invitation,
+             path_params=InvitationPath, access=INVITERS, tags=TAGS,
+             problems=(403, 404, 409, 410, 429))
 async def resend(request: web.Request, principal: Principal) -> Invitation:
     """Send an invitation again
 
@@ -116,7 +117,7 @@ async def resend(request: web.Request, principal: Principal) -> Invitation:
 
 
 @routes.post("/v1/invitations/{invitation_id}/revocation", response=Invitation,
-             access=INVITERS, tags=TAGS, problems=(403, 404, 409))
+             path_params=InvitationPath, access=INVITERS, tags=TAGS, problems=(403, 404, 409))
 async def revoke(request: web.Request, principal: Principal) -> Invitation:
     """Withdraw an invitation
 
@@ -202,7 +203,7 @@ async def _uploaded_file(request: web.Request, limit: int) -> tuple[bytes, str, 
 
 
 @routes.post("/v1/invitation-jobs", response=InvitationJob, status=202, access=INVITERS,
-             tags=TAGS, problems=(409, 413, 415, 422, 429, 503), upload=Upload(
+             location=True, tags=TAGS, problems=(409, 413, 415, 422, 429, 503), upload=Upload(
                  "file", (inv.CSV, inv.XLSX), max_bytes=FILE_MAX_BYTES,
                  setting="IDENTITY_INVITATION_FILE_MAX_BYTES", raw_body=True,
                  description="The invitees: columns email, role, and optionally language, "
@@ -229,8 +230,8 @@ async def import_invitations(request: web.Request, principal: Principal) -> web.
                          headers={"Location": f"/v1/invitation-jobs/{job['_id']}"})
 
 
-@routes.get("/v1/invitation-jobs/{job_id}", response=InvitationJob, access=READERS,
-            tags=TAGS, problems=(404,))
+@routes.get("/v1/invitation-jobs/{job_id}", response=InvitationJob, path_params=JobPath,
+            access=READERS, tags=TAGS, problems=(404,))
 async def get_job(request: web.Request, principal: Principal) -> InvitationJob:
     """Follow an invitation import
 

@@ -152,8 +152,16 @@ async def enter_code(request: web.Request, body: CodeEntry) -> Session:
                                                 body.code))
 
 
-@routes.post("/v1/sessions/{attempt_id}/code-resend", response=Session, tags=("login",),
-             problems=(401, 429))
+class AttemptPath(BaseModel):
+    """The login attempt a path names."""
+
+    attempt_id: str = Field(min_length=1, description="The `login_attempt_id` of the answer "
+                                                      "that asked for the code",
+                            examples=[ATTEMPT_ID])
+
+
+@routes.post("/v1/sessions/{attempt_id}/code-resend", response=Session, path_params=AttemptPath,
+             tags=("login",), problems=(401, 429))
 async def resend_code(request: web.Request) -> Session:
     """Send a new SMS code for a login attempt
 

@@ -126,6 +126,14 @@ class RoleChange(BaseModel):
                     "previous ones)", examples=[["users:read", "users:invite"]])
 
 
+class UserPath(BaseModel):
+    """The user a path names."""
+
+    user_id: str = Field(min_length=1, description="The user's id, from the user list or the "
+                                                   "creating answer",
+                         examples=[EXAMPLE_USER_ID])
+
+
 class ParentContact(BaseModel):
     """A sub-administrator's master administrator."""
 
@@ -168,7 +176,7 @@ async def list_users(request: web.Request, query: UserQuery, principal: Principa
 
 
 @routes.post("/v1/users", body=NewUser, response=User, status=201, access=CREATORS,
-             tags=TAGS, problems=(409, 422))
+             tags=TAGS, problems=(409, 422), idempotent=True, location=True)
 async def create_user(request: web.Request, body: NewUser, principal: Principal
                       ) -> web.Response:
     """Create an account for someone
@@ -189,7 +197,8 @@ async def create_user(request: web.Request, body: NewUser, principal: Principal
                          headers={"Location": f"/v1/users/{doc['_id']}"})
 
 
-@routes.get("/v1/users/{user_id}", response=User, access=READERS, tags=TAGS, problems=(404,))
+@routes.get("/v1/users/{user_id}", response=User, path_params=UserPath, access=READERS,
+            tags=TAGS, problems=(404,))
 async def get_user(request: web.Request, principal: Principal) -> User:
     """Read one user of your company
 
@@ -199,8 +208,8 @@ async def get_user(request: web.Request, principal: Principal) -> User:
                                                     principal.company_id, _user_id(request)))
 
 
-@routes.put("/v1/users/{user_id}/role", body=RoleChange, response=User, access=MANAGERS,
-            tags=TAGS, problems=(403, 404, 409))
+@routes.put("/v1/users/{user_id}/role", body=RoleChange, response=User, path_params=UserPath,
+            access=MANAGERS, tags=TAGS, problems=(403, 404, 409))
 async def change_role(request: web.Request, body: RoleChange, principal: Principal) -> User:
     """Change a user's role
 
@@ -214,8 +223,8 @@ async def change_role(request: web.Request, body: RoleChange, principal: Princip
         body.role, list(body.permissions)))
 
 
-@routes.post("/v1/users/{user_id}/deactivation", response=User, access=MANAGERS, tags=TAGS,
-             problems=(403, 404))
+@routes.post("/v1/users/{user_id}/deactivation", response=User, path_params=UserPath,
+             access=MANAGERS, tags=TAGS, problems=(403, 404))
 async def deactivate(request: web.Request, principal: Principal) -> User:
     """Deactivate a user
 
@@ -226,8 +235,8 @@ async def deactivate(request: web.Request, principal: Principal) -> User:
                                                principal.subject, _user_id(request)))
 
 
-@routes.post("/v1/users/{user_id}/reactivation", response=User, access=MANAGERS, tags=TAGS,
-             problems=(403, 404))
+@routes.post("/v1/users/{user_id}/reactivation", response=User, path_params=UserPath,
+             access=MANAGERS, tags=TAGS, problems=(403, 404))
 async def reactivate(request: web.Request, principal: Principal) -> User:
     """Reactivate a user
 
@@ -237,8 +246,8 @@ async def reactivate(request: web.Request, principal: Principal) -> User:
                                                principal.subject, _user_id(request)))
 
 
-@routes.post("/v1/users/{user_id}/unlock", response=User, access=MANAGERS, tags=TAGS,
-             problems=(403, 404))
+@routes.post("/v1/users/{user_id}/unlock", response=User, path_params=UserPath,
+             access=MANAGERS, tags=TAGS, problems=(403, 404))
 async def unlock(request: web.Request, principal: Principal) -> User:
     """Unlock a user
 
@@ -249,7 +258,7 @@ async def unlock(request: web.Request, principal: Principal) -> User:
 
 
 @routes.post("/v1/users/{user_id}/activation-code", response=Accepted, status=202,
-             access=CREATORS, tags=TAGS, problems=(403, 404, 409))
+             path_params=UserPath, access=CREATORS, tags=TAGS, problems=(403, 404, 409))
 async def reissue_activation_code(request: web.Request, principal: Principal) -> Accepted:
     """Send a user a new activation code
 
