@@ -47,7 +47,7 @@ from shared.openapi import (  # noqa: F401  (PROBLEM_SCHEMA, openapi_document: t
     openapi_document,
 )
 from shared.openapi_parts import token_url
-from shared.parsing import idempotency_key, parse_json, parse_query
+from shared.parsing import check_path, idempotency_key, parse_json, parse_query
 from shared.protocol import allowed_methods, answer_malformed_requests_with_problems
 
 log = get_logger("http")
@@ -202,6 +202,8 @@ def _endpoint(r: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
         kwargs: dict[str, Any] = {}
         if r.access is not None:
             kwargs["principal"] = await authenticate(request, r.access)
+        if r.path_params is not None:
+            check_path(request.match_info, r.path_params)
         if r.idempotent:  # the key the document describes, or 400 before the handler runs
             idempotency_key(request.headers)
         if r.upload is not None:

@@ -21,7 +21,7 @@ from typing import Annotated, Any, TypeVar, Union
 from pydantic import AfterValidator, BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
-from shared.errors import InvalidInput, Problem
+from shared.errors import InvalidInput, NotFound, Problem
 
 T = TypeVar("T")
 
@@ -218,3 +218,13 @@ def idempotency_key(headers: typing.Mapping[str, str]) -> str | None:
                       slug="invalid-idempotency-key",
                       title="The Idempotency-Key header is not valid")
     return key
+
+
+def check_path(match_info: Any, model: type[BaseModel]) -> None:
+    """Path parameters as the document declares them: a value that does not fit (too long,
+    wrong pattern) can name no resource, so it is a 404 like an unknown one, before any
+    handler or database is asked."""
+    try:
+        model.model_validate({k: v for k, v in match_info.items() if k in model.model_fields})
+    except ValidationError:
+        raise NotFound("No such resource.") from None
