@@ -43,3 +43,22 @@ async def test_id11_a_client_built_from_the_api_document_uploads_the_invitee_fil
             job = await r.json()
             assert r.status == 202, job
         assert (await wait_for_job(http, url, admin, job["job_id"]))["invited"] == 1
+
+
+async def test_id11_a_malformed_form_is_refused_as_a_problem_not_a_server_error(
+        mongo_url, amqp_url, bus_prefix, unique):
+    """Forms a fuzzer (or a broken client) sends — a part without headers, no starting
+    boundary — each a 422 naming what to send (they were 500s)."""
+    boundary = "9cc651cd2c8d168349f50fede4c361ac"
+    bodies = [f"--{boundary}\r\nFalse--{boundary}--\r\n", "not a form at all"]
+    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, \
+            identity_app(mongo_url, amqp_url, bus_prefix, unique) as (url, _), \
+            aiohttp.ClientSession() as http:
+        admin = await register_company(http, url, tap)
+        for body in bodies:
+            async with http.post(f"{url}/v1/invitation-jobs", data=body.encode(), headers={
+                    **admin.auth,
+                    "Content-Type": f"multipart/form-data; boundary={boundary}"}) as r:
+                problem = await r.json()
+                assert r.status == 422, problem
+                assert problem["type"] == "/problems/invitation-file-invalid"

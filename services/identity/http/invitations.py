@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from services.identity.domain import invitations as inv
 from services.identity.domain.errors import InvitationFileInvalid, InvitationFileTooLarge
@@ -180,21 +181,31 @@ _WRONG_TYPE = ("Upload a CSV or XLSX file: as multipart/form-data (field `file`)
                f"body with Content-Type {inv.CSV} or {inv.XLSX}.")
 
 
+async def _form_file(request: web.Request, limit: int) -> tuple[bytes, str, str | None]:
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if getattr(part, "name", None) != "file":
+            continue
+        kind = inv.kind_of(part.headers.get(hdrs.CONTENT_TYPE, ""), part.filename)
+        if kind is None:
+            raise Problem(_WRONG_TYPE, status=415, slug="unsupported-media-type",
+                          title="Unsupported media type")
+        return await _read_limited(part.read_chunk, limit), kind, part.filename
+    raise InvitationFileInvalid("The form has no field `file`.")
+
+
 async def _uploaded_file(request: web.Request, limit: int) -> tuple[bytes, str, str | None]:
     """The file's bytes, its kind (csv/xlsx) and name, read no further than ``limit``."""
     if request.content_length is not None and request.content_length > limit + CHUNK:
         raise _too_large(limit)
     if request.content_type == "multipart/form-data":
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if getattr(part, "name", None) != "file":
-                continue
-            kind = inv.kind_of(part.headers.get(hdrs.CONTENT_TYPE, ""), part.filename)
-            if kind is None:
-                raise Problem(_WRONG_TYPE, status=415, slug="unsupported-media-type",
-                              title="Unsupported media type")
-            return await _read_limited(part.read_chunk, limit), kind, part.filename
-        raise InvitationFileInvalid("The form has no field `file`.")
+        try:
+            return await _form_file(request, limit)
+        except (ValueError, HttpProcessingError):
+            # A form that is not one (no starting boundary, a part without headers, cut
+            # short): aiohttp's reader raises these, which must not become a 500.
+            raise InvitationFileInvalid("The multipart/form-data body is malformed; send the "
+                                        "file in the form field `file`.") from None
     kind = inv.kind_of(request.content_type)
     if kind is None:
         raise Problem(_WRONG_TYPE, status=415, slug="unsupported-media-type",
