@@ -9,7 +9,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.notifications import handlers
+from services.notifications import delivery_log, handlers
 from services.notifications.domain.kinds import CHANNELS, KINDS, STATUSES
 from services.notifications.handlers import Notifications
 from shared.auth import COMPANY_ADMIN, PHONE_NOTIFICATIONS, Access, Principal
@@ -165,7 +165,7 @@ async def search_deliveries(request: web.Request, query: DeliverySearch,
     company administrators their own company's messages only (403 `other-company` for
     another `company_id`). Recipients are masked; contents, codes and links are never
     shown."""
-    page = await handlers.search(request.app[NOTIFICATIONS], principal,
+    page = await delivery_log.search(request.app[NOTIFICATIONS], principal,
                                  **query.model_dump(exclude={"limit"}), limit=query.limit)
     return DeliveryPage.model_validate(page)
 
@@ -178,7 +178,7 @@ async def get_delivery(request: web.Request, principal: Principal) -> Delivery:
     One message with every attempt, its provider and outcome. Support clients
     (`notifications:read`) and the administrators of the company it concerns; 404
     `delivery-not-found` for others, whether it exists or not."""
-    return Delivery.model_validate(await handlers.delivery(
+    return Delivery.model_validate(await delivery_log.delivery(
         request.app[NOTIFICATIONS], principal, request.match_info["delivery_id"]))
 
 
@@ -192,7 +192,7 @@ async def resend_delivery(request: web.Request, principal: Principal) -> ResendA
     (`notifications:resend`) and company administrators for their company. 409
     `message-carried-a-secret` for a message with a code or link (ask for a new one
     instead), `recipient-opted-out`, or `delivery-in-progress` while it is still queued."""
-    return ResendAccepted.model_validate(await handlers.request_resend(
+    return ResendAccepted.model_validate(await delivery_log.request_resend(
         request.app[NOTIFICATIONS], principal, request.match_info["delivery_id"]))
 
 
