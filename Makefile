@@ -50,6 +50,11 @@ test-e2e: browser
 test-integration test-e2e test-compat test-security: $(STAMP)
 	$(PY) -m scripts.infra test -- tests/$(subst test-,,$@)
 
+# The linter and the type checker (strict on shared/ and every service's domain/).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
 bench: $(STAMP)
 	$(PY) -m scripts.infra bench
 

@@ -36,8 +36,16 @@ from aio_pika.abc import AbstractIncomingMessage
 from pymongo.errors import DuplicateKeyError
 
 from bench import BenchConfig, register
-from bench.support import (CommandTimings, CpuMeter, Recorder, delete_broker_objects, drive,
-                           machine, mongo_client, now_iso)
+from bench.support import (
+    CommandTimings,
+    CpuMeter,
+    Recorder,
+    delete_broker_objects,
+    drive,
+    machine,
+    mongo_client,
+    now_iso,
+)
 from shared.bus import PUBLISH_TIMEOUT, Bus, Subscription, Topology
 from shared.config import ServiceSettings
 from shared.events import CloudEvent, EventData, make_event

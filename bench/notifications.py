@@ -32,8 +32,15 @@ from aiosmtpd.smtp import SMTP
 from pymongo import monitoring
 
 from bench import BenchConfig, register
-from bench.support import (CommandTimings, CpuMeter, Recorder, delete_broker_objects, drive,
-                           machine, now_iso)
+from bench.support import (
+    CommandTimings,
+    CpuMeter,
+    Recorder,
+    delete_broker_objects,
+    drive,
+    machine,
+    now_iso,
+)
 from services.notifications.app import build
 from services.notifications.messages import render
 from services.notifications.settings import NotificationsSettings

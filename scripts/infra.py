@@ -100,7 +100,7 @@ def ensure_rabbitmq() -> str:
     url = os.environ.get("AMQP_URL")
     if url:
         u = urlparse(url)
-        wait_port(u.hostname or "127.0.0.1", u.port or 5672, 30, f"RabbitMQ at AMQP_URL")
+        wait_port(u.hostname or "127.0.0.1", u.port or 5672, 30, "RabbitMQ at AMQP_URL")
         return url
     if not port_open("127.0.0.1", 5672):
         server = shutil.which("rabbitmq-server") or (

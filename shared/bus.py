@@ -23,7 +23,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
@@ -44,16 +44,22 @@ CLOSE_TIMEOUT = 5.0
 # The parking queue's arguments (see ``Bus._declare_parking_queue`` for why classic).
 PARKING_ARGUMENTS: dict[str, Any] = {"x-queue-type": "classic"}
 
-Handler = Callable[[CloudEvent, BaseModel], Awaitable[None]]
+DataT = TypeVar("DataT", bound=BaseModel)
+Handler = Callable[[CloudEvent, DataT], Awaitable[None]]
 
 
 @dataclass(frozen=True)
-class Subscription:
-    """One consumed event type: the model its ``data`` must match and the handler to call."""
+class Subscription(Generic[DataT]):
+    """One consumed event type: the model its ``data`` must match and the handler to call.
+
+    The handler receives ``data`` as that model (``Subscription("t", Model, handle)`` with
+    ``async def handle(event: CloudEvent, data: Model)``): a type checker holds the two
+    together, no ``isinstance`` needed in the handler.
+    """
 
     type: str
-    model: type[BaseModel]
-    handler: Handler
+    model: type[DataT]
+    handler: Handler[DataT]
 
 
 @dataclass(frozen=True)
@@ -368,7 +374,7 @@ class Bus:
             if task is not None:
                 self._in_flight.discard(task)
 
-    def _decode(self, message: AbstractIncomingMessage) -> tuple[CloudEvent, BaseModel, Subscription]:
+    def _decode(self, message: AbstractIncomingMessage) -> tuple[CloudEvent, BaseModel, Subscription[Any]]:
         if len(message.body) > self.max_event_bytes:
             raise _Park("too-large", f"{len(message.body)} bytes; the limit is "
                                      f"{self.max_event_bytes}")

@@ -18,8 +18,12 @@ import os
 from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import (BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource,
-                               SettingsConfigDict)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
 DEV_MODE_VARIABLE = "BAP_DEV_MODE"
 SECRETS_DIR_VARIABLE = "SECRETS_DIR"

@@ -14,8 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from prometheus_client import (CollectorRegistry, Counter, GCCollector, Gauge, Histogram,
-                               PlatformCollector, ProcessCollector)
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 PREFIX = "bap_"
 

@@ -17,8 +17,13 @@ from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web, web_protocol, web_server
-from aiohttp.http_exceptions import (BadHttpMethod, BadStatusLine, HttpProcessingError,
-                                     InvalidHeader, LineTooLong)
+from aiohttp.http_exceptions import (
+    BadHttpMethod,
+    BadStatusLine,
+    HttpProcessingError,
+    InvalidHeader,
+    LineTooLong,
+)
 
 from shared.logging import get_logger
 

@@ -259,8 +259,10 @@ def background_context() -> contextvars.Context:
     """A copy of the current context with instrumentation suppressed, for a background task
     whose work is no one's trace (``asyncio.create_task(…, context=…)``): the relay's polls
     would otherwise be a new trace a second."""
-    from opentelemetry.instrumentation.utils import (_SUPPRESS_INSTRUMENTATION_KEY,
-                                                     _SUPPRESS_INSTRUMENTATION_KEY_PLAIN)
+    from opentelemetry.instrumentation.utils import (
+        _SUPPRESS_INSTRUMENTATION_KEY,
+        _SUPPRESS_INSTRUMENTATION_KEY_PLAIN,
+    )
     ctx = contextvars.copy_context()
 
     def suppress() -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 import re
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any

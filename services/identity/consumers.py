@@ -9,9 +9,14 @@ from __future__ import annotations
 from pydantic import BaseModel, EmailStr
 
 from services.identity import events
-from services.identity.handlers import (Identity, account, customer_number_access,
-                                        customer_numbers, login_domains,
-                                        password_reset_codes)
+from services.identity.handlers import (
+    Identity,
+    account,
+    customer_number_access,
+    customer_numbers,
+    login_domains,
+    password_reset_codes,
+)
 from shared.bus import Subscription
 from shared.events import CloudEvent, EventData
 

@@ -9,8 +9,11 @@ from datetime import datetime, timedelta
 from pydantic import EmailStr
 
 from services.identity.reset_code_events import (  # noqa: F401  (part of this catalogue)
-    PASSWORD_RESET_CODE_ASKED, PASSWORD_RESET_CODE_REQUESTED, PasswordResetCodeAsked,
-    PasswordResetCodeRequested)
+    PASSWORD_RESET_CODE_ASKED,
+    PASSWORD_RESET_CODE_REQUESTED,
+    PasswordResetCodeAsked,
+    PasswordResetCodeRequested,
+)
 from shared.events import EventData, EventSpec
 
 SOURCE = "/services/identity"

@@ -9,8 +9,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, EmailStr
 
-from services.notifications import (customer_number_messages, handlers,
-                                    password_reset_code_messages)
+from services.notifications import customer_number_messages, handlers, password_reset_code_messages
 from services.notifications.billing_messages import BILLING_MESSAGES
 from services.notifications.domain.recipients import mask_email, mask_phone
 from services.notifications.handlers import Notifications, Outgoing

@@ -8,8 +8,12 @@ from typing import Any
 
 from pymongo import DESCENDING
 
-from services.notifications.domain.recipients import (InvalidRecipient, normalize, normalize_email,
-                                                      recipient_key)
+from services.notifications.domain.recipients import (
+    InvalidRecipient,
+    normalize,
+    normalize_email,
+    recipient_key,
+)
 from services.notifications.events import RESEND_REQUESTED, SOURCE, ResendRequested
 from services.notifications.handlers import Notifications
 from shared.auth import Principal

@@ -34,19 +34,33 @@ from zoneinfo import ZoneInfo
 
 from pymongo import ReturnDocument
 
-from services.notifications.domain.formatting import (format_date, format_datetime,
-                                                      format_duration, format_money)
+from services.notifications.domain.formatting import (
+    format_date,
+    format_datetime,
+    format_duration,
+    format_money,
+)
 from services.notifications.domain.kinds import KINDS, Kind
 from services.notifications.domain.labels import label
-from services.notifications.domain.recipients import (InvalidRecipient, mask, normalize,
-                                                      normalize_email, recipient_key)
-from services.notifications.events import (DELIVERY_FAILED, SOURCE,
-                                           DeliveryFailed)
+from services.notifications.domain.recipients import (
+    InvalidRecipient,
+    mask,
+    normalize,
+    normalize_email,
+    recipient_key,
+)
+from services.notifications.events import DELIVERY_FAILED, SOURCE, DeliveryFailed
 from services.notifications.messages import LANGUAGES, choose_language, render
 from services.notifications.settings import NotificationsSettings
 from services.notifications.store import NotificationsStore
-from services.notifications.transports import (Channel, DeliveryError, PermanentDeliveryError,
-                                               SmsMessage, TransientDeliveryError, build_email)
+from services.notifications.transports import (
+    Channel,
+    DeliveryError,
+    PermanentDeliveryError,
+    SmsMessage,
+    TransientDeliveryError,
+    build_email,
+)
 from shared.auth import Principal
 from shared.errors import PermanentEventError
 from shared.events import make_event

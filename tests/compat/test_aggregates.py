@@ -7,9 +7,8 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from pymongo.errors import DuplicateKeyError
-
 from pymongo import AsyncMongoClient, monitoring
+from pymongo.errors import DuplicateKeyError
 
 from shared.events import make_event
 from shared.mongo import Aggregates, ConcurrencyConflict, Index, is_duplicate

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from pymongo import AsyncMongoClient
 
 from shared import mongo

@@ -11,8 +11,18 @@ import pytest
 
 from shared.service import DB
 from tests.integration.test_contracts_harness import (
-    ADDED, CHANGED, ISSUED, OTP_ISSUED, TERMINATED, contract, contracts, crm_contract,
-    crm_issued, new_number, user_activated)
+    ADDED,
+    CHANGED,
+    ISSUED,
+    OTP_ISSUED,
+    TERMINATED,
+    contract,
+    contracts,
+    crm_contract,
+    crm_issued,
+    new_number,
+    user_activated,
+)
 from tests.support.services import envelope, eventually, publish
 
 pytestmark = pytest.mark.integration

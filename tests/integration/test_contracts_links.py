@@ -10,7 +10,15 @@ import pytest
 
 from shared.service import DB
 from tests.integration.test_contracts_harness import (
-    ADDED, CHANGED, OTP_ISSUED, TERMINATED, contract, contracts, crm_contract, new_number)
+    ADDED,
+    CHANGED,
+    OTP_ISSUED,
+    TERMINATED,
+    contract,
+    contracts,
+    crm_contract,
+    new_number,
+)
 from tests.support.services import eventually
 
 pytestmark = pytest.mark.integration

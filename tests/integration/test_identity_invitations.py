@@ -255,28 +255,27 @@ async def test_files_that_can_not_be_imported_get_clear_problems(mongo_url, amqp
     """ID-11: too large, too many rows, wrong type, missing columns, unreadable XLSX."""
     async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_app(
             mongo_url, amqp_url, bus_prefix, unique, invitation_file_max_bytes=2000,
-            invitation_file_max_rows=3) as (url, _):
-        async with aiohttp.ClientSession() as http:
-            admin = await register_company(http, url, tap)
+            invitation_file_max_rows=3) as (url, _), aiohttp.ClientSession() as http:
+        admin = await register_company(http, url, tap)
 
-            async def upload(data: bytes, content_type: str) -> tuple[int, dict]:
-                async with http.post(f"{url}/v1/invitation-jobs", data=data, headers={
-                        **admin.auth, "Content-Type": content_type}) as r:
-                    return r.status, await r.json()
+        async def upload(data: bytes, content_type: str) -> tuple[int, dict]:
+            async with http.post(f"{url}/v1/invitation-jobs", data=data, headers={
+                    **admin.auth, "Content-Type": content_type}) as r:
+                return r.status, await r.json()
 
-            status, p = await upload(b"email,role\n" + b"a@example.com,user\n" * 200, CSV)
-            assert status == 413 and p["type"] == "/problems/invitation-file-too-large"
-            many = "email,role\n" + "".join(f"p{i}@example.com,user\n" for i in range(4))
-            status, p = await upload(many.encode(), CSV)
-            assert status == 422 and p["type"] == "/problems/invitation-file-too-many-rows"
-            status, p = await upload(b"email,role\n", "application/pdf")
-            assert status == 415 and "text/csv" in p["detail"]
-            status, p = await upload(b"E-Mail Address,Language\nx@example.com,de\n", CSV)
-            assert status == 422 and p["missing_columns"] == ["role"]
-            status, p = await upload(b"PK\x03\x04 not really a workbook", XLSX)
-            assert status == 422 and p["type"] == "/problems/invitation-file-invalid"
-            status, p = await upload(b"email,role\n", CSV)
-            assert status == 422 and "nobody to invite" in p["detail"]
+        status, p = await upload(b"email,role\n" + b"a@example.com,user\n" * 200, CSV)
+        assert status == 413 and p["type"] == "/problems/invitation-file-too-large"
+        many = "email,role\n" + "".join(f"p{i}@example.com,user\n" for i in range(4))
+        status, p = await upload(many.encode(), CSV)
+        assert status == 422 and p["type"] == "/problems/invitation-file-too-many-rows"
+        status, p = await upload(b"email,role\n", "application/pdf")
+        assert status == 415 and "text/csv" in p["detail"]
+        status, p = await upload(b"E-Mail Address,Language\nx@example.com,de\n", CSV)
+        assert status == 422 and p["missing_columns"] == ["role"]
+        status, p = await upload(b"PK\x03\x04 not really a workbook", XLSX)
+        assert status == 422 and p["type"] == "/problems/invitation-file-invalid"
+        status, p = await upload(b"email,role\n", CSV)
+        assert status == 422 and "nobody to invite" in p["detail"]
 
 
 async def test_an_import_taken_over_after_a_crash_invites_every_row_exactly_once(

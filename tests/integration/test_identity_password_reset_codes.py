@@ -164,16 +164,15 @@ async def test_seed002_reset_codes_per_login_id_and_hour_are_limited_silently(
     """Past the hourly allowance the answer is the same 202 and nothing is sent."""
     async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
             mongo_url, amqp_url, bus_prefix, unique, password_reset_emails_per_hour=2
-    ) as (url, app):
-        async with aiohttp.ClientSession() as http:
-            account = await register_company(http, url, tap)
-            ids = []
-            for _ in range(3):
-                status, asked = await ask(http, url, account.email, "sms")
-                assert status == 202
-                ids.append(asked["reset_id"])
-            states = [(await resolved(app, i))["status"] for i in ids]
-            await eventually(lambda: len(tap.of(SENT, user_id=account.user_id)) >= 2)
+    ) as (url, app), aiohttp.ClientSession() as http:
+        account = await register_company(http, url, tap)
+        ids = []
+        for _ in range(3):
+            status, asked = await ask(http, url, account.email, "sms")
+            assert status == 202
+            ids.append(asked["reset_id"])
+        states = [(await resolved(app, i))["status"] for i in ids]
+        await eventually(lambda: len(tap.of(SENT, user_id=account.user_id)) >= 2)
     assert states[2] == "refused" and "open" in states[:2]
     assert len(tap.of(SENT, user_id=account.user_id)) == 2
 

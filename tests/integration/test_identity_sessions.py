@@ -270,13 +270,12 @@ async def test_failures_per_hour_are_capped_even_when_the_lock_allows_more(
     """At most N failed passwords per account and hour, whatever the lock settings."""
     async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
             mongo_url, amqp_url, bus_prefix, unique, login_failures_before_lock=1000,
-            login_failures_per_hour=10) as (url, _):
-        async with aiohttp.ClientSession() as http:
-            account = await register_company(http, url, tap)
-            for _ in range(12):
-                async with http.post(f"{url}/v1/sessions", json={
-                        "login": account.email, "password": "Wrong!pass1"}) as r:
-                    assert r.status == 401
+            login_failures_per_hour=10) as (url, _), aiohttp.ClientSession() as http:
+        account = await register_company(http, url, tap)
+        for _ in range(12):
             async with http.post(f"{url}/v1/sessions", json={
-                    "login": account.email, "password": account.password}) as r:
+                    "login": account.email, "password": "Wrong!pass1"}) as r:
                 assert r.status == 401
+        async with http.post(f"{url}/v1/sessions", json={
+                "login": account.email, "password": account.password}) as r:
+            assert r.status == 401

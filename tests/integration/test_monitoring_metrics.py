@@ -27,8 +27,14 @@ from shared.queue_metrics import observe_queues
 from shared.relay import Relay
 from shared.service import BUS
 from tests.support.gateways import SmsGateway
-from tests.support.monitoring import (dashboard_queries, exposed_names, load_dashboard,
-                                      load_rules, missing, rule_queries)
+from tests.support.monitoring import (
+    dashboard_queries,
+    exposed_names,
+    load_dashboard,
+    load_rules,
+    missing,
+    rule_queries,
+)
 from tests.support.services import envelope, eventually, publish, running, settings_for
 
 pytestmark = pytest.mark.integration

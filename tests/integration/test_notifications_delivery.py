@@ -15,13 +15,15 @@ import pytest
 from scripts import catalogue
 from services.notifications.app import build
 from services.notifications.consumers import MESSAGES
-from services.notifications.password_reset_code_messages import (RESET_CODE,
-                                                                 password_reset_code,
-                                                                 password_reset_code_sms)
 from services.notifications.domain.kinds import KINDS
 from services.notifications.domain.recipients import recipient_key
 from services.notifications.handlers import Outgoing, _create, delivery_id_for
 from services.notifications.http import NOTIFICATIONS
+from services.notifications.password_reset_code_messages import (
+    RESET_CODE,
+    password_reset_code,
+    password_reset_code_sms,
+)
 from services.notifications.settings import NotificationsSettings
 from shared.service import DB
 from tests.support.gateways import SmsGateway, SmtpServer

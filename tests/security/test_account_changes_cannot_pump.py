@@ -112,20 +112,19 @@ async def test_id10_a_user_adds_at_most_five_addresses_an_hour(
     """Add and delete in a loop (the unverified cap never reached): the sixth addition of the
     hour is a 429 naming the limit, and no link goes to it."""
     async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
-            mongo_url, amqp_url, bus_prefix, unique) as (url, _):
-        async with aiohttp.ClientSession() as http:
-            account = await register_company(http, url, tap)
-            for n in range(6):
-                address = f"loop{n}-{account.user_id[:8]}@example.com"
-                status, problem, headers = await add_email(http, url, account, address)
-                if n < 5:
-                    assert status == 202, problem
-                    async with http.delete(f"{url}/v1/me/emails/{address}",
-                                           headers=account.auth) as r:
-                        assert r.status == 204
-            assert status == 429 and problem["limit"] == "login-emails-per-user"
-            assert 1 <= int(headers["Retry-After"]) <= 3600
-            await tap.wait_for(EMAIL_LINK, new_email=f"loop4-{account.user_id[:8]}@example.com")
+            mongo_url, amqp_url, bus_prefix, unique) as (url, _), aiohttp.ClientSession() as http:
+        account = await register_company(http, url, tap)
+        for n in range(6):
+            address = f"loop{n}-{account.user_id[:8]}@example.com"
+            status, problem, headers = await add_email(http, url, account, address)
+            if n < 5:
+                assert status == 202, problem
+                async with http.delete(f"{url}/v1/me/emails/{address}",
+                                       headers=account.auth) as r:
+                    assert r.status == 204
+        assert status == 429 and problem["limit"] == "login-emails-per-user"
+        assert 1 <= int(headers["Retry-After"]) <= 3600
+        await tap.wait_for(EMAIL_LINK, new_email=f"loop4-{account.user_id[:8]}@example.com")
     assert len(tap.of(EMAIL_LINK, user_id=account.user_id)) == 5
 
 

@@ -16,7 +16,11 @@ from services.contracts.app import build
 from services.contracts.settings import ContractsSettings
 from shared.http import METRICS
 from tests.integration.test_contracts_harness import (
-    Authority, Caller, ContractsUnderTest, new_number)
+    Authority,
+    Caller,
+    ContractsUnderTest,
+    new_number,
+)
 from tests.support.events import EventTap
 from tests.support.services import running, settings_for
 

@@ -18,7 +18,15 @@ from services.identity.domain.invitations import CSV, XLSX
 from services.identity.http import IDENTITY
 from tests.integration.test_identity_users import identity_app
 from tests.security.test_invitation_imports import (  # noqa: F401 (fixtures)
-    _NS, _PKG, _REL, Usage, csv_of, identity_env, identity_process, xlsx_of)
+    _NS,
+    _PKG,
+    _REL,
+    Usage,
+    csv_of,
+    identity_env,
+    identity_process,
+    xlsx_of,
+)
 from tests.support.events import EventTap
 from tests.support.identity import register_company
 from tests.support.services import eventually
@@ -129,22 +137,21 @@ async def test_review_h1_uploads_past_the_waiting_bound_get_503_with_retry_after
     async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_app(
             mongo_url, amqp_url, bus_prefix, unique, jobs=False,
             invitation_parses_per_process=1,
-            invitation_parses_waiting_per_process=0) as (url, _):
-        async with aiohttp.ClientSession() as http:
-            admins = [await register_company(http, url, tap) for _ in range(4)]
-            data = xlsx_of([["email", "role"]] + [[f"p{i}@example.com", "user"]
-                                                  for i in range(10_000)])
-            answers = await asyncio.gather(*(upload(http, url, a, data, XLSX)
-                                             for a in admins))
-            statuses = sorted(status for status, _, _ in answers)
-            assert statuses[0] == 202 and statuses[-1] == 503, statuses
-            refused = [(a, answer, headers) for a, (status, answer, headers)
-                       in zip(admins, answers) if status == 503]
-            admin, answer, headers = refused[0]
-            assert answer["type"] == "/problems/invitation-parsers-busy"
-            assert int(headers["Retry-After"]) > 0
-            status, job, _ = await upload(http, url, admin, csv_of(["x@example.com"]), CSV)
-            assert status == 202, job  # the refused upload held no import slot
+            invitation_parses_waiting_per_process=0) as (url, _), aiohttp.ClientSession() as http:
+        admins = [await register_company(http, url, tap) for _ in range(4)]
+        data = xlsx_of([["email", "role"]] + [[f"p{i}@example.com", "user"]
+                                              for i in range(10_000)])
+        answers = await asyncio.gather(*(upload(http, url, a, data, XLSX)
+                                         for a in admins))
+        statuses = sorted(status for status, _, _ in answers)
+        assert statuses[0] == 202 and statuses[-1] == 503, statuses
+        refused = [(a, answer, headers) for a, (status, answer, headers)
+                   in zip(admins, answers) if status == 503]
+        admin, answer, headers = refused[0]
+        assert answer["type"] == "/problems/invitation-parsers-busy"
+        assert int(headers["Retry-After"]) > 0
+        status, job, _ = await upload(http, url, admin, csv_of(["x@example.com"]), CSV)
+        assert status == 202, job  # the refused upload held no import slot
 
 
 async def test_review_l2_an_upload_whose_job_was_never_written_leaves_nothing_behind(
@@ -154,24 +161,23 @@ async def test_review_l2_an_upload_whose_job_was_never_written_leaves_nothing_be
     whole daily allowance still passes), and none of the failed upload's rows remain."""
     async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_app(
             mongo_url, amqp_url, bus_prefix, unique, jobs=False,
-            invitation_rows_per_company_per_day=3) as (url, app):
-        async with aiohttp.ClientSession() as http:
-            admin = await register_company(http, url, tap)
-            store = app[IDENTITY].store
-            create = store.bulk_jobs.create
+            invitation_rows_per_company_per_day=3) as (url, app), aiohttp.ClientSession() as http:
+        admin = await register_company(http, url, tap)
+        store = app[IDENTITY].store
+        create = store.bulk_jobs.create
 
-            async def crash(job):  # the write of the job fails (the database went away)
-                raise ConnectionError("the database went away")
-            store.bulk_jobs.create = crash
-            emails = [f"l2-{i}@example.com" for i in range(3)]
-            async with http.post(f"{url}/v1/invitation-jobs", data=csv_of(emails),
-                                 headers={**admin.auth, "Content-Type": CSV}) as r:
-                assert r.status == 500
-            store.bulk_jobs.create = create
-            assert await store.invitation_job_rows.count_documents({}) == 0
-            status, job, _ = await upload(http, url, admin, csv_of(emails), CSV)
-            assert status == 202, job
-            assert job["total_rows"] == 3
+        async def crash(job):  # the write of the job fails (the database went away)
+            raise ConnectionError("the database went away")
+        store.bulk_jobs.create = crash
+        emails = [f"l2-{i}@example.com" for i in range(3)]
+        async with http.post(f"{url}/v1/invitation-jobs", data=csv_of(emails),
+                             headers={**admin.auth, "Content-Type": CSV}) as r:
+            assert r.status == 500
+        store.bulk_jobs.create = create
+        assert await store.invitation_job_rows.count_documents({}) == 0
+        status, job, _ = await upload(http, url, admin, csv_of(emails), CSV)
+        assert status == 202, job
+        assert job["total_rows"] == 3
 
 
 async def test_review_l2_an_upload_that_died_half_way_is_swept_when_its_slot_is_taken_over(

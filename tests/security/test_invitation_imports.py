@@ -180,25 +180,24 @@ async def test_a_real_10000_row_spreadsheet_still_imports_every_row(
     """The row cap stays usable: every one of 10 000 rows reaches the job's report."""
     async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_app(
             mongo_url, amqp_url, bus_prefix, unique, invitation_job_progress_every=500,
-            invitation_job_poll_seconds=0.2) as (url, _):
-        async with aiohttp.ClientSession() as http:
-            admin = await register_company(http, url, tap)
-            rows = [["E-Mail", "Role", "First name", "Surname"]] + [
-                [f"person{i}@example.com", "user", "Anna", "Kiss"] for i in range(10_000)]
-            async with http.post(f"{url}/v1/invitation-jobs", data=xlsx_of(rows), headers={
-                    **admin.auth, "Content-Type": XLSX}) as r:
-                job = await r.json()
-                assert r.status == 202, job
-            assert job["total_rows"] == 10_000
+            invitation_job_poll_seconds=0.2) as (url, _), aiohttp.ClientSession() as http:
+        admin = await register_company(http, url, tap)
+        rows = [["E-Mail", "Role", "First name", "Surname"]] + [
+            [f"person{i}@example.com", "user", "Anna", "Kiss"] for i in range(10_000)]
+        async with http.post(f"{url}/v1/invitation-jobs", data=xlsx_of(rows), headers={
+                **admin.auth, "Content-Type": XLSX}) as r:
+            job = await r.json()
+            assert r.status == 202, job
+        assert job["total_rows"] == 10_000
 
-            async def completed():
-                async with http.get(f"{url}/v1/invitation-jobs/{job['job_id']}",
-                                    headers=admin.auth) as r:
-                    report = await r.json()
-                return report if report["status"] == "completed" else None
-            done = await eventually(completed, seconds=600, interval=1)
-            assert (done["processed_rows"], done["invited"], done["failed"]) == (
-                10_000, 10_000, 0)
+        async def completed():
+            async with http.get(f"{url}/v1/invitation-jobs/{job['job_id']}",
+                                headers=admin.auth) as r:
+                report = await r.json()
+            return report if report["status"] == "completed" else None
+        done = await eventually(completed, seconds=600, interval=1)
+        assert (done["processed_rows"], done["invited"], done["failed"]) == (
+            10_000, 10_000, 0)
 
 
 async def test_a_company_runs_one_import_at_a_time_and_is_told_which(
@@ -240,38 +239,37 @@ async def test_an_import_larger_than_the_rows_left_today_is_refused_whole(
     import."""
     async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_app(
             mongo_url, amqp_url, bus_prefix, unique, invitation_rows_per_company_per_day=5,
-            invitation_job_poll_seconds=0.2) as (url, _):
-        async with aiohttp.ClientSession() as http:
-            a = await register_company(http, url, tap)
-            b = await register_company(http, url, tap)
+            invitation_job_poll_seconds=0.2) as (url, _), aiohttp.ClientSession() as http:
+        a = await register_company(http, url, tap)
+        b = await register_company(http, url, tap)
 
-            async def upload(who, emails) -> aiohttp.ClientResponse:
-                r = await http.post(f"{url}/v1/invitation-jobs", data=csv_of(emails),
-                                    headers={**who.auth, "Content-Type": CSV})
-                await r.read()
-                return r
-            r = await upload(a, [f"a{i}@example.com" for i in range(3)])
-            assert r.status == 202
-            job_id = (await r.json())["job_id"]
+        async def upload(who, emails) -> aiohttp.ClientResponse:
+            r = await http.post(f"{url}/v1/invitation-jobs", data=csv_of(emails),
+                                headers={**who.auth, "Content-Type": CSV})
+            await r.read()
+            return r
+        r = await upload(a, [f"a{i}@example.com" for i in range(3)])
+        assert r.status == 202
+        job_id = (await r.json())["job_id"]
 
-            async def completed():
-                async with http.get(f"{url}/v1/invitation-jobs/{job_id}",
-                                    headers=a.auth) as r:
-                    return (await r.json())["status"] == "completed"
-            await eventually(completed)
-            r = await upload(a, [f"b{i}@example.com" for i in range(3)])
-            problem = await r.json()
-            assert r.status == 429, problem
-            assert problem["limit"] == "invitation-rows-per-company-day"
-            assert int(r.headers["Retry-After"]) > 0
-            assert "3 rows" in problem["detail"]
-            async with http.get(f"{url}/v1/invitations", headers=a.auth) as r:
-                invited = {i["email"] for i in (await r.json())["items"]}
-            assert not any(e.startswith("b") for e in invited)
-            r = await upload(a, [f"c{i}@example.com" for i in range(2)])
-            assert r.status == 202  # what is left can still be used
-            r = await upload(b, [f"d{i}@example.com" for i in range(5)])
-            assert r.status == 202
+        async def completed():
+            async with http.get(f"{url}/v1/invitation-jobs/{job_id}",
+                                headers=a.auth) as r:
+                return (await r.json())["status"] == "completed"
+        await eventually(completed)
+        r = await upload(a, [f"b{i}@example.com" for i in range(3)])
+        problem = await r.json()
+        assert r.status == 429, problem
+        assert problem["limit"] == "invitation-rows-per-company-day"
+        assert int(r.headers["Retry-After"]) > 0
+        assert "3 rows" in problem["detail"]
+        async with http.get(f"{url}/v1/invitations", headers=a.auth) as r:
+            invited = {i["email"] for i in (await r.json())["items"]}
+        assert not any(e.startswith("b") for e in invited)
+        r = await upload(a, [f"c{i}@example.com" for i in range(2)])
+        assert r.status == 202  # what is left can still be used
+        r = await upload(b, [f"d{i}@example.com" for i in range(5)])
+        assert r.status == 202
 
 
 async def test_a_loop_of_single_invitations_is_stopped_per_company(
@@ -280,29 +278,28 @@ async def test_a_loop_of_single_invitations_is_stopped_per_company(
     the limit, and no email is sent; another company still invites."""
     async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_app(
             mongo_url, amqp_url, bus_prefix, unique,
-            invitations_per_company_per_hour=3) as (url, _):
-        async with aiohttp.ClientSession() as http:
-            a = await register_company(http, url, tap)
-            b = await register_company(http, url, tap)
+            invitations_per_company_per_hour=3) as (url, _), aiohttp.ClientSession() as http:
+        a = await register_company(http, url, tap)
+        b = await register_company(http, url, tap)
 
-            async def invite(who, email) -> aiohttp.ClientResponse:
-                r = await http.post(f"{url}/v1/invitations", headers=who.auth,
-                                    json={"email": email, "role": "user"})
-                await r.read()
-                return r
-            sent = [await invite(a, f"loop{i}@example.com") for i in range(3)]
-            assert [r.status for r in sent] == [201, 201, 201]
-            r = await invite(a, "loop3@example.com")
-            problem = await r.json()
-            assert r.status == 429, problem
-            assert problem["limit"] == "invitations-per-company-hour"
-            assert int(r.headers["Retry-After"]) > 0
-            first_id = (await sent[0].json())["invitation_id"]
-            async with http.post(f"{url}/v1/invitations/{first_id}/resend",
-                                 headers=a.auth) as r:
-                assert r.status == 429
-            assert (await invite(b, "loop3@example.com")).status == 201
-            await tap.wait_for("identity.invitation.sent.v1", email="loop3@example.com")
-            sent_to = [e["data"]["email"] for e in tap.of("identity.invitation.sent.v1")]
-            assert sent_to.count("loop3@example.com") == 1
-            assert sent_to.count("loop0@example.com") == 1
+        async def invite(who, email) -> aiohttp.ClientResponse:
+            r = await http.post(f"{url}/v1/invitations", headers=who.auth,
+                                json={"email": email, "role": "user"})
+            await r.read()
+            return r
+        sent = [await invite(a, f"loop{i}@example.com") for i in range(3)]
+        assert [r.status for r in sent] == [201, 201, 201]
+        r = await invite(a, "loop3@example.com")
+        problem = await r.json()
+        assert r.status == 429, problem
+        assert problem["limit"] == "invitations-per-company-hour"
+        assert int(r.headers["Retry-After"]) > 0
+        first_id = (await sent[0].json())["invitation_id"]
+        async with http.post(f"{url}/v1/invitations/{first_id}/resend",
+                             headers=a.auth) as r:
+            assert r.status == 429
+        assert (await invite(b, "loop3@example.com")).status == 201
+        await tap.wait_for("identity.invitation.sent.v1", email="loop3@example.com")
+        sent_to = [e["data"]["email"] for e in tap.of("identity.invitation.sent.v1")]
+        assert sent_to.count("loop3@example.com") == 1
+        assert sent_to.count("loop0@example.com") == 1

@@ -23,6 +23,7 @@ import aiohttp
 from scripts.browser import FLAGS, chromium
 from tests.support.processes import free_port
 
+
 class Page:
     """One tab: navigate, then evaluate JavaScript until it gives what the test waits for."""
 

@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from shared.bus import (PARKING_ARGUMENTS, Topology, retry_queue_arguments,
-                        service_queue_arguments)
+from shared.bus import PARKING_ARGUMENTS, Topology, retry_queue_arguments, service_queue_arguments
 
 pytestmark = pytest.mark.unit
 

@@ -16,8 +16,12 @@ from services.contracts.settings import ContractsSettings
 from services.identity.domain import users as rules
 from services.identity.domain.errors import ActivationCodeExpired
 from services.identity.settings import IdentitySettings
-from services.notifications.consumers import ActivationCodeIssued, OneTimePasswordIssued
-from services.notifications.consumers import _activation_code, _customer_number_password
+from services.notifications.consumers import (
+    ActivationCodeIssued,
+    OneTimePasswordIssued,
+    _activation_code,
+    _customer_number_password,
+)
 from services.notifications.handlers import Notifications, render_values
 from services.notifications.messages import render
 from services.notifications.settings import NotificationsSettings

@@ -3,8 +3,12 @@
 import pytest
 from pydantic import ValidationError
 
-from services.identity.domain.passwords import (PasswordPolicy, common_password_count,
-                                                contains_username, is_common)
+from services.identity.domain.passwords import (
+    PasswordPolicy,
+    common_password_count,
+    contains_username,
+    is_common,
+)
 
 pytestmark = pytest.mark.unit
 POLICY = PasswordPolicy()

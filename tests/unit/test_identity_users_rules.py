@@ -11,8 +11,12 @@ import pytest
 
 from services.identity.domain import invitations as inv
 from services.identity.domain import users as rules
-from services.identity.domain.errors import (ActivationCodeExpired, ActivationCodeInvalid,
-                                             InvitationFileInvalid, RoleNotAllowed)
+from services.identity.domain.errors import (
+    ActivationCodeExpired,
+    ActivationCodeInvalid,
+    InvitationFileInvalid,
+    RoleNotAllowed,
+)
 
 pytestmark = pytest.mark.unit
 

@@ -13,9 +13,19 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.metrics import PREFIX, Metrics
-from tests.support.monitoring import (MONITORING, PROMETHEUS_OWN, Query, dashboard_queries,
-                                      exposed_names, load_dashboard, load_rules, metric_names,
-                                      missing, panels, rule_queries)
+from tests.support.monitoring import (
+    MONITORING,
+    PROMETHEUS_OWN,
+    Query,
+    dashboard_queries,
+    exposed_names,
+    load_dashboard,
+    load_rules,
+    metric_names,
+    missing,
+    panels,
+    rule_queries,
+)
 
 RULE_KEYS = {"alert", "expr", "for", "labels", "annotations", "keep_firing_for"}
 DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")

@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 
 from services.notifications.domain.breaker import CircuitBreaker
-from services.notifications.domain.recipients import (InvalidRecipient, mask, normalize,
-                                                      recipient_key)
+from services.notifications.domain.recipients import (
+    InvalidRecipient,
+    mask,
+    normalize,
+    recipient_key,
+)
 
 pytestmark = pytest.mark.unit
 

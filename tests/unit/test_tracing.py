@@ -12,8 +12,11 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
-from services.notifications.transports import (EmailFileTransport, SmtpTransport,
-                                               TransientDeliveryError)
+from services.notifications.transports import (
+    EmailFileTransport,
+    SmtpTransport,
+    TransientDeliveryError,
+)
 from shared import tracing
 from shared.events import CloudEvent, make_event
 from shared.logging import configure_logging, get_logger

@@ -47,9 +47,9 @@ class Body(BaseModel):
 
 from services.billing.http import (  # noqa: E402,F401  (each module adds its routes)
     details,
+    invoices,
     payment_methods,
     subscriptions,
-    invoices,
 )
 from services.billing.http.payment_methods import NewPaymentMethod  # noqa: E402,F401
 from services.billing.http.subscriptions import Booking  # noqa: E402,F401

@@ -18,8 +18,11 @@ from typing import Annotated, Literal
 
 from pydantic import StringConstraints
 
-from services.identity.domain.errors import (ActivationCodeExpired, ActivationCodeInvalid,
-                                             RoleNotAllowed)
+from services.identity.domain.errors import (
+    ActivationCodeExpired,
+    ActivationCodeInvalid,
+    RoleNotAllowed,
+)
 from shared.auth import BILLING_ADMIN, COMPANY_ADMIN, SUB_ADMIN, USER
 from shared.durations import in_words
 

@@ -22,16 +22,33 @@ from pymongo import ReturnDocument
 
 from services.identity import events
 from services.identity.domain import secrets as codes
-from services.identity.domain.errors import (CodeExpired, CurrentPasswordWrong, LinkExpired,
-                                             LinkInvalid, TooManyTries)
+from services.identity.domain.errors import (
+    CodeExpired,
+    CurrentPasswordWrong,
+    LinkExpired,
+    LinkInvalid,
+    TooManyTries,
+)
 from services.identity.domain.registration import normalise_email
-from services.identity.handlers import (Identity, check_new_password, claim_login,
-                                        company_policy, hash_password, login_domains,
-                                        release_login, verify_password)
+from services.identity.handlers import (
+    Identity,
+    check_new_password,
+    claim_login,
+    company_policy,
+    hash_password,
+    login_domains,
+    release_login,
+    verify_password,
+)
+
 # The login's brute-force guard, so that guessing through these endpoints locks as a login does.
-from services.identity.handlers.sessions import (_attempt_failed, _attempt_succeeded,
-                                                 _reserve_attempt, _sms_per_company,
-                                                 revoke_user_sessions)
+from services.identity.handlers.sessions import (
+    _attempt_failed,
+    _attempt_succeeded,
+    _reserve_attempt,
+    _sms_per_company,
+    revoke_user_sessions,
+)
 from shared.errors import InvalidInput, NotFound
 from shared.ratelimit import HOUR, Limit
 

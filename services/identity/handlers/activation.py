@@ -22,9 +22,15 @@ from services.identity.domain import secrets as codes
 from services.identity.domain import users as rules
 from services.identity.domain.errors import TooManyTries, UserStatusConflict
 from services.identity.domain.registration import normalise_email
-from services.identity.handlers import (Identity, check_new_password, claim_login,
-                                        company_policy, hash_password, login_domains,
-                                        release_login)
+from services.identity.handlers import (
+    Identity,
+    check_new_password,
+    claim_login,
+    company_policy,
+    hash_password,
+    login_domains,
+    release_login,
+)
 from services.identity.handlers.sessions import start_session
 from services.identity.handlers.users import reissue_activation_code
 from shared.ratelimit import HOUR, Limit

@@ -31,11 +31,22 @@ from services.identity.domain import handles
 from services.identity.domain import secrets as codes
 from services.identity.domain.errors import LinkInvalid
 from services.identity.domain.passwords import PasswordPolicy
-from services.identity.handlers import (Identity, check_new_password, claim_login, create_once,
-                                        hash_password, login_domains)
+from services.identity.handlers import (
+    Identity,
+    check_new_password,
+    claim_login,
+    create_once,
+    hash_password,
+    login_domains,
+)
 from services.identity.handlers import customer_numbers as projection
-from services.identity.handlers.account import (RESET_EMAILS, end_password_resets, new_reset,
-                                                reset_requests_per_ip, valid_until)
+from services.identity.handlers.account import (
+    RESET_EMAILS,
+    end_password_resets,
+    new_reset,
+    reset_requests_per_ip,
+    valid_until,
+)
 from shared.auth import COMPANY_ADMIN
 from shared.ratelimit import HOUR, Limit
 

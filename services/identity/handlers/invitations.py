@@ -21,15 +21,27 @@ from datetime import UTC, datetime, timedelta
 from services.identity import events
 from services.identity.domain import invitations as inv
 from services.identity.domain import users as rules
-from services.identity.domain.errors import (EmailTaken, InvitationAccepted,
-                                             InvitationExpired, InvitationInvalid,
-                                             InvitationNotFound,
-                                             InvitationPending, InvitationRevoked,
-                                             RoleNotAllowed, UserStatusConflict)
+from services.identity.domain.errors import (
+    EmailTaken,
+    InvitationAccepted,
+    InvitationExpired,
+    InvitationInvalid,
+    InvitationNotFound,
+    InvitationPending,
+    InvitationRevoked,
+    RoleNotAllowed,
+    UserStatusConflict,
+)
 from services.identity.domain.registration import normalise_email
 from services.identity.domain.secrets import new_token, token_hash
-from services.identity.handlers import (Identity, check_new_password, claim_login,
-                                        company_policy, create_once, hash_password)
+from services.identity.handlers import (
+    Identity,
+    check_new_password,
+    claim_login,
+    company_policy,
+    create_once,
+    hash_password,
+)
 from services.identity.handlers.sessions import start_session
 from services.identity.handlers.users import acting_user
 from shared.auth import SUB_ADMIN

@@ -14,8 +14,13 @@ from datetime import UTC, datetime, timedelta
 
 from services.identity import events
 from services.identity.domain import secrets as codes
-from services.identity.domain.errors import (EmailNotFound, EmailTaken, LinkExpired,
-                                             LinkInvalid, PrimaryEmailDeletion)
+from services.identity.domain.errors import (
+    EmailNotFound,
+    EmailTaken,
+    LinkExpired,
+    LinkInvalid,
+    PrimaryEmailDeletion,
+)
 from services.identity.domain.registration import normalise_email
 from services.identity.handlers import Identity, claim_login, release_login
 from services.identity.handlers.account import _user, _user_event, confirm_current_password

@@ -31,11 +31,19 @@ from services.identity import events
 from services.identity.domain import secrets as codes
 from services.identity.domain.errors import CodeExpired, PasswordRejected, TooManyTries
 from services.identity.handlers import Identity, check_new_password, company_policy
-from services.identity.handlers.account import (_set_password, changed_password_since,
-                                                end_password_resets, new_reset,
-                                                reset_requests_per_ip, valid_until)
-from services.identity.handlers.sessions import (_sms_per_company, _sms_per_phone,
-                                                 find_user_id_by_login)
+from services.identity.handlers.account import (
+    _set_password,
+    changed_password_since,
+    end_password_resets,
+    new_reset,
+    reset_requests_per_ip,
+    valid_until,
+)
+from services.identity.handlers.sessions import (
+    _sms_per_company,
+    _sms_per_phone,
+    find_user_id_by_login,
+)
 from shared.durations import in_words
 from shared.errors import InvalidInput
 from shared.ratelimit import HOUR, Limit

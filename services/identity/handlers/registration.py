@@ -11,8 +11,14 @@ from services.identity.domain import registration as reg
 from services.identity.domain.errors import LinkInvalid
 from services.identity.domain.passwords import PasswordPolicy
 from services.identity.domain.secrets import new_token, token_hash
-from services.identity.handlers import (Identity, check_new_password, claim_login, create_once,
-                                        hash_password, login_domains)
+from services.identity.handlers import (
+    Identity,
+    check_new_password,
+    claim_login,
+    create_once,
+    hash_password,
+    login_domains,
+)
 from services.identity.handlers.sessions import start_session
 from shared.auth import COMPANY_ADMIN
 from shared.ratelimit import HOUR, Limit

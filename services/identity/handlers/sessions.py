@@ -17,15 +17,25 @@ from pymongo import ReturnDocument
 
 from services.identity import events
 from services.identity.domain import secrets as codes
-from services.identity.domain.errors import (CodeExpired, LoginFailed, RefreshTokenInvalid,
-                                             SecondFactorFailed, TooManyTries)
+from services.identity.domain.errors import (
+    CodeExpired,
+    LoginFailed,
+    RefreshTokenInvalid,
+    SecondFactorFailed,
+    TooManyTries,
+)
 from services.identity.domain.registration import normalise_email
-from services.identity.handlers import (Identity, company_settings, customer_numbers,
-                                        verify_password)
-from services.identity.handlers import sms_limits
+from services.identity.handlers import (
+    Identity,
+    company_settings,
+    customer_numbers,
+    sms_limits,
+    verify_password,
+)
+
 # Kept under their old names for the reset codes' SMS allowances.
-from services.identity.handlers.sms_limits import (  # noqa: F401
-    sms_per_company as _sms_per_company, sms_per_phone as _sms_per_phone)
+from services.identity.handlers.sms_limits import sms_per_company as _sms_per_company  # noqa: F401
+from services.identity.handlers.sms_limits import sms_per_phone as _sms_per_phone
 from services.identity.tokens import access_token
 from shared.auth import DEFAULT_PHONE_LOGIN_PERMISSIONS, PHONE_LOGIN_PERMISSIONS
 from shared.errors import TooManyRequests

@@ -14,11 +14,22 @@ from datetime import UTC, datetime, timedelta
 from services.identity import events
 from services.identity.domain import secrets as codes
 from services.identity.domain import users as rules
-from services.identity.domain.errors import (EmailTaken, NoParent, RoleNotAllowed,
-                                             UserNotFound, UserStatusConflict)
+from services.identity.domain.errors import (
+    EmailTaken,
+    NoParent,
+    RoleNotAllowed,
+    UserNotFound,
+    UserStatusConflict,
+)
 from services.identity.domain.registration import normalise_email
-from services.identity.handlers import (Identity, claim_login, create_once, hash_password,
-                                        login_domains, release_login)
+from services.identity.handlers import (
+    Identity,
+    claim_login,
+    create_once,
+    hash_password,
+    login_domains,
+    release_login,
+)
 from services.identity.handlers.account import end_password_resets
 from services.identity.handlers.sessions import revoke_user_sessions, unlock
 from shared.auth import SUB_ADMIN

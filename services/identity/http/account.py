@@ -7,16 +7,29 @@ from typing import Annotated
 
 import phonenumbers
 from aiohttp import web
-from pydantic import (AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints,
-                      field_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from services.identity.domain.registration import EXAMPLE_PASSWORD, Language, Phone
 from services.identity.handlers import account as handlers
 from services.identity.handlers import login_emails
 from services.identity.http import IDENTITY, routes
-from services.identity.http.models import (EXAMPLE_COMPANY_ID, EXAMPLE_LINK_TOKEN, EXAMPLE_USER_ID,
-                                           Accepted, new_password_field, repeat_field)
+from services.identity.http.models import (
+    EXAMPLE_COMPANY_ID,
+    EXAMPLE_LINK_TOKEN,
+    EXAMPLE_USER_ID,
+    Accepted,
+    new_password_field,
+    repeat_field,
+)
 from shared.auth import Access, Principal
 from shared.errors import NotFound
 

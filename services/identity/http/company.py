@@ -7,8 +7,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import (AfterValidator, BaseModel, ConfigDict, EmailStr, Field, HttpUrl,
-                      StringConstraints)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    StringConstraints,
+)
 from pydantic_core import PydanticCustomError
 
 from services.identity.domain.handles import LoginDomain
@@ -18,8 +25,13 @@ from services.identity.handlers import company as handlers
 from services.identity.handlers import login_domains
 from services.identity.http import IDENTITY, routes
 from services.identity.http.models import EXAMPLE_COMPANY_ID
-from shared.auth import (COMPANY_ADMIN, DEFAULT_PHONE_LOGIN_PERMISSIONS, PHONE_LOGIN_PERMISSIONS,
-                         Access, Principal)
+from shared.auth import (
+    COMPANY_ADMIN,
+    DEFAULT_PHONE_LOGIN_PERMISSIONS,
+    PHONE_LOGIN_PERMISSIONS,
+    Access,
+    Principal,
+)
 from shared.parsing import UniqueList
 
 ADMINS = Access.of(roles=(COMPANY_ADMIN,))

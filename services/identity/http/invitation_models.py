@@ -9,8 +9,12 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.identity.domain import users as rules
 from services.identity.domain.registration import EXAMPLE_PASSWORD, Language, Name, Phone
-from services.identity.http.models import (EXAMPLE_COMPANY_ID, EXAMPLE_LINK_TOKEN,
-                                           EXAMPLE_USER_ID, Session)
+from services.identity.http.models import (
+    EXAMPLE_COMPANY_ID,
+    EXAMPLE_LINK_TOKEN,
+    EXAMPLE_USER_ID,
+    Session,
+)
 from shared.parsing import UniqueList
 
 InvitationStatus = Literal["pending", "accepted", "revoked", "expired"]

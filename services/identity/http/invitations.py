@@ -13,11 +13,19 @@ from services.identity.domain.errors import InvitationFileInvalid, InvitationFil
 from services.identity.handlers import invitation_imports as imports
 from services.identity.handlers import invitations as handlers
 from services.identity.http import IDENTITY, routes
-from services.identity.http.invitation_models import (Acceptance, AcceptedInvitation,
-                                                      Invitation, InvitationDetails,
-                                                      InvitationJob, InvitationPage,
-                                                      InvitationPath, InvitationQuery,
-                                                      JobPath, LinkToken, NewInvitation)
+from services.identity.http.invitation_models import (
+    Acceptance,
+    AcceptedInvitation,
+    Invitation,
+    InvitationDetails,
+    InvitationJob,
+    InvitationPage,
+    InvitationPath,
+    InvitationQuery,
+    JobPath,
+    LinkToken,
+    NewInvitation,
+)
 from services.identity.settings import IdentitySettings
 from shared.auth import COMPANY_ADMIN, Access, Principal
 from shared.errors import Problem

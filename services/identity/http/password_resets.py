@@ -11,8 +11,12 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from services.identity.handlers import account as handlers
 from services.identity.handlers import password_reset_codes as reset_codes
 from services.identity.http import IDENTITY, routes
-from services.identity.http.models import (EXAMPLE_LINK_TOKEN, Accepted, new_password_field,
-                                           repeat_field)
+from services.identity.http.models import (
+    EXAMPLE_LINK_TOKEN,
+    Accepted,
+    new_password_field,
+    repeat_field,
+)
 from shared.http import client_address
 
 

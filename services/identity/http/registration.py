@@ -10,8 +10,13 @@ from pydantic import BaseModel, EmailStr, Field
 from services.identity.domain.registration import CompleteRegistration, StartRegistration
 from services.identity.handlers import registration as handlers
 from services.identity.http import IDENTITY, routes
-from services.identity.http.models import (EXAMPLE_COMPANY_ID, EXAMPLE_LINK_TOKEN, EXAMPLE_USER_ID,
-                                           Accepted, Session)
+from services.identity.http.models import (
+    EXAMPLE_COMPANY_ID,
+    EXAMPLE_LINK_TOKEN,
+    EXAMPLE_USER_ID,
+    Accepted,
+    Session,
+)
 from shared.http import client_address
 
 
