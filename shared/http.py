@@ -34,6 +34,7 @@ from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 from pymongo.errors import ConnectionFailure as PyMongoConnectionFailure
 
+from shared.app_keys import METRICS, OPENAPI_INFO, READINESS, ROUTES, VERIFIER
 from shared.auth import Access, Principal, TokenVerifier, bearer_token
 from shared.errors import Problem, database_unavailable
 from shared.logging import correlation_id, get_logger, new_correlation_id
@@ -55,14 +56,6 @@ CORRELATION_HEADER = "X-Correlation-ID"
 _CID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 # A readiness check that has not answered by then counts as failing (probes have timeouts too).
 READINESS_TIMEOUT = 3.0
-
-# Every application key of the kit; a service keeps its own in its app.py.
-SETTINGS = web.AppKey("settings", object)
-METRICS = web.AppKey("metrics", Metrics)
-VERIFIER = web.AppKey("verifier", TokenVerifier)
-ROUTES = web.AppKey("routes", object)
-READINESS = web.AppKey("readiness", dict)
-OPENAPI_INFO = web.AppKey("openapi_info", dict)
 
 ReadinessCheck = Callable[[], Awaitable[bool] | bool]
 

@@ -19,9 +19,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import mongo, tracing
+from shared.app_keys import BUS, DB, RELAY, SERVICE_SETTINGS
 from shared.auth import TokenVerifier
 from shared.bus import Bus, Subscription, Topology
 from shared.config import DevelopmentDefaultRefused, ServiceSettings, refuse_development_defaults
@@ -32,10 +32,6 @@ from shared.queue_metrics import QueueMetrics
 from shared.relay import Relay
 
 ROLES = ("api", "worker", "all")
-DB = web.AppKey("db", AsyncDatabase)
-BUS = web.AppKey("bus", Bus)
-RELAY = web.AppKey("relay", Relay)
-SERVICE_SETTINGS = web.AppKey("service_settings", ServiceSettings)
 
 log = get_logger("service")
 

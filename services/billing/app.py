@@ -11,8 +11,9 @@ from services.billing.http import CARD_PROVIDER, STORE, routes
 from services.billing.payment_provider import HttpCardProvider, SandboxCardProvider
 from services.billing.settings import BillingSettings
 from services.billing.store import BillingStore
+from shared.app_keys import DB, RELAY, SERVICE_SETTINGS
 from shared.logging import get_logger
-from shared.service import DB, RELAY, SERVICE_SETTINGS, ServiceDefinition, create_app
+from shared.service import ServiceDefinition, create_app
 
 log = get_logger("billing")
 

@@ -10,8 +10,8 @@ from services.contracts.http import ATTEMPTS, POLICY, STORE, routes
 from services.contracts.linking import LinkAttempts
 from services.contracts.settings import ContractsSettings
 from services.contracts.store import ContractsStore
-from shared.http import METRICS
-from shared.service import DB, RELAY, SERVICE_SETTINGS, ServiceDefinition, create_app
+from shared.app_keys import DB, METRICS, RELAY, SERVICE_SETTINGS
+from shared.service import ServiceDefinition, create_app
 
 
 async def setup(app: web.Application) -> None:

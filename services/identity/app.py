@@ -16,10 +16,10 @@ from services.identity.http.invitations import run_invitation_jobs
 from services.identity.settings import IdentitySettings
 from services.identity.store import IdentityStore
 from services.identity.tokens import KeyEncryption, SigningKeys
-from shared.http import METRICS
+from shared.app_keys import DB, METRICS, RELAY, SERVICE_SETTINGS
 from shared.logging import get_logger
 from shared.ratelimit import RateLimiter
-from shared.service import DB, RELAY, SERVICE_SETTINGS, ServiceDefinition, create_app
+from shared.service import ServiceDefinition, create_app
 
 log = get_logger("identity")
 

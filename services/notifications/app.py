@@ -12,8 +12,8 @@ from services.notifications.http import NOTIFICATIONS, routes
 from services.notifications.settings import NotificationsSettings
 from services.notifications.store import NotificationsStore
 from services.notifications.transports import DeliveryMetrics, email_channel, sms_channel
-from shared.http import METRICS
-from shared.service import DB, RELAY, SERVICE_SETTINGS, ServiceDefinition, create_app
+from shared.app_keys import DB, METRICS, RELAY, SERVICE_SETTINGS
+from shared.service import ServiceDefinition, create_app
 
 
 async def setup(app: web.Application) -> None:

@@ -18,9 +18,9 @@ import structlog
 
 from services.billing.app import build
 from services.billing.settings import BillingSettings
+from shared.app_keys import DB
 from shared.auth import BILLING_ADMIN, COMPANY_ADMIN, SUB_ADMIN, USER
 from shared.logging import configure_logging
-from shared.service import DB
 from tests.support.events import EventTap
 from tests.support.payment_provider import PaymentProvider
 from tests.support.services import consumed, envelope, eventually, publish, running, settings_for

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from shared.app_keys import DB
 from shared.auth import BILLING_ADMIN, SUB_ADMIN, USER
-from shared.service import DB
 from tests.integration.test_billing_api import (  # noqa: F401  (fixtures)
     PAYPAL,
     billing,

@@ -12,7 +12,7 @@ from services.contracts.app import build as build_contracts
 from services.contracts.settings import ContractsSettings
 from services.notifications.app import build as build_notifications
 from services.notifications.settings import NotificationsSettings
-from shared.service import DB
+from shared.app_keys import DB
 from tests.e2e.conftest import Inbox
 from tests.support.processes import free_port
 from tests.support.services import consumed, envelope, eventually, publish, running, settings_for

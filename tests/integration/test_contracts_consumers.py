@@ -9,7 +9,7 @@ import json
 import aio_pika
 import pytest
 
-from shared.service import DB
+from shared.app_keys import DB
 from tests.integration.test_contracts_harness import (
     ADDED,
     CHANGED,

@@ -24,7 +24,7 @@ from jwt.algorithms import OKPAlgorithm
 
 from services.contracts.app import build
 from services.contracts.settings import ContractsSettings
-from shared.http import METRICS
+from shared.app_keys import METRICS
 from tests.support.events import EventTap
 from tests.support.services import envelope, eventually, publish, running, settings_for
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.service import DB
+from shared.app_keys import DB
 from tests.integration.test_contracts_harness import OTP_ISSUED, contracts, new_number
 from tests.support.services import envelope, eventually
 

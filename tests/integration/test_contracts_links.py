@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.service import DB
+from shared.app_keys import DB
 from tests.integration.test_contracts_harness import (
     ADDED,
     CHANGED,

@@ -20,12 +20,12 @@ from services.identity.app import build as build_identity
 from services.identity.settings import IdentitySettings
 from services.notifications.app import build as build_notifications
 from services.notifications.settings import NotificationsSettings
+from shared.app_keys import BUS
 from shared.bus import Topology
 from shared.metrics import Metrics
 from shared.mongo import Aggregates
 from shared.queue_metrics import observe_queues
 from shared.relay import Relay
-from shared.service import BUS
 from tests.support.gateways import SmsGateway
 from tests.support.monitoring import (
     dashboard_queries,

@@ -25,7 +25,7 @@ from services.notifications.password_reset_code_messages import (
     password_reset_code_sms,
 )
 from services.notifications.settings import NotificationsSettings
-from shared.service import DB
+from shared.app_keys import DB
 from tests.support.gateways import SmsGateway, SmtpServer
 from tests.support.services import consumed, envelope, eventually, publish, running, settings_for
 

@@ -17,8 +17,8 @@ from aiohttp.test_utils import TestServer
 from scripts import catalogue
 from services.notifications.app import build
 from services.notifications.settings import NotificationsSettings
+from shared.app_keys import DB
 from shared.logging import configure_logging
-from shared.service import DB
 from tests.support.gateways import SmsGateway, SmtpServer
 from tests.support.services import consumed, envelope, eventually, publish, running, settings_for
 from tests.unit.conftest import SigningAuthority

@@ -13,9 +13,9 @@ from services.billing.settings import BillingSettings
 from services.contracts.app import build as build_contracts
 from services.contracts.settings import ContractsSettings
 from shared import ops
+from shared.app_keys import DB
 from shared.auth import COMPANY_ADMIN
 from shared.bus import Topology
-from shared.service import DB
 from tests.support.events import EventTap
 from tests.support.payment_provider import PaymentProvider
 from tests.support.services import envelope, eventually, publish, running, settings_for

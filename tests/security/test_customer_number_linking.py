@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 
 from services.contracts.app import build
 from services.contracts.settings import ContractsSettings
-from shared.http import METRICS
+from shared.app_keys import METRICS
 from tests.integration.test_contracts_harness import (
     Authority,
     Caller,

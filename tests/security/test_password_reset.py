@@ -14,7 +14,7 @@ import pytest
 from services.identity.domain import secrets as secrets_module
 from services.identity.handlers import account as account_handlers
 from services.identity.http import IDENTITY
-from shared.http import METRICS
+from shared.app_keys import METRICS
 from tests.support.events import EventTap
 from tests.support.identity import identity_running, register_company
 from tests.support.services import eventually

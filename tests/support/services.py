@@ -98,5 +98,5 @@ async def eventually(check: Callable, seconds: float = 15, interval: float = 0.1
 
 
 def consumed(app: web.Application, etype: str) -> float:
-    from shared.http import METRICS
+    from shared.app_keys import METRICS
     return app[METRICS].events_consumed.labels(etype, "ok")._value.get()
