@@ -25,10 +25,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.errors import Conflict
+from shared.lease import LeaseFields
 
 # Fields the outbox keeps on every aggregate document.
 OUTBOX_FIELDS = ("version", "pending_events", "outbox_seq", "has_pending", "pending_since",
                  "relay_lease", "relay_owner", "relay_claim", "applied_events")
+# The relay's lease on an aggregate whose events wait: ``relay_claim`` (the token of one claim),
+# ``relay_owner`` (the relay holding it), ``relay_lease`` (epoch seconds it runs to).
+RELAY_LEASE = LeaseFields(until="relay_lease", holder="relay_claim", owner="relay_owner")
 # How many consumed event ids an aggregate remembers to ignore redeliveries.
 APPLIED_EVENTS_KEPT = 200
 
@@ -158,7 +162,7 @@ class Aggregates:
         """Insert a new aggregate; ``DuplicateKeyError`` if its ``_id`` or a unique key exists."""
         doc = dict(doc)
         doc.update(version=1, pending_events=[], outbox_seq=0, has_pending=False,
-                   pending_since=0.0, relay_lease=0.0, relay_owner="", relay_claim="",
+                   pending_since=0.0, **RELAY_LEASE.free(),
                    applied_events=[applied_event] if applied_event else [])
         _append(doc, events)
         reservation = self._reserve() if events and self._reserve is not None else None
@@ -256,13 +260,11 @@ def _nothing(*_: Any) -> None:
 
 def _claimed(doc: dict[str, Any], now: float) -> bool:
     """Whether a relay's claim on ``doc`` (as read) is still running."""
-    return bool(doc.get("relay_owner")) and float(doc.get("relay_lease") or 0.0) >= now
+    return RELAY_LEASE.running(doc, now)
 
 
 def _claim_for(doc: dict[str, Any], reservation: Reservation) -> None:
-    doc["relay_owner"] = reservation.owner
-    doc["relay_claim"] = reservation.claim
-    doc["relay_lease"] = reservation.lease_until
+    doc.update(RELAY_LEASE.held(reservation.claim, reservation.lease_until, reservation.owner))
 
 
 def _append(doc: dict[str, Any], events: Iterable[dict[str, Any]]) -> None:

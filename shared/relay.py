@@ -4,8 +4,9 @@ Every publication happens under a claim of the aggregate: ``relay_owner`` (the r
 ``relay_claim`` (a token of this one claim) and ``relay_lease`` (epoch seconds), so replicas
 never publish the same aggregate at once and an aggregate's events go out in order. After
 every event of the claim is confirmed by the broker, they are removed with an update
-conditional on the claim. A relay that dies in between leaves them in place; once the lease
-runs out another relay publishes them again, which idempotent consumers absorb.
+conditional on the claim (a ``shared.lease`` lease, fields ``shared.mongo.RELAY_LEASE``). A
+relay that dies in between leaves them in place; once the lease runs out another relay
+publishes them again, which idempotent consumers absorb.
 
 Claims come two ways:
 
@@ -30,6 +31,7 @@ waits behind the commands for a connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 import uuid
@@ -42,15 +44,16 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from shared import tracing
 from shared.bus import Bus
+from shared.lease import Lease
 from shared.logging import get_logger
 from shared.metrics import Metrics
-from shared.mongo import Aggregates, Reservation, Written
+from shared.mongo import RELAY_LEASE, Aggregates, Reservation, Written
 
 log = get_logger("relay")
 
 # What the removal sets when every pending event is gone.
 _CLEARED = {"pending_events": [], "has_pending": False, "pending_since": 0.0,
-            "relay_lease": 0.0, "relay_owner": "", "relay_claim": ""}
+            **RELAY_LEASE.free()}
 
 Key = tuple[str, Any]
 
@@ -217,34 +220,18 @@ class Relay:
             self._poll_due = False
             self._last_poll = time.time()
             for store in self.stores:
-                claimed = iter(await self._claim(store))
-                total += await self._publish_stream(lambda: next(claimed, None))
+                total += await self._publish_all(await self._claim(store))
         return total
 
     async def _claim(self, store: Aggregates) -> list[Written]:
         """Claim up to ``batch`` of the oldest claimable aggregates of ``store``."""
-        coll = self._collection(store)
-        now = time.time()
         # ``$eq``: the same on MongoDB, and the emulator then uses the index instead of also
         # looking into arrays (a full scan).
-        claimable = {"has_pending": {"$eq": True}, "relay_lease": {"$lt": now}}
-        found = await coll.find(claimable, {"_id": 1}).sort("pending_since", 1).limit(
-            self.batch).to_list()
-        if not found:
-            return []
-        ids = [d["_id"] for d in found]
-        claim = self._new_claim()
-        lease_until = time.time() + self.lease_seconds
-        done = await coll.update_many(
-            {"_id": {"$in": ids}, **claimable},
-            {"$set": {"relay_lease": lease_until, "relay_owner": self.owner,
-                      "relay_claim": claim},
-             "$inc": {"version": 1}})
-        if not done.matched_count:
-            return []  # another relay was quicker
-        docs = await coll.find({"_id": {"$in": ids}, "relay_claim": {"$eq": claim}}).to_list()
-        docs.sort(key=lambda d: d.get("pending_since") or 0.0)
-        return [Written(store, d["_id"], claim, lease_until, d.get("pending_events", []),
+        batch = await self._lease(store).claim_many(
+            {"has_pending": {"$eq": True}}, self._new_claim(), limit=self.batch,
+            sort="pending_since", owner=self.owner)
+        docs = sorted(batch.docs, key=lambda d: d.get("pending_since") or 0.0)
+        return [Written(store, d["_id"], batch.holder, batch.until, d.get("pending_events", []),
                         _last_seq(d)) for d in docs]
 
     async def _publish_stream(self, take: Callable[[], Written | None]) -> int:
@@ -355,7 +342,7 @@ class Relay:
         # Events were added since the claim: keep those, drop the published ones.
         while True:
             doc = await coll.find_one({"_id": _id})
-            if doc is None or doc.get("relay_claim") != claim:
+            if doc is None or not RELAY_LEASE.held_by(doc, claim):
                 return None  # lease lost: the next owner publishes again, consumers deduplicate
             rest = [e for e in doc.get("pending_events", []) if e["seq"] > last_seq]
             if rest and not self._stopping:
@@ -363,8 +350,8 @@ class Relay:
                 lease_until = time.time() + self.lease_seconds
                 result = await coll.update_one(
                     {"_id": _id, "version": doc["version"]},
-                    {"$set": {"pending_events": rest, "relay_lease": lease_until,
-                              "relay_owner": self.owner, "relay_claim": new_claim},
+                    {"$set": {"pending_events": rest,
+                              **RELAY_LEASE.held(new_claim, lease_until, self.owner)},
                      "$inc": {"version": 1}})
                 if result.matched_count:
                     self._held[key] = new_claim
@@ -384,13 +371,8 @@ class Relay:
         claim = claim or self._held.get(self._key(store, _id))
         if not claim:
             return
-        try:
-            await self._collection(store).update_one(
-                {"_id": _id, "relay_claim": {"$eq": claim}},
-                {"$set": {"relay_lease": 0.0, "relay_owner": "", "relay_claim": ""},
-                 "$inc": {"version": 1}})
-        except Exception:
-            pass  # the lease runs out by itself
+        with contextlib.suppress(Exception):  # if not, the lease runs out by itself
+            await self._lease(store).release({"_id": _id}, claim)
 
     # -- helpers ---------------------------------------------------------------------------
     @property
@@ -404,6 +386,9 @@ class Relay:
 
     def _key(self, store: Aggregates, _id: Any) -> Key:
         return (store.collection.full_name, _id)
+
+    def _lease(self, store: Aggregates) -> Lease:
+        return Lease(self._collection(store), seconds=self.lease_seconds, fields=RELAY_LEASE)
 
     def _removals(self, coll: AsyncCollection) -> _Removals:
         removals = self._removers.get(coll.full_name)
@@ -512,7 +497,7 @@ class _Removals:
             with tracing.batch("relay remove published", links):
                 done = await self.collection.update_many(
                     {"_id": {"$in": [i[0] for i in items]}, "outbox_seq": {"$eq": last_seq},
-                     "relay_claim": {"$in": list({i[1] for i in items})}},
+                     **RELAY_LEASE.mine_any(i[1] for i in items)},
                     {"$set": _CLEARED, "$inc": {"version": 1}})
         except BaseException as e:
             for _, _, future in items:
