@@ -5,6 +5,7 @@ Every event carries the company id in the envelope (``companyid``) and, where a 
 follows, the recipient's ``language`` (de, en, hu)."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import EmailStr
 
@@ -14,7 +15,7 @@ from services.identity.reset_code_events import (  # noqa: F401  (part of this c
     PasswordResetCodeAsked,
     PasswordResetCodeRequested,
 )
-from shared.events import EventData, EventSpec
+from shared.events import EventData, EventSpec, make_event
 
 SOURCE = "/services/identity"
 
@@ -381,3 +382,9 @@ PUBLISHED = [
     COMPANY_SETTINGS_CHANGED, LOGIN_DOMAIN_CHANGED,
     CUSTOMER_NUMBER_ACCESS_ASKED, CUSTOMER_NUMBER_ACCESS_REQUESTED, CUSTOMER_NUMBER_CLAIMED,
 ]
+
+
+def envelope(spec: EventSpec, data: EventData, *, subject: str,
+             company_id: str | None) -> dict[str, Any]:
+    """The envelope identity publishes for an event its aggregates recorded."""
+    return make_event(spec, data, source=SOURCE, subject=subject, company_id=company_id)

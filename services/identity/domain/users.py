@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import timedelta
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from services.identity.domain.aggregate import Aggregate
 from services.identity.domain.errors import (
     ActivationCodeExpired,
     ActivationCodeInvalid,
     RoleNotAllowed,
 )
+from services.identity.events import USER_ACTIVATED, UserActivated
 from shared.auth import BILLING_ADMIN, COMPANY_ADMIN, SUB_ADMIN, USER
 from shared.durations import in_words
 
@@ -120,3 +123,106 @@ def check_activation_code(user: dict, matches: bool, now: float, tries_left: int
             f"The activation code has expired{stated}. Ask for a new one: POST "
             "/v1/activations/code-requests with your email address.",
             new_code_request="/v1/activations/code-requests")
+
+
+class EmailAddress(BaseModel):
+    """One of a user's email addresses; the primary one is ``User.email`` too."""
+
+    model_config = ConfigDict(extra="allow")
+
+    address: str
+    verified: bool
+    primary: bool
+
+
+class PendingPhone(BaseModel):
+    """A new mobile number waiting for the code sent to it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    phone: str
+    expires: float
+    tries: int
+    code_hash: str
+
+
+class User(Aggregate):
+    """A user account of a customer company (stored in ``users``)."""
+
+    company_id: str
+    email: str
+    emails: list[EmailAddress] = Field(default_factory=list)
+    username: str | None = None
+    first_name: str = ""
+    surname: str = ""
+    phone: str | None = None
+    language: str = "en"
+    roles: list[str] = Field(default_factory=list)
+    permissions: list[str] = Field(default_factory=list)
+    # The master administrator this user belongs under (None for a master).
+    parent_user_id: str | None = None
+    status: Status = "pending_activation"
+    password_hash: str | None = None
+    password_history: list[str] = Field(default_factory=list)
+    password_changed_at: datetime | None = None
+    must_change_password: bool = False
+    created_at: datetime | None = None
+    created_by: str | None = None
+    # Made by an administrator for an address that is another company's account: nothing
+    # reaches the address and nothing made here logs in.
+    email_elsewhere: bool = False
+    invitation_id: str | None = None
+    customer_number: str | None = None
+    status_before_deactivation: Status | None = None
+    # Activation by code (ID-2).
+    activation_code_hash: str | None = None
+    activation_expires: float = 0.0
+    activation_valid_seconds: float | None = None
+    activation_tries: int = 0
+    activated_at: datetime | None = None
+    pending_phone: PendingPhone | None = None
+    # The brute-force guard (handlers/sessions.py): consecutive failures, lock, the hour's.
+    login_failures: int = 0
+    locked_until: float = 0.0
+    failure_hour: int = 0
+    hour_failures: int = 0
+
+    @classmethod
+    def new(cls, *, user_id: str, company_id: str, email: str, email_verified: bool,
+            username: str | None, first_name: str, surname: str, phone: str | None,
+            language: str, role: str, permissions: Sequence[str] = (),
+            parent_user_id: str | None = None, status: Status,
+            password_hash: str | None, now: datetime, **extra: Any) -> User:
+        """A new account, as registration, invitation acceptance, user creation and a
+        contract holder's first login make it; ``extra``: fields only some of them store
+        (``created_by``, ``invitation_id``, ``customer_number``)."""
+        return cls.model_validate({
+            "_id": user_id, "company_id": company_id, "email": email,
+            "emails": [{"address": email, "verified": email_verified, "primary": True}],
+            "username": username, "first_name": first_name, "surname": surname,
+            "phone": phone, "language": language, "roles": [role],
+            "permissions": list(permissions), "parent_user_id": parent_user_id,
+            "status": status, "password_hash": password_hash, "password_history": [],
+            "must_change_password": False, "created_at": now, **extra})
+
+    @property
+    def login_id(self) -> str:
+        return self.username or self.email
+
+    @property
+    def is_master(self) -> bool:
+        return COMPANY_ADMIN in self.roles
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    def is_locked(self, now: float | None = None) -> bool:
+        return self.locked_until > (now or time.time())
+
+    def activated(self) -> None:
+        """Record that the account can log in now (``UserActivated``)."""
+        self.record(USER_ACTIVATED, UserActivated(
+            user_id=self.id, company_id=self.company_id, email=self.email,
+            first_name=self.first_name, surname=self.surname, roles=list(self.roles),
+            parent_user_id=self.parent_user_id, language=self.language))

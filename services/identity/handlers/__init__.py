@@ -22,6 +22,8 @@ from services.identity.domain.errors import EmailTaken, LoginIdTaken, PasswordRe
 from services.identity.domain.passwords import PasswordPolicy
 from services.identity.settings import IdentitySettings
 from services.identity.store import IdentityStore
+from services.identity.store.companies import CompanyRepository
+from services.identity.store.users import UserRepository
 from services.identity.tokens import SigningKeys
 from shared.events import EventSpec, make_event
 from shared.mongo import Aggregates, is_duplicate
@@ -49,6 +51,13 @@ class Identity:
     settings_cache: dict[str, tuple[float, dict]] = field(default_factory=dict)
     # bap_login_failures_total{method, reason}: what operators alert on (never per user).
     login_failures: Counter | None = None
+    # The repositories of the aggregates, over the store's collections.
+    users: UserRepository = field(init=False)
+    companies: CompanyRepository = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.users = UserRepository(self.store.users)
+        self.companies = CompanyRepository(self.store.companies)
 
     def event(self, spec: EventSpec, data: Any, *, subject: str,
               company_id: str | None = None) -> dict:

@@ -8,14 +8,15 @@ from datetime import UTC, datetime, timedelta
 from services.identity import events
 from services.identity.domain import handles
 from services.identity.domain import registration as reg
+from services.identity.domain.companies import Company, RegisteringAdmin
 from services.identity.domain.errors import LinkInvalid
 from services.identity.domain.passwords import PasswordPolicy
 from services.identity.domain.secrets import new_token, token_hash
+from services.identity.domain.users import User
 from services.identity.handlers import (
     Identity,
     check_new_password,
     claim_login,
-    create_once,
     hash_password,
     login_domains,
 )
@@ -70,38 +71,28 @@ async def complete_registration(ctx: Identity, cmd: reg.CompleteRegistration) ->
     login_domain, username = await login_domains.claim_for_registration(
         ctx, company_id, cmd.company_name, user_id)
     now = datetime.now(UTC)
-    user = {"_id": user_id, "company_id": company_id, "email": email, "emails": [
-                {"address": email, "verified": True, "primary": True}],
-            "username": username, "first_name": cmd.first_name, "surname": cmd.surname,
-            "phone": cmd.phone, "language": language, "roles": [COMPANY_ADMIN],
-            "permissions": [], "parent_user_id": None, "status": "active",
-            "password_hash": await hash_password(cmd.password), "password_history": [],
-            "must_change_password": False, "created_at": now}
+    user = User.new(user_id=user_id, company_id=company_id, email=email, email_verified=True,
+                    username=username, first_name=cmd.first_name, surname=cmd.surname,
+                    phone=cmd.phone, language=language, role=COMPANY_ADMIN,
+                    status="active", password_hash=await hash_password(cmd.password), now=now)
+    user.activated()
     # A mobile number logs in only one account (ID-6); a number already used elsewhere
     # just does not become a login id here.
     await claim_login(ctx, f"phone:{cmd.phone}", user_id, required=False)
-    await create_once(ctx.store.users, user, [ctx.event(
-        events.USER_ACTIVATED, events.UserActivated(
-            user_id=user_id, company_id=company_id, email=email, first_name=cmd.first_name,
-            surname=cmd.surname, roles=[COMPANY_ADMIN], language=language),
-        subject=user_id, company_id=company_id)])
-    await create_once(ctx.store.companies, {
-        "_id": company_id, "name": cmd.company_name, "admin_user_id": user_id,
-        "login_domain": login_domain,
-        "language": language, "created_at": now, "profile": {},
-        "settings": {"sms_login_step": True, "sales_partner_access": False}},
-        [ctx.event(events.COMPANY_REGISTERED, events.CompanyRegistered(
-            company_id=company_id, company_name=cmd.company_name, admin_user_id=user_id,
-            admin_email=email, admin_first_name=cmd.first_name, admin_surname=cmd.surname,
-            admin_phone=cmd.phone, language=language),
-            subject=company_id, company_id=company_id)])
+    await ctx.users.create(user)
+    await ctx.companies.create(Company.register(
+        company_id=company_id, name=cmd.company_name, login_domain=login_domain,
+        language=language, now=now, admin=RegisteringAdmin(
+            user_id=user_id, email=email, first_name=cmd.first_name, surname=cmd.surname,
+            phone=cmd.phone)))
 
     def complete(d: dict) -> list:
         d["status"] = "completed"
         d["completed_at"] = now
         return []
     await ctx.store.registrations.change({"_id": doc["_id"]}, complete)
-    stored = await ctx.store.users.get({"_id": user_id})
-    session = await start_session(ctx, stored or user, ["pwd"])
-    stored_name = (stored or user).get("username")
-    return {"company_id": company_id, "user_id": user_id, "username": stored_name, **session}
+    # The stored user, if an earlier try of this request made it first.
+    stored = await ctx.users.get(user_id) or user
+    session = await start_session(ctx, stored.to_document(), ["pwd"])
+    return {"company_id": company_id, "user_id": user_id, "username": stored.username,
+            **session}

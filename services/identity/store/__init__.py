@@ -1,13 +1,16 @@
-"""identity's MongoDB collections and their indexes."""
+"""identity's MongoDB collections and their indexes; the repositories of its aggregates
+(users.py, companies.py) work over these collections."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.mongo import Aggregates, Index, apply_indexes
+from shared.mongo import Aggregates, EventsHandoff, Index, apply_indexes
 
 
 @dataclass
@@ -27,18 +30,19 @@ class IdentityStore:
     customer_numbers: Aggregates
     # Uniqueness claims: one document per login id (``email:…``, ``username:…``,
     # ``phone:…``), its _id the key, pointing at the user.
-    logins: AsyncCollection
+    logins: AsyncCollection[dict[str, Any]]
     # Refresh tokens by hash: rotation, families, revocation.
-    refresh_tokens: AsyncCollection
+    refresh_tokens: AsyncCollection[dict[str, Any]]
     # Brute-force and SMS-pumping counters, updated atomically.
-    counters: AsyncCollection
-    signing_keys: AsyncCollection
-    idempotency: AsyncCollection
+    counters: AsyncCollection[dict[str, Any]]
+    signing_keys: AsyncCollection[dict[str, Any]]
+    idempotency: AsyncCollection[dict[str, Any]]
     # The rows of an invitation import waiting to be processed (users work package, ID-11).
-    invitation_job_rows: AsyncCollection
+    invitation_job_rows: AsyncCollection[dict[str, Any]]
 
     @classmethod
-    def on(cls, db: AsyncDatabase, on_events) -> IdentityStore:
+    def on(cls, db: AsyncDatabase[dict[str, Any]],
+           on_events: Callable[[], None] | EventsHandoff | None) -> IdentityStore:
         def agg(name: str, *indexes: Index) -> Aggregates:
             return Aggregates(db, name, on_events=on_events, indexes=indexes)
 
