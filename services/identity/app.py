@@ -12,7 +12,7 @@ from aiohttp import web
 from services.identity import consumers
 from services.identity.handlers import Identity
 from services.identity.http import IDENTITY, routes
-from services.identity.http.invitations import run_invitation_jobs
+from services.identity.import_runner import run_invitation_jobs
 from services.identity.settings import IdentitySettings
 from services.identity.store import IdentityStore
 from services.identity.tokens import KeyEncryption, SigningKeys

@@ -6,7 +6,9 @@ holder log in with the customer number (seed 004)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, EmailStr
+from typing import Any
+
+from pydantic import EmailStr
 
 from services.identity import events
 from services.identity.handlers import (
@@ -46,42 +48,43 @@ class CustomerNumberUnlinked(EventData):
     customer_number: str
 
 
-def subscriptions(ctx: Identity | None) -> list[Subscription]:
-    async def password_reset_asked(event: CloudEvent, data: BaseModel) -> None:
-        assert isinstance(data, events.PasswordResetAsked) and ctx is not None
-        await account.send_password_reset(ctx, event.id, data.request_id, str(data.email))
+def subscriptions(ctx: Identity | None) -> list[Subscription[Any]]:
+    """The table, bound to the unit (``None``: listed for the event catalogue only)."""
+    def unit() -> Identity:
+        if ctx is None:
+            raise RuntimeError("identity's consumers were listed without a unit to run with")
+        return ctx
 
-    async def password_reset_code_asked(event: CloudEvent, data: BaseModel) -> None:
-        assert isinstance(data, events.PasswordResetCodeAsked) and ctx is not None
-        await password_reset_codes.send_reset_code(ctx, event.id, data.request_id, data.login,
-                                                   data.channel)
+    async def password_reset_asked(event: CloudEvent, data: events.PasswordResetAsked) -> None:
+        await account.send_password_reset(unit(), event.id, data.request_id, str(data.email))
 
-    async def login_domain_changed(event: CloudEvent, data: BaseModel) -> None:
-        assert isinstance(data, events.LoginDomainChanged) and ctx is not None
-        await login_domains.move_usernames(ctx, data.company_id, data.previous_login_domain)
+    async def password_reset_code_asked(event: CloudEvent,
+                                        data: events.PasswordResetCodeAsked) -> None:
+        await password_reset_codes.send_reset_code(unit(), event.id, data.request_id,
+                                                   data.login, data.channel)
 
-    async def customer_number_access_asked(event: CloudEvent, data: BaseModel) -> None:
-        assert isinstance(data, events.CustomerNumberAccessAsked) and ctx is not None
-        await customer_number_access.send_access_link(ctx, event.id, data.request_id,
+    async def login_domain_changed(event: CloudEvent, data: events.LoginDomainChanged) -> None:
+        await login_domains.move_usernames(unit(), data.company_id, data.previous_login_domain)
+
+    async def customer_number_access_asked(event: CloudEvent,
+                                           data: events.CustomerNumberAccessAsked) -> None:
+        await customer_number_access.send_access_link(unit(), event.id, data.request_id,
                                                       data.customer_number)
 
-    async def crm_customer_number(event: CloudEvent, data: BaseModel) -> None:
-        assert isinstance(data, CrmCustomerNumber) and ctx is not None
-        await customer_numbers.crm_reference(ctx, data.model_dump(mode="json"),
+    async def crm_customer_number(event: CloudEvent, data: CrmCustomerNumber) -> None:
+        await customer_numbers.crm_reference(unit(), data.model_dump(mode="json"),
                                              event_id=event.id, as_of=event.time.timestamp())
 
-    async def customer_number_linked(event: CloudEvent, data: BaseModel) -> None:
-        assert isinstance(data, CustomerNumberLinked) and ctx is not None
+    async def customer_number_linked(event: CloudEvent, data: CustomerNumberLinked) -> None:
         await customer_numbers.holder_linked(
-            ctx, number=data.customer_number, company_id=data.company_id,
+            unit(), number=data.customer_number, company_id=data.company_id,
             link_type=data.link_type, linked_by=data.linked_by, event_id=event.id,
             as_of=event.time.timestamp())
 
-    async def customer_number_unlinked(event: CloudEvent, data: BaseModel) -> None:
-        assert isinstance(data, CustomerNumberUnlinked) and ctx is not None
+    async def customer_number_unlinked(event: CloudEvent, data: CustomerNumberUnlinked) -> None:
         await customer_numbers.holder_unlinked(
-            ctx, number=data.customer_number, company_id=data.company_id, event_id=event.id,
-            as_of=event.time.timestamp())
+            unit(), number=data.customer_number, company_id=data.company_id,
+            event_id=event.id, as_of=event.time.timestamp())
 
     return [
         Subscription(events.PASSWORD_RESET_ASKED.type, events.PasswordResetAsked,

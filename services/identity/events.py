@@ -9,11 +9,16 @@ from typing import Any
 
 from pydantic import EmailStr
 
-from services.identity.reset_code_events import (  # noqa: F401  (part of this catalogue)
-    PASSWORD_RESET_CODE_ASKED,
-    PASSWORD_RESET_CODE_REQUESTED,
-    PasswordResetCodeAsked,
-    PasswordResetCodeRequested,
+# Part of this catalogue, re-exported.
+from services.identity.reset_code_events import (
+    PASSWORD_RESET_CODE_ASKED as PASSWORD_RESET_CODE_ASKED,
+)
+from services.identity.reset_code_events import (
+    PASSWORD_RESET_CODE_REQUESTED as PASSWORD_RESET_CODE_REQUESTED,
+)
+from services.identity.reset_code_events import PasswordResetCodeAsked as PasswordResetCodeAsked
+from services.identity.reset_code_events import (
+    PasswordResetCodeRequested as PasswordResetCodeRequested,
 )
 from shared.events import EventData, EventSpec, make_event
 
@@ -238,7 +243,8 @@ class CustomerNumberClaimed(EventData):
     customer_number: str
 
 
-def _spec(etype: str, model, summary: str, example: dict) -> EventSpec:
+def _spec(etype: str, model: type[EventData], summary: str, example: dict[str, Any]
+          ) -> EventSpec:
     return EventSpec(etype, model, "identity", summary, example=example)
 
 

@@ -110,6 +110,9 @@ class IdentitySettings(ServiceSettings):
     invitation_job_lease_seconds: float = 60.0
     # How often a replica looks for imports nobody is working on (seconds).
     invitation_job_poll_seconds: float = 5.0
+    # Whether this process works through invitation imports in the background (the uploads
+    # it takes are then left to the other processes).
+    invitation_jobs: bool = True
     # -- abuse limits of invitations (issue 9) --
     # Single invitations and resends a company may send (a loop of thousands is stopped).
     invitations_per_company_per_hour: int = 100

@@ -12,6 +12,7 @@ import pytest
 
 from services.identity.domain.invitations import CSV, XLSX
 from services.identity.handlers import invitation_imports as invitation_handlers
+from services.identity.import_runner import InvitationJobs
 from services.identity.http import IDENTITY
 from tests.integration.test_identity_users import bearer, create_user, first_login, identity_app
 from tests.support.events import EventTap
@@ -304,13 +305,13 @@ async def test_an_import_taken_over_after_a_crash_invites_every_row_exactly_once
                 await real_checkpoint(*args)
             monkeypatch.setattr(invitation_handlers, "checkpoint", dies_at_second_checkpoint)
             with pytest.raises(RuntimeError):
-                await invitation_handlers.InvitationJobs(ctx, owner="first").work_once()
+                await InvitationJobs(ctx, owner="first").work_once()
             monkeypatch.setattr(invitation_handlers, "checkpoint", real_checkpoint)
             async with http.get(f"{url}/v1/invitation-jobs/{job['job_id']}",
                                 headers=admin.auth) as r:
                 halfway = await r.json()
             assert (halfway["status"], halfway["processed_rows"]) == ("running", 2)
-            second = invitation_handlers.InvitationJobs(ctx, owner="second")
+            second = InvitationJobs(ctx, owner="second")
             await eventually(second.work_once)
             done = await wait_for_job(http, url, admin, job["job_id"])
             assert (done["invited"], done["failed"], done["processed_rows"]) == (5, 0, 5)

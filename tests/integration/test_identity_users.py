@@ -10,7 +10,6 @@ import aiohttp
 import pytest
 
 from services.identity.app import build
-from services.identity.http.invitations import run_invitation_jobs
 from services.identity.settings import IdentitySettings
 from tests.support.events import EventTap
 from tests.support.identity import Account, log_in, register_company
@@ -23,14 +22,14 @@ NEW_PASSWORD = "Andere!Pass93"
 
 @contextlib.asynccontextmanager
 async def identity_app(mongo_url, amqp_url, bus_prefix, unique, *, jobs=True, **overrides):
-    """identity on a free port verifying its own tokens, with the invitation import runner."""
+    """identity on a free port verifying its own tokens; with the invitation import runner
+    unless ``jobs`` is False."""
     port = free_port()
     settings = settings_for(IdentitySettings, mongo_url=mongo_url, amqp_url=amqp_url,
                             bus_prefix=bus_prefix, unique=unique,
                             jwks_url=f"http://127.0.0.1:{port}/.well-known/jwks.json",
-                            **overrides)
-    async with running(build, settings, port=port,
-                       contexts=[run_invitation_jobs] if jobs else []) as server:
+                            invitation_jobs=jobs, **overrides)
+    async with running(build, settings, port=port) as server:
         yield f"http://127.0.0.1:{port}", server.app
 
 

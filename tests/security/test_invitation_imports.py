@@ -223,7 +223,7 @@ async def test_a_company_runs_one_import_at_a_time_and_is_told_which(
             status, other = await upload(b, ["three@example.com"])
             assert status == 202, other
 
-            from services.identity.handlers.invitation_imports import InvitationJobs
+            from services.identity.import_runner import InvitationJobs
             from services.identity.http import IDENTITY
             runner = InvitationJobs(app[IDENTITY])
             while await runner.work_once():

@@ -51,6 +51,8 @@ class Identity:
     settings_cache: dict[str, tuple[float, dict]] = field(default_factory=dict)
     # bap_login_failures_total{method, reason}: what operators alert on (never per user).
     login_failures: Counter | None = None
+    # Set by an upload of an invitation import: this process's import runner starts on it.
+    import_uploaded: asyncio.Event = field(default_factory=asyncio.Event)
     # The repositories of the aggregates, over the store's collections.
     users: UserRepository = field(init=False)
     companies: CompanyRepository = field(init=False)

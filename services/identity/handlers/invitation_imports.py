@@ -1,7 +1,7 @@
 """Invitation imports (ID-11): an administrator uploads a CSV or XLSX file of invitees.
 
 An import is a job: the upload stores its rows and answers at once; a background runner
-(``InvitationJobs``, one per process, several processes share the work through a lease on
+(``import_runner``, one per process, several processes share the work through a lease on
 the job) invites row after row and writes its progress into the job every N rows. Each row's
 invitation has an id made of the job id and the row number, so a job taken over after a
 crash repeats no invitation.
@@ -19,7 +19,6 @@ takes it over later deletes the job's rows first (review L2).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -70,6 +69,7 @@ async def create_job(ctx: Identity, company_id: str, actor_id: str, content: byt
     except BaseException:
         await _undo_upload(ctx, company_id, job_id, taken)
         raise
+    ctx.import_uploaded.set()  # this process's runner starts on it at once
     return job
 
 
@@ -226,100 +226,63 @@ class JobLost(Exception):
     """Another process took the job over (this one was too slow to renew its lease)."""
 
 
-class InvitationJobs:
-    """Works through invitation imports in the background: woken by an upload in this
-    process, and every ``invitation_job_poll_seconds`` looking for imports whose process
-    stopped (their lease ran out)."""
+async def _claim_job(ctx: Identity, owner: str) -> dict | None:
+    now = time.time()
+    return await ctx.store.bulk_jobs.collection.find_one_and_update(
+        {"status": {"$in": ["queued", "running"]}, "lease_until": {"$lt": now}},
+        {"$set": {"status": "running", "lease_owner": owner,
+                  "lease_until": now + ctx.settings.invitation_job_lease_seconds},
+         "$inc": {"version": 1}}, return_document=ReturnDocument.AFTER)
 
-    def __init__(self, ctx: Identity, owner: str | None = None) -> None:
-        self.ctx = ctx
-        self.owner = owner or uuid.uuid4().hex
-        self._wake = asyncio.Event()
-        self._tasks: set[asyncio.Task] = set()
 
-    def wake(self) -> None:
-        self._wake.set()
+async def work_on_next_job(ctx: Identity, owner: str) -> bool:
+    """Take one import nobody works on (its lease ran out) and finish it; False when there
+    is none."""
+    job = await _claim_job(ctx, owner)
+    if job is None:
+        return False
+    try:
+        await work_on(ctx, job, owner)
+    except JobLost:
+        log.info("invitation import taken over by another process", job_id=job["_id"])
+    return True
 
-    def start(self) -> None:
-        task = asyncio.create_task(self._loop())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
-    async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+async def work_on(ctx: Identity, job: dict, owner: str) -> None:
+    """Invite the job's rows from where it stopped, counting every N rows."""
+    try:
+        inviter = await inviter_for(ctx, job["company_id"], job["created_by"])
+    except Problem as e:
+        inviter, reason = None, {"field": "(job)", "rule": e.slug,
+                                 "message": e.detail or e.title}
+    every = max(1, ctx.settings.invitation_job_progress_every)
+    last = job["last_row"]
+    while True:
+        batch = await ctx.store.invitation_job_rows.find(
+            {"job_id": job["_id"], "row": {"$gt": last}}).sort("row", 1).limit(
+            every).to_list()
+        if not batch:
+            break
+        outcomes = []
+        for row in batch:
+            errors = row["errors"] or ([reason] if inviter is None else
+                                       await _invite_row(ctx, inviter, job, row))
+            outcomes.append((row, errors))
+        await checkpoint(ctx, job["_id"], owner, outcomes)
+        last = batch[-1]["row"]
+    await finish(ctx, job["_id"], owner)
+    await ctx.store.invitation_job_rows.delete_many({"job_id": job["_id"]})
+    await _release_import_slot(ctx, job["company_id"], job["_id"])
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                while await self.work_once():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # the database is away: try again later
-                log.warning("invitation import paused", error=str(e)[:200])
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(),
-                                       self.ctx.settings.invitation_job_poll_seconds)
-            self._wake.clear()
 
-    async def _claim(self) -> dict | None:
-        now = time.time()
-        return await self.ctx.store.bulk_jobs.collection.find_one_and_update(
-            {"status": {"$in": ["queued", "running"]}, "lease_until": {"$lt": now}},
-            {"$set": {"status": "running", "lease_owner": self.owner,
-                      "lease_until": now + self.ctx.settings.invitation_job_lease_seconds},
-             "$inc": {"version": 1}}, return_document=ReturnDocument.AFTER)
-
-    async def work_once(self) -> bool:
-        """Take one import nobody works on and finish it; False when there is none."""
-        job = await self._claim()
-        if job is None:
-            return False
-        try:
-            await self.process(job)
-        except JobLost:
-            log.info("invitation import taken over by another process", job_id=job["_id"])
-        return True
-
-    async def process(self, job: dict) -> None:
-        ctx = self.ctx
-        try:
-            inviter = await inviter_for(ctx, job["company_id"], job["created_by"])
-        except Problem as e:
-            inviter, reason = None, {"field": "(job)", "rule": e.slug,
-                                     "message": e.detail or e.title}
-        every = max(1, ctx.settings.invitation_job_progress_every)
-        last = job["last_row"]
-        while True:
-            batch = await ctx.store.invitation_job_rows.find(
-                {"job_id": job["_id"], "row": {"$gt": last}}).sort("row", 1).limit(
-                every).to_list()
-            if not batch:
-                break
-            outcomes = []
-            for row in batch:
-                errors = row["errors"] or ([reason] if inviter is None else
-                                           await self._invite_row(inviter, job, row))
-                outcomes.append((row, errors))
-            await checkpoint(ctx, job["_id"], self.owner, outcomes)
-            last = batch[-1]["row"]
-        await finish(ctx, job["_id"], self.owner)
-        await ctx.store.invitation_job_rows.delete_many({"job_id": job["_id"]})
-        await _release_import_slot(ctx, job["company_id"], job["_id"])
-
-    async def _invite_row(self, inviter: dict, job: dict, row: dict) -> list[dict]:
-        try:
-            await invite_once(self.ctx, inviter,
-                              inv.invitation_id_for_row(job["_id"], row["row"]),
-                              row["values"], job_id=job["_id"], row=row["row"])
-            return []
-        except Problem as e:
-            return [{"field": "email" if e.slug != "role-not-allowed" else "role",
-                     "rule": e.slug, "message": e.detail or e.title}]
+async def _invite_row(ctx: Identity, inviter: dict, job: dict, row: dict) -> list[dict]:
+    try:
+        await invite_once(ctx, inviter, inv.invitation_id_for_row(job["_id"], row["row"]),
+                          row["values"], job_id=job["_id"], row=row["row"])
+        return []
+    except Problem as e:
+        return [{"field": "email" if e.slug != "role-not-allowed" else "role",
+                 "rule": e.slug, "message": e.detail or e.title}]
 
 
 async def checkpoint(ctx: Identity, job_id: str, owner: str,

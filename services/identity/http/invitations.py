@@ -3,7 +3,7 @@ the invitee checks the link and accepts with name, phone and password."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -168,9 +168,6 @@ async def accept(request: web.Request, body: Acceptance) -> AcceptedInvitation:
 
 
 # -- imports ---------------------------------------------------------------------------------------
-INVITATION_JOBS = web.AppKey("invitation_jobs", imports.InvitationJobs)
-
-
 async def _read_limited(read: Callable[[int], Awaitable[bytes]], limit: int) -> bytes:
     data = bytearray()
     while chunk := await read(CHUNK):
@@ -242,9 +239,6 @@ async def import_invitations(request: web.Request, principal: Principal) -> web.
     content, kind, name = await _uploaded_file(request, ctx.settings.invitation_file_max_bytes)
     job = await imports.create_job(ctx, principal.company_id, principal.subject, content,
                                     kind, name)
-    runner = request.app.get(INVITATION_JOBS)
-    if runner is not None:
-        runner.wake()
     return json_response(job_view(job), status=202,
                          headers={"Location": f"/v1/invitation-jobs/{job['_id']}"})
 
@@ -259,15 +253,3 @@ async def get_job(request: web.Request, principal: Principal) -> InvitationJob:
     `invitation-job-not-found` for an import not in the caller's company."""
     return job_view(await imports.job_in_company(request.app[IDENTITY], principal.company_id,
                                                   request.match_info["job_id"]))
-
-
-async def run_invitation_jobs(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: this process works through invitation imports in the background, and
-    reads uploads in children of a fork server started (and tried once) here, so that the
-    first upload does not pay for it."""
-    await imports.start_parsers(app[IDENTITY])
-    runner = imports.InvitationJobs(app[IDENTITY])
-    app[INVITATION_JOBS] = runner
-    runner.start()
-    yield
-    await runner.stop()
