@@ -22,7 +22,8 @@ async def setup(app: web.Application) -> None:
         app[RELAY].watch(aggregates)
     await store.apply_indexes()
     settings = app[SERVICE_SETTINGS]
-    assert isinstance(settings, NotificationsSettings)
+    if not isinstance(settings, NotificationsSettings):  # build() gives it: a wiring error
+        raise TypeError("notifications runs with NotificationsSettings")
     delivery = DeliveryMetrics(app[METRICS])
     app[NOTIFICATIONS] = Notifications(store=store, email=email_channel(settings, delivery),
                                        sms=sms_channel(settings, delivery), settings=settings)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from opentelemetry.trace import SpanKind
+from contextlib import AbstractContextManager
+
+from opentelemetry.trace import Span, SpanKind
 
 from shared import tracing
 
@@ -22,7 +24,7 @@ class PermanentDeliveryError(DeliveryError):
 
 
 def send_span(provider: str, channel: str, server: str | None = None,
-               port: int | None = None):
+               port: int | None = None) -> AbstractContextManager[Span | None]:
     """The span of one send through one provider (``smtp send``, ``sms-gateway send``…).
     No recipient and no content in it: the provider, the channel and the server only."""
     attributes: dict[str, str | int] = {"bap.notifications.provider": provider,

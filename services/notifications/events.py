@@ -1,8 +1,9 @@
 """Events notifications publishes."""
 
-from typing import Literal
+from typing import Any, Literal
 
-from shared.events import EventData, EventSpec
+from services.notifications.domain.delivery import DeliveryEvent, Undeliverable
+from shared.events import EventData, EventSpec, make_event
 
 SOURCE = "/services/notifications"
 
@@ -42,3 +43,20 @@ RESEND_REQUESTED = EventSpec(
              "requested_by": "support-desk"})
 
 PUBLISHED = [DELIVERY_FAILED, RESEND_REQUESTED]
+
+
+def envelope(event: DeliveryEvent) -> dict[str, Any]:
+    """The envelope a delivery's domain event is published as."""
+    if isinstance(event, Undeliverable):
+        failed = DeliveryFailed(
+            delivery_id=event.delivery_id, event_id=event.event_id, kind=event.kind,
+            channel=event.channel, recipient=event.recipient,
+            company_id=event.company_id or None, reason=event.reason, attempts=event.attempts,
+            failure=event.failure)
+        return make_event(DELIVERY_FAILED, failed, source=SOURCE, subject=event.delivery_id,
+                          company_id=event.company_id or None)
+    asked = ResendRequested(delivery_id=event.delivery_id, resend_id=event.resend_id,
+                            company_id=event.company_id or None,
+                            requested_by=event.requested_by)
+    return make_event(RESEND_REQUESTED, asked, source=SOURCE, subject=event.delivery_id,
+                      company_id=event.company_id or None)

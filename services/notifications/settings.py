@@ -1,4 +1,4 @@
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import ServiceSettings
@@ -14,7 +14,7 @@ class NotificationsSettings(ServiceSettings):
     http_port: int = 8004
     # Back-off between delivery attempts (exponential); after the last one the delivery is
     # failed, notifications.delivery.failed.v1 is published and the event parked.
-    retry_delays: list[float] = [2.0, 8.0, 32.0, 128.0, 512.0]
+    retry_delays: list[float] = Field(default_factory=lambda: [2.0, 8.0, 32.0, 128.0, 512.0])
     # Links in messages point into the portal front end.
     portal_base_url: str = "http://localhost:3000"
     # Dates and times in messages are shown in this zone.

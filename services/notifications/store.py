@@ -1,4 +1,5 @@
-"""notifications' MongoDB collections and their indexes.
+"""notifications' repository: deliveries and the projections that address them, the write
+side's only MongoDB calls.
 
     deliveries   the delivery log: one document per (event, channel, recipient); its _id is
                  derived from those three (deduplication). The outbox of
@@ -10,23 +11,51 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.mongo import Aggregates, Index, apply_indexes
+from services.notifications.domain.delivery import Claim, Delivery, DeliveryEvent
+from services.notifications.events import envelope
+from shared.mongo import (
+    Aggregates,
+    ConcurrencyConflict,
+    EventsHandoff,
+    Index,
+    apply_indexes,
+    is_duplicate,
+)
+
+Document = dict[str, Any]
+
+
+class KnownUser(BaseModel):
+    """What identity's events told of a user: their company and language."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str = Field(alias="_id")
+    company_id: str = ""
+    language: str | None = None
 
 
 @dataclass
 class NotificationsStore:
     deliveries: Aggregates
-    users: AsyncCollection
-    companies: AsyncCollection
-    preferences: AsyncCollection
+    users: AsyncCollection[Document]
+    companies: AsyncCollection[Document]
+    preferences: AsyncCollection[Document]
 
     @classmethod
-    def on(cls, db: AsyncDatabase, on_events) -> NotificationsStore:
+    def on(cls, db: AsyncDatabase[Document],
+           on_events: Callable[[], None] | EventsHandoff | None = None) -> NotificationsStore:
         return cls(
             deliveries=Aggregates(db, "deliveries", on_events=on_events, indexes=[
                 Index.on("sort_key"), Index.on("company_id", "sort_key"),
@@ -42,3 +71,110 @@ class NotificationsStore:
         for a in self.aggregates:
             await a.apply_indexes()
         await apply_indexes(self.users, [Index.on("email_key")])
+
+    # -- deliveries ----------------------------------------------------------------------------
+
+    async def get(self, delivery_id: str) -> Delivery | None:
+        doc = await self.deliveries.get({"_id": delivery_id})
+        return None if doc is None else Delivery.model_validate(doc)
+
+    async def add(self, delivery: Delivery) -> tuple[Delivery, bool]:
+        """Create ``delivery`` (True), or return the one a copy of its cause created before
+        (False)."""
+        try:
+            created = await self.deliveries.create(delivery.document())
+        except Exception as e:
+            if not is_duplicate(e):
+                raise
+            found = await self.get(delivery.id)
+            if found is None:  # removed in between: nothing in this service removes one
+                raise
+            return found, False
+        return Delivery.model_validate(created), True
+
+    async def add_once(self, delivery: Delivery, events: list[DeliveryEvent]) -> bool:
+        """Create ``delivery`` with its events; False if a copy of its cause created it."""
+        return await self.deliveries.create_once(delivery.document(),
+                                                 [envelope(e) for e in events])
+
+    async def claim(self, delivery_id: str, until: float, now: float
+                    ) -> tuple[Delivery, Claim] | None:
+        """Take a queued delivery whose claim ran out for one send until ``until``, in one
+        atomic write (scalar ``$set`` only: the emulator's ``$push`` of a document is not to
+        be relied on); returns it as it is now, with the claim and the claim it took over."""
+        claim_id, at = uuid.uuid4().hex, datetime.now(UTC)
+        before = await self.deliveries.collection.find_one_and_update(
+            {"_id": delivery_id, "status": "queued", "claim_until": {"$lt": now}},
+            {"$set": {"claim_until": until, "claim_id": claim_id, "claimed_at": at},
+             "$inc": {"version": 1}}, return_document=ReturnDocument.BEFORE)
+        if before is None:
+            return None
+        previous = before.get("claim_id") or None
+        claim = Claim(claim_id, previous, before.get("claimed_at") if previous else None)
+        delivery = Delivery.model_validate(before)
+        delivery.hold(claim, until, at)
+        delivery.version += 1
+        return delivery, claim
+
+    async def save(self, delivery: Delivery) -> None:
+        """Save a delivery read at ``delivery.version`` (no events), in one write;
+        ``ConcurrencyConflict`` when it was written since."""
+        fields = delivery.document()
+        del fields["_id"]
+        result = await self.deliveries.collection.update_one(
+            {"_id": delivery.id, "version": delivery.version},
+            {"$set": {**fields, "version": delivery.version + 1}})
+        if result.matched_count != 1:
+            raise ConcurrencyConflict()
+        delivery.version += 1
+
+    async def change(self, delivery_id: str,
+                     mutate: Callable[[Delivery], list[DeliveryEvent]]) -> Delivery | None:
+        """Read, change and save a delivery with the events the change causes, retried when a
+        concurrent write won; ``mutate`` raises to refuse (nothing is written)."""
+        def apply(doc: Document) -> list[Document]:
+            delivery = Delivery.model_validate(doc)
+            events = mutate(delivery)
+            doc.update(delivery.document())
+            return [envelope(e) for e in events]
+        saved = await self.deliveries.change({"_id": delivery_id}, apply)
+        return None if saved is None else Delivery.model_validate(saved)
+
+    # -- projections and preferences -----------------------------------------------------------
+
+    async def user(self, user_id: str | None, email_key: str | None) -> KnownUser | None:
+        """The user by id, else by the key of their email address."""
+        if user_id:
+            doc = await self.users.find_one({"_id": user_id})
+            if doc is not None:
+                return KnownUser.model_validate(doc)
+        if email_key:
+            doc = await self.users.find_one({"email_key": email_key})
+            if doc is not None:
+                return KnownUser.model_validate(doc)
+        return None
+
+    async def company_language(self, company_id: str) -> str | None:
+        doc = await self.companies.find_one({"_id": company_id})
+        return None if doc is None else doc.get("language")
+
+    async def remember_user(self, user_id: str, company_id: str, email_key: str,
+                            language: str | None) -> None:
+        fields = {"company_id": company_id, "email_key": email_key}
+        if language:
+            fields["language"] = language
+        await self.users.update_one({"_id": user_id}, {"$set": fields}, upsert=True)
+
+    async def remember_company(self, company_id: str, language: str) -> None:
+        await self.companies.update_one({"_id": company_id},
+                                        {"$set": {"language": language}}, upsert=True)
+
+    async def opted_out(self, user_id: str, channel: str) -> bool:
+        prefs = await self.preferences.find_one({"_id": user_id})
+        return prefs is not None and prefs.get(channel) is False
+
+    async def set_preferences(self, user_id: str, company_id: str, *, email: bool,
+                              sms: bool) -> None:
+        await self.preferences.update_one(
+            {"_id": user_id}, {"$set": {"company_id": company_id, "email": email, "sms": sms}},
+            upsert=True)

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 from yarl import URL
@@ -46,7 +46,8 @@ class SmsMessage:
 class Transport(Protocol):
     name: str
 
-    async def send(self, message) -> str:
+    # Each transport takes its channel's message (an ``Email`` or an ``SmsMessage``).
+    async def send(self, message: Any) -> str:
         """Send; return the provider's message id."""
 
     async def close(self) -> None: ...
@@ -204,7 +205,7 @@ class Channel:
         return int(self.secondary is not None and opened is not None
                    and time.monotonic() - opened < self.breaker.cooldown)
 
-    async def send(self, message) -> tuple[str, str]:
+    async def send(self, message: Email | SmsMessage) -> tuple[str, str]:
         """Send through the provider in charge now; returns (provider name, message id)."""
         if self.secondary is not None and self.breaker.use_secondary(time.monotonic()):
             return self.secondary.name, await self._attempt(self.secondary, message)
@@ -220,7 +221,7 @@ class Channel:
         self.breaker.succeeded()
         return self.primary.name, ident
 
-    async def _attempt(self, transport: Transport, message) -> str:
+    async def _attempt(self, transport: Transport, message: Email | SmsMessage) -> str:
         """One send through ``transport``, counted by its outcome."""
         outcome = "error"
         try:

@@ -14,16 +14,14 @@ import pytest
 
 from scripts import catalogue
 from services.notifications.app import build
-from services.notifications.consumers import MESSAGES
+from services.notifications.consumed import RESET_CODE
+from services.notifications.domain.commands import Deliver, Outgoing
+from services.notifications.domain.delivery import delivery_id_for
 from services.notifications.domain.kinds import KINDS
 from services.notifications.domain.recipients import recipient_key
-from services.notifications.handlers import Outgoing, _create, delivery_id_for
+from services.notifications.handlers import create_delivery
 from services.notifications.http import NOTIFICATIONS
-from services.notifications.password_reset_code_messages import (
-    RESET_CODE,
-    password_reset_code,
-    password_reset_code_sms,
-)
+from services.notifications.outgoing import MESSAGES, password_reset_code, password_reset_code_sms
 from services.notifications.settings import NotificationsSettings
 from shared.app_keys import DB
 from tests.support.gateways import SmsGateway, SmtpServer
@@ -304,11 +302,10 @@ async def test_delivery_claimed_by_a_worker_that_died_is_sent_once_its_lease_run
             event = event_of("identity.password.changed.v1", email="carl@example.com")
             delivery_id = delivery_id_for(event["id"], "email", recipient_key("carl@example.com"))
             # What the dead worker left: the delivery, claimed until a moment from now.
-            await _create(ctx, delivery_id, event["id"], event["type"],
-                          KINDS["password_changed"],
-                          Outgoing("password_changed", "carl@example.com", "de",
-                                   values={}), "carl@example.com",
-                          recipient_key("carl@example.com"))
+            await create_delivery(ctx, Deliver(event["id"], event["type"], Outgoing(
+                "password_changed", "carl@example.com", "de", values={})),
+                KINDS["password_changed"], delivery_id, "carl@example.com",
+                recipient_key("carl@example.com"))
             await server.app[DB]["deliveries"].update_one(
                 {"_id": delivery_id}, {"$set": {"claim_until": time.time() + 1.5}})
             await publish(amqp_url, bus_prefix, event)

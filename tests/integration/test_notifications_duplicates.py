@@ -25,8 +25,9 @@ from aiohttp.test_utils import TestServer
 from scripts import catalogue
 from services.notifications import consumers
 from services.notifications.app import build
+from services.notifications.domain.delivery import UNCONFIRMED, delivery_id_for
 from services.notifications.domain.recipients import recipient_key
-from services.notifications.handlers import UNCONFIRMED, Notifications, delivery_id_for
+from services.notifications.handlers import Notifications
 from services.notifications.http import NOTIFICATIONS
 from services.notifications.settings import NotificationsSettings
 from services.notifications.transports import Channel

@@ -241,7 +241,7 @@ async def test_codes_and_links_never_reach_the_logs(mongo_url, amqp_url, bus_pre
     code, token, password = "846213", "LinkTok-Qw8e7r6t5y", "Tmp!Pw-93kd"
     try:
         async with service(mongo_url, amqp_url, bus_prefix, unique, tmp_path,
-                           sms_gateway_url=gateway.url) as (server, _http, _auth, smtp):
+                           sms_gateway_url=gateway.url) as (server, _http, _auth, _smtp):
             events = [event_of("identity.login_code.requested.v1", code=code),
                       event_of("identity.registration.started.v1", token=token),
                       event_of("identity.temporary_password.issued.v1",

@@ -16,14 +16,11 @@ from services.contracts.settings import ContractsSettings
 from services.identity.domain import users as rules
 from services.identity.domain.errors import ActivationCodeExpired
 from services.identity.settings import IdentitySettings
-from services.notifications.consumers import (
-    ActivationCodeIssued,
-    OneTimePasswordIssued,
-    _activation_code,
-    _customer_number_password,
-)
-from services.notifications.handlers import Notifications, render_values
+from services.notifications.consumed import ActivationCodeIssued, OneTimePasswordIssued
+from services.notifications.handlers import Notifications
 from services.notifications.messages import render
+from services.notifications.outgoing import activation_code, customer_number_password
+from services.notifications.sending import render_values
 from services.notifications.settings import NotificationsSettings
 
 pytestmark = pytest.mark.unit
@@ -37,12 +34,12 @@ def activation_email(valid_for: str | None, language: str) -> str:
             "language": language, "code": "K7QX", "expires_at": NOW.isoformat()}
     if valid_for is not None:
         data["valid_for"] = valid_for
-    out = _activation_code(CTX, ActivationCodeIssued.model_validate(data))
+    out = activation_code(CTX, ActivationCodeIssued.model_validate(data))
     return render(out.kind, language, render_values(CTX, language, out.values, out.secrets)).text
 
 
 def otp_email(valid_for: str, language: str) -> str:
-    out = _customer_number_password(CTX, OneTimePasswordIssued.model_validate({
+    out = customer_number_password(CTX, OneTimePasswordIssued.model_validate({
         "customer_number": "1234567890", "kind": "landline", "holder_name": "Muster GmbH",
         "contact_email": "it@muster.example", "language": language,
         "one_time_password": "ABCD", "expires_at": NOW.isoformat(), "valid_for": valid_for}))

@@ -5,6 +5,7 @@ a link with a token, a temporary password), which is never stored and never rese
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 
 @dataclass(frozen=True)
@@ -40,5 +41,32 @@ KINDS = {k.name: k for k in [
     Kind("payment_method_updated", "email", essential=False, secret=False, link=True),
     Kind("invoice_issued", "email", essential=False, secret=False, link=True),
 ]}
-CHANNELS = ("email", "sms")
-STATUSES = ("queued", "sent", "failed", "suppressed")
+# The names as types (the API's filters declare them); KINDS lists the same, in this order.
+KindName = Literal[
+    "registration_verification",
+    "activation_code",
+    "invitation",
+    "temporary_password",
+    "login_code",
+    "password_reset",
+    "password_reset_code",
+    "password_reset_code_sms",
+    "password_changed",
+    "email_change_verification",
+    "email_changed",
+    "username_changed",
+    "phone_verification",
+    "phone_changed",
+    "phone_changed_sms",
+    "customer_number_password",
+    "customer_number_access",
+    "permissions_transferred",
+    "payment_method_activated",
+    "payment_method_removed",
+    "payment_method_updated",
+    "invoice_issued",
+]
+ChannelName = Literal["email", "sms"]
+StatusName = Literal["queued", "sent", "failed", "suppressed"]
+CHANNELS: tuple[str, ...] = get_args(ChannelName)
+STATUSES: tuple[str, ...] = get_args(StatusName)
