@@ -18,6 +18,8 @@ class Recorded:
 
     spec: EventSpec
     data: EventData
+    # The envelope's subject when it is not the aggregate itself.
+    subject: str | None = None
 
 
 class Aggregate(BaseModel):
@@ -39,8 +41,8 @@ class Aggregate(BaseModel):
         (value objects inside declare no defaults for what is always stored)."""
         return self.model_dump(by_alias=True, exclude_unset=True)
 
-    def record(self, spec: EventSpec, data: EventData) -> None:
-        self._recorded.append(Recorded(spec, data))
+    def record(self, spec: EventSpec, data: EventData, *, subject: str | None = None) -> None:
+        self._recorded.append(Recorded(spec, data, subject))
 
     def take_events(self) -> list[Recorded]:
         """The events recorded since the last call (the write that saves them takes them)."""

@@ -220,6 +220,16 @@ class User(Aggregate):
     def is_locked(self, now: float | None = None) -> bool:
         return self.locked_until > (now or time.time())
 
+    def password_changed_since(self, issued_at: datetime | float) -> bool:
+        """Whether the password changed at or after ``issued_at`` (a datetime or epoch
+        seconds): what was issued before then (a refresh token, a reset link or code) is
+        refused. At or after: stored datetimes keep milliseconds, and nothing issued in the
+        same millisecond as a password change is newer than it."""
+        if self.password_changed_at is None:
+            return False
+        issued = issued_at.timestamp() if isinstance(issued_at, datetime) else issued_at
+        return issued <= self.password_changed_at.timestamp()
+
     def activated(self) -> None:
         """Record that the account can log in now (``UserActivated``)."""
         self.record(USER_ACTIVATED, UserActivated(

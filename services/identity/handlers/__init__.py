@@ -23,10 +23,12 @@ from services.identity.domain.passwords import PasswordPolicy
 from services.identity.settings import IdentitySettings
 from services.identity.store import IdentityStore
 from services.identity.store.companies import CompanyRepository
+from services.identity.store.logins import LoginIds
+from services.identity.store.sessions import LoginAttemptRepository, RefreshTokens
 from services.identity.store.users import UserRepository
 from services.identity.tokens import SigningKeys
 from shared.events import EventSpec, make_event
-from shared.mongo import Aggregates, is_duplicate
+from shared.mongo import Aggregates
 from shared.ratelimit import RateLimiter
 
 # OWASP's argon2id parameters: 19 MiB, 2 iterations, 1 lane.
@@ -56,10 +58,16 @@ class Identity:
     # The repositories of the aggregates, over the store's collections.
     users: UserRepository = field(init=False)
     companies: CompanyRepository = field(init=False)
+    login_ids: LoginIds = field(init=False)
+    refresh_tokens: RefreshTokens = field(init=False)
+    login_attempts: LoginAttemptRepository = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = UserRepository(self.store.users)
         self.companies = CompanyRepository(self.store.companies)
+        self.login_ids = LoginIds(self.store.logins)
+        self.refresh_tokens = RefreshTokens(self.store.refresh_tokens)
+        self.login_attempts = LoginAttemptRepository(self.store.login_attempts)
 
     def event(self, spec: EventSpec, data: Any, *, subject: str,
               company_id: str | None = None) -> dict:
@@ -125,24 +133,17 @@ async def claim_login(ctx: Identity, login_id: str, user_id: str, *,
                       required: bool = True) -> bool:
     """Reserve a login id (``email:…``, ``username:…``, ``phone:…``) for a user; idempotent.
     A taken id raises, unless not ``required`` (then False)."""
-    try:
-        await ctx.store.logins.insert_one({"_id": login_id, "user_id": user_id})
+    if await ctx.login_ids.claim(login_id, user_id):
         return True
-    except Exception as e:
-        if not is_duplicate(e):
-            raise
-        existing = await ctx.store.logins.find_one({"_id": login_id})
-        if existing is not None and existing["user_id"] == user_id:
-            return True
-        if not required:
-            return False
-        if login_id.startswith("email:"):
-            raise EmailTaken("Use another address, or log in with this one.") from None
-        raise LoginIdTaken("Choose another one.") from None
+    if not required:
+        return False
+    if login_id.startswith("email:"):
+        raise EmailTaken("Use another address, or log in with this one.")
+    raise LoginIdTaken("Choose another one.")
 
 
 async def release_login(ctx: Identity, login_id: str, user_id: str) -> None:
-    await ctx.store.logins.delete_one({"_id": login_id, "user_id": user_id})
+    await ctx.login_ids.release(login_id, user_id)
 
 
 async def create_once(store: Aggregates, doc: dict, events_: list | None = None) -> bool:

@@ -42,13 +42,9 @@ from services.identity.handlers import (
 )
 
 # The login's brute-force guard, so that guessing through these endpoints locks as a login does.
-from services.identity.handlers.sessions import (
-    _attempt_failed,
-    _attempt_succeeded,
-    _reserve_attempt,
-    _sms_per_company,
-    revoke_user_sessions,
-)
+from services.identity.handlers.session_tokens import revoke_user_sessions
+from services.identity.handlers.sessions import attempt_failed, attempt_succeeded, reserve_attempt
+from services.identity.handlers.sms_limits import sms_per_company
 from shared.errors import InvalidInput, NotFound
 from shared.ratelimit import HOUR, Limit
 
@@ -72,17 +68,17 @@ async def confirm_current_password(ctx: Identity, user: dict, given: str | None)
     if not given:
         raise InvalidInput([{"field": "current_password", "rule": "required",
                              "message": "confirm this change with your current password"}])
-    guarded = await _reserve_attempt(ctx, user["_id"])
-    ok = await verify_password(guarded["password_hash"] if guarded else None, given)
+    guarded = await reserve_attempt(ctx, user["_id"])
+    ok = await verify_password(guarded.password_hash if guarded else None, given)
     if guarded is None or not ok:
         if guarded is not None:
-            await _attempt_failed(ctx, guarded)
+            await attempt_failed(ctx, guarded)
         raise CurrentPasswordWrong(
             "The current password is not correct. After several wrong passwords the account "
             "is locked for a while.",
             errors=[{"field": "current_password", "rule": "matches_current_password",
                      "message": "the current password is not correct"}])
-    await _attempt_succeeded(ctx, guarded)
+    await attempt_succeeded(ctx, guarded)
 
 
 def changed_password_since(user: dict, issued_at: datetime | float) -> bool:
@@ -296,7 +292,7 @@ async def _propose_phone(ctx: Identity, user: dict, phone: str) -> None:
     await ctx.limits.check_all(
         [(Limit("phone-changes-per-user", s.phone_changes_per_user_per_hour, HOUR), user["_id"]),
          (Limit("phone-verification-codes-per-phone", s.sms_per_phone_per_hour, HOUR), phone),
-         (_sms_per_company(ctx), user["company_id"])],
+         (sms_per_company(ctx), user["company_id"])],
         "Too many codes were sent to new phone numbers. Try again later.")
     code = codes.new_numeric_code()
     expires = time.time() + s.phone_verification_seconds

@@ -31,7 +31,7 @@ from services.identity.handlers import (
     login_domains,
     release_login,
 )
-from services.identity.handlers.sessions import start_session
+from services.identity.handlers.session_tokens import start_session
 from services.identity.handlers.users import reissue_activation_code
 from shared.ratelimit import HOUR, Limit
 
@@ -130,7 +130,7 @@ async def activate(ctx: Identity, email: str, code: str, username: str, password
     if previous and previous.lower() != username.lower():
         # An administrator proposed another username; the person chose this one.
         await release_login(ctx, f"username:{previous.lower()}", user["_id"])
-    return await start_session(ctx, saved, ["pwd"])
+    return await start_session(ctx, rules.User.from_document(saved), ["pwd"])
 
 
 async def request_new_code(ctx: Identity, email: str, client_ip: str) -> None:

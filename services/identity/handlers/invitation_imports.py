@@ -29,10 +29,11 @@ from pymongo import ReturnDocument
 from services.identity import import_worker
 from services.identity.domain import invitations as inv
 from services.identity.domain.errors import InvitationJobNotFound
-from services.identity.handlers import Identity, is_duplicate
+from services.identity.handlers import Identity
 from services.identity.handlers.invitations import invite_once, inviter_for
 from shared.errors import Conflict, Problem
 from shared.logging import get_logger
+from shared.mongo import is_duplicate
 from shared.ratelimit import DAY, Limit
 
 log = get_logger("identity.invitations")

@@ -42,7 +42,7 @@ from services.identity.handlers import (
     create_once,
     hash_password,
 )
-from services.identity.handlers.sessions import start_session
+from services.identity.handlers.session_tokens import start_session
 from services.identity.handlers.users import acting_user
 from shared.auth import SUB_ADMIN
 from shared.ratelimit import DAY, HOUR, Limit
@@ -315,4 +315,4 @@ async def accept(ctx: Identity, token: str, form: dict) -> dict:
     await ctx.store.invitations.change({"_id": doc["_id"]}, accepted)
     stored = await ctx.store.users.get({"_id": user_id}) or user
     return {"user_id": user_id, "company_id": company_id,
-            **await start_session(ctx, stored, ["pwd"])}
+            **await start_session(ctx, rules.User.from_document(stored), ["pwd"])}

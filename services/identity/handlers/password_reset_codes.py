@@ -39,11 +39,8 @@ from services.identity.handlers.account import (
     reset_requests_per_ip,
     valid_until,
 )
-from services.identity.handlers.sessions import (
-    _sms_per_company,
-    _sms_per_phone,
-    find_user_id_by_login,
-)
+from services.identity.handlers.sessions import find_user_id_by_login
+from services.identity.handlers.sms_limits import sms_per_company, sms_per_phone
 from shared.durations import in_words
 from shared.errors import InvalidInput
 from shared.ratelimit import HOUR, Limit
@@ -98,8 +95,8 @@ def _allowances(ctx: Identity, user: dict | None, channel: str) -> list[tuple[Li
     taken = [(Limit("password-reset-messages-per-account",
                     ctx.settings.password_reset_emails_per_hour, HOUR), user["_id"])]
     if channel == "sms":
-        taken += [(_sms_per_phone(ctx), user["phone"]),
-                  (_sms_per_company(ctx), user["company_id"])]
+        taken += [(sms_per_phone(ctx), user["phone"]),
+                  (sms_per_company(ctx), user["company_id"])]
     return taken
 
 

@@ -9,11 +9,14 @@ and pick one; before that, known and unknown numbers answer alike.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from services.identity.domain.errors import SecondFactorFailed
 from services.identity.domain.registration import e164
+from services.identity.domain.users import User
 from services.identity.handlers import Identity
-from services.identity.handlers.sessions import _new_attempt, start_session
+from services.identity.handlers.login_codes import new_attempt
+from services.identity.handlers.session_tokens import start_session
 from services.identity.handlers.sms_limits import phone_login_deliverable, take_phone_login
 from shared.errors import InvalidInput
 
@@ -22,21 +25,20 @@ from shared.errors import InvalidInput
 PHONE_ACCOUNTS_MAX = 20
 
 
-async def _phone_accounts(ctx: Identity, number: str) -> list[dict]:
+async def _phone_accounts(ctx: Identity, number: str) -> list[User]:
     """The active accounts whose login phone is ``number``, oldest first, whose company's
     phone-login allowance lets a code go out (taken once per company)."""
-    users = await ctx.store.users.collection.find(
-        {"phone": {"$eq": number}}).limit(PHONE_ACCOUNTS_MAX).to_list()
-    users = sorted((u for u in users if u.get("status") == "active"),
-                   key=lambda u: (str(u.get("created_at", "")), u["_id"]))
+    users = await ctx.users.using_phone(number, limit=PHONE_ACCOUNTS_MAX)
+    users = sorted((u for u in users if u.status == "active"),
+                   key=lambda u: (str(u.created_at or ""), u.id))
     allowed: dict[str, bool] = {}
     for u in users:
-        if u["company_id"] not in allowed:
-            allowed[u["company_id"]] = await phone_login_deliverable(ctx, u)
-    return [u for u in users if allowed[u["company_id"]]]
+        if u.company_id not in allowed:
+            allowed[u.company_id] = await phone_login_deliverable(ctx, u)
+    return [u for u in users if allowed[u.company_id]]
 
 
-async def phone_login(ctx: Identity, phone: str, client_ip: str) -> dict:
+async def phone_login(ctx: Identity, phone: str, client_ip: str) -> dict[str, Any]:
     """ID-6: a mobile number (9-digit national or E.164) gets an SMS code. Known or not, the
     client's and the number's hourly limits are counted and the answer is a stored attempt (a
     decoy when no active account uses the number, or its company's phone-login allowance is
@@ -47,45 +49,25 @@ async def phone_login(ctx: Identity, phone: str, client_ip: str) -> dict:
     number = e164(phone)
     await take_phone_login(ctx, number, client_ip)
     accounts = await _phone_accounts(ctx, number)
-    first = {**accounts[0], "phone": number} if accounts else None
-    return await _new_attempt(ctx, number, first, purpose="phone_login", amr=["sms"],
-                              candidates=[u["_id"] for u in accounts])
+    return await new_attempt(ctx, number, accounts[0] if accounts else None,
+                             purpose="phone_login", amr=["sms"],
+                             candidates=[u.id for u in accounts])
 
 
-async def account_choice(ctx: Identity, attempt: dict) -> dict:
-    """The accounts a proven phone may log in to: company name and the person's name."""
-    accounts = []
-    for user_id in attempt["candidates"]:
-        user = await ctx.store.users.get({"_id": user_id})
-        if user is None or user["status"] != "active" or user.get("phone") != attempt["phone"]:
-            continue
-        company = await ctx.store.companies.get({"_id": user["company_id"]})
-        accounts.append({"account_id": user["_id"], "company_id": user["company_id"],
-                         "company_name": (company or {}).get("name", ""),
-                         "name": " ".join(filter(None, [user.get("first_name"),
-                                                        user.get("surname")]))})
-    if not accounts:
-        raise SecondFactorFailed("Start the login again.")
-    return {"status": "account_choice_required", "login_attempt_id": attempt["_id"],
-            "accounts": accounts}
-
-
-async def choose_phone_account(ctx: Identity, attempt_id: str, account_id: str) -> dict:
+async def choose_phone_account(ctx: Identity, attempt_id: str, account_id: str
+                               ) -> dict[str, Any]:
     """ID-6: after the code of a number several accounts use, log in to the one picked. The
     choice is single use and valid as long as a code is."""
-    attempt = await ctx.store.login_attempts.get(
-        {"_id": attempt_id, "status": "choosing", "purpose": "phone_login"})
-    if attempt is None or attempt.get("choose_until", 0) < time.time():
+    attempt = await ctx.login_attempts.get(attempt_id, status="choosing",
+                                           purpose="phone_login")
+    if attempt is None or attempt.choose_until < time.time():
         raise SecondFactorFailed("Start the login again.")
-    if account_id not in attempt["candidates"]:
+    if account_id not in (attempt.candidates or []):
         raise InvalidInput([{"field": "account_id", "rule": "offered_account",
                              "message": "Choose one of the accounts offered after the code."}])
-    user = await ctx.store.users.get({"_id": account_id})
-    if user is None or user["status"] != "active" or user.get("phone") != attempt["phone"]:
+    user = await ctx.users.get(account_id)
+    if user is None or user.status != "active" or user.phone != attempt.phone:
         raise SecondFactorFailed("Start the login again.")
-    done = await ctx.store.login_attempts.collection.find_one_and_update(
-        {"_id": attempt_id, "status": "choosing"},
-        {"$set": {"status": "done", "user_id": account_id}, "$inc": {"version": 1}})
-    if done is None:
+    if not await ctx.login_attempts.chosen(attempt_id, account_id):
         raise SecondFactorFailed("Start the login again.")
-    return await start_session(ctx, user, attempt["amr"], phone=attempt["phone"])
+    return await start_session(ctx, user, attempt.amr, phone=attempt.phone)

@@ -20,7 +20,7 @@ from services.identity.handlers import (
     hash_password,
     login_domains,
 )
-from services.identity.handlers.sessions import start_session
+from services.identity.handlers.session_tokens import start_session
 from shared.auth import COMPANY_ADMIN
 from shared.ratelimit import HOUR, Limit
 
@@ -93,6 +93,6 @@ async def complete_registration(ctx: Identity, cmd: reg.CompleteRegistration) ->
     await ctx.store.registrations.change({"_id": doc["_id"]}, complete)
     # The stored user, if an earlier try of this request made it first.
     stored = await ctx.users.get(user_id) or user
-    session = await start_session(ctx, stored.to_document(), ["pwd"])
+    session = await start_session(ctx, stored, ["pwd"])
     return {"company_id": company_id, "user_id": user_id, "username": stored.username,
             **session}

@@ -12,6 +12,7 @@ holder's company. Reset codes and phone verification codes spend ``sms_per_phone
 
 from __future__ import annotations
 
+from services.identity.domain.users import User
 from services.identity.handlers import Identity
 from shared.ratelimit import HOUR, Limit
 
@@ -28,20 +29,20 @@ def sms_per_company(ctx: Identity) -> Limit:
     return Limit("sms-per-company", ctx.settings.sms_per_company_per_hour, HOUR)
 
 
-def _second_factor(ctx: Identity, user: dict) -> list[tuple[Limit, str]]:
+def _second_factor(ctx: Identity, user: User, phone: str) -> list[tuple[Limit, str]]:
     s = ctx.settings
     return [(Limit("second-factor-sms-per-user", s.second_factor_sms_per_user_per_hour, HOUR),
-             user["_id"]),
+             user.id),
             (Limit("second-factor-sms-per-phone", s.second_factor_sms_per_phone_per_hour,
-                   HOUR), user["phone"]),
+                   HOUR), phone),
             (Limit("second-factor-sms-per-company", s.second_factor_sms_per_company_per_hour,
-                   HOUR), user["company_id"])]
+                   HOUR), user.company_id)]
 
 
-async def take_second_factor(ctx: Identity, user: dict) -> None:
-    """One second-factor code for ``user`` (who gave the correct password): a refusal tells
-    the caller nothing it does not know, so it is a 429 naming the limit."""
-    await ctx.limits.check_all(_second_factor(ctx, user), SMS_REFUSED)
+async def take_second_factor(ctx: Identity, user: User, phone: str) -> None:
+    """One second-factor code for ``user`` (who gave the correct password) to ``phone``: a
+    refusal tells the caller nothing it does not know, so it is a 429 naming the limit."""
+    await ctx.limits.check_all(_second_factor(ctx, user, phone), SMS_REFUSED)
 
 
 async def take_phone_login(ctx: Identity, number: str, client_ip: str) -> None:
@@ -54,12 +55,12 @@ async def take_phone_login(ctx: Identity, number: str, client_ip: str) -> None:
          number)], SMS_REFUSED)
 
 
-async def phone_login_deliverable(ctx: Identity, user: dict | None) -> bool:
+async def phone_login_deliverable(ctx: Identity, user: User | None) -> bool:
     """Whether a mobile-number login's code may go to ``user`` now: an active account whose
     company has phone-login codes left this hour. False answers like an unknown number (a
     decoy, nothing sent), so the share used up tells a stranger nothing."""
-    if user is None or user["status"] != "active":
+    if user is None or user.status != "active":
         return False
     return await ctx.limits.take(Limit("phone-login-sms-per-company",
                                        ctx.settings.phone_login_sms_per_company_per_hour, HOUR),
-                                 user["company_id"])
+                                 user.company_id)

@@ -31,7 +31,8 @@ from services.identity.handlers import (
     release_login,
 )
 from services.identity.handlers.account import end_password_resets
-from services.identity.handlers.sessions import revoke_user_sessions, unlock
+from services.identity.handlers.session_tokens import revoke_user_sessions
+from services.identity.handlers.sessions import unlock
 from shared.auth import SUB_ADMIN
 
 MAX_PAGE = 200

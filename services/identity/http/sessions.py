@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from services.identity.domain.registration import EXAMPLE_PASSWORD, Phone
 from services.identity.handlers import clients as client_handlers
+from services.identity.handlers import login_codes, session_tokens
 from services.identity.handlers import phone_login as phone_handlers
 from services.identity.handlers import sessions as handlers
 from services.identity.http import IDENTITY, routes
@@ -148,7 +149,7 @@ async def enter_code(request: web.Request, body: CodeEntry) -> Session:
     /v1/sessions/phone/account. A wrong code answers 401 `code-invalid` with `tries_left`;
     after `IDENTITY_SMS_CODE_TRIES` (5), 429 `too-many-tries` (start the login again); an
     expired code (`IDENTITY_SMS_CODE_SECONDS`, 300) 410 `code-expired`."""
-    return Session(**await handlers.verify_code(request.app[IDENTITY], body.login_attempt_id,
+    return Session(**await login_codes.verify_code(request.app[IDENTITY], body.login_attempt_id,
                                                 body.code))
 
 
@@ -171,7 +172,7 @@ async def resend_code(request: web.Request) -> Session:
     unknown or finished attempt answers 401 `code-invalid`. A mobile-number login's resend
     counts like a new one (per client IP and per number)."""
     ctx = request.app[IDENTITY]
-    return Session(**await handlers.resend_code(
+    return Session(**await login_codes.resend_code(
         ctx, request.match_info["attempt_id"],
         client_address(request, ctx.settings.trusted_proxy_hops)))
 
@@ -212,7 +213,7 @@ async def refresh(request: web.Request, body: RefreshGrant) -> Session:
     one next time. Presenting a refresh token already used ends every session of its
     family; 401 `refresh-token-invalid` for a used, expired or revoked token or after a
     password change."""
-    return Session(**await handlers.refresh(request.app[IDENTITY], body.refresh_token))
+    return Session(**await session_tokens.refresh(request.app[IDENTITY], body.refresh_token))
 
 
 @routes.post("/v1/sessions/logout", body=RefreshGrant, status=204, tags=("login",))
@@ -221,7 +222,7 @@ async def log_out(request: web.Request, body: RefreshGrant) -> None:
 
     Anyone holding a refresh token. The session's refresh tokens stop working (the access
     token runs out within `expires_in`). Answers 204 also for an unknown token."""
-    await handlers.log_out(request.app[IDENTITY], body.refresh_token)
+    await session_tokens.log_out(request.app[IDENTITY], body.refresh_token)
 
 
 @routes.post("/v1/oauth/token", body=ClientCredentials, response=ClientToken,

@@ -27,7 +27,8 @@ class Repository(Generic[A]):
     def envelopes(self, aggregate: A) -> list[dict[str, Any]]:
         """The envelopes of the events the aggregate recorded (taken from it)."""
         company_id = self.company_of(aggregate)
-        return [events.envelope(r.spec, r.data, subject=aggregate.id, company_id=company_id)
+        return [events.envelope(r.spec, r.data, subject=r.subject or aggregate.id,
+                                company_id=company_id)
                 for r in aggregate.take_events()]
 
     async def find(self, query: dict[str, Any]) -> A | None:

@@ -1,0 +1,61 @@
+"""Sessions: refresh tokens (rotation, families, revocation) and the login attempts waiting
+for an SMS code (ID-5, ID-6). No I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.identity.domain.aggregate import Aggregate
+
+TokenStatus = Literal["active", "rotated", "revoked"]
+AttemptStatus = Literal["pending", "choosing", "done"]
+AttemptPurpose = Literal["second_factor", "phone_login"]
+
+
+class RefreshToken(BaseModel):
+    """A refresh token, stored by the hash of its secret (``_id``). Rotating it makes a new
+    one of the same family; a rotated one presented again revokes its whole family."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    token_hash: str = Field(alias="_id")
+    family_id: str
+    user_id: str
+    company_id: str
+    amr: list[str]
+    # Set for a mobile-number session: its token reaches only that number's scope (ID-6).
+    phone: str | None = None
+    status: TokenStatus = "active"
+    created_at: datetime
+    # Epoch seconds.
+    expires: float
+
+
+class LoginAttempt(Aggregate):
+    """A login waiting for its SMS code. A decoy (no user; a code hash nothing matches)
+    answers for unknown and inactive numbers, so every number answers alike."""
+
+    user_id: str | None
+    company_id: str | None
+    phone: str
+    purpose: AttemptPurpose
+    amr: list[str]
+    status: AttemptStatus = "pending"
+    created_at: datetime
+    tries: int = 0
+    code_hash: str
+    code_expires: float
+    resend_after: float
+    # Until when the attempt is kept (a TTL index removes it then).
+    expires_at: datetime
+    # A mobile-number login: the accounts it may end in (the first gets the code).
+    candidates: list[str] | None = None
+    # Several accounts use the number: until when the caller may pick one.
+    choose_until: float = 0.0
+
+    @property
+    def is_decoy(self) -> bool:
+        return self.user_id is None
