@@ -8,31 +8,32 @@ from aiohttp import web
 
 from services.notifications import consumers
 from services.notifications.handlers import Notifications
-from services.notifications.http import NOTIFICATIONS, routes
+from services.notifications.http import routes
 from services.notifications.settings import NotificationsSettings
 from services.notifications.store import NotificationsStore
 from services.notifications.transports import DeliveryMetrics, email_channel, sms_channel
-from shared.app_keys import DB, METRICS, RELAY, SERVICE_SETTINGS
+from shared.app_keys import DB, METRICS, RELAY, SERVICE_SETTINGS, UNIT, unit
 from shared.service import ServiceDefinition, create_app
 
 
 async def setup(app: web.Application) -> None:
-    store = NotificationsStore.on(app[DB], on_events=app[RELAY].wake)
-    for aggregates in store.aggregates:
-        app[RELAY].watch(aggregates)
-    await store.apply_indexes()
     settings = app[SERVICE_SETTINGS]
     if not isinstance(settings, NotificationsSettings):  # build() gives it: a wiring error
         raise TypeError("notifications runs with NotificationsSettings")
+    store = NotificationsStore.on(app[DB], on_events=app[RELAY].wake,
+                                  claim_seconds=settings.claim_seconds)
+    for aggregates in store.aggregates:
+        app[RELAY].watch(aggregates)
+    await store.apply_indexes()
     delivery = DeliveryMetrics(app[METRICS])
-    app[NOTIFICATIONS] = Notifications(store=store, email=email_channel(settings, delivery),
-                                       sms=sms_channel(settings, delivery), settings=settings)
+    app[UNIT] = Notifications(store=store, email=email_channel(settings, delivery),
+                              sms=sms_channel(settings, delivery), settings=settings)
 
 
 async def close_channels(app: web.Application) -> AsyncIterator[None]:
     yield
-    if NOTIFICATIONS in app:
-        await app[NOTIFICATIONS].close()
+    if UNIT in app:
+        await unit(app, Notifications).close()
 
 
 definition = ServiceDefinition(
@@ -41,7 +42,7 @@ definition = ServiceDefinition(
                 "the delivery log and notification preferences.",
     routes=routes,
     setup=setup,
-    subscriptions=lambda app: consumers.subscriptions(app[NOTIFICATIONS]),
+    subscriptions=lambda app: consumers.subscriptions(unit(app, Notifications)),
     extra_contexts=[close_channels],
 )
 

@@ -20,11 +20,11 @@ from services.notifications.views import (
     DeliveryPage,
     Preferences,
 )
+from shared.app_keys import unit
 from shared.auth import COMPANY_ADMIN, PHONE_NOTIFICATIONS, Access, Principal
 from shared.http import Routes
 
 routes = Routes()
-NOTIFICATIONS = web.AppKey("notifications", Notifications)
 
 READ_LOG = Access.of(roles=(COMPANY_ADMIN,), scopes=("notifications:read",))
 RESEND = Access.of(roles=(COMPANY_ADMIN,), scopes=("notifications:resend",))
@@ -88,7 +88,7 @@ async def search_deliveries(request: web.Request, query: DeliverySearch,
     company administrators their own company's messages only (403 `other-company` for
     another `company_id`). Recipients are masked; contents, codes and links are never
     shown."""
-    return await views.search(request.app[NOTIFICATIONS], principal,
+    return await views.search(unit(request.app, Notifications), principal,
                               **query.model_dump(exclude={"limit"}), limit=query.limit)
 
 
@@ -100,7 +100,7 @@ async def get_delivery(request: web.Request, principal: Principal) -> Delivery:
     One message with every attempt, its provider and outcome. Support clients
     (`notifications:read`) and the administrators of the company it concerns; 404
     `delivery-not-found` for others, whether it exists or not."""
-    return await views.delivery(request.app[NOTIFICATIONS], principal,
+    return await views.delivery(unit(request.app, Notifications), principal,
                                 request.match_info["delivery_id"])
 
 
@@ -117,7 +117,7 @@ async def resend_delivery(request: web.Request, principal: Principal) -> ResendA
     delivery_id = request.match_info["delivery_id"]
     resend_id = await handlers.request_resend(RequestResend(
         delivery_id, requested_by=principal.subject, company_id=principal.company_id,
-        every_company=principal.is_client), request.app[NOTIFICATIONS])
+        every_company=principal.is_client), unit(request.app, Notifications))
     return ResendAccepted(id=resend_id, resend_of=delivery_id, status="queued")
 
 
@@ -129,7 +129,7 @@ async def get_preferences(request: web.Request, principal: Principal) -> Prefere
     Whether you receive non-essential messages by email and by text message (both on until
     changed). Any signed-in user; a mobile-number login whose company allows it
     (`own_number:notifications`) reads those of the account behind the number."""
-    return await views.preferences(request.app[NOTIFICATIONS], principal)
+    return await views.preferences(unit(request.app, Notifications), principal)
 
 
 @routes.put("/v1/me/notification-preferences", body=Preferences, response=Preferences,
@@ -144,5 +144,5 @@ async def put_preferences(request: web.Request, body: Preferences,
     behind the number."""
     await handlers.set_preferences(SetPreferences(
         principal.subject, principal.company_id or "", email=body.email, sms=body.sms),
-        request.app[NOTIFICATIONS])
+        unit(request.app, Notifications))
     return Preferences(email=body.email, sms=body.sms)

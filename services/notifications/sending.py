@@ -111,7 +111,7 @@ async def send_claimed(uow: Notifications, delivery_id: str, address: str,
     """Send the delivery once this worker holds its claim (``held``: since its creation)."""
     deadline = time.monotonic() + uow.settings.claim_seconds + 5
     claimed = held
-    while claimed is None and (claimed := await _claim(uow, delivery_id)) is None:
+    while claimed is None and (claimed := await uow.store.claim(delivery_id)) is None:
         current = await uow.store.get(delivery_id)
         if current is None or current.status != "queued":
             return  # sent, failed or suppressed by the copy that held it: nothing to do
@@ -159,11 +159,6 @@ async def send_claimed(uow: Notifications, delivery_id: str, address: str,
         raise
     log.info("message sent", kind=kind.name, channel=kind.channel, delivery_id=delivery_id,
              provider=provider, recipient=delivery.recipient)
-
-
-async def _claim(uow: Notifications, delivery_id: str) -> tuple[Delivery, Claim] | None:
-    now = time.time()
-    return await uow.store.claim(delivery_id, until=now + uow.settings.claim_seconds, now=now)
 
 
 async def _release(uow: Notifications, delivery_id: str, claim: Claim, outcome: Outcome,

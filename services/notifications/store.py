@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notifications.domain.delivery import Claim, Delivery, DeliveryEvent
 from services.notifications.events import envelope
+from shared.lease import Lease, LeaseFields
 from shared.mongo import (
     Aggregates,
     ConcurrencyConflict,
@@ -34,6 +34,8 @@ from shared.mongo import (
 )
 
 Document = dict[str, Any]
+# A delivery's claim: one worker's lease on it for one send (field names of the first version).
+CLAIM = LeaseFields(until="claim_until", holder="claim_id")
 
 
 class KnownUser(BaseModel):
@@ -52,16 +54,19 @@ class NotificationsStore:
     users: AsyncCollection[Document]
     companies: AsyncCollection[Document]
     preferences: AsyncCollection[Document]
+    claims: Lease
 
     @classmethod
     def on(cls, db: AsyncDatabase[Document],
-           on_events: Callable[[], None] | EventsHandoff | None = None) -> NotificationsStore:
-        return cls(
-            deliveries=Aggregates(db, "deliveries", on_events=on_events, indexes=[
-                Index.on("sort_key"), Index.on("company_id", "sort_key"),
-                Index.on("recipient_key", "sort_key"), Index.on("status", "sort_key"),
-                Index.on("event_id")]),
-            users=db["users"], companies=db["companies"], preferences=db["preferences"])
+           on_events: Callable[[], None] | EventsHandoff | None = None, *,
+           claim_seconds: float = 60.0) -> NotificationsStore:
+        deliveries = Aggregates(db, "deliveries", on_events=on_events, indexes=[
+            Index.on("sort_key"), Index.on("company_id", "sort_key"),
+            Index.on("recipient_key", "sort_key"), Index.on("status", "sort_key"),
+            Index.on("event_id")])
+        return cls(deliveries=deliveries, users=db["users"], companies=db["companies"],
+                   preferences=db["preferences"],
+                   claims=Lease(deliveries.collection, seconds=claim_seconds, fields=CLAIM))
 
     @property
     def aggregates(self) -> list[Aggregates]:
@@ -97,24 +102,18 @@ class NotificationsStore:
         return await self.deliveries.create_once(delivery.document(),
                                                  [envelope(e) for e in events])
 
-    async def claim(self, delivery_id: str, until: float, now: float
-                    ) -> tuple[Delivery, Claim] | None:
-        """Take a queued delivery whose claim ran out for one send until ``until``, in one
-        atomic write (scalar ``$set`` only: the emulator's ``$push`` of a document is not to
-        be relied on); returns it as it is now, with the claim and the claim it took over."""
-        claim_id, at = uuid.uuid4().hex, datetime.now(UTC)
-        before = await self.deliveries.collection.find_one_and_update(
-            {"_id": delivery_id, "status": "queued", "claim_until": {"$lt": now}},
-            {"$set": {"claim_until": until, "claim_id": claim_id, "claimed_at": at},
-             "$inc": {"version": 1}}, return_document=ReturnDocument.BEFORE)
-        if before is None:
+    async def claim(self, delivery_id: str) -> tuple[Delivery, Claim] | None:
+        """Take a queued delivery whose claim ran out, for one send, in one atomic write
+        (scalar ``$set`` only: the emulator's ``$push`` of a document is not to be relied
+        on); returns it as it is now, with the claim and the claim it took over."""
+        claim_id = uuid.uuid4().hex
+        taken = await self.claims.claim({"_id": delivery_id, "status": "queued"}, claim_id,
+                                        also={"claimed_at": datetime.now(UTC)})
+        if taken is None:
             return None
-        previous = before.get("claim_id") or None
-        claim = Claim(claim_id, previous, before.get("claimed_at") if previous else None)
-        delivery = Delivery.model_validate(before)
-        delivery.hold(claim, until, at)
-        delivery.version += 1
-        return delivery, claim
+        previous = taken.previous or None
+        claim = Claim(claim_id, previous, taken.before.get("claimed_at") if previous else None)
+        return Delivery.model_validate(taken.doc), claim
 
     async def save(self, delivery: Delivery) -> None:
         """Save a delivery read at ``delivery.version`` (no events), in one write;

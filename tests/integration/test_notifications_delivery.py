@@ -19,11 +19,10 @@ from services.notifications.domain.commands import Deliver, Outgoing
 from services.notifications.domain.delivery import delivery_id_for
 from services.notifications.domain.kinds import KINDS
 from services.notifications.domain.recipients import recipient_key
-from services.notifications.handlers import create_delivery
-from services.notifications.http import NOTIFICATIONS
+from services.notifications.handlers import Notifications, create_delivery
 from services.notifications.outgoing import MESSAGES, password_reset_code, password_reset_code_sms
 from services.notifications.settings import NotificationsSettings
-from shared.app_keys import DB
+from shared.app_keys import DB, unit
 from tests.support.gateways import SmsGateway, SmtpServer
 from tests.support.services import consumed, envelope, eventually, publish, running, settings_for
 
@@ -298,7 +297,7 @@ async def test_delivery_claimed_by_a_worker_that_died_is_sent_once_its_lease_run
         s = settings(mongo_url, amqp_url, bus_prefix, unique, tmp_path,
                      smtp_host="127.0.0.1", smtp_port=smtp.port, claim_seconds=1.5)
         async with running(build, s) as server:
-            ctx = server.app[NOTIFICATIONS]
+            ctx = unit(server.app, Notifications)
             event = event_of("identity.password.changed.v1", email="carl@example.com")
             delivery_id = delivery_id_for(event["id"], "email", recipient_key("carl@example.com"))
             # What the dead worker left: the delivery, claimed until a moment from now.

@@ -28,9 +28,9 @@ from services.notifications.app import build
 from services.notifications.domain.delivery import UNCONFIRMED, delivery_id_for
 from services.notifications.domain.recipients import recipient_key
 from services.notifications.handlers import Notifications
-from services.notifications.http import NOTIFICATIONS
 from services.notifications.settings import NotificationsSettings
 from services.notifications.transports import Channel
+from shared.app_keys import unit
 from shared.events import CloudEvent
 from tests.support.gateways import SmtpServer
 from tests.support.services import consumed, envelope, eventually, publish, running, settings_for
@@ -121,7 +121,7 @@ async def test_email_whose_worker_was_killed_mid_send_is_sent_again_and_logged_t
                                  smtp_host="127.0.0.1", smtp_port=smtp.port) as (server, http):
             event = event_of("identity.password.changed.v1", email="carl@example.com")
             delivery_id = delivery_id_for(event["id"], "email", recipient_key("carl@example.com"))
-            async with killed_mid_send(server.app[NOTIFICATIONS], event):
+            async with killed_mid_send(unit(server.app, Notifications), event):
                 # The broker hands the dead worker's event to the replica that lives on.
                 await publish(amqp_url, bus_prefix, event)
                 await eventually(lambda: consumed(server.app, event["type"]) >= 1,
@@ -150,7 +150,7 @@ async def test_file_transports_keep_one_file_per_delivery_when_a_send_is_repeate
         ids = {"email": delivery_id_for(event["id"], "email",
                                         recipient_key("dora@example.com")),
                "sms": delivery_id_for(event["id"], "sms", recipient_key("+36301234567"))}
-        async with killed_mid_send(server.app[NOTIFICATIONS], event, channel):
+        async with killed_mid_send(unit(server.app, Notifications), event, channel):
             await publish(amqp_url, bus_prefix, event)
             await eventually(lambda: consumed(server.app, event["type"]) >= 1,
                              seconds=CLAIM_SECONDS + 15)
