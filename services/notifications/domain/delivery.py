@@ -21,9 +21,10 @@ from services.notifications.domain.errors import (
     MessageCarriedASecret,
     RecipientOptedOut,
 )
+from services.notifications.domain.kinds import ChannelName, StatusName
 
-Channel = Literal["email", "sms"]
-Status = Literal["queued", "sent", "failed", "suppressed"]
+Channel = ChannelName
+Status = StatusName
 Outcome = Literal["sent", "error", "unconfirmed"]
 # What the log says of an attempt whose worker stopped before the provider's answer was kept.
 UNCONFIRMED = ("the worker stopped before the provider's answer was recorded; the recipient "
