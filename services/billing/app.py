@@ -1,4 +1,5 @@
-"""Wiring of billing: stores, the card payment provider, routes, consumers."""
+"""Wiring of billing: the store, the card payment provider and the settings in one ``Billing``
+unit (``shared.app_keys.UNIT``), the routes, the consumers."""
 
 from __future__ import annotations
 
@@ -7,38 +8,41 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from services.billing import consumers
-from services.billing.http import CARD_PROVIDER, STORE, routes
-from services.billing.payment_provider import HttpCardProvider, SandboxCardProvider
+from services.billing.handlers import Billing
+from services.billing.http import routes
+from services.billing.payment_provider import CardProvider, HttpCardProvider, SandboxCardProvider
 from services.billing.settings import BillingSettings
 from services.billing.store import BillingStore
-from shared.app_keys import DB, RELAY, SERVICE_SETTINGS
+from shared.app_keys import DB, RELAY, SERVICE_SETTINGS, UNIT, unit
 from shared.logging import get_logger
 from shared.service import ServiceDefinition, create_app
 
 log = get_logger("billing")
 
 
+def card_provider(settings: BillingSettings) -> CardProvider:
+    if settings.payment_provider_url:
+        return HttpCardProvider(settings.payment_provider_url,
+                                settings.payment_provider_timeout_seconds)
+    log.warning("no BILLING_PAYMENT_PROVIDER_URL: card tokens go to the local sandbox, "
+                "which confirms any tok_sandbox_ token (never use this in production)")
+    return SandboxCardProvider()
+
+
 async def setup(app: web.Application) -> None:
+    settings = app[SERVICE_SETTINGS]
+    if not isinstance(settings, BillingSettings):
+        raise TypeError(f"billing runs with BillingSettings, not {type(settings).__name__}")
     store = BillingStore.on(app[DB], on_events=app[RELAY].wake)
     for aggregates in store.aggregates:
         app[RELAY].watch(aggregates)
     await store.apply_indexes()
-    app[STORE] = store
+    app[UNIT] = Billing(store=store, card_provider=card_provider(settings), settings=settings)
 
 
-async def card_provider(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SERVICE_SETTINGS]
-    assert isinstance(settings, BillingSettings)
-    if settings.payment_provider_url:
-        provider = HttpCardProvider(settings.payment_provider_url,
-                                    settings.payment_provider_timeout_seconds)
-    else:
-        log.warning("no BILLING_PAYMENT_PROVIDER_URL: card tokens go to the local sandbox, "
-                    "which confirms any tok_sandbox_ token (never use this in production)")
-        provider = SandboxCardProvider()
-    app[CARD_PROVIDER] = provider
+async def close_card_provider(app: web.Application) -> AsyncIterator[None]:
     yield
-    await provider.close()
+    await unit(app, Billing).card_provider.close()
 
 
 definition = ServiceDefinition(
@@ -46,8 +50,8 @@ definition = ServiceDefinition(
     description="Billing details, payment methods, subscriptions and invoices.",
     routes=routes,
     setup=setup,
-    subscriptions=lambda app: consumers.subscriptions(app[STORE]),
-    extra_contexts=[card_provider],
+    subscriptions=lambda app: consumers.subscriptions(unit(app, Billing)),
+    extra_contexts=[close_card_provider],
 )
 
 

@@ -1,15 +1,21 @@
-"""Events billing consumes, declared in one table."""
+"""Events billing consumes, declared in one table: each subscription names the data model the
+event must match and the handler that receives it typed, which calls a use case."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import Field
 
 from services.billing import handlers
+from services.billing.commands import (
+    AnswerCreditCheck,
+    OpenBillingAccount,
+    ProjectLink,
+    RecordInvoice,
+)
 from services.billing.events import CreditCheckResult, InvoiceIssued
-from services.billing.store import BillingStore
-from shared.auth import canonical_phone
+from services.billing.handlers import Billing
 from shared.bus import Subscription
 from shared.events import CloudEvent, EventData
 
@@ -32,7 +38,7 @@ class CustomerNumberLinked(EventData):
     link_type: Literal["holder", "user"]
     # The numbers of the active contracts the link covers: a mobile-number login reads the
     # invoices of the customer numbers its number runs under (ID-6).
-    access_numbers: list[str] = []
+    access_numbers: list[str] = Field(default=[])  # pydantic copies it per instance
 
 
 class CustomerNumberUnlinked(EventData):
@@ -41,40 +47,31 @@ class CustomerNumberUnlinked(EventData):
     kind: Literal["landline", "mobile"]
 
 
-def subscriptions(store: BillingStore | None) -> list[Subscription]:
-    async def company_registered(event: CloudEvent, data: BaseModel) -> None:
-        assert isinstance(data, CompanyRegistered)
-        await handlers.open_billing_account(store, company_id=data.company_id,
-                                            company_name=data.company_name, event_id=event.id,
-                                            admin_email=data.admin_email,
-                                            language=data.language)
+def subscriptions(uow: Billing) -> list[Subscription[Any]]:
+    async def company_registered(event: CloudEvent, data: CompanyRegistered) -> None:
+        await handlers.open_billing_account(OpenBillingAccount(
+            company_id=data.company_id, company_name=data.company_name, event_id=event.id,
+            admin_email=data.admin_email, language=data.language), uow)
 
-    async def customer_number_linked(event: CloudEvent, data: BaseModel) -> None:
-        assert isinstance(data, CustomerNumberLinked)
-        await handlers.project_link(store, company_id=data.company_id,
-                                    number=data.customer_number, kind=data.kind, linked=True,
-                                    link={"link_type": data.link_type,
-                                          "access_numbers": sorted(
-                                              {canonical_phone(n) for n in data.access_numbers})},
-                                    as_of=event.time.timestamp())
+    async def customer_number_linked(event: CloudEvent, data: CustomerNumberLinked) -> None:
+        await handlers.project_link(ProjectLink(
+            company_id=data.company_id, customer_number=data.customer_number, kind=data.kind,
+            linked=True, as_of=event.time.timestamp(), link_type=data.link_type,
+            access_numbers=tuple(data.access_numbers)), uow)
 
-    async def customer_number_unlinked(event: CloudEvent, data: BaseModel) -> None:
-        assert isinstance(data, CustomerNumberUnlinked)
-        await handlers.project_link(store, company_id=data.company_id,
-                                    number=data.customer_number, kind=data.kind, linked=False,
-                                    link={}, as_of=event.time.timestamp())
+    async def customer_number_unlinked(event: CloudEvent, data: CustomerNumberUnlinked) -> None:
+        await handlers.project_link(ProjectLink(
+            company_id=data.company_id, customer_number=data.customer_number, kind=data.kind,
+            linked=False, as_of=event.time.timestamp()), uow)
 
-    async def invoice_issued(event: CloudEvent, data: BaseModel) -> None:
-        assert isinstance(data, InvoiceIssued)
-        await handlers.record_invoice(store, event_id=event.id,
-                                      invoice=data.model_dump())
+    async def invoice_issued(event: CloudEvent, data: InvoiceIssued) -> None:
+        await handlers.record_invoice(RecordInvoice(event_id=event.id, invoice=data), uow)
 
-    async def credit_check_result(event: CloudEvent, data: BaseModel) -> None:
-        assert isinstance(data, CreditCheckResult)
-        await handlers.credit_check_answered(
-            store, event_id=event.id, request_id=data.request_id, company_id=data.company_id,
+    async def credit_check_result(event: CloudEvent, data: CreditCheckResult) -> None:
+        await handlers.answer_credit_check(AnswerCreditCheck(
+            event_id=event.id, company_id=data.company_id, request_id=data.request_id,
             method_id=data.payment_method_id, approved=data.outcome == "approved",
-            reason=data.reason)
+            reason=data.reason), uow)
 
     return [
         Subscription("identity.company.registered.v1", CompanyRegistered, company_registered),

@@ -1,12 +1,14 @@
 """Events billing publishes, and the schemas of the outside systems' events billing owns the
 contract for (``EXTERNAL``: the invoicing engine and the credit-check provider)."""
 
+from dataclasses import asdict
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import EmailStr, Field
 
-from shared.events import EventData, EventSpec
+from services.billing.domain import events as de
+from shared.events import EventData, EventSpec, make_event
 
 SOURCE = "/services/billing"
 PaymentKind = Literal["landline_bill", "mobile_bill", "credit_card", "paypal", "sepa_debit"]
@@ -97,7 +99,7 @@ class InvoiceIssued(EventData):
     due_date: date
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     amount_minor: int = Field(ge=0)
-    lines: list[InvoiceLine] = []
+    lines: list[InvoiceLine] = Field(default=[])  # pydantic copies it per instance
     customer_number: str | None = None
 
 
@@ -162,3 +164,22 @@ CREDIT_CHECK_RESULT = EventSpec(
 PUBLISHED = [PAYMENT_METHOD_ACTIVATED, PAYMENT_METHOD_REMOVED, PAYMENT_METHOD_UPDATED,
              CREDIT_CHECK_REQUESTED, INVOICE_RECORDED]
 EXTERNAL = [INVOICE_ISSUED, CREDIT_CHECK_RESULT]
+
+# Which event each domain event is published as.
+_SPECS: dict[type[de.DomainEvent], EventSpec] = {
+    de.PaymentMethodActivated: PAYMENT_METHOD_ACTIVATED,
+    de.PaymentMethodRemoved: PAYMENT_METHOD_REMOVED,
+    de.PaymentMethodUpdated: PAYMENT_METHOD_UPDATED,
+    de.CreditCheckRequested: CREDIT_CHECK_REQUESTED,
+    de.InvoiceRecorded: INVOICE_RECORDED,
+}
+
+
+def envelope(event: de.DomainEvent) -> dict[str, Any]:
+    """The event billing publishes for ``event``, about the company it concerns."""
+    return make_event(_SPECS[type(event)], asdict(event), source=SOURCE,
+                      subject=event.company_id, company_id=event.company_id)
+
+
+def envelopes(events: list[de.DomainEvent]) -> list[dict[str, Any]]:
+    return [envelope(e) for e in events]

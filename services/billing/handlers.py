@@ -1,261 +1,301 @@
-"""billing's use cases: each a small function of its inputs and the store."""
+"""billing's use cases, each ``async def use_case(command, billing)``: the command says what
+to do and for whom, ``Billing`` holds what every use case may need (the store, the card
+payment provider, the settings). Reads that change nothing are in ``views``."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from services.billing import events as ev
-from services.billing.accounts import (  # noqa: F401  (the account's use cases, as before)
-    _now,
-    billing_account,
-    change_account,
-    method_active_at,
-    open_billing_account,
+from services.billing.commands import (
+    ActivatePaymentMethod,
+    AddPaymentMethod,
+    AnswerCreditCheck,
+    BillingDetailsIn,
+    BookSubscription,
+    CancelSubscription,
+    ChangeLicences,
+    CreditCard,
+    LandlineBill,
+    MobileBill,
+    OpenBillingAccount,
+    PaymentMethodChoice,
+    PayPal,
+    ProjectLink,
+    RecordInvoice,
+    RemovePaymentMethod,
+    SetBillingDetails,
+    SetInvoiceReader,
+    UpdateCard,
 )
-from services.billing.domain import account as acc
-from services.billing.domain.catalogue import PRODUCTS
-from services.billing.domain.details import check_vat_id
+from services.billing.domain import cards, sepa
+from services.billing.domain.account import BillingAccount, InvoiceReader
+from services.billing.domain.details import BillingDetails, check_vat_id
 from services.billing.domain.errors import (
-    BillingDetailsNotFound,
+    CardExpired,
+    CardTokenRejected,
     CustomerNumberNotLinked,
+    PaymentProviderUnavailable,
     UnknownCompany,
+    UnsupportedCardBrand,
     field_problem,
 )
-from services.billing.payment_methods import (  # noqa: F401  (consumers call it here)
-    _place_method,
-    credit_check_answered,
-    new_method,
-)
-from services.billing.payment_provider import CardProvider
+from services.billing.domain.invoices import Invoice, InvoiceLine, check_lines
+from services.billing.domain.payment_methods import BILLS, CardDetails, PaymentMethod
+from services.billing.domain.subscriptions import Subscription
+from services.billing.payment_provider import CardOnFile, CardProvider, ProviderUnavailable
+from services.billing.settings import BillingSettings
 from services.billing.store import BillingStore
-from shared.auth import BILLING_ADMIN, COMPANY_ADMIN, Principal
-from shared.errors import Forbidden, PermanentEventError
-from shared.events import make_event
+from shared.auth import canonical_phone
+from shared.errors import PermanentEventError
 from shared.logging import get_logger
-from shared.mongo import is_duplicate
-from shared.pagination import decode_cursor, encode_cursor
 
 log = get_logger("billing")
-Doc = dict[str, Any]
-ADMIN_ROLES = frozenset({COMPANY_ADMIN, BILLING_ADMIN})
-INVOICES_READ = "invoices:read"
 
 
-# -- billing details (BIL-1) ---------------------------------------------------------------------
+@dataclass
+class Billing:
+    """What billing's use cases work with, wired once by the app."""
 
-def checked_details(details: Doc) -> Doc:
-    details = dict(details)
-    if details.get("vat_id"):
-        details["vat_id"] = check_vat_id(details["vat_id"], "vat_id")
-    return details
-
-
-async def set_billing_details(store: BillingStore, principal: Principal, details: Doc) -> Doc:
-    details = checked_details(details)
-
-    def mutate(doc: Doc) -> list[dict]:
-        now = _now()
-        doc["details"] = {**details, "updated_at": now, "updated_by": principal.subject}
-        acc.record(doc, "billing_details_changed", by=principal.subject, now=now)
-        return []
-
-    doc = await change_account(store, principal.company_id, mutate)
-    return doc["details"]
+    store: BillingStore
+    card_provider: CardProvider
+    settings: BillingSettings
 
 
-async def billing_details(store: BillingStore, company_id: str) -> Doc:
-    doc = await billing_account(store, company_id)
-    if not doc.get("details"):
-        raise BillingDetailsNotFound("No billing details yet; set them with PUT "
-                                     "/v1/billing-details or with a booking.")
-    return doc["details"]
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
-# -- the link projection (contracts' events) -----------------------------------------------------
+# -- the account and its billing details (BIL-1) --------------------------------------------------
 
-async def project_link(store: BillingStore, *, company_id: str, number: str, kind: str,
-                       linked: bool, link: Doc, as_of: float) -> None:
-    """Apply a link or unlink; an older event than the one applied last changes nothing."""
+async def open_billing_account(cmd: OpenBillingAccount, uow: Billing) -> bool:
+    """A company's billing account, opened once however often the event arrives."""
+    return await uow.store.accounts.open(BillingAccount.open(
+        cmd.company_id, cmd.company_name, cmd.admin_email, cmd.language, cmd.event_id, now()))
+
+
+def _checked_details(details: BillingDetailsIn) -> BillingDetails:
+    checked = BillingDetails.model_validate(details.model_dump(mode="json"))
+    if checked.vat_id:
+        checked.vat_id = check_vat_id(checked.vat_id, "vat_id")
+    return checked
+
+
+async def set_billing_details(cmd: SetBillingDetails, uow: Billing) -> BillingDetails:
+    details = _checked_details(cmd.details)
+    account = await uow.store.accounts.change(
+        cmd.company_id, lambda a: a.set_details(details, by=cmd.by, now=now()))
+    return account.billing_details()
+
+
+async def set_invoice_reader(cmd: SetInvoiceReader, uow: Billing) -> list[InvoiceReader]:
+    account = await uow.store.accounts.change(
+        cmd.company_id,
+        lambda a: a.set_invoice_reader(cmd.user_id, cmd.granted, by=cmd.by, now=now()))
+    return account.invoice_readers
+
+
+# -- payment methods (BIL-2, BIL-3) --------------------------------------------------------------
+
+async def _new_method(uow: Billing, company_id: str, request: PaymentMethodChoice, *, by: str,
+                      field_prefix: str = "") -> PaymentMethod:
+    """A payment method built from a validated request: every check that needs no account
+    state runs here, before the account is read (the provider, the link projection)."""
+    # Field paths name the form, as pydantic's do for the tagged union: "sepa_debit.iban".
+    f = f"{field_prefix}{request.kind}."
+    method_id = f"pm_{uuid.uuid4().hex[:16]}"
+    if isinstance(request, LandlineBill | MobileBill):
+        wanted = "landline" if request.kind == "landline_bill" else "mobile"
+        number = request.customer_number
+        if await uow.store.customer_numbers.holder_link_kind(company_id, number) != wanted:
+            raise field_problem(
+                CustomerNumberNotLinked, f"{f}customer_number", "linked_" + wanted,
+                f"Only a {wanted} customer number linked to this company can be billed; "
+                "link it first (contracts: link a customer number), then try again.")
+        return PaymentMethod.bill(method_id, request.kind, number, by=by, now=now())
+    if isinstance(request, CreditCard):
+        card = await _checked_card(uow.card_provider, request.brand, request.last4,
+                                   request.exp_month, request.exp_year, request.provider_token,
+                                   request.holder_name, f)
+        return PaymentMethod.card(method_id, card, by=by, now=now())
+    if isinstance(request, PayPal):
+        return PaymentMethod.paypal(method_id, request.billing_agreement_id,
+                                    str(request.payer_email), by=by, now=now())
+    iban = sepa.check_iban(request.iban, f"{f}iban")
+    bic = sepa.check_bic(request.bic, iban, f"{f}bic")
+    return PaymentMethod.sepa(method_id, iban.compact, str(bic.compact), request.account_holder,
+                              by=by, now=now())
+
+
+async def _checked_card(provider: CardProvider, brand_name: str, last4: str, month: int,
+                        year: int, token: str, holder_name: str | None, f: str) -> CardDetails:
+    brand = cards.brand(brand_name)
+    if brand is None:
+        raise field_problem(UnsupportedCardBrand, f"{f}brand", "card_brand",
+                            "Accepted cards: Visa, Mastercard, Diners Club/Discover and JCB.")
+    if cards.expired(month, year, now().date()):
+        raise field_problem(CardExpired, f"{f}exp_year", "card_expired",
+                            "The card's expiry date is in the past; use a valid card.")
     try:
-        await store.customer_numbers.update_one(
-            {"_id": f"{company_id}:{number}", "as_of": {"$lte": as_of}},
-            {"$set": {"company_id": company_id, "customer_number": number, "kind": kind,
-                      "linked": linked, "as_of": as_of, **link}},
-            upsert=True)
-    except Exception as e:
-        if not is_duplicate(e):  # a newer event was applied already
-            raise
+        card = await provider.card_for(token)
+    except ProviderUnavailable:
+        raise PaymentProviderUnavailable("The payment provider can not confirm the card right "
+                                         "now; try again in a minute.") from None
+    if card is None or not _matches(card, brand, last4, month, year):
+        raise field_problem(CardTokenRejected, f"{f}provider_token", "provider_token",
+                            "The payment provider does not know this token for a card with "
+                            "this brand, last 4 digits and expiry; tokenise the card again.")
+    return CardDetails(brand=brand, last4=last4, exp_month=month, exp_year=year,
+                       holder_name=holder_name, provider_token=token)
 
 
-async def linked_landline_numbers(store: BillingStore, company_id: str) -> list[str]:
-    docs = await store.customer_numbers.find(
-        {"company_id": company_id, "kind": "landline", "linked": True,
-         "link_type": {"$eq": "holder"}}).to_list()
-    return sorted(d["customer_number"] for d in docs)
+def _matches(card: CardOnFile, brand: str, last4: str, month: int, year: int) -> bool:
+    if card.brand == "*":  # the local sandbox trusts what was sent
+        return True
+    return (cards.brand(card.brand) == brand and card.last4 == last4
+            and card.exp_month == month and card.exp_year == year)
 
 
-# -- invoices (BIL-6, BIL-7) ---------------------------------------------------------------------
-
-def sort_key(issued_at: datetime, invoice_id: str) -> str:
-    # Digits only: the emulator compares ISO-date-looking strings wrongly with $lt.
-    return f"{issued_at.astimezone(UTC).strftime('%Y%m%d%H%M%S%f')}|{invoice_id}"
-
-
-async def record_invoice(store: BillingStore, *, event_id: str, invoice: Doc) -> bool:
-    """Store an issued invoice against the method active when it was issued, and announce it.
-
-    An invoice for a company billing has no account for is retried (the registration may
-    still be on its way), then parked; one whose lines do not add up is parked at once."""
-    company_id = invoice["company_id"]
-    if invoice["lines"]:
-        for i, line in enumerate(invoice["lines"]):
-            if line["quantity"] * line["unit_price_minor"] != line["amount_minor"]:
-                raise PermanentEventError(f"lines.{i}: amount_minor is not quantity × "
-                                          "unit_price_minor")
-        if sum(line["amount_minor"] for line in invoice["lines"]) != invoice["amount_minor"]:
-            raise PermanentEventError("amount_minor is not the sum of the lines' amount_minor")
-    account = await store.accounts.get({"_id": company_id, "company_id": company_id})
-    if account is None:
-        raise UnknownCompany(f"no billing account for company {company_id} (yet)")
-    issued_at: datetime = invoice["issued_at"]
-    method = await method_active_at(store, account, issued_at)
-    billed_with = None if method is None else {
-        "id": method["id"], "kind": method["kind"], "display": method["display"]}
-    doc = {"_id": f"{company_id}:{invoice['invoice_id']}", "company_id": company_id,
-           "invoice_id": invoice["invoice_id"], "number": invoice["number"],
-           "issued_at": issued_at, "due_date": invoice["due_date"].isoformat(),
-           "currency": invoice["currency"], "amount_minor": invoice["amount_minor"],
-           "lines": invoice["lines"], "customer_number": invoice.get("customer_number") or "",
-           "payment_method": billed_with, "recorded_at": _now(), "event_id": event_id,
-           "sort_key": sort_key(issued_at, invoice["invoice_id"])}
-    email = acc.invoice_email(account)
-    events = []
-    if email:
-        events.append(make_event(ev.INVOICE_RECORDED, {
-            "company_id": company_id, "invoice_id": invoice["invoice_id"],
-            "number": invoice["number"], "amount_minor": invoice["amount_minor"],
-            "currency": invoice["currency"], "due_date": invoice["due_date"],
-            "payment_method_display": billed_with["display"] if billed_with else "—",
-            "invoice_email": email, "language": account.get("language"),
-        }, source=ev.SOURCE, subject=company_id, company_id=company_id))
-    else:
-        log.warning("invoice recorded without an invoice email; no notice sent",
-                    company_id=company_id)
-    return await store.invoices.create_once(doc, events)
+async def add_payment_method(cmd: AddPaymentMethod,
+                             uow: Billing) -> tuple[PaymentMethod, BillingAccount]:
+    """A new method; usable ones are active at once (BIL-3). Returns (method, account)."""
+    await uow.store.accounts.load(cmd.company_id)
+    method = await _new_method(uow, cmd.company_id, cmd.method, by=cmd.by)
+    account = await uow.store.accounts.change(
+        cmd.company_id, lambda a: a.add_method(method, by=cmd.by, now=now()))
+    return account.find_method(method.id), account
 
 
+async def activate_payment_method(cmd: ActivatePaymentMethod,
+                                  uow: Billing) -> tuple[PaymentMethod, BillingAccount]:
+    account = await uow.store.accounts.load(cmd.company_id)
+    method = account.find_method(cmd.method_id)
+    number = method.customer_number
+    if method.kind in BILLS and number is not None and \
+            await uow.store.customer_numbers.holder_link_kind(cmd.company_id, number) is None:
+        raise field_problem(CustomerNumberNotLinked, "customer_number", "linked",
+                            f"The customer number {number} is no longer linked to this "
+                            "company; link it again before reactivating this method.")
+    account = await uow.store.accounts.change(
+        cmd.company_id, lambda a: a.activate(cmd.method_id, by=cmd.by, now=now()))
+    return account.find_method(cmd.method_id), account
 
 
-async def invoice_page(store: BillingStore, company_id: str, *, limit: int,
-                       cursor: str | None, customer_numbers: list[str] | None = None
-                       ) -> tuple[list[Doc], str | None]:
-    """Newest first; ``next_cursor`` is None on the last page."""
-    query: Doc = {"company_id": company_id}
-    if customer_numbers is not None:
-        query["customer_number"] = {"$in": customer_numbers}
-    if cursor:
-        query["sort_key"] = {"$lt": decode_cursor(cursor)}
-    docs = await store.invoices.collection.find(query).sort("sort_key", -1).limit(
-        limit + 1).to_list()
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return docs, encode_cursor(docs[-1]["sort_key"]) if more and docs else None
+async def remove_payment_method(cmd: RemovePaymentMethod, uow: Billing) -> BillingAccount:
+    """BIL-3: remove a method; the active one only while another usable one exists, which
+    then becomes active (see ``BillingAccount.remove``). Returns the account."""
+    return await uow.store.accounts.change(
+        cmd.company_id, lambda a: a.remove(cmd.method_id, by=cmd.by, now=now()))
 
 
-def may_read_online_invoices(principal: Principal, account: Doc) -> bool:
-    """Administrators; users granted it on the billing side; or an ``invoices:read`` claim."""
-    return bool(ADMIN_ROLES & principal.roles) or INVOICES_READ in principal.permissions or any(
-        r["user_id"] == principal.subject for r in account.get("invoice_readers", []))
+async def update_card(cmd: UpdateCard, uow: Billing) -> tuple[PaymentMethod, BillingAccount]:
+    """BIL-3: a card's new expiry with the provider's new token for the same card (brand and
+    last four digits as stored). Returns (method, account)."""
+    account = await uow.store.accounts.load(cmd.company_id)
+    method = account.find_method(cmd.method_id)
+    c = cmd.card
+    if isinstance(method.details, CardDetails):
+        # The provider confirms the token for this card, with the new expiry.
+        await _checked_card(uow.card_provider, method.details.brand, method.details.last4,
+                            c.exp_month, c.exp_year, c.provider_token, c.holder_name, "")
+    # Another kind is refused inside the write, with the method's kind.
+    account = await uow.store.accounts.change(cmd.company_id, lambda a: a.update_card(
+        cmd.method_id, exp_month=c.exp_month, exp_year=c.exp_year,
+        provider_token=c.provider_token, holder_name=c.holder_name, by=cmd.by, now=now()))
+    return account.find_method(cmd.method_id), account
 
 
-async def online_invoices(store: BillingStore, principal: Principal, *, limit: int,
-                          cursor: str | None, customer_number: str | None
-                          ) -> tuple[list[Doc], str | None, list[str]]:
-    account = await billing_account(store, principal.company_id)
-    if not may_read_online_invoices(principal, account):
-        raise Forbidden("Online invoices are for administrators and users an administrator "
-                        "granted them to.")
-    numbers = await linked_landline_numbers(store, principal.company_id)
-    if customer_number is not None:
-        if customer_number not in numbers:
-            raise field_problem(CustomerNumberNotLinked, "query.customer_number", "linked",
-                                "This landline customer number is not linked to the company; "
-                                "link it to get its invoices online.")
-        numbers = [customer_number]
-    items, next_cursor = await invoice_page(store, principal.company_id, limit=limit,
-                                            cursor=cursor, customer_numbers=numbers)
-    return items, next_cursor, numbers
+async def answer_credit_check(cmd: AnswerCreditCheck, uow: Billing) -> None:
+    """The provider's answer to a SEPA credit check; one that fits no pending check of the
+    account can never apply: parked (a repaired account may take it when it is replayed)."""
+    unknown = PermanentEventError(
+        f"no pending credit check {cmd.request_id} for payment method {cmd.method_id} of "
+        f"company {cmd.company_id}")
 
+    def apply(account: BillingAccount) -> None:
+        if not account.apply_credit_check(request_id=cmd.request_id, method_id=cmd.method_id,
+                                          approved=cmd.approved, reason=cmd.reason, now=now()):
+            raise unknown  # raised inside the write: the event is not recorded as applied
 
-async def set_invoice_reader(store: BillingStore, principal: Principal, user_id: str,
-                             granted: bool) -> list[Doc]:
-    def mutate(doc: Doc) -> list[dict]:
-        readers = [r for r in doc.get("invoice_readers", []) if r["user_id"] != user_id]
-        was = len(readers) != len(doc.get("invoice_readers", []))
-        now = _now()
-        if granted:
-            readers.append({"user_id": user_id, "granted_at": now,
-                            "granted_by": principal.subject})
-        doc["invoice_readers"] = readers if granted or was else doc.get("invoice_readers", [])
-        if granted != was:
-            acc.record(doc, "online_invoices_granted" if granted else "online_invoices_revoked",
-                       by=principal.subject, now=now, user_id=user_id)
-        return []
-
-    doc = await change_account(store, principal.company_id, mutate)
-    return doc.get("invoice_readers", [])
+    await uow.store.accounts.change(cmd.company_id, apply, applied_event=cmd.event_id,
+                                    missing=unknown)
 
 
 # -- subscriptions (BIL-5) -----------------------------------------------------------------------
 
-async def book_subscription(store: BillingStore, provider: CardProvider, principal: Principal,
-                            *, product_id: str, licences: int, payment_method: Doc | None,
-                            billing_details: Doc | None) -> tuple[Doc, Doc]:
+async def book_subscription(cmd: BookSubscription,
+                            uow: Billing) -> tuple[Subscription, BillingAccount]:
     """Book a product; a booking may bring the payment method and billing details with it,
     saved in the same write as the subscription."""
-    await billing_account(store, principal.company_id)
-    details = checked_details(billing_details) if billing_details else None
+    booking = cmd.booking
+    await uow.store.accounts.load(cmd.company_id)
+    details = _checked_details(booking.billing_details) if booking.billing_details else None
     method = None
-    if payment_method is not None:
-        method = await new_method(store, provider, principal.company_id, payment_method,
-                                  by=principal.subject, field_prefix="payment_method.")
+    if booking.payment_method is not None:
+        method = await _new_method(uow, cmd.company_id, booking.payment_method, by=cmd.by,
+                                   field_prefix="payment_method.")
     subscription_id = f"sub_{uuid.uuid4().hex[:16]}"
 
-    def mutate(doc: Doc) -> list[dict]:
-        now, events = _now(), []
+    def book(account: BillingAccount) -> None:
+        at = now()
         if details is not None:
-            doc["details"] = {**details, "updated_at": now, "updated_by": principal.subject}
-            acc.record(doc, "billing_details_changed", by=principal.subject, now=now)
+            account.set_details(details, by=cmd.by, now=at)
         if method is not None:
-            events += _place_method(doc, {**method, "details": dict(method["details"])},
-                                    principal.subject)
-        acc.book(doc, PRODUCTS.get(product_id), licences, subscription_id,
-                 by=principal.subject, now=now)
-        return events
+            account.add_method(method, by=cmd.by, now=at)
+        account.book(booking.product_id, booking.licences, subscription_id, by=cmd.by, now=at)
 
-    doc = await change_account(store, principal.company_id, mutate)
-    return acc.find_subscription(doc, subscription_id), doc
+    account = await uow.store.accounts.change(cmd.company_id, book)
+    return account.find_subscription(subscription_id), account
 
 
-async def change_subscription(store: BillingStore, principal: Principal, subscription_id: str,
-                              licences: int) -> tuple[Doc, Doc]:
-    def mutate(doc: Doc) -> list[dict]:
-        sub = acc.find_subscription(doc, subscription_id)
-        acc.change_licences(doc, subscription_id, licences, PRODUCTS.get(sub["product_id"]),
-                            by=principal.subject, now=_now())
-        return []
-
-    doc = await change_account(store, principal.company_id, mutate)
-    return acc.find_subscription(doc, subscription_id), doc
+async def change_licences(cmd: ChangeLicences,
+                          uow: Billing) -> tuple[Subscription, BillingAccount]:
+    account = await uow.store.accounts.change(cmd.company_id, lambda a: a.change_licences(
+        cmd.subscription_id, cmd.licences, by=cmd.by, now=now()))
+    return account.find_subscription(cmd.subscription_id), account
 
 
-async def cancel_subscription(store: BillingStore, principal: Principal,
-                              subscription_id: str) -> tuple[Doc, Doc]:
-    def mutate(doc: Doc) -> list[dict]:
-        acc.cancel(doc, subscription_id, by=principal.subject, now=_now())
-        return []
+async def cancel_subscription(cmd: CancelSubscription,
+                              uow: Billing) -> tuple[Subscription, BillingAccount]:
+    account = await uow.store.accounts.change(
+        cmd.company_id, lambda a: a.cancel(cmd.subscription_id, by=cmd.by, now=now()))
+    return account.find_subscription(cmd.subscription_id), account
 
-    doc = await change_account(store, principal.company_id, mutate)
-    return acc.find_subscription(doc, subscription_id), doc
+
+# -- what other systems tell billing -------------------------------------------------------------
+
+async def project_link(cmd: ProjectLink, uow: Billing) -> None:
+    """contracts linked or unlinked a customer number; an older event changes nothing."""
+    # The numbers of the active contracts the link covers: a mobile-number login reads the
+    # invoices of the customer numbers its number runs under (ID-6).
+    link = {"link_type": cmd.link_type,
+            "access_numbers": sorted({canonical_phone(n) for n in cmd.access_numbers})} \
+        if cmd.linked else {}
+    await uow.store.customer_numbers.project(
+        company_id=cmd.company_id, number=cmd.customer_number, kind=cmd.kind,
+        linked=cmd.linked, link=link, as_of=cmd.as_of)
+
+
+async def record_invoice(cmd: RecordInvoice, uow: Billing) -> bool:
+    """Store an issued invoice against the method active when it was issued, and announce it.
+
+    An invoice for a company billing has no account for is retried (the registration may
+    still be on its way), then parked; one whose lines do not add up is parked at once."""
+    issued = cmd.invoice
+    lines = [InvoiceLine.model_validate(line.model_dump()) for line in issued.lines]
+    check_lines(lines, issued.amount_minor)
+    account = await uow.store.accounts.get(issued.company_id)
+    if account is None:
+        raise UnknownCompany(f"no billing account for company {issued.company_id} (yet)")
+    method = await uow.store.accounts.method_active_at(account, issued.issued_at)
+    invoice = Invoice.record(
+        company_id=issued.company_id, invoice_id=issued.invoice_id, number=issued.number,
+        issued_at=issued.issued_at, due_date=issued.due_date, currency=issued.currency,
+        amount_minor=issued.amount_minor, lines=lines, customer_number=issued.customer_number,
+        billed_with=method, invoice_email=account.invoice_email, language=account.language,
+        event_id=cmd.event_id, now=now())
+    if not account.invoice_email:
+        log.warning("invoice recorded without an invoice email; no notice sent",
+                    company_id=issued.company_id)
+    return await uow.store.invoices.record_once(invoice)

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
+from pymongo.asynchronous.collection import AsyncCollection
 
 from services.billing.domain.errors import (
     IdempotencyKeyReused,
@@ -46,7 +47,7 @@ async def request_hash(request: web.Request) -> str:
 ABANDONED_SECONDS = 120.0
 
 
-async def idempotent(request: web.Request, principal: Principal, collection,
+async def idempotent(request: web.Request, principal: Principal, collection: AsyncCollection[Any],
                      run: Callable[[], Awaitable[tuple[int, Any]]]) -> web.Response:
     """Run ``run`` (returning status and body) at most once per company and key."""
     key = request.headers.get(HEADER)
@@ -78,7 +79,8 @@ async def idempotent(request: web.Request, principal: Principal, collection,
     return web.Response(status=status, text=text, content_type="application/json")
 
 
-async def _take_over_abandoned(collection, _id: str, digest: str) -> bool:
+async def _take_over_abandoned(collection: AsyncCollection[Any], _id: str,
+                               digest: str) -> bool:
     """A first request that died while running (its process stopped) does not hold its key
     for ever: after ``ABANDONED_SECONDS`` one retry of the same request may run it again."""
     now = time.time()
@@ -89,7 +91,7 @@ async def _take_over_abandoned(collection, _id: str, digest: str) -> bool:
     return taken is not None
 
 
-async def _replay(collection, _id: str, digest: str) -> web.Response:
+async def _replay(collection: AsyncCollection[Any], _id: str, digest: str) -> web.Response:
     stored = await collection.find_one({"_id": _id})
     if stored is None:  # the first request failed and freed the key just now
         raise IdempotencyRequestInProgress("Retry the request.")

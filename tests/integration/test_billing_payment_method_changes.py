@@ -186,7 +186,7 @@ async def test_seed000_payment_history_beyond_the_last_100_entries_is_served_pag
 
 
 def page_cursor(before: int) -> str:
-    from services.billing.handlers import encode_cursor
+    from shared.pagination import encode_cursor
     return encode_cursor(f"h{before}")
 
 

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.billing.domain import account as acc
+from services.billing.commands import Booking, NewPaymentMethod
 from services.billing.domain import cards, sepa
+from services.billing.domain.account import BillingAccount
 from services.billing.domain.details import check_vat_id
 from services.billing.domain.errors import (
     CardNumberInBody,
@@ -17,7 +18,14 @@ from services.billing.domain.errors import (
     InvalidVatId,
     PaymentMethodNotUsable,
 )
-from services.billing.http import Booking, NewPaymentMethod
+from services.billing.domain.payment_methods import (
+    PENDING_CHECK,
+    USABLE,
+    PaymentMethod,
+    PayPalDetails,
+    SepaDetails,
+)
+from services.billing.events import envelopes
 
 pytestmark = pytest.mark.unit
 
@@ -114,63 +122,78 @@ def test_bil1_vat_id_is_checked_per_country():
 
 # --- BIL-3 the account aggregate -----------------------------------------------------------
 
-def method(mid: str, status: str = acc.USABLE, kind: str = "paypal") -> dict:
-    return {"id": mid, "kind": kind, "status": status, "display": mid, "details": {
-        "account_holder": "X", "iban": "DE89370400440532013000", "bic": "COBADEFFXXX",
-        "mandate_reference": "BAP-X-0001"}, "credit_check_request_id": f"cc_{mid}"}
+def method(mid: str, status: str = USABLE, kind: str = "paypal") -> PaymentMethod:
+    details = SepaDetails(account_holder="X", iban="DE89370400440532013000", bic="COBADEFFXXX",
+                          signed_on="2026-05-01", mandate_reference="BAP-X-0001") \
+        if kind == "sepa_debit" else PayPalDetails(billing_agreement_id="B-X",
+                                                   payer_email="pay@example.com")
+    return PaymentMethod.model_validate({
+        "id": mid, "kind": kind, "status": status, "display": mid, "details": details,
+        "created_at": NOW, "created_by": "u", "rejection_reason": None,
+        "credit_check_request_id": f"cc_{mid}"})
 
 
-def fresh() -> dict:
-    return acc.new_account("c-1", "Muster GmbH", "anna@example.com", "de", "e-1", NOW)
+def fresh() -> BillingAccount:
+    return BillingAccount.open("c-1", "Muster GmbH", "anna@example.com", "de", "e-1", NOW)
+
+
+def published(account: BillingAccount, since: int = 0) -> list[dict]:
+    """The envelopes of the events the account's changes caused (from the ``since``-th)."""
+    return envelopes(account.events[since:])
 
 
 def test_bil3_a_new_usable_method_is_active_at_once_and_announced():
     doc = fresh()
-    [event] = acc.add_method(doc, method("pm-1"), by="u", now=NOW)
-    assert doc["active_method_id"] == "pm-1"
+    doc.add_method(method("pm-1"), by="u", now=NOW)
+    [event] = published(doc)
+    assert doc.active_method_id == "pm-1"
     assert event["type"] == "billing.payment_method.activated.v1"
     assert event["data"]["invoice_email"] == "anna@example.com"
-    [event] = acc.add_method(doc, method("pm-2"), by="u", now=NOW)
-    assert doc["active_method_id"] == "pm-2"
+    doc.add_method(method("pm-2"), by="u", now=NOW)
+    [event] = published(doc, 1)
+    assert doc.active_method_id == "pm-2"
     assert event["data"]["previous_payment_method_id"] == "pm-1"
-    assert acc.activate(doc, "pm-2", by="u", now=NOW) == []  # already active: nothing new
+    doc.activate("pm-2", by="u", now=NOW)
+    assert published(doc, 2) == []  # already active: nothing new
 
 
 def test_bil3_sepa_waits_for_its_credit_check_then_becomes_active():
     doc = fresh()
-    acc.add_method(doc, method("pm-1"), by="u", now=NOW)
-    [request] = acc.add_method(doc, method("pm-2", acc.PENDING_CHECK, "sepa_debit"), by="u",
-                               now=NOW)
+    doc.add_method(method("pm-1"), by="u", now=NOW)
+    doc.add_method(method("pm-2", PENDING_CHECK, "sepa_debit"), by="u", now=NOW)
+    [request] = published(doc, 1)
     assert request["type"] == "billing.credit_check.requested.v1"
-    assert doc["active_method_id"] == "pm-1"
+    assert doc.active_method_id == "pm-1"
     with pytest.raises(PaymentMethodNotUsable):
-        acc.activate(doc, "pm-2", by="u", now=NOW)
-    assert acc.apply_credit_check(doc, request_id="other", method_id="pm-2", approved=True,
-                                  reason=None, now=NOW) is None
-    [activated] = acc.apply_credit_check(doc, request_id="cc_pm-2", method_id="pm-2",
-                                         approved=True, reason=None, now=NOW)
-    assert doc["active_method_id"] == "pm-2" and activated["data"]["kind"] == "sepa_debit"
-    assert acc.apply_credit_check(doc, request_id="cc_pm-2", method_id="pm-2", approved=False,
-                                  reason="late", now=NOW) == []
-    assert acc.find_method(doc, "pm-2")["status"] == acc.USABLE
+        doc.activate("pm-2", by="u", now=NOW)
+    assert doc.apply_credit_check(request_id="other", method_id="pm-2", approved=True,
+                                  reason=None, now=NOW) is False
+    assert doc.apply_credit_check(request_id="cc_pm-2", method_id="pm-2", approved=True,
+                                  reason=None, now=NOW)
+    [activated] = published(doc, 2)
+    assert doc.active_method_id == "pm-2" and activated["data"]["kind"] == "sepa_debit"
+    assert doc.apply_credit_check(request_id="cc_pm-2", method_id="pm-2", approved=False,
+                                  reason="late", now=NOW)
+    assert published(doc, 3) == []
+    assert doc.find_method("pm-2").status == USABLE
 
 
 def test_bil6_invoice_is_billed_with_the_method_active_at_its_issue_time():
     doc = fresh()
-    acc.add_method(doc, method("pm-1"), by="u", now=NOW)
-    acc.add_method(doc, method("pm-2"), by="u", now=NOW + timedelta(days=10))
-    assert acc.active_method_at(doc, NOW + timedelta(days=5))["id"] == "pm-1"
-    assert acc.active_method_at(doc, NOW + timedelta(days=11))["id"] == "pm-2"
+    doc.add_method(method("pm-1"), by="u", now=NOW)
+    doc.add_method(method("pm-2"), by="u", now=NOW + timedelta(days=10))
+    assert doc.active_method_at(NOW + timedelta(days=5)).id == "pm-1"
+    assert doc.active_method_at(NOW + timedelta(days=11)).id == "pm-2"
     # Issued before any activation: billed with the method active now.
-    assert acc.active_method_at(doc, NOW - timedelta(days=1))["id"] == "pm-2"
+    assert doc.active_method_at(NOW - timedelta(days=1)).id == "pm-2"
 
 
 def test_bil3_every_change_is_kept_in_the_history():
     doc = fresh()
-    acc.add_method(doc, method("pm-1"), by="u", now=NOW)
-    acc.add_method(doc, method("pm-2"), by="u", now=NOW)
-    acc.activate(doc, "pm-1", by="admin", now=NOW)
-    assert [(e["action"], e.get("payment_method_id")) for e in doc["history"]] == [
+    doc.add_method(method("pm-1"), by="u", now=NOW)
+    doc.add_method(method("pm-2"), by="u", now=NOW)
+    doc.activate("pm-1", by="admin", now=NOW)
+    assert [(e.action, e.payment_method_id) for e in doc.history] == [
         ("added", "pm-1"), ("activated", "pm-1"), ("added", "pm-2"), ("activated", "pm-2"),
         ("activated", "pm-1")]
-    assert [e["seq"] for e in doc["history"]] == [1, 2, 3, 4, 5]
+    assert [e.seq for e in doc.history] == [1, 2, 3, 4, 5]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, InvalidInput, NotFound, Problem
+from shared.errors import Conflict, InvalidInput, NotFound, PermanentEventError, Problem
 
 
 def field_problem(cls: type[InvalidInput], field: str, rule: str, message: str) -> InvalidInput:
@@ -111,3 +111,7 @@ class InvalidIdempotencyKey(Problem):
 
 class UnknownCompany(Exception):
     """An event for a company billing has no account for (yet): retried, then parked."""
+
+
+class InvoiceLinesDoNotAddUp(PermanentEventError):
+    """An issued invoice whose lines do not add up: it never will, so it is parked at once."""

@@ -1,23 +1,19 @@
 """billing's HTTP API, one module per area (billing details, payment methods,
-subscriptions, invoices); all routes go into one table."""
+subscriptions, invoices); all routes go into one table. Each route parses its request
+(``services.billing.commands``), calls a use case (``handlers``) or a read (``views``) with
+the ``Billing`` unit, and maps the answer to its response model."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, model_validator
 
-from services.billing.domain.cards import contains_card_number
-from services.billing.domain.errors import CardNumberInBody
-from services.billing.payment_provider import CardProvider
-from services.billing.store import BillingStore
-from shared.auth import BILLING_ADMIN, COMPANY_ADMIN, Access
+from services.billing.handlers import Billing
+from shared.app_keys import unit
+from shared.auth import BILLING_ADMIN, COMPANY_ADMIN, Access, Principal
+from shared.errors import Forbidden
 from shared.http import Routes
 
 routes = Routes()
-STORE = web.AppKey("billing_store", BillingStore)
-CARD_PROVIDER = web.AppKey("card_provider", CardProvider)
 # BIL-4: billing data is for company and billing administrators only.
 BILLING_ADMINS = Access.of(roles=(COMPANY_ADMIN, BILLING_ADMIN), scopes=("billing:read",))
 BILLING_WRITERS = Access.of(roles=(COMPANY_ADMIN, BILLING_ADMIN))
@@ -26,23 +22,15 @@ BILLING_WRITERS = Access.of(roles=(COMPANY_ADMIN, BILLING_ADMIN))
 COMPANY_USERS = Access()
 
 
-def _refuse_card_numbers(data: Any) -> Any:
-    # Runs before any field is validated, on the body as sent: nothing of it is echoed.
-    if contains_card_number(data):
-        raise CardNumberInBody()
-    return data
+def billing(request: web.Request) -> Billing:
+    return unit(request.app, Billing)
 
 
-class Body(BaseModel):
-    """Every billing request body: unknown fields are refused, card numbers anywhere too."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def no_card_numbers(cls, data: Any) -> Any:
-        return _refuse_card_numbers(data)
-
+def company_of(principal: Principal) -> str:
+    """The caller's company (every billing route's ``Access`` admits only a company's)."""
+    if not principal.company_id:
+        raise Forbidden("The token belongs to no company.")
+    return principal.company_id
 
 
 from services.billing.http import (  # noqa: E402,F401  (each module adds its routes)
@@ -51,5 +39,3 @@ from services.billing.http import (  # noqa: E402,F401  (each module adds its ro
     payment_methods,
     subscriptions,
 )
-from services.billing.http.payment_methods import NewPaymentMethod  # noqa: E402,F401
-from services.billing.http.subscriptions import Booking  # noqa: E402,F401

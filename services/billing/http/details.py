@@ -4,51 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import phonenumbers
 from aiohttp import web
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import BaseModel, Field
 
-from services.billing import handlers
-from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, STORE, Body, routes
+from services.billing import handlers, views
+from services.billing.commands import Address, BillingDetailsIn, SetBillingDetails
+from services.billing.domain import details as domain
+from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, billing, company_of, routes
 from shared.auth import Principal
-
-
-class Address(Body):
-    """A postal address for invoices."""
-
-    street: str = Field(min_length=1, max_length=200, description="Street and house number",
-                        examples=["Friedrichstraße 123"])
-    additional: str | None = Field(None, max_length=200,
-                                   description="Address addition: building, floor, c/o",
-                                   examples=["3rd floor"])
-    postal_code: str = Field(min_length=2, max_length=16, pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]*$",
-                             description="Postal code as written in the country",
-                             examples=["10117"])
-    city: str = Field(min_length=1, max_length=100, description="City", examples=["Berlin"])
-    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code",
-                         examples=["DE"])
-
-    @field_validator("country")
-    @classmethod
-    def known_country(cls, v: str) -> str:
-        if v not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError("not an ISO 3166-1 alpha-2 country code")
-        return v
-
-
-class BillingDetailsIn(Body):
-    """Who invoices are addressed to and where they are sent."""
-
-    recipient: str = Field(min_length=1, max_length=200,
-                           description="Invoice recipient, usually the company's legal name",
-                           examples=["Muster GmbH"])
-    address: Address = Field(description="The recipient's postal address")
-    invoice_email: EmailStr = Field(description="Where invoices and billing notices are sent",
-                                    examples=["invoices@muster.example"])
-    vat_id: str | None = Field(None, min_length=4, max_length=20,
-                               description="EU VAT id with its country prefix, checked per "
-                                           "country (checksum where the country has one)",
-                               examples=["DE136695976"])
 
 
 class BillingDetails(BaseModel):
@@ -62,6 +25,10 @@ class BillingDetails(BaseModel):
                                                  "none given", examples=["DE136695976"])
     updated_at: datetime | None = Field(None, description="When the details were last set",
                                         examples=["2026-03-02T09:15:00Z"])
+
+
+def details_out(details: domain.BillingDetails) -> BillingDetails:
+    return BillingDetails.model_validate(details.model_dump())
 
 
 class BillingAccount(BaseModel):
@@ -88,26 +55,28 @@ async def get_billing_account(request: web.Request, principal: Principal) -> Bil
     Company administrators and billing administrators (or a client with `billing:read`). The
     account is opened a moment after the registration: until then 404
     `billing-account-not-found`."""
-    account = await handlers.billing_account(request.app[STORE], principal.company_id)
-    return BillingAccount(**account, active_payment_method_id=account.get("active_method_id"))
+    account = await views.billing_account(billing(request), company_of(principal))
+    return BillingAccount(company_id=account.company_id, company_name=account.company_name,
+                          status=account.status, opened_at=account.opened_at,
+                          active_payment_method_id=account.active_method_id)
 
 
 @routes.get("/v1/billing-details", response=BillingDetails, access=BILLING_ADMINS,
             tags=("billing details",), problems=(404,))
-async def get_billing_details(request: web.Request, principal: Principal) -> dict:
+async def get_billing_details(request: web.Request, principal: Principal) -> BillingDetails:
     """Read the billing details
 
     The invoice recipient, postal address, invoice email address and VAT id. Company
     administrators and billing administrators (or a client with `billing:read`). 404
     `billing-details-not-found` until they are set with `PUT /v1/billing-details` (or with
     the first booking)."""
-    return await handlers.billing_details(request.app[STORE], principal.company_id)
+    return details_out(await views.billing_details(billing(request), company_of(principal)))
 
 
 @routes.put("/v1/billing-details", body=BillingDetailsIn, response=BillingDetails,
             access=BILLING_WRITERS, tags=("billing details",), problems=(404, 409, 422))
 async def put_billing_details(request: web.Request, body: BillingDetailsIn,
-                              principal: Principal) -> dict:
+                              principal: Principal) -> BillingDetails:
     """Set the billing details
 
     Replaces the invoice recipient, address, invoice email address and VAT id as a whole;
@@ -116,6 +85,6 @@ async def put_billing_details(request: web.Request, body: BillingDetailsIn,
     that country's rules (422 `invalid-vat-id`). The change is kept in the payment history.
     Nothing that looks like a card number may appear anywhere in the body (422
     `card-number-in-body`)."""
-    return await handlers.set_billing_details(request.app[STORE], principal,
-                                              body.model_dump(mode="json"))
+    return details_out(await handlers.set_billing_details(
+        SetBillingDetails(company_of(principal), principal.subject, body), billing(request)))
 

@@ -7,8 +7,11 @@ from datetime import date, datetime
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from services.billing import handlers, own_number
-from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, STORE, routes
+from services.billing import handlers, views
+from services.billing.commands import SetInvoiceReader
+from services.billing.domain import invoices as domain
+from services.billing.domain.account import InvoiceReader as Reader
+from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, billing, company_of, routes
 from shared.auth import PHONE_INVOICES, Access, Principal
 from shared.errors import InvalidInput
 
@@ -55,8 +58,8 @@ class Invoice(BaseModel):
     payment_method: BilledWith | None = Field(description="The method active when issued")
 
 
-def invoice_out(d: dict) -> Invoice:
-    return Invoice(**{**d, "customer_number": d.get("customer_number") or None})
+def invoice_out(d: domain.Invoice) -> Invoice:
+    return Invoice.model_validate({**d.model_dump(), "customer_number": d.customer_number or None})
 
 
 class InvoicePage(BaseModel):
@@ -109,6 +112,10 @@ class InvoiceReaders(BaseModel):
     items: list[InvoiceReader] = Field(description="Every user granted the online invoices")
 
 
+def readers_out(readers: list[Reader]) -> InvoiceReaders:
+    return InvoiceReaders(items=[InvoiceReader.model_validate(r.model_dump()) for r in readers])
+
+
 class ReaderPath(BaseModel):
     """The user a path names."""
 
@@ -117,8 +124,8 @@ class ReaderPath(BaseModel):
 
 
 # ID-6: a mobile-number login reads its own number's invoices when its company allows it.
-INVOICE_READERS = Access.of(roles=BILLING_ADMINS.roles, scopes=BILLING_ADMINS.scopes,
-                            phone_permission=PHONE_INVOICES)
+INVOICE_READERS = Access.of(roles=tuple(BILLING_ADMINS.roles),
+                            scopes=tuple(BILLING_ADMINS.scopes), phone_permission=PHONE_INVOICES)
 ONLINE_INVOICE_READERS = Access.of(phone_permission=PHONE_INVOICES)
 
 
@@ -132,12 +139,13 @@ async def list_invoices(request: web.Request, query: PageQuery,
     Company administrators and billing administrators (or a client with `billing:read`). A
     mobile-number login whose company allows it (`own_number:invoices`) sees the invoices of
     the customer numbers its number runs under."""
+    uow, company_id = billing(request), company_of(principal)
     if principal.phone is not None:
-        items, cursor, _ = await own_number.phone_invoices(
-            request.app[STORE], principal, limit=query.limit, cursor=query.cursor)
+        items, cursor, _ = await views.phone_invoices(
+            uow, company_id, principal.phone, limit=query.limit, cursor=query.cursor)
         return InvoicePage(items=[invoice_out(d) for d in items], next_cursor=cursor)
-    items, cursor = await handlers.invoice_page(request.app[STORE], principal.company_id,
-                                                limit=query.limit, cursor=query.cursor)
+    items, cursor = await views.invoice_page(uow, company_id, limit=query.limit,
+                                             cursor=query.cursor)
     return InvoicePage(items=[invoice_out(d) for d in items], next_cursor=cursor)
 
 
@@ -153,11 +161,15 @@ async def list_online_invoices(request: web.Request, query: OnlineInvoiceQuery,
     A mobile-number login whose company allows it (`own_number:invoices`) sees those of the
     customer numbers its number runs under. 422 `customer-number-not-linked` for a number
     that is not linked to the company."""
-    reader = own_number.phone_invoices if principal.phone is not None else \
-        handlers.online_invoices
-    items, cursor, numbers = await reader(
-        request.app[STORE], principal, limit=query.limit, cursor=query.cursor,
-        customer_number=query.customer_number)
+    uow, company_id = billing(request), company_of(principal)
+    if principal.phone is not None:
+        items, cursor, numbers = await views.phone_invoices(
+            uow, company_id, principal.phone, limit=query.limit, cursor=query.cursor,
+            customer_number=query.customer_number)
+    else:
+        items, cursor, numbers = await views.online_invoices(
+            uow, company_id, principal, limit=query.limit, cursor=query.cursor,
+            customer_number=query.customer_number)
     return OnlineInvoicePage(items=[invoice_out(d) for d in items], next_cursor=cursor,
                              customer_numbers=numbers)
 
@@ -170,8 +182,8 @@ async def list_invoice_readers(request: web.Request, principal: Principal) -> In
     The users an administrator granted the online invoices to, with who granted it and
     when. Company administrators and billing administrators (or a client with
     `billing:read`)."""
-    account = await handlers.billing_account(request.app[STORE], principal.company_id)
-    return InvoiceReaders(items=account.get("invoice_readers", []))
+    account = await views.billing_account(billing(request), company_of(principal))
+    return readers_out(account.invoice_readers)
 
 
 @routes.put("/v1/online-invoices/readers/{user_id}", response=InvoiceReaders,
@@ -183,9 +195,9 @@ async def grant_invoice_reader(request: web.Request, principal: Principal) -> In
     Lets a user of the company see the online invoices; answers every user granted them.
     Granting it twice changes nothing. Company administrators and billing administrators;
     the change is kept in the payment history."""
-    readers = await handlers.set_invoice_reader(request.app[STORE], principal,
-                                                _user_id(request), True)
-    return InvoiceReaders(items=readers)
+    return readers_out(await handlers.set_invoice_reader(SetInvoiceReader(
+        company_of(principal), principal.subject, _user_id(request), True),
+        billing(request)))
 
 
 @routes.delete("/v1/online-invoices/readers/{user_id}", response=InvoiceReaders,
@@ -197,9 +209,9 @@ async def revoke_invoice_reader(request: web.Request, principal: Principal) -> I
     Answers the users still granted them; a user not granted them changes nothing. Company
     administrators and billing administrators; the change is kept in the payment
     history."""
-    readers = await handlers.set_invoice_reader(request.app[STORE], principal,
-                                                _user_id(request), False)
-    return InvoiceReaders(items=readers)
+    return readers_out(await handlers.set_invoice_reader(SetInvoiceReader(
+        company_of(principal), principal.subject, _user_id(request), False),
+        billing(request)))
 
 
 def _user_id(request: web.Request) -> str:

@@ -3,114 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, RootModel, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.billing import handlers
-from services.billing import payment_methods as methods
-from services.billing.accounts import history_page
-from services.billing.domain import account as acc
-from services.billing.domain.sepa import mask_iban
-from services.billing.http import (
-    BILLING_ADMINS,
-    BILLING_WRITERS,
-    CARD_PROVIDER,
-    STORE,
-    Body,
-    _refuse_card_numbers,
-    routes,
+from services.billing import handlers, views
+from services.billing.commands import (
+    ActivatePaymentMethod,
+    AddPaymentMethod,
+    CardUpdate,
+    NewPaymentMethod,
+    RemovePaymentMethod,
+    UpdateCard,
 )
+from services.billing.domain import payment_methods as domain
+from services.billing.domain.account import BillingAccount
+from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, billing, company_of, routes
 from services.billing.idempotency import idempotent
 from shared.auth import Principal
 from shared.errors import InvalidInput
-
-CUSTOMER_NUMBER: dict[str, Any] = {"min_length": 4, "max_length": 20,
-                                   "pattern": r"^[A-Za-z0-9-]+$", "examples": ["1234567890"]}
-
-
-class LandlineBill(Body):
-    """Pay with the landline bill of a landline customer number linked to the company."""
-
-    kind: Literal["landline_bill"] = Field(description="The kind of method",
-                                           examples=["landline_bill"])
-    customer_number: str = Field(description="A landline customer number linked to the "
-                                             "company (contracts' links)", **CUSTOMER_NUMBER)
-
-
-class MobileBill(Body):
-    """Pay with the mobile bill of a mobile customer number linked to the company."""
-
-    kind: Literal["mobile_bill"] = Field(description="The kind of method",
-                                         examples=["mobile_bill"])
-    customer_number: str = Field(description="A mobile customer number linked to the "
-                                             "company (contracts' links)", **CUSTOMER_NUMBER)
-
-
-class CreditCard(Body):
-    """A credit card: only the payment provider's token, the brand, the last four digits and
-    the expiry; the card number itself is never sent."""
-
-    kind: Literal["credit_card"] = Field(description="The kind of method",
-                                         examples=["credit_card"])
-    provider_token: str = Field(min_length=6, max_length=200, pattern=r"^[A-Za-z0-9_-]+$",
-                                description="The payment provider's token for the card, "
-                                            "checked with the provider",
-                                examples=["tok_1Pq2Rs3Tu4Vw5Xy6"])
-    brand: str = Field(min_length=2, max_length=40,
-                       description="visa, mastercard, diners_discover or jcb",
-                       examples=["visa"])
-    last4: str = Field(pattern=r"^[0-9]{4}$", description="The card number's last four digits",
-                       examples=["4242"])
-    exp_month: int = Field(ge=1, le=12, description="Expiry month", examples=[9])
-    exp_year: int = Field(ge=2000, le=2100, description="Expiry year (an expired card is "
-                                                        "refused)", examples=[2031])
-    holder_name: str | None = Field(None, max_length=100, description="Name on the card",
-                                    examples=["Erika Mustermann"])
-
-
-class PayPal(Body):
-    """PayPal through a billing agreement the company concluded with PayPal."""
-
-    kind: Literal["paypal"] = Field(description="The kind of method", examples=["paypal"])
-    billing_agreement_id: str = Field(pattern=r"^B-[A-Z0-9]{17}$",
-                                      description="PayPal's billing agreement id",
-                                      examples=["B-5YM71234AB567890C"])
-    payer_email: EmailStr = Field(description="The PayPal account's email address",
-                                  examples=["payments@muster.example"])
-
-
-class SepaDebit(Body):
-    """SEPA direct debit from a bank account; usable once the credit check approves it."""
-
-    kind: Literal["sepa_debit"] = Field(description="The kind of method",
-                                        examples=["sepa_debit"])
-    iban: str = Field(min_length=2, max_length=42,
-                      description="The account's IBAN (spaces allowed), checked with schwifty",
-                      examples=["DE89 3704 0044 0532 0130 00"])
-    bic: str = Field(min_length=2, max_length=14,
-                     description="The bank's BIC, 8 or 11 characters, matching the IBAN's bank",
-                     examples=["COBADEFFXXX"])
-    account_holder: str = Field(min_length=2, max_length=70,
-                                description="The account holder's name",
-                                examples=["Muster GmbH"])
-    mandate_accepted: Literal[True] = Field(
-        description="The account holder authorises the SEPA direct debit mandate",
-        examples=[True])
-
-
-PaymentMethodChoice = Annotated[LandlineBill | MobileBill | CreditCard | PayPal | SepaDebit,
-                                Field(discriminator="kind")]
-
-
-class NewPaymentMethod(RootModel[PaymentMethodChoice]):
-    """A new payment method, one of the kinds named by `kind`."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def no_card_numbers(cls, data: Any) -> Any:
-        return _refuse_card_numbers(data)
+from shared.pagination import decode_cursor, encode_cursor
 
 
 class PaymentMethod(BaseModel):
@@ -148,20 +61,17 @@ class PaymentMethods(BaseModel):
     items: list[PaymentMethod] = Field(description="Every method, removed ones left out")
 
 
-def _public_details(m: dict) -> dict:
-    d = dict(m.get("details") or {})
-    d.pop("provider_token", None)
-    if "iban" in d:
-        d["iban"] = mask_iban(d["iban"])
-    return d
+def method_out(m: domain.PaymentMethod, account: BillingAccount) -> PaymentMethod:
+    return PaymentMethod(id=m.id, kind=m.kind, status=m.status,
+                         active=m.id == account.active_method_id, display=m.display,
+                         details=m.public_details(), created_at=m.created_at,
+                         last_activated_at=m.last_activated_at,
+                         rejection_reason=m.rejection_reason)
 
 
-def method_out(m: dict, account: dict) -> PaymentMethod:
-    return PaymentMethod(id=m["id"], kind=m["kind"], status=m["status"],
-                         active=m["id"] == account.get("active_method_id"), display=m["display"],
-                         details=_public_details(m), created_at=m["created_at"],
-                         last_activated_at=m.get("last_activated_at"),
-                         rejection_reason=m.get("rejection_reason"))
+def methods_out(account: BillingAccount) -> PaymentMethods:
+    return PaymentMethods(active_payment_method_id=account.active_method_id,
+                          items=[method_out(m, account) for m in account.live_methods()])
 
 
 class HistoryEntry(BaseModel):
@@ -205,19 +115,6 @@ class HistoryQuery(BaseModel):
                                examples=["aDQy"])
 
 
-class CardUpdate(Body):
-    """A card's new expiry and the provider's token for it: brand and last four digits stay."""
-
-    provider_token: str = Field(min_length=6, max_length=200, pattern=r"^[A-Za-z0-9_-]+$",
-                                description="The payment provider's new token for the same "
-                                            "card", examples=["tok_9Zy8Xw7Vu6Ts5Rq4"])
-    exp_month: int = Field(ge=1, le=12, description="New expiry month", examples=[3])
-    exp_year: int = Field(ge=2000, le=2100, description="New expiry year", examples=[2033])
-    holder_name: str | None = Field(None, max_length=100,
-                                    description="Name on the card; omitted: unchanged",
-                                    examples=["Erika Mustermann"])
-
-
 class MethodPath(BaseModel):
     """The payment method a path names."""
 
@@ -235,9 +132,7 @@ async def list_payment_methods(request: web.Request, principal: Principal) -> Pa
     method bills everything once the company has any. Company administrators and billing
     administrators (or a client with `billing:read`). Provider tokens are never shown; an
     IBAN is masked."""
-    account = await handlers.billing_account(request.app[STORE], principal.company_id)
-    return PaymentMethods(active_payment_method_id=account.get("active_method_id"),
-                          items=[method_out(m, account) for m in acc.live_methods(account)])
+    return methods_out(await views.billing_account(billing(request), company_of(principal)))
 
 
 @routes.post("/v1/payment-methods", body=NewPaymentMethod, response=PaymentMethod, status=201,
@@ -260,13 +155,14 @@ async def add_payment_method(request: web.Request, body: NewPaymentMethod,
     retries safe: the same key with the same body answers the stored response again with
     `Idempotent-Replayed: true`; with another body 422 `idempotency-key-reused`; while the
     first request still runs 409 `idempotency-request-in-progress`."""
-    async def run():
-        method, account = await methods.add_payment_method(
-            request.app[STORE], request.app[CARD_PROVIDER], principal,
-            body.root.model_dump(mode="json"))
+    uow = billing(request)
+
+    async def run() -> tuple[int, PaymentMethod]:
+        method, account = await handlers.add_payment_method(
+            AddPaymentMethod(company_of(principal), principal.subject, body.root), uow)
         return 201, method_out(method, account)
 
-    return await idempotent(request, principal, request.app[STORE].idempotency, run)
+    return await idempotent(request, principal, uow.store.idempotency, run)
 
 
 @routes.post("/v1/payment-methods/{method_id}/activation", response=PaymentMethod,
@@ -280,8 +176,9 @@ async def activate_payment_method(request: web.Request, principal: Principal) ->
     administrators. 409 `payment-method-not-usable` while its credit check runs or after it
     was rejected; 422 `customer-number-not-linked` when a bill's customer number is no longer
     linked to the company."""
-    method, account = await methods.activate_payment_method(
-        request.app[STORE], principal, request.match_info["method_id"])
+    method, account = await handlers.activate_payment_method(ActivatePaymentMethod(
+        company_of(principal), principal.subject, request.match_info["method_id"]),
+        billing(request))
     return method_out(method, account)
 
 
@@ -295,20 +192,19 @@ async def payment_history(request: web.Request, query: HistoryQuery,
     readers: the newest `limit` entries, oldest first within the page; `next_cursor` walks
     back to older ones, however old (entries beyond the newest 100 come from the archive).
     Company administrators and billing administrators (or a client with `billing:read`)."""
-    store = request.app[STORE]
-    account = await handlers.billing_account(store, principal.company_id)
+    uow = billing(request)
+    account = await views.billing_account(uow, company_of(principal))
     before = None
     if query.cursor:
-        raw = handlers.decode_cursor(query.cursor)
+        raw = decode_cursor(query.cursor)
         if not raw.startswith("h") or not raw[1:].isdigit():
             raise InvalidInput([{"field": "query.cursor", "rule": "cursor",
                                  "message": "Pass the next_cursor of the previous page as is."}])
         before = int(raw[1:])
-    items, older = await history_page(store, account, before=before, limit=query.limit)
-    return History(items=[HistoryEntry(**e) for e in items],
-                   archived=max(0, account.get("history_seq", 0)
-                                - len(account.get("history", []))),
-                   next_cursor=handlers.encode_cursor(f"h{older}") if older else None)
+    items, older = await views.history_page(uow, account, before=before, limit=query.limit)
+    return History(items=[HistoryEntry.model_validate(e.model_dump()) for e in items],
+                   archived=max(0, account.history_seq - len(account.history)),
+                   next_cursor=encode_cursor(f"h{older}") if older else None)
 
 
 def _method_id(request: web.Request) -> str:
@@ -332,9 +228,8 @@ async def update_card(request: web.Request, body: CardUpdate,
     of method can not be changed (409 `payment-method-not-a-card`): add them anew and remove
     the old one. 503 `payment-provider-unavailable` when the card can not be confirmed right
     now."""
-    method, account = await methods.update_card(
-        request.app[STORE], request.app[CARD_PROVIDER], principal, _method_id(request),
-        body.model_dump(mode="json"))
+    method, account = await handlers.update_card(UpdateCard(
+        company_of(principal), principal.subject, _method_id(request), body), billing(request))
     return method_out(method, account)
 
 
@@ -349,7 +244,5 @@ async def remove_payment_method(request: web.Request, principal: Principal) -> P
     in the same change; the only usable method, while active, is refused (409
     `payment-method-still-needed`). Invoices billed with a removed method keep naming it.
     Company administrators and billing administrators."""
-    account = await methods.remove_payment_method(request.app[STORE], principal,
-                                                  _method_id(request))
-    return PaymentMethods(active_payment_method_id=account.get("active_method_id"),
-                          items=[method_out(m, account) for m in acc.live_methods(account)])
+    return methods_out(await handlers.remove_payment_method(RemovePaymentMethod(
+        company_of(principal), principal.subject, _method_id(request)), billing(request)))

@@ -8,20 +8,26 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from services.billing import handlers
-from services.billing.domain import account as acc
+from services.billing import handlers, views
+from services.billing.commands import (
+    Booking,
+    BookSubscription,
+    CancelSubscription,
+    ChangeLicences,
+    LicenceChange,
+)
+from services.billing.domain import subscriptions as domain
+from services.billing.domain.account import BillingAccount
 from services.billing.domain.catalogue import PRODUCTS
 from services.billing.http import (
     BILLING_ADMINS,
     BILLING_WRITERS,
-    CARD_PROVIDER,
     COMPANY_USERS,
-    STORE,
-    Body,
+    billing,
+    company_of,
     routes,
 )
-from services.billing.http.details import BillingDetailsIn
-from services.billing.http.payment_methods import PaymentMethod, PaymentMethodChoice, method_out
+from services.billing.http.payment_methods import PaymentMethod, method_out
 from services.billing.idempotency import idempotent
 from shared.auth import Principal
 
@@ -42,34 +48,6 @@ class Products(BaseModel):
     """The product catalogue."""
 
     items: list[Product] = Field(description="Every product that can be booked")
-
-
-class Booking(Body):
-    """A product to book with its number of licences; a company without a payment method
-    brings one (and may bring its billing details) in the same request."""
-
-    product_id: str = Field(min_length=1, max_length=64,
-                            description="The product's id from `GET /v1/products`",
-                            examples=["m365-business-standard"])
-    licences: int = Field(ge=1, le=10_000, description="Number of licences, at most the "
-                                                       "product's `max_licences`",
-                          examples=[25])
-    payment_method: PaymentMethodChoice | None = Field(
-        None, description="Needed when the company has no payment method yet; becomes the "
-                          "active one, as with `POST /v1/payment-methods`",
-        examples=[{"kind": "paypal", "billing_agreement_id": "B-5YM71234AB567890C",
-                   "payer_email": "payments@muster.example"}])
-    billing_details: BillingDetailsIn | None = Field(
-        None, description="Billing details to set with the booking, as with "
-                          "`PUT /v1/billing-details`")
-
-
-class LicenceChange(Body):
-    """A subscription's new number of licences."""
-
-    licences: int = Field(ge=1, le=10_000, description="The new number of licences, at most "
-                                                       "the product's `max_licences`",
-                          examples=[30])
 
 
 class Subscription(BaseModel):
@@ -104,13 +82,13 @@ class Subscriptions(BaseModel):
     items: list[Subscription] = Field(description="Every subscription, cancelled ones too")
 
 
-def subscription_out(s: dict, account: dict) -> Subscription:
-    return Subscription(**{k: s[k] for k in ("id", "product_id", "product_name", "licences",
-                                             "unit_price_minor", "currency", "status",
-                                             "booked_at", "cancelled_at")},
-                        monthly_amount_minor=s["licences"] * s["unit_price_minor"],
-                        billed_with=None if s["status"] == "cancelled"
-                        else account.get("active_method_id"))
+def subscription_out(s: domain.Subscription, account: BillingAccount) -> Subscription:
+    return Subscription(id=s.id, product_id=s.product_id, product_name=s.product_name,
+                        licences=s.licences, unit_price_minor=s.unit_price_minor,
+                        currency=s.currency, status=s.status, booked_at=s.booked_at,
+                        cancelled_at=s.cancelled_at, monthly_amount_minor=s.monthly_amount_minor,
+                        billed_with=None if s.status == "cancelled"
+                        else account.active_method_id)
 
 
 class BookingDone(BaseModel):
@@ -148,9 +126,8 @@ async def list_subscriptions(request: web.Request, principal: Principal) -> Subs
     The company's subscriptions, cancelled ones included; every active one is billed with
     the active payment method. Company administrators and billing administrators (or a
     client with `billing:read`)."""
-    account = await handlers.billing_account(request.app[STORE], principal.company_id)
-    return Subscriptions(items=[subscription_out(s, account)
-                                for s in account.get("subscriptions", [])])
+    account = await views.billing_account(billing(request), company_of(principal))
+    return Subscriptions(items=[subscription_out(s, account) for s in account.subscriptions])
 
 
 @routes.post("/v1/subscriptions", body=Booking, response=BookingDone, status=201,
@@ -172,20 +149,16 @@ async def book_subscription(request: web.Request, body: Booking,
     retries safe: the same key with the same body answers the stored response again with
     `Idempotent-Replayed: true`; with another body 422 `idempotency-key-reused`; while the
     first request still runs 409 `idempotency-request-in-progress`."""
-    async def run():
+    uow = billing(request)
+
+    async def run() -> tuple[int, BookingDone]:
         sub, account = await handlers.book_subscription(
-            request.app[STORE], request.app[CARD_PROVIDER], principal,
-            product_id=body.product_id, licences=body.licences,
-            payment_method=body.payment_method.model_dump(mode="json")
-            if body.payment_method else None,
-            billing_details=body.billing_details.model_dump(mode="json")
-            if body.billing_details else None)
-        active = account.get("active_method_id")
-        method = acc.find_method(account, active) if active else None
+            BookSubscription(company_of(principal), principal.subject, body), uow)
+        method = account.active_method
         return 201, BookingDone(subscription=subscription_out(sub, account),
                                 payment_method=method_out(method, account) if method else None)
 
-    return await idempotent(request, principal, request.app[STORE].idempotency, run)
+    return await idempotent(request, principal, uow.store.idempotency, run)
 
 
 @routes.patch("/v1/subscriptions/{subscription_id}", body=LicenceChange, response=Subscription,
@@ -198,8 +171,9 @@ async def change_subscription(request: web.Request, body: LicenceChange,
     Sets a subscription's number of licences (1 to the product's `max_licences`); the monthly
     amount follows. Company administrators and billing administrators. 409
     `subscription-cancelled` for a cancelled subscription."""
-    sub, account = await handlers.change_subscription(
-        request.app[STORE], principal, request.match_info["subscription_id"], body.licences)
+    sub, account = await handlers.change_licences(ChangeLicences(
+        company_of(principal), principal.subject, request.match_info["subscription_id"],
+        body.licences), billing(request))
     return subscription_out(sub, account)
 
 
@@ -212,7 +186,8 @@ async def cancel_subscription(request: web.Request, principal: Principal) -> Sub
     Cancels a subscription; it stays listed as `cancelled` with the time it ended.
     Cancelling a cancelled subscription changes nothing. Company administrators and billing
     administrators."""
-    sub, account = await handlers.cancel_subscription(
-        request.app[STORE], principal, request.match_info["subscription_id"])
+    sub, account = await handlers.cancel_subscription(CancelSubscription(
+        company_of(principal), principal.subject, request.match_info["subscription_id"]),
+        billing(request))
     return subscription_out(sub, account)
 
