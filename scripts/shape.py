@@ -25,7 +25,7 @@ MONGO_CALLS = frozenset({
     "delete_one", "delete_many", "find_one_and_update", "find_one_and_delete",
     "find_one_and_replace", "replace_one", "aggregate", "count_documents",
     "estimated_document_count", "distinct", "bulk_write", "create_index", "create_indexes",
-    "drop", "watch",
+    "drop",
 })
 APP_KEYS = Path("shared/app_keys.py")
 
