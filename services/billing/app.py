@@ -34,8 +34,7 @@ async def setup(app: web.Application) -> None:
     if not isinstance(settings, BillingSettings):
         raise TypeError(f"billing runs with BillingSettings, not {type(settings).__name__}")
     store = BillingStore.on(app[DB], on_events=app[RELAY].wake)
-    for aggregates in store.aggregates:
-        app[RELAY].watch(aggregates)
+    store.published_by(app[RELAY])
     await store.apply_indexes()
     app[UNIT] = Billing(store=store, card_provider=card_provider(settings), settings=settings)
 

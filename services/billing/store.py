@@ -19,6 +19,7 @@ from services.billing.domain.invoices import Invoice
 from services.billing.domain.payment_methods import PaymentMethod
 from services.billing.events import envelopes
 from shared.mongo import Aggregates, Index, apply_indexes, is_duplicate
+from shared.relay import Relay
 
 
 def _not_found() -> BillingAccountNotFound:
@@ -179,6 +180,11 @@ class BillingStore:
     @property
     def aggregates(self) -> list[Aggregates]:
         return [self.accounts.aggregates, self.invoices.aggregates]
+
+    def published_by(self, relay: Relay) -> None:
+        """The relay publishes the events saved with accounts and invoices."""
+        for a in self.aggregates:
+            relay.watch(a)
 
     async def apply_indexes(self) -> None:
         for a in self.aggregates:
