@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import ServiceSettings, dev_default
@@ -91,7 +91,7 @@ class IdentitySettings(ServiceSettings):
     login_failures_before_lock: int = 5
     lock_minutes: int = 15
     login_failures_per_hour: int = 100
-    internal_clients: list[InternalClient] = []
+    internal_clients: list[InternalClient] = Field(default_factory=list)
     signing_key_reload_seconds: float = 60.0
     # -- user administration (ID-2, ID-11; users work package) --
     # Wrong activation codes before the code is used up and a new one must be requested.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -56,11 +56,11 @@ def user_id_for(cause: str) -> str:
     return str(uuid.uuid5(_USER_IDS, cause))
 
 
-def is_master(roles) -> bool:
+def is_master(roles: Iterable[str]) -> bool:
     return COMPANY_ADMIN in roles
 
 
-def check_may_assign(actor: dict, role: str, permissions: list[str] = ()) -> None:
+def check_may_assign(actor: Mapping[str, Any], role: str, permissions: Sequence[str] = ()) -> None:
     """Only a master administrator gives administrator roles or delegated permissions."""
     if is_master(actor["roles"]):
         return
@@ -69,7 +69,7 @@ def check_may_assign(actor: dict, role: str, permissions: list[str] = ()) -> Non
                              "delegated permissions.", role=role)
 
 
-def check_may_invite(actor: dict, role: str) -> None:
+def check_may_invite(actor: Mapping[str, Any], role: str) -> None:
     """users:invite lets a sub-administrator invite users and billing administrators only."""
     if is_master(actor["roles"]):
         return
@@ -80,7 +80,7 @@ def check_may_invite(actor: dict, role: str) -> None:
                              role=role)
 
 
-def check_may_manage(actor: dict, target: dict) -> None:
+def check_may_manage(actor: Mapping[str, Any], target: Mapping[str, Any]) -> None:
     """users:manage lets a sub-administrator manage users and billing administrators only."""
     if actor["_id"] == target["_id"]:
         raise RoleNotAllowed("You can not change your own role or status; ask another "
@@ -93,25 +93,27 @@ def check_may_manage(actor: dict, target: dict) -> None:
         raise RoleNotAllowed("Only a company administrator may change administrators.")
 
 
-def master_of(actor: dict) -> str | None:
+def master_of(actor: Mapping[str, Any]) -> str | None:
     """The master administrator new users created by ``actor`` belong under."""
-    return actor["_id"] if is_master(actor["roles"]) else actor.get("parent_user_id")
+    master = actor["_id"] if is_master(actor["roles"]) else actor.get("parent_user_id")
+    return None if master is None else str(master)
 
 
-def parent_for(role: str, actor: dict) -> str | None:
+def parent_for(role: str, actor: Mapping[str, Any]) -> str | None:
     """A company administrator is a master and has no parent; anyone else is under one."""
     return None if role == COMPANY_ADMIN else master_of(actor)
 
 
-def login_id(user: dict) -> str:
-    return user.get("username") or user["email"]
+def login_id(user: Mapping[str, Any]) -> str:
+    return str(user.get("username") or user["email"])
 
 
-def is_locked(user: dict, now: float | None = None) -> bool:
+def is_locked(user: Mapping[str, Any], now: float | None = None) -> bool:
     return float(user.get("locked_until") or 0.0) > (now or time.time())
 
 
-def check_activation_code(user: dict, matches: bool, now: float, tries_left: int) -> None:
+def check_activation_code(user: Mapping[str, Any], matches: bool, now: float,
+                          tries_left: int) -> None:
     """A correct code that has not expired activates; the rest is a specific problem."""
     if not matches:
         raise ActivationCodeInvalid("The activation code is not correct. Check it and try "

@@ -24,6 +24,7 @@ from services.identity.settings import IdentitySettings
 from services.identity.store import IdentityStore
 from services.identity.store.companies import CompanyRepository
 from services.identity.store.logins import LoginIds
+from services.identity.store.registrations import RegistrationRepository
 from services.identity.store.sessions import LoginAttemptRepository, RefreshTokens
 from services.identity.store.users import UserRepository
 from services.identity.tokens import SigningKeys
@@ -61,6 +62,7 @@ class Identity:
     login_ids: LoginIds = field(init=False)
     refresh_tokens: RefreshTokens = field(init=False)
     login_attempts: LoginAttemptRepository = field(init=False)
+    registrations: RegistrationRepository = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = UserRepository(self.store.users)
@@ -68,6 +70,7 @@ class Identity:
         self.login_ids = LoginIds(self.store.logins)
         self.refresh_tokens = RefreshTokens(self.store.refresh_tokens)
         self.login_attempts = LoginAttemptRepository(self.store.login_attempts)
+        self.registrations = RegistrationRepository(self.store.registrations)
 
     def event(self, spec: EventSpec, data: Any, *, subject: str,
               company_id: str | None = None) -> dict:

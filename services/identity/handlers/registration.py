@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from services.identity import events
 from services.identity.domain import handles
 from services.identity.domain import registration as reg
 from services.identity.domain.companies import Company, RegisteringAdmin
@@ -38,34 +38,30 @@ async def start_registration(ctx: Identity, cmd: reg.StartRegistration, client_i
         "Too many registrations were started from here or for this address. Try again "
         "later.")
     token = new_token()
-    now = datetime.now(UTC)
-    doc = reg.new_registration(str(cmd.email), cmd.language, token_hash(token), now,
-                               timedelta(hours=ctx.settings.registration_link_hours))
-    data = events.RegistrationStarted(registration_id=doc["_id"], email=doc["email"],
-                                      language=cmd.language, token=token,
-                                      expires_at=doc["expires_at"])
-    await ctx.store.registrations.create(
-        doc, [ctx.event(events.REGISTRATION_STARTED, data, subject=doc["_id"])])
+    await ctx.registrations.create(reg.Registration.start(
+        str(cmd.email), cmd.language, token, token_hash(token), datetime.now(UTC),
+        timedelta(hours=ctx.settings.registration_link_hours)))
 
 
-async def verify_registration_link(ctx: Identity, token: str) -> dict:
-    doc = await ctx.store.registrations.get({"token_hash": token_hash(token)})
-    if doc is None:
+async def verify_registration_link(ctx: Identity, token: str) -> reg.Registration:
+    registration = await ctx.registrations.by_token_hash(token_hash(token))
+    if registration is None:
         raise LinkInvalid("The link is not valid. Check that you copied all of it.")
-    reg.check_can_complete(doc, datetime.now(UTC))
-    return doc
+    registration.check_can_complete(datetime.now(UTC))
+    return registration
 
 
-async def complete_registration(ctx: Identity, cmd: reg.CompleteRegistration) -> dict:
+async def complete_registration(ctx: Identity, cmd: reg.CompleteRegistration
+                                ) -> dict[str, Any]:
     """Create the company with this account as its company administrator. Each write
     touches one document and can be repeated, so a failure half way is finished by sending
     the same request again."""
-    doc = await verify_registration_link(ctx, cmd.token)
+    registration = await verify_registration_link(ctx, cmd.token)
     # Checked against the login id the company name suggests before anything is claimed.
     await check_new_password(cmd.password, policy=PasswordPolicy(),
                              username=f"{handles.ADMIN}@{handles.propose(cmd.company_name)}")
-    email, user_id, company_id = doc["email"], doc["user_id"], doc["company_id"]
-    language = doc["language"]
+    email, user_id = registration.email, registration.user_id
+    company_id, language = registration.company_id, registration.language
     await claim_login(ctx, f"email:{email}", user_id)
     # ID-14 (seed 002): the company's login domain and "admin@<domain>" for its administrator.
     login_domain, username = await login_domains.claim_for_registration(
@@ -86,11 +82,7 @@ async def complete_registration(ctx: Identity, cmd: reg.CompleteRegistration) ->
             user_id=user_id, email=email, first_name=cmd.first_name, surname=cmd.surname,
             phone=cmd.phone)))
 
-    def complete(d: dict) -> list:
-        d["status"] = "completed"
-        d["completed_at"] = now
-        return []
-    await ctx.store.registrations.change({"_id": doc["_id"]}, complete)
+    await ctx.registrations.change(registration.id, lambda r: r.complete(now))
     # The stored user, if an earlier try of this request made it first.
     stored = await ctx.users.get(user_id) or user
     session = await start_session(ctx, stored, ["pwd"])

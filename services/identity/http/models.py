@@ -84,8 +84,9 @@ class Session(BaseModel):
         None, description="Send it with the code (POST /v1/sessions/code) or to ask for a new "
                           "code (POST /v1/sessions/{attempt_id}/code-resend)",
         examples=["b1946ac92492d2347c6235b4d2611184"])
-    phone_hint: str | None = Field(None, description="The number the code went to, its middle hidden",
-                                   examples=["+36•••••••67"])
+    phone_hint: str | None = Field(
+        None, description="The number the code went to, its middle hidden",
+        examples=["+36•••••••67"])
     code_expires_in: int | None = Field(None, description="Seconds the SMS code is valid",
                                         examples=[300])
     resend_after_seconds: int | None = Field(

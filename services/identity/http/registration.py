@@ -74,8 +74,8 @@ async def verify_registration_link(request: web.Request, body: VerifyLink) -> Li
     address and until when the link works. 404 `link-invalid` for an unknown token, 410
     `link-expired` for an expired one, 409 `registration-completed` when the registration
     was completed already (log in instead)."""
-    doc = await handlers.verify_registration_link(request.app[IDENTITY], body.token)
-    return LinkDetails(email=doc["email"], expires_at=doc["expires_at"])
+    registration = await handlers.verify_registration_link(request.app[IDENTITY], body.token)
+    return LinkDetails(email=registration.email, expires_at=registration.expires_at)
 
 
 @routes.post("/v1/registrations/completion", body=CompleteRegistration,
