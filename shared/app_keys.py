@@ -17,7 +17,7 @@ from aiohttp import web
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.auth import TokenVerifier
-from shared.bus import Bus
+from shared.bus.protocol import EventBus
 from shared.config import ServiceSettings
 from shared.metrics import Metrics
 from shared.relay import Relay
@@ -53,7 +53,7 @@ OPENAPI_INFO: web.AppKey[dict[str, str]] = web.AppKey("openapi_info")
 
 # -- the process (shared.service) ------------------------------------------------------------
 DB: web.AppKey[AsyncDatabase[dict[str, Any]]] = web.AppKey("db")
-BUS = web.AppKey("bus", Bus)
+BUS: web.AppKey[EventBus] = web.AppKey("bus")
 RELAY = web.AppKey("relay", Relay)
 SERVICE_SETTINGS = web.AppKey("service_settings", ServiceSettings)
 

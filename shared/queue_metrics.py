@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import TYPE_CHECKING
 
 from shared import tracing
-from shared.bus import PUBLISH_TIMEOUT, Bus
+from shared.bus.topology import PUBLISH_TIMEOUT
 from shared.logging import get_logger
+
+if TYPE_CHECKING:  # the bus starts and stops its ``QueueMetrics``
+    from shared.bus.rabbitmq import Bus
 
 log = get_logger("queue_metrics")
 
@@ -29,19 +33,21 @@ async def observe_queues(bus: Bus) -> None:
         queue = await asyncio.wait_for(
             channel.declare_queue(t.queue, passive=True, robust=False), PUBLISH_TIMEOUT)
         declared = queue.declaration_result
-        metrics.consumer_queue_messages.labels(t.queue).set(declared.message_count)
-        metrics.consumer_queue_consumers.labels(t.queue).set(declared.consumer_count)
+        metrics.consumer_queue_messages.labels(t.queue).set(declared.message_count or 0)
+        metrics.consumer_queue_consumers.labels(t.queue).set(declared.consumer_count or 0)
         parked = await asyncio.wait_for(
             channel.declare_queue(t.parked, passive=True, robust=False), PUBLISH_TIMEOUT)
         # Labelled by the service's queue: one label value names the service everywhere.
-        metrics.parked_messages.labels(t.queue).set(parked.declaration_result.message_count)
+        metrics.parked_messages.labels(t.queue).set(
+            parked.declaration_result.message_count or 0)
     finally:
         with contextlib.suppress(Exception):
             await channel.close()
 
 
 class QueueMetrics:
-    """Keeps the queue gauges of a consuming process current (``start``/``stop``)."""
+    """Keeps the queue gauges of a consuming process current (``start``/``stop``; the bus
+    does both when given ``queue_metrics_interval``)."""
 
     def __init__(self, bus: Bus, interval: float = 15.0) -> None:
         self.bus = bus

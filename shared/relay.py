@@ -43,7 +43,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared import tracing
-from shared.bus import Bus
+from shared.bus.protocol import EventBus
 from shared.lease import Lease
 from shared.logging import get_logger
 from shared.metrics import Metrics
@@ -79,7 +79,7 @@ class _Wake:
 
 
 class Relay:
-    def __init__(self, bus: Bus, metrics: Metrics, *, poll_seconds: float = 1.0,
+    def __init__(self, bus: EventBus, metrics: Metrics, *, poll_seconds: float = 1.0,
                  lease_seconds: float = 30.0, concurrency: int = 2, batch: int = 64,
                  window: int = 128, client: AsyncMongoClient | None = None,
                  max_handed_over: int = 10_000) -> None:
@@ -189,6 +189,8 @@ class Relay:
                 raise
             except Exception as e:  # broker or database away: back off, the lease protects us
                 log.warning("relay cycle failed", error=f"{type(e).__name__}: {e}"[:300])
+                # Not a retry of one call (no stamina): the worker's loop pauses, and its next
+                # cycle claims afresh whatever is due then.
                 await asyncio.sleep(min(self.poll_seconds, 1.0))
                 continue
             self.last_cycle = time.time()

@@ -14,24 +14,26 @@ was written, and the process exits 0.
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import stamina
 from aiohttp import web
 
 from shared import mongo, tracing
 from shared.app_keys import BUS, DB, RELAY, SERVICE_SETTINGS
 from shared.auth import TokenVerifier
-from shared.bus import Bus, Subscription, Topology
+from shared.bus import Bus, EventBus, Subscription, Topology
 from shared.config import DevelopmentDefaultRefused, ServiceSettings, refuse_development_defaults
 from shared.http import Routes, add_readiness_check, add_routes, new_app
 from shared.logging import configure_logging, get_logger
 from shared.metrics import Metrics
-from shared.queue_metrics import QueueMetrics
 from shared.relay import Relay
 
 ROLES = ("api", "worker", "all")
+# How often a consuming process reads its queues' depths (``shared.queue_metrics``).
+QUEUE_METRICS_SECONDS = 15.0
 
 log = get_logger("service")
 
@@ -45,15 +47,16 @@ class ServiceDefinition:
     # Creates the service's stores on the database (register them with ``relay.watch``).
     setup: Callable[[web.Application], Awaitable[None]]
     # The consumed events, bound to the app's stores.
-    subscriptions: Callable[[web.Application], list[Subscription]] = lambda app: []
+    subscriptions: Callable[[web.Application], list[Subscription[Any]]] = lambda app: []
     description: str = ""
     extra_contexts: list[Callable[[web.Application], AsyncIterator[None]]] = field(
         default_factory=list)
 
 
 def create_app(definition: ServiceDefinition, settings: ServiceSettings,
-               role: str = "all") -> web.Application:
-    """The service's application for ``role``; nothing connects until it starts."""
+               role: str = "all", *, bus: EventBus | None = None) -> web.Application:
+    """The service's application for ``role``; nothing connects until it starts. ``bus``:
+    the event bus to use instead of the RabbitMQ one of ``settings`` (an ``InMemoryBus``)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
     # Before anything else: a pepper or key everybody knows must never serve real users.
@@ -64,9 +67,8 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings,
     app = new_app(metrics=metrics, verifier=verifier, max_body_bytes=settings.max_body_bytes,
                   title=definition.title, description=definition.description)
     app[SERVICE_SETTINGS] = settings
-    bus = Bus(settings.amqp_url, Topology(settings.bus_prefix, settings.service_name), metrics,
-              prefetch=settings.prefetch, delivery_limit=settings.delivery_limit,
-              retry_delays=settings.retry_delays, max_event_bytes=settings.max_event_bytes)
+    if bus is None:
+        bus = rabbitmq_bus(settings, metrics)
     relay = Relay(bus, metrics, poll_seconds=settings.relay_poll_seconds,
                   lease_seconds=settings.relay_lease_seconds)
     app[BUS] = bus
@@ -96,12 +98,9 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings,
             add_readiness_check(app, "consumers", lambda: bus.consuming)
         await relay.start()
         add_readiness_check(app, "relay", lambda: relay.running)
-        queues = QueueMetrics(bus)
         if role in ("worker", "all"):
             await bus.start_consuming()
-            queues.start()  # consumer lag and parked messages in /metrics
         yield
-        await queues.stop()
         # The handlers first (the grace period counts from SIGTERM, see ``stop_taking_work``),
         # then the relay, which publishes what they wrote, then the connection.
         await bus.drain(settings.shutdown_grace_seconds)
@@ -124,17 +123,27 @@ def create_app(definition: ServiceDefinition, settings: ServiceSettings,
     return app
 
 
-async def _connect_with_retry(bus: Bus, seconds: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        try:
-            await bus.connect()
-            return
-        except Exception as e:
-            if asyncio.get_running_loop().time() > deadline:
+def rabbitmq_bus(settings: ServiceSettings, metrics: Metrics) -> Bus:
+    """The service's bus on RabbitMQ, as ``settings`` say; a consuming process reads its
+    queues' depths into the metrics (consumer lag, parked messages)."""
+    return Bus(settings.amqp_url, Topology(settings.bus_prefix, settings.service_name), metrics,
+               prefetch=settings.prefetch, delivery_limit=settings.delivery_limit,
+               retry_delays=settings.retry_delays, max_event_bytes=settings.max_event_bytes,
+               queue_metrics_interval=QUEUE_METRICS_SECONDS)
+
+
+async def _connect_with_retry(bus: EventBus, seconds: float = 60.0) -> None:
+    """Connect, trying again every second for ``seconds`` while the broker does not answer
+    (it may start after us)."""
+    async for attempt in stamina.retry_context(on=Exception, attempts=None, timeout=seconds,
+                                               wait_initial=1.0, wait_max=1.0,
+                                               wait_jitter=0.0):
+        with attempt:
+            try:
+                await bus.connect()
+            except Exception as e:
+                log.warning("broker not reachable yet; retrying", error=str(e)[:200])
                 raise
-            log.warning("broker not reachable yet; retrying", error=str(e)[:200])
-            await asyncio.sleep(1.0)
 
 
 def main(definition: ServiceDefinition, settings_type: type[ServiceSettings],

@@ -64,3 +64,13 @@ def spans():
     yield exporter
     tracing.use(None)
     provider.shutdown()
+
+
+@pytest.fixture
+def memory_bus():
+    """An event bus in memory (``shared.bus.InMemoryBus``): published events in
+    ``memory_bus.published``, parked ones in ``memory_bus.parked``; ``await
+    memory_bus.deliver_all()`` hands what is queued to the subscribed handlers."""
+    from shared.bus import InMemoryBus
+
+    return InMemoryBus("svc")

@@ -1,18 +1,10 @@
-"""The RabbitMQ side of the platform: one topic exchange, a quorum queue per service, retries
-with back-off, and a parking queue that keeps each failed message with the reason.
-
-Topology for prefix ``p`` and service ``s``::
-
-    p.events            topic exchange; routing key = event type
-    p.s                 quorum queue of s (competing consumers across replicas), bound per
-                        subscribed type; delivery limit, dead-letters to p.dead
-    p.s.retry.<ms>ms    one delay queue per back-off step: TTL, then back to p.s
-    p.dead              direct exchange for what the delivery limit rejects
-    p.s.parked          what can not be processed, with x-park-* headers saying why (a
-                        durable classic queue: looking at it spends no delivery attempt)
+"""The RabbitMQ implementation of ``EventBus``: one topic exchange, a quorum queue per
+service, retries with back-off through delay queues, and a parking queue that keeps each failed
+message with the reason (the names and arguments: ``shared.bus.topology``).
 
 Consumers dispatch on the envelope's ``type``, not on the routing key, so retried and
 replayed messages (which travel through the default exchange) are handled the same way.
+Decoding and the fate of a failed delivery are the bus-independent ``shared.bus.delivery``.
 """
 
 from __future__ import annotations
@@ -21,110 +13,38 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
-from pydantic import BaseModel, ValidationError
-from structlog.contextvars import bound_contextvars
 
-from shared import tracing
-from shared.errors import PermanentEventError
-from shared.events import CloudEvent
-from shared.logging import correlation_id, get_logger
+from shared import queue_metrics, tracing
+from shared.bus.delivery import (
+    Park,
+    Retry,
+    after_failure,
+    attempts_of,
+    decode,
+    handling,
+    park_headers,
+    retry_headers,
+    subscribe,
+    type_label,
+)
+from shared.bus.protocol import Subscription
+from shared.bus.topology import (
+    CLOSE_TIMEOUT,
+    PARKING_ARGUMENTS,
+    PUBLISH_TIMEOUT,
+    Topology,
+    retry_queue_arguments,
+    service_queue_arguments,
+)
+from shared.logging import get_logger
 from shared.metrics import Metrics
 
 log = get_logger("bus")
-PUBLISH_TIMEOUT = 10.0
-# How long ``close`` waits for the broker (cancel the consumer) before it lets the connection go.
-CLOSE_TIMEOUT = 5.0
-
-# The parking queue's arguments (see ``Bus._declare_parking_queue`` for why classic).
-PARKING_ARGUMENTS: dict[str, Any] = {"x-queue-type": "classic"}
-
-DataT = TypeVar("DataT", bound=BaseModel)
-Handler = Callable[[CloudEvent, DataT], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Subscription(Generic[DataT]):
-    """One consumed event type: the model its ``data`` must match and the handler to call.
-
-    The handler receives ``data`` as that model (``Subscription("t", Model, handle)`` with
-    ``async def handle(event: CloudEvent, data: Model)``): a type checker holds the two
-    together, no ``isinstance`` needed in the handler.
-    """
-
-    type: str
-    model: type[DataT]
-    handler: Handler[DataT]
-
-
-@dataclass(frozen=True)
-class Topology:
-    prefix: str
-    service: str
-
-    @property
-    def exchange(self) -> str:
-        return f"{self.prefix}.events"
-
-    @property
-    def dead_exchange(self) -> str:
-        return f"{self.prefix}.dead"
-
-    @property
-    def queue(self) -> str:
-        return f"{self.prefix}.{self.service}"
-
-    @property
-    def parked(self) -> str:
-        return f"{self.prefix}.{self.service}.parked"
-
-    def retry(self, delay_seconds: float) -> str:
-        return f"{self.prefix}.{self.service}.retry.{int(delay_seconds * 1000)}ms"
-
-
-# Every queue names its type, and the quorum queue its delivery limit: RabbitMQ 4 changed
-# defaults that would otherwise apply (a vhost's default queue type may make an untyped
-# queue a quorum queue, and a quorum queue without x-delivery-limit gets 20 deliveries).
-# Naming "classic" is equivalent to naming nothing on 3.x, so existing queues are kept.
-def service_queue_arguments(topology: Topology, delivery_limit: int) -> dict[str, Any]:
-    """The service's quorum queue: a bounded number of deliveries, then dead-lettered to the
-    parking queue (through the dead-letter exchange)."""
-    return {
-        "x-queue-type": "quorum",
-        "x-delivery-limit": delivery_limit,
-        "x-dead-letter-exchange": topology.dead_exchange,
-        "x-dead-letter-routing-key": topology.queue,
-    }
-
-
-def retry_queue_arguments(topology: Topology, delay_seconds: float) -> dict[str, Any]:
-    """A delay queue: a classic queue (nothing consumes it, so no delivery is ever counted)
-    whose messages expire after the delay and go back to the service's queue."""
-    return {
-        "x-queue-type": "classic",
-        "x-message-ttl": int(delay_seconds * 1000),
-        "x-dead-letter-exchange": "",
-        "x-dead-letter-routing-key": topology.queue,
-    }
-
-
-class _Park(Exception):
-    def __init__(self, reason: str, detail: str, event_type: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason, self.detail, self.event_type = reason, detail, event_type
-
-
-def validation_detail(exc: ValidationError) -> str:
-    """Validation errors as ``field: rule (message)``, one per line, input values left out."""
-    return "\n".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['type']} ({e['msg']})"
-        for e in exc.errors(include_input=False, include_url=False)
-    )
 
 
 class Bus:
@@ -132,7 +52,8 @@ class Bus:
 
     def __init__(self, url: str, topology: Topology, metrics: Metrics, *, prefetch: int = 32,
                  delivery_limit: int = 10, retry_delays: list[float] | None = None,
-                 max_event_bytes: int = 1_048_576) -> None:
+                 max_event_bytes: int = 1_048_576,
+                 queue_metrics_interval: float | None = None) -> None:
         self.url = url
         self.topology = topology
         self.metrics = metrics
@@ -140,7 +61,11 @@ class Bus:
         self.delivery_limit = delivery_limit
         self.retry_delays = list(retry_delays if retry_delays is not None else [1, 5, 30])
         self.max_event_bytes = max_event_bytes
-        self.subscriptions: dict[str, Subscription] = {}
+        self.subscriptions: dict[str, Subscription[Any]] = {}
+        # Consumer lag and parked messages in the metrics, read every this many seconds while
+        # consuming (``shared.queue_metrics``); None: not read.
+        self._queue_metrics = (queue_metrics.QueueMetrics(self, queue_metrics_interval)
+                               if queue_metrics_interval is not None else None)
         # Strong references: aio-pika restores only what is still referenced after a reconnect.
         self.connection: AbstractRobustConnection | None = None
         self._publish_channel: aio_pika.abc.AbstractRobustChannel | None = None
@@ -154,7 +79,7 @@ class Bus:
         # The low-level channel our consumer was last seen on: ``consuming`` is true only while
         # that channel is open and still carries the consumer (refreshed after every reopen).
         self._consumer_channel: Any = None
-        self._in_flight: set[asyncio.Task] = set()
+        self._in_flight: set[asyncio.Task[Any]] = set()
         # Set by ``stop_consuming``: from then on a delivery is handed back, not handled.
         self._stopping_since: float | None = None
 
@@ -196,6 +121,8 @@ class Bus:
     async def drain(self, grace: float) -> None:
         """Wait until the handlers running have settled their messages, at most ``grace``
         seconds after ``stop_consuming``; then cancel the rest, whose messages are requeued."""
+        if self._queue_metrics is not None:
+            await self._queue_metrics.stop()
         await self.stop_consuming()
         deadline = (self._stopping_since or time.monotonic()) + grace
         await asyncio.sleep(0)  # handlers of the last deliveries register themselves first
@@ -261,11 +188,8 @@ class Bus:
         self.metrics.events_published.labels(envelope["type"]).inc()
 
     # -- consuming -------------------------------------------------------------------------
-    def subscribe(self, subscriptions: list[Subscription]) -> None:
-        for s in subscriptions:
-            if s.type in self.subscriptions:
-                raise ValueError(f"{s.type} is subscribed twice")
-            self.subscriptions[s.type] = s
+    def subscribe(self, subscriptions: Sequence[Subscription[Any]]) -> None:
+        subscribe(self.subscriptions, subscriptions)
 
     async def declare_queues(self) -> None:
         """Declare the service's queue, its delay and parking queues, and every binding."""
@@ -277,8 +201,8 @@ class Bus:
         channel.reopen_callbacks.add(self._on_reopen)
         exchange = await channel.declare_exchange(t.exchange, aio_pika.ExchangeType.TOPIC,
                                                   durable=True)
-        dead = await channel.declare_exchange(t.dead_exchange, aio_pika.ExchangeType.DIRECT,
-                                              durable=True)
+        await channel.declare_exchange(t.dead_exchange, aio_pika.ExchangeType.DIRECT,
+                                       durable=True)
         self._queue = await channel.declare_queue(
             t.queue, durable=True, arguments=service_queue_arguments(t, self.delivery_limit))
         await self._declare_parking_queue()
@@ -328,6 +252,8 @@ class Bus:
         # Only consuming processes report the consumer (API processes have none to lose).
         self.metrics.consumer_attached.labels(self.topology.queue).set_function(
             lambda: 1 if self.consuming else 0)
+        if self._queue_metrics is not None:
+            self._queue_metrics.start()
 
     async def _on_reconnect(self, _connection: Any) -> None:
         await self._check_consumer()
@@ -345,7 +271,8 @@ class Bus:
         if tag is None or queue is None or channel is None:
             return
         try:
-            low = await asyncio.wait_for(channel.get_underlay_channel(), PUBLISH_TIMEOUT)
+            # aiormq's channel: its ``consumers`` are not part of the abstract type.
+            low: Any = await asyncio.wait_for(channel.get_underlay_channel(), PUBLISH_TIMEOUT)
             if tag not in low.consumers:
                 log.warning("consumer missing after reconnect; consuming again")
                 await queue.consume(self._on_message, no_ack=False, consumer_tag=tag,
@@ -374,35 +301,6 @@ class Bus:
             if task is not None:
                 self._in_flight.discard(task)
 
-    def _decode(self, message: AbstractIncomingMessage) -> tuple[CloudEvent, BaseModel, Subscription[Any]]:
-        if len(message.body) > self.max_event_bytes:
-            raise _Park("too-large", f"{len(message.body)} bytes; the limit is "
-                                     f"{self.max_event_bytes}")
-        try:
-            raw = json.loads(message.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise _Park("not-json", str(e)) from None
-        except RecursionError:
-            # Deeply nested input ("[[[[..."): park it now, never let it escape as a crash
-            # that returns the message to the queue until the broker drops it.
-            raise _Park("not-json", "nested deeper than the JSON parser allows") from None
-        if not isinstance(raw, dict):
-            raise _Park("not-an-envelope", "the body is JSON but not an object")
-        try:
-            event = CloudEvent.model_validate(raw)
-        except ValidationError as e:
-            etype = raw.get("type") if isinstance(raw.get("type"), str) else None
-            raise _Park("invalid-envelope", validation_detail(e), etype) from None
-        sub = self.subscriptions.get(event.type)
-        if sub is None:
-            raise _Park("unknown-type", f"{self.topology.service} does not consume {event.type}",
-                        event.type)
-        try:
-            data = sub.model.model_validate(event.data)
-        except ValidationError as e:
-            raise _Park("invalid-data", validation_detail(e), event.type) from None
-        return event, data, sub
-
     async def _process(self, message: AbstractIncomingMessage) -> None:
         try:
             await self._handle(message)
@@ -412,6 +310,7 @@ class Bus:
             # Retry or parking copy not confirmed, or the ack itself failed. If the channel is
             # still open, give the message back (after a pause, not in a hot loop); the queue's
             # delivery limit dead-letters it to the parking queue if this keeps happening.
+            # The pause is no retry of ours (the broker redelivers), so no stamina here.
             log.error("event could not be settled; returning it to the queue",
                       error=f"{type(e).__name__}: {e}"[:500])
             await asyncio.sleep(1.0)
@@ -419,71 +318,44 @@ class Bus:
                 await message.nack(requeue=True)
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
-        attempts = int((message.headers or {}).get("x-attempts", 0) or 0)
+        attempts = attempts_of(message.headers)
         etype = message.type or "unknown"
         try:
-            event, data, sub = self._decode(message)
-        except _Park as p:
+            decoded = decode(message.body, self.subscriptions, max_bytes=self.max_event_bytes,
+                             service=self.topology.service)
+        except Park as p:
             # Metrics name the type the envelope claims when it can be read at all (a type
             # the service consumes; any other is counted as "other").
             await self._park(message, (p.event_type or etype)[:100], p.reason, p.detail,
                              attempts)
             return
+        event = decoded.event
         etype = event.type
-        token = correlation_id.set(event.correlationid or event.id)
-        try:
-            with (tracing.processing(event, message.headers, self.topology.queue),
-                  bound_contextvars(event_type=event.type, event_id=event.id)):
-                try:
-                    await sub.handler(event, data)
-                except PermanentEventError as e:
-                    tracing.failed(e)
-                    log.warning("event rejected", reason_code="rejected", error=str(e))
-                    await self._park(message, etype, "rejected", str(e), attempts)
-                    return
-                except Exception as e:
-                    tracing.failed(e)
-                    await self._retry_or_park(message, etype, attempts, e)
-                    return
-                await message.ack()
-                self.metrics.events_consumed.labels(etype, "ok").inc()
-        finally:
-            correlation_id.reset(token)
-
-    async def _retry_or_park(self, message: AbstractIncomingMessage, etype: str, attempts: int,
-                             exc: Exception) -> None:
-        detail = f"{type(exc).__name__}: {exc}"
-        if attempts < len(self.retry_delays):
-            delay = self.retry_delays[attempts]
-            log.warning("event handler failed; retrying", attempt=attempts + 1,
-                        delay_s=delay, error=detail[:500])
-            await self._send_to(self.topology.retry(delay), message,
-                                {"x-attempts": attempts + 1, "x-last-error": detail[:1000]})
+        with handling(event, message.headers, self.topology.queue):
+            try:
+                await decoded.subscription.handler(event, decoded.data)
+            except Exception as e:
+                outcome = after_failure(e, attempts, self.retry_delays)
+                if isinstance(outcome, Retry):
+                    await self._retry(message, etype, outcome)
+                else:
+                    await self._park(message, etype, outcome.reason, outcome.detail,
+                                     outcome.attempts)
+                return
             await message.ack()
-            self.metrics.events_retried.labels(etype).inc()
-        else:
-            log.error("event handler kept failing; parking", attempts=attempts + 1,
-                      error=detail[:500])
-            await self._park(message, etype, "handler-failed", detail, attempts + 1)
+            self.metrics.events_consumed.labels(etype, "ok").inc()
+
+    async def _retry(self, message: AbstractIncomingMessage, etype: str, retry: Retry) -> None:
+        await self._send_to(self.topology.retry(retry.delay), message, retry_headers(retry))
+        await message.ack()
+        self.metrics.events_retried.labels(etype).inc()
 
     async def _park(self, message: AbstractIncomingMessage, etype: str, reason: str,
                     detail: str, attempts: int) -> None:
-        log.warning("event parked", reason_code=reason, detail=detail[:500])
-        await self._send_to(self.topology.parked, message, {
-            "x-park-reason": reason,
-            "x-park-detail": detail[:8000],
-            "x-park-attempts": attempts,
-            "x-parked-at": time.time(),
-            "x-parked-by": self.topology.service,
-            "x-original-routing-key": message.routing_key or "",
-        })
+        await self._send_to(self.topology.parked, message, park_headers(
+            reason, detail, attempts, self.topology.service, message.routing_key or ""))
         await message.ack()
-        self.metrics.events_parked.labels(self._type_label(etype), reason).inc()
-
-    def _type_label(self, etype: str) -> str:
-        """The type as a metric label: a subscribed type, else ``other`` (a message may claim
-        any type; the label set stays bounded by what the service consumes)."""
-        return etype if etype in self.subscriptions else "other"
+        self.metrics.events_parked.labels(type_label(etype, self.subscriptions), reason).inc()
 
     async def _send_to(self, queue_name: str, message: AbstractIncomingMessage,
                        headers: dict[str, Any]) -> None:
