@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 import jwt
 
-from shared.errors import Forbidden, Unauthenticated
+from shared.errors import Forbidden, Unauthenticated, Unavailable
 
 ALGORITHMS = ["EdDSA", "ES256"]
 # An unknown kid fetches the keys again, but not more often than this (random kids are cheap).
@@ -292,9 +292,9 @@ class TokenVerifier:
         return Principal.from_claims(claims)
 
 
-def _keys_unavailable() -> Unauthenticated:
-    return Unauthenticated("The signing keys can not be fetched right now.", status=503,
-                           slug="keys-unavailable", title="Signing keys unavailable")
+def _keys_unavailable() -> Unavailable:
+    return Unavailable("The signing keys can not be fetched right now.",
+                       slug="keys-unavailable", title="Signing keys unavailable")
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -36,7 +36,23 @@ from pymongo.errors import ConnectionFailure as PyMongoConnectionFailure
 
 from shared.app_keys import METRICS, OPENAPI_INFO, READINESS, ROUTES, VERIFIER
 from shared.auth import Access, Principal, TokenVerifier, bearer_token
-from shared.errors import Problem, database_unavailable
+from shared.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    Problem,
+    TooManyRequests,
+    Unauthenticated,
+    Unavailable,
+    UnsupportedMediaType,
+    Unprocessable,
+    database_unavailable,
+)
 from shared.logging import correlation_id, get_logger, new_correlation_id
 from shared.metrics import Metrics
 from shared.openapi import (  # noqa: F401  (PROBLEM_SCHEMA, openapi_document: the kit's API)
@@ -65,21 +81,69 @@ def _json_text(data: Any) -> str:
     return json.dumps(to_jsonable_python(data, by_alias=True, fallback=str))
 
 
+# The one status of each error category (shared.errors): a problem answers with the status
+# of the first category in its class's MRO, so a problem type has one status everywhere.
+STATUS_BY_CATEGORY: dict[type[Problem], int] = {
+    BadRequest: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    MethodNotAllowed: 405,
+    Conflict: 409,
+    Gone: 410,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    Unprocessable: 422,
+    TooManyRequests: 429,
+    InternalError: 500,
+    Unavailable: 503,
+    Problem: 400,  # a problem of no category: the client's request, as sent, is refused
+}
+
+
+def status_of(problem: Problem | type[Problem]) -> int:
+    """The HTTP status that answers ``problem`` (an error or an error class)."""
+    cls = problem if isinstance(problem, type) else type(problem)
+    for klass in cls.__mro__:
+        if klass in STATUS_BY_CATEGORY:
+            return STATUS_BY_CATEGORY[klass]
+    raise TypeError(f"{cls.__name__} is not a Problem")
+
+
+def problem_body(problem: Problem, status: int | None = None,
+                 instance: str | None = None) -> dict[str, Any]:
+    """The RFC 9457 members, then the extension members (which never replace them)."""
+    body: dict[str, Any] = {"type": problem.type, "title": problem.title,
+                            "status": status_of(problem) if status is None else status}
+    if problem.detail:
+        body["detail"] = problem.detail
+    if instance:
+        body["instance"] = instance
+    for name, value in problem.extra.items():
+        body.setdefault(name, value)
+    return body
+
+
 def problem_response(problem: Problem, request: web.Request | None = None,
-                     headers: dict[str, str] | None = None) -> web.Response:
-    """``problem`` as an RFC 9457 ``application/problem+json`` response."""
-    body = problem.to_dict(instance=request.path if request is not None else None)
+                     headers: dict[str, str] | None = None,
+                     status: int | None = None) -> web.Response:
+    """``problem`` as an RFC 9457 ``application/problem+json`` response, with the status of
+    its category (``status`` only for aiohttp's own refusals, which have no category)."""
+    status = status_of(problem) if status is None else status
+    body = problem_body(problem, status, request.path if request is not None else None)
     cid = correlation_id.get()
     if cid:
         body.setdefault("correlation_id", cid)
     if problem.extra.get("retry_after"):
         headers = {**(headers or {}), "Retry-After": str(max(1, int(problem.extra["retry_after"])))}
-    return web.Response(status=problem.status, text=_json_text(body),
+    return web.Response(status=status, text=_json_text(body),
                         content_type=PROBLEM_JSON, headers=headers)
 
 
-_HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
-               415: "unsupported-media-type", 400: "bad-request"}
+# aiohttp's own refusals with a category of their own; any other status is an "http-error".
+_HTTP_CATEGORIES: dict[int, type[Problem]] = {
+    400: BadRequest, 404: NotFound, 405: MethodNotAllowed, 413: PayloadTooLarge,
+    415: UnsupportedMediaType}
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None
@@ -223,8 +287,7 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     """The request's JSON body as ``model``, parsed strictly (``shared.parsing``): 415, 413,
     400 (malformed) or 422 otherwise."""
     if request.content_type != "application/json":
-        raise Problem("Send the body as application/json.", status=415,
-                      slug="unsupported-media-type", title="Unsupported media type")
+        raise UnsupportedMediaType("Send the body as application/json.")
     return parse_json(await request.read(), model)
 
 
@@ -250,7 +313,7 @@ async def problem_middleware(request: web.Request, handler):
         return await handler(request)
     except Problem as p:
         headers = None
-        if p.status == 401:
+        if status_of(p) == 401:
             # RFC 6750: a token that was sent but refused is "invalid_token".
             sent = "Authorization" in request.headers
             headers = {"WWW-Authenticate": 'Bearer error="invalid_token"' if sent else "Bearer"}
@@ -261,14 +324,14 @@ async def problem_middleware(request: web.Request, handler):
         if "Allow" in e.headers:
             e.headers["Allow"] = await allowed_methods(request, e.headers["Allow"])
         return problem_response(_http_problem(request, e), request,
-                                {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None)
+                                {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None,
+                                status=e.status)
     except PyMongoConnectionFailure:  # a failover or restart: the client may retry shortly
         log.warning("database unavailable", route=_route_name(request))
         return problem_response(database_unavailable(), request)
     except Exception:
         log.exception("unhandled error", route=_route_name(request))
-        return problem_response(Problem("Something went wrong on our side.", status=500,
-                                        slug="internal-error", title="Internal error"), request)
+        return problem_response(InternalError("Something went wrong on our side."), request)
 
 
 def _http_problem(request: web.Request, e: web.HTTPException) -> Problem:
@@ -286,8 +349,10 @@ def _http_problem(request: web.Request, e: web.HTTPException) -> Problem:
         detail = f"The body is larger than {request.client_max_size} bytes."
     else:
         detail = e.text if e.text and not e.text.startswith(f"{e.status}:") else title
-    return Problem(detail, status=e.status, slug=_HTTP_SLUGS.get(e.status, "http-error"),
-                   title=title)
+    category = _HTTP_CATEGORIES.get(e.status)
+    if category is None:
+        return Problem(detail, slug="http-error", title=title)
+    return category(detail, title=title)
 
 
 def _route_name(request: web.Request) -> str:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from shared.errors import Problem
+from shared.errors import UnsupportedMediaType
 from shared.openapi_examples import MISSING, compose
 from shared.openapi_parts import (
     CORRELATION,
@@ -68,9 +68,8 @@ class Upload:
         before the handler opens it (aiohttp's reader raised a ValueError, a 500)."""
         if content_type == "multipart/form-data" and not _BOUNDARY.search(
                 headers.get("Content-Type", "")):
-            raise Problem("A multipart/form-data body needs its boundary parameter in "
-                          "Content-Type.", status=415, slug="unsupported-media-type",
-                          title="Unsupported media type")
+            raise UnsupportedMediaType("A multipart/form-data body needs its boundary "
+                                       "parameter in Content-Type.")
 
     def limit_text(self) -> str:
         size = (f"{self.max_bytes // (1024 * 1024)} MB" if self.max_bytes % (1024 * 1024) == 0

@@ -21,7 +21,7 @@ from typing import Annotated, Any, TypeVar, Union
 from pydantic import AfterValidator, BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
-from shared.errors import InvalidInput, NotFound, Problem
+from shared.errors import BadRequest, InvalidIdempotencyKey, InvalidInput, NotFound
 
 T = TypeVar("T")
 
@@ -73,8 +73,8 @@ def field_errors(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]
     return out
 
 
-def _malformed(detail: str = "The body is not valid JSON.") -> Problem:
-    return Problem(detail, slug="malformed-json", title="Malformed JSON")
+def _malformed(detail: str = "The body is not valid JSON.") -> BadRequest:
+    return BadRequest(detail, slug="malformed-json", title="Malformed JSON")
 
 
 def parse_json(raw: bytes, model: type[BaseModel]) -> BaseModel:
@@ -214,9 +214,7 @@ def idempotency_key(headers: typing.Mapping[str, str]) -> str | None:
     as every idempotent operation's document says; anything else is a 400."""
     key = headers.get(IDEMPOTENCY_HEADER)
     if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
-        raise Problem("Send 1 to 255 visible ASCII characters, e.g. a UUID.", status=400,
-                      slug="invalid-idempotency-key",
-                      title="The Idempotency-Key header is not valid")
+        raise InvalidIdempotencyKey("Send 1 to 255 visible ASCII characters, e.g. a UUID.")
     return key
 
 

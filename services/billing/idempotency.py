@@ -19,12 +19,8 @@ from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.billing.domain.errors import (
-    IdempotencyKeyReused,
-    IdempotencyRequestInProgress,
-    InvalidIdempotencyKey,
-)
 from shared.auth import Principal
+from shared.errors import IdempotencyKeyReused, IdempotencyRequestInProgress, InvalidIdempotencyKey
 from shared.http import json_response
 from shared.mongo import is_duplicate
 

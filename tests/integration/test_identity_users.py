@@ -361,6 +361,6 @@ async def test_idempotency_key_gives_the_same_account_and_refuses_another_reques
     assert answers[0][0] == 201 and answers[0][1] == answers[1][1]
     async with http.post(f"{url}/v1/users", json={**body, "email": "eve@example.com"},
                          headers=headers) as r:
-        assert r.status == 409 and (await r.json())["type"] == "/problems/idempotency-key-reused"
+        assert r.status == 422 and (await r.json())["type"] == "/problems/idempotency-key-reused"
     # eve@example.com is free: an account for her can be created normally.
     await create_user(http, url, admin, email="eve@example.com")

@@ -16,6 +16,7 @@ from services.billing.domain import sepa
 from services.billing.domain.cards import brand
 from services.billing.domain.details import check_vat_id
 from shared.errors import Problem
+from shared.http import status_of
 from shared.openapi import openapi_document
 from shared.parsing import parse_json, parse_query
 
@@ -34,7 +35,7 @@ def refused(parse, *args) -> str | None:
     try:
         parse(*args)
     except Problem as p:
-        return f"{p.status} {p.detail} {p.extra.get('errors', '')}"
+        return f"{status_of(p)} {p.detail} {p.extra.get('errors', '')}"
     return None
 
 

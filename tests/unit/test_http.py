@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, Field
 
 from shared.auth import COMPANY_ADMIN, Access, Principal, TokenVerifier
-from shared.errors import Problem
+from shared.errors import Gone
 from shared.http import Routes, add_readiness_check, add_routes, new_app
 from shared.metrics import Metrics
 
@@ -59,8 +59,8 @@ class Category(BaseModel):
     children: list[Category] = []
 
 
-class ThingArchived(Problem):
-    status, slug, title = 410, "thing-archived", "The thing is archived"
+class ThingArchived(Gone):
+    slug, title = "thing-archived", "The thing is archived"
 
 
 LAMP = Thing(id="t-1", name="Lamp", address=Address(street="Main 1", postcode="1051",

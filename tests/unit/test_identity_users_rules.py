@@ -17,6 +17,7 @@ from services.identity.domain.errors import (
     InvitationFileInvalid,
     RoleNotAllowed,
 )
+from shared.http import status_of
 
 pytestmark = pytest.mark.unit
 
@@ -92,7 +93,7 @@ def test_activation_code_rules_name_wrong_and_expired_codes_apart():
     assert wrong.value.extra["tries_left"] == 2
     with pytest.raises(ActivationCodeExpired) as expired:
         rules.check_activation_code(user, True, now, 2)
-    assert expired.value.status == 410 and expired.value.slug == "activation-code-expired"
+    assert status_of(expired.value) == 410 and expired.value.slug == "activation-code-expired"
     rules.check_activation_code({"activation_expires": now + 60}, True, now, 2)
 
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, InvalidInput, NotFound, PermanentEventError, Problem
+from shared.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermanentEventError,
+    Unavailable,
+    Unprocessable,
+)
 
 
 def field_problem(cls: type[InvalidInput], field: str, rule: str, message: str) -> InvalidInput:
@@ -10,9 +17,9 @@ def field_problem(cls: type[InvalidInput], field: str, rule: str, message: str) 
     return cls([{"field": field, "rule": rule, "message": message}], detail=message)
 
 
-class CardNumberInBody(Problem):
+class CardNumberInBody(Unprocessable):
     # Raised before any other validation, so nothing of the body is echoed, stored or logged.
-    status, slug, title = 422, "card-number-in-body", "A card number must never be sent"
+    slug, title = "card-number-in-body", "A card number must never be sent"
 
     def __init__(self) -> None:
         super().__init__(
@@ -33,8 +40,8 @@ class CardTokenRejected(InvalidInput):
     slug, title = "card-token-rejected", "The payment provider does not confirm this card"
 
 
-class PaymentProviderUnavailable(Problem):
-    status, slug = 503, "payment-provider-unavailable"
+class PaymentProviderUnavailable(Unavailable):
+    slug = "payment-provider-unavailable"
     title = "The payment provider is not reachable"
 
 
@@ -93,20 +100,6 @@ class PaymentMethodNotACard(Conflict):
 
 class SubscriptionCancelled(Conflict):
     slug, title = "subscription-cancelled", "The subscription is cancelled"
-
-
-class IdempotencyKeyReused(Problem):
-    status, slug = 422, "idempotency-key-reused"
-    title = "The Idempotency-Key was used for another request"
-
-
-class IdempotencyRequestInProgress(Conflict):
-    slug = "idempotency-request-in-progress"
-    title = "A request with this Idempotency-Key is still running"
-
-
-class InvalidIdempotencyKey(Problem):
-    status, slug, title = 400, "invalid-idempotency-key", "The Idempotency-Key header is not valid"
 
 
 class UnknownCompany(Exception):

@@ -1,6 +1,14 @@
 """contracts' domain errors: each its own problem type with a detail that says what to do."""
 
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, TooManyRequests
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unprocessable,
+)
 
 SERVICE_DESK = "the business customer service (0800 330 1300)"
 
@@ -9,14 +17,14 @@ class UnknownCustomerNumber(NotFound):
     slug, title = "unknown-customer-number", "The customer number is not known"
 
 
-class WrongOneTimePassword(Problem):
+class WrongOneTimePassword(Unprocessable):
     # The same answer for an unknown number: only the letter's holder learns the number exists.
-    status, slug, title = 422, "wrong-one-time-password", \
+    slug, title = "wrong-one-time-password", \
         "The customer number or the one-time password is not correct"
 
 
-class OneTimePasswordExpired(Problem):
-    status, slug, title = 410, "one-time-password-expired", "The one-time password has expired"
+class OneTimePasswordExpired(Gone):
+    slug, title = "one-time-password-expired", "The one-time password has expired"
 
 
 class OneTimePasswordLocked(TooManyRequests):
@@ -73,8 +81,8 @@ class TransferWithinCompany(Conflict):
     slug, title = "transfer-within-company", "The administrator belongs to your own company"
 
 
-class ContractsNotTransferable(Problem):
-    status, slug, title = 422, "contracts-not-transferable", \
+class ContractsNotTransferable(Unprocessable):
+    slug, title = "contracts-not-transferable", \
         "Some contracts can not be transferred by your company"
 
 
@@ -82,8 +90,8 @@ class SubAdministratorNotFound(NotFound):
     slug, title = "sub-administrator-not-found", "No such sub-administrator in your company"
 
 
-class ContractsNotAssignable(Problem):
-    status, slug, title = 422, "contracts-not-assignable", \
+class ContractsNotAssignable(Unprocessable):
+    slug, title = "contracts-not-assignable", \
         "Some contracts or rights are not your company's to assign"
 
 

@@ -1,14 +1,25 @@
 """identity's domain errors (each a problem type the API documents)."""
 
-from shared.errors import Conflict, InvalidInput, NotFound, Problem
+from shared.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+    Unauthenticated,
+    Unprocessable,
+)
 
 
 class LinkInvalid(NotFound):
     slug, title = "link-invalid", "The link is not valid"
 
 
-class LinkExpired(Problem):
-    status, slug, title = 410, "link-expired", "The link has expired"
+class LinkExpired(Gone):
+    slug, title = "link-expired", "The link has expired"
 
 
 class RegistrationAlreadyCompleted(Conflict):
@@ -23,40 +34,40 @@ class PasswordRejected(InvalidInput):
     slug, title = "password-policy", "The password does not meet the password policy"
 
 
-class LoginFailed(Problem):
-    status, slug, title = 401, "login-failed", "The login details are not correct"
+class LoginFailed(Unauthenticated):
+    slug, title = "login-failed", "The login details are not correct"
 
 
 class LoginIdTaken(Conflict):
     slug, title = "login-id-taken", "This login id is taken"
 
 
-class SecondFactorFailed(Problem):
-    status, slug, title = 401, "code-invalid", "The code is not correct"
+class SecondFactorFailed(Unauthenticated):
+    slug, title = "code-invalid", "The code is not correct"
 
 
-class CodeExpired(Problem):
-    status, slug, title = 410, "code-expired", "The code has expired"
+class CodeExpired(Gone):
+    slug, title = "code-expired", "The code has expired"
 
 
-class TooManyTries(Problem):
-    status, slug, title = 429, "too-many-tries", "Too many attempts"
+class TooManyTries(TooManyRequests):
+    slug, title = "too-many-tries", "Too many attempts"
 
 
-class PasswordChangeRequired(Problem):
-    status, slug, title = 403, "password-change-required", "Change your password first"
+class PasswordChangeRequired(Forbidden):
+    slug, title = "password-change-required", "Change your password first"
 
 
-class RefreshTokenInvalid(Problem):
-    status, slug, title = 401, "refresh-token-invalid", "The refresh token is not valid"
+class RefreshTokenInvalid(Unauthenticated):
+    slug, title = "refresh-token-invalid", "The refresh token is not valid"
 
 
-class NotAllowed(Problem):
-    status, slug, title = 403, "forbidden", "Not allowed"
+class NotAllowed(Forbidden):
+    slug, title = "forbidden", "Not allowed"
 
 
-class CurrentPasswordWrong(Problem):
-    status, slug, title = 403, "current-password-wrong", "The current password is not correct"
+class CurrentPasswordWrong(Forbidden):
+    slug, title = "current-password-wrong", "The current password is not correct"
 
 
 class EmailNotFound(NotFound):
@@ -68,16 +79,16 @@ class PrimaryEmailDeletion(Conflict):
 
 
 # -- user administration (ID-2, ID-7, ID-11, ID-12) ---------------------------------------------
-class RoleNotAllowed(Problem):
-    status, slug, title = 403, "role-not-allowed", "Your role does not allow this"
+class RoleNotAllowed(Forbidden):
+    slug, title = "role-not-allowed", "Your role does not allow this"
 
 
-class ActivationCodeInvalid(Problem):
-    status, slug, title = 400, "activation-code-invalid", "The activation code is not correct"
+class ActivationCodeInvalid(BadRequest):
+    slug, title = "activation-code-invalid", "The activation code is not correct"
 
 
-class ActivationCodeExpired(Problem):
-    status, slug, title = 410, "activation-code-expired", "The activation code has expired"
+class ActivationCodeExpired(Gone):
+    slug, title = "activation-code-expired", "The activation code has expired"
 
 
 class UserNotFound(NotFound):
@@ -100,12 +111,12 @@ class InvitationInvalid(NotFound):
     slug, title = "invitation-invalid", "The invitation link is not valid"
 
 
-class InvitationExpired(Problem):
-    status, slug, title = 410, "invitation-expired", "The invitation has expired"
+class InvitationExpired(Gone):
+    slug, title = "invitation-expired", "The invitation has expired"
 
 
-class InvitationRevoked(Problem):
-    status, slug, title = 410, "invitation-revoked", "The invitation was withdrawn"
+class InvitationRevoked(Gone):
+    slug, title = "invitation-revoked", "The invitation was withdrawn"
 
 
 class InvitationAccepted(Conflict):
@@ -116,12 +127,12 @@ class InvitationPending(Conflict):
     slug, title = "invitation-pending", "This address has an open invitation"
 
 
-class InvitationFileInvalid(Problem):
-    status, slug, title = 422, "invitation-file-invalid", "The file can not be imported"
+class InvitationFileInvalid(Unprocessable):
+    slug, title = "invitation-file-invalid", "The file can not be imported"
 
 
-class InvitationFileTooLarge(Problem):
-    status, slug, title = 413, "invitation-file-too-large", "The file is too large"
+class InvitationFileTooLarge(PayloadTooLarge):
+    slug, title = "invitation-file-too-large", "The file is too large"
 
 
 class InvitationJobNotFound(NotFound):

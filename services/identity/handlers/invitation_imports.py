@@ -31,7 +31,7 @@ from services.identity.domain import invitations as inv
 from services.identity.domain.errors import InvitationJobNotFound
 from services.identity.handlers import Identity
 from services.identity.handlers.invitations import invite_once, inviter_for
-from shared.errors import Conflict, Problem
+from shared.errors import Conflict, Problem, Unavailable
 from shared.logging import get_logger
 from shared.mongo import is_duplicate
 from shared.ratelimit import DAY, Limit
@@ -92,8 +92,8 @@ async def _delete_rows(ctx: Identity, job_id: str) -> None:
     await ctx.store.invitation_job_rows.delete_many({"job_id": job_id, "row": {"$gt": 0}})
 
 
-class ParsersBusy(Problem):
-    status, slug, title = 503, "invitation-parsers-busy", "Busy reading other files"
+class ParsersBusy(Unavailable):
+    slug, title = "invitation-parsers-busy", "Busy reading other files"
 
 
 # Uploads of this process being parsed or waiting for a parser (all on the event loop).

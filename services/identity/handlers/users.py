@@ -34,6 +34,7 @@ from services.identity.handlers.account import end_password_resets
 from services.identity.handlers.session_tokens import revoke_user_sessions
 from services.identity.handlers.sessions import unlock
 from shared.auth import SUB_ADMIN
+from shared.errors import IdempotencyKeyReused
 
 MAX_PAGE = 200
 
@@ -140,8 +141,7 @@ async def create_user(ctx: Identity, company_id: str, actor_id: str, cmd: dict,
         # The same Idempotency-Key again: the same request gets the account it made; another
         # request under that key is refused, and claims nothing for the existing account.
         if (existing["email"], existing["roles"]) != (email, [role]):
-            raise UserStatusConflict("This Idempotency-Key was used for another request.",
-                                     slug="idempotency-key-reused")
+            raise IdempotencyKeyReused("This Idempotency-Key was used for another request.")
         return existing
     if username:
         # ID-14: name@handle only with the company's own login domain.

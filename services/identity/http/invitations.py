@@ -28,7 +28,7 @@ from services.identity.http.invitation_models import (
 )
 from services.identity.settings import IdentitySettings
 from shared.auth import COMPANY_ADMIN, Access, Principal
-from shared.errors import Problem
+from shared.errors import Problem, UnsupportedMediaType
 from shared.http import Upload, json_response
 
 INVITERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("users:invite",))
@@ -193,8 +193,7 @@ async def _form_file(request: web.Request, limit: int) -> tuple[bytes, str, str 
             continue
         kind = inv.kind_of(part.headers.get(hdrs.CONTENT_TYPE, ""), part.filename)
         if kind is None:
-            raise Problem(_WRONG_TYPE, status=415, slug="unsupported-media-type",
-                          title="Unsupported media type")
+            raise UnsupportedMediaType(_WRONG_TYPE)
         return await _read_limited(part.read_chunk, limit), kind, part.filename
     raise InvitationFileInvalid("The form has no field `file`.")
 
@@ -213,8 +212,7 @@ async def _uploaded_file(request: web.Request, limit: int) -> tuple[bytes, str, 
                                         "file in the form field `file`.") from None
     kind = inv.kind_of(request.content_type)
     if kind is None:
-        raise Problem(_WRONG_TYPE, status=415, slug="unsupported-media-type",
-                      title="Unsupported media type")
+        raise UnsupportedMediaType(_WRONG_TYPE)
     return await _read_limited(request.content.read, limit), kind, None
 
 

@@ -185,7 +185,7 @@ async def create_user(request: web.Request, body: NewUser, principal: Principal
     and billing_admin only: 403 `role-not-allowed` otherwise). The person gets an
     activation code (default) or a temporary password by email; the answer's `Location`
     names the new user. Send `Idempotency-Key` to make a repeated request create nothing
-    new (409 `idempotency-key-reused` for another request under the same key). 409
+    new (422 `idempotency-key-reused` for another request under the same key). 409
     `email-taken` when the address has an account in the company, `login-id-taken` for a
     taken username, `permissions-need-sub-admin` for permissions with another role; 422
     for a login domain that is not the company's."""
