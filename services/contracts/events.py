@@ -1,12 +1,29 @@
-"""Events contracts publishes, and the schemas of the CRM's events contracts owns the contract
-for (``EXTERNAL``)."""
+"""Events contracts publishes, the schemas of the CRM's events contracts owns the contract for
+(``EXTERNAL``), and the envelopes built from the domain events an aggregate recorded (the store
+saves them with it)."""
+
+from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import EmailStr, Field
 
-from shared.events import EventData, EventSpec
+from services.contracts.domain.customer_numbers import (
+    CustomerNumber,
+    Link,
+    LinkChanged,
+    LinkDeleted,
+    PasswordIssued,
+)
+from services.contracts.domain.model import Aggregate
+from services.contracts.domain.permissions import (
+    PermissionTransfer,
+    RightsRevoked,
+    RightsTransferred,
+)
+from services.contracts.domain.rights import TRANSFERABLE_RIGHTS
+from shared.events import EventData, EventSpec, make_event
 
 SOURCE = "/services/contracts"
 Kind = Literal["landline", "mobile"]
@@ -30,7 +47,7 @@ class CustomerNumberIssued(EventData):
     holder_name: str
     contact_email: EmailStr
     language: str = "de"
-    contracts: list[CrmContract] = []
+    contracts: list[CrmContract] = Field([])
 
 
 class CustomerNumberChanged(EventData):
@@ -166,3 +183,85 @@ PERMISSIONS_REVOKED = EventSpec(
 PUBLISHED = [OTP_ISSUED, LINKED, UNLINKED, PERMISSIONS_TRANSFERRED, PERMISSIONS_REVOKED]
 EXTERNAL = [CUSTOMER_NUMBER_ISSUED, CUSTOMER_NUMBER_CHANGED, CONTRACT_ADDED, CONTRACT_CHANGED,
             CONTRACT_TERMINATED]
+
+
+# -- envelopes of the domain events ----------------------------------------------------------
+Envelope = dict[str, Any]
+
+
+def envelopes(aggregate: Aggregate, recorded: list[object]) -> list[Envelope]:
+    """The envelopes of what ``aggregate``'s changes caused, in the order they happened."""
+    out: list[Envelope] = []
+    for event in recorded:
+        if isinstance(aggregate, CustomerNumber):
+            if isinstance(event, PasswordIssued):
+                out.append(password_issued(aggregate, event.password))
+            elif isinstance(event, LinkChanged):
+                out.append(linked(aggregate, event.link))
+            elif isinstance(event, LinkDeleted):
+                out.append(unlinked(aggregate, event))
+            else:
+                raise TypeError(f"no envelope for {type(event).__name__}")
+        elif isinstance(aggregate, PermissionTransfer):
+            if isinstance(event, RightsTransferred):
+                out.append(rights_transferred(aggregate, event))
+            elif isinstance(event, RightsRevoked):
+                out.append(rights_revoked(aggregate, event))
+            else:
+                raise TypeError(f"no envelope for {type(event).__name__}")
+        else:
+            raise TypeError(f"{type(aggregate).__name__} publishes no events")
+    return out
+
+
+def _event(spec: EventSpec, data: dict[str, Any], *, subject: str,
+           company_id: str | None = None) -> Envelope:
+    return make_event(spec, data, source=SOURCE, subject=subject, company_id=company_id)
+
+
+def password_issued(number: CustomerNumber, password: str) -> Envelope:
+    otp = number.otp
+    if otp is None:
+        raise ValueError("no password to announce")
+    return _event(OTP_ISSUED, {
+        "customer_number": number.id, "kind": number.kind, "holder_name": number.holder_name,
+        "contact_email": number.contact_email, "language": number.language,
+        "one_time_password": password, "expires_at": otp.expires_at,
+        # The configured validity: the access email states it (ID-2).
+        "valid_for": otp.expires_at - otp.issued_at if otp.issued_at else None},
+        subject=number.id)
+
+
+def linked(number: CustomerNumber, link: Link) -> Envelope:
+    active = [c for c in number.covered_contracts(link) if c.active]
+    return _event(LINKED, {
+        "company_id": link.company_id, "customer_number": number.id, "kind": number.kind,
+        "link_type": link.link_type, "contract_ids": [c.contract_id for c in active],
+        "access_numbers": [c.access_number for c in active if c.access_number],
+        "linked_by": link.linked_by},
+        subject=number.id, company_id=link.company_id)
+
+
+def unlinked(number: CustomerNumber, event: LinkDeleted) -> Envelope:
+    return _event(UNLINKED, {
+        "company_id": event.company_id, "customer_number": number.id, "kind": number.kind,
+        "link_type": event.link_type}, subject=number.id, company_id=event.company_id)
+
+
+def rights_transferred(transfer: PermissionTransfer, event: RightsTransferred) -> Envelope:
+    c = event.contract
+    return _event(PERMISSIONS_TRANSFERRED, {
+        "from_company_id": transfer.from_company_id, "to_company_id": event.to_company_id,
+        "to_user_id": transfer.to_user_id, "to_admin_email": transfer.to_email,
+        "customer_number": c.customer_number, "contract_id": c.contract_id,
+        "product": c.product, "access_number": c.access_number,
+        "rights": list(TRANSFERABLE_RIGHTS), "language": transfer.language},
+        subject=c.customer_number, company_id=transfer.from_company_id)
+
+
+def rights_revoked(transfer: PermissionTransfer, event: RightsRevoked) -> Envelope:
+    return _event(PERMISSIONS_REVOKED, {
+        "from_company_id": transfer.from_company_id, "to_company_id": event.to_company_id,
+        "to_user_id": transfer.to_user_id, "customer_number": event.customer_number,
+        "contract_id": event.contract_id},
+        subject=event.customer_number, company_id=transfer.from_company_id)

@@ -78,9 +78,11 @@ def test_one_time_password_email_states_the_configured_validity(valid_for, langu
 
 def test_expired_one_time_password_problem_states_the_validity_it_was_issued_with():
     _, record = otp.issue("1234567890", NOW, valid_days=0.25, pepper=b"p")
-    doc = {"_id": "1234567890", "otp": record}
+    doc = cn.CustomerNumber(id="1234567890", kind="landline", segment="business",
+                            holder_name="Muster GmbH", contact_email="it@muster.example",
+                            otp=record)
     with pytest.raises(errors.OneTimePasswordExpired) as raised:
-        cn.check_password_usable(doc, now=NOW + timedelta(hours=7))
+        doc.check_password_usable(now=NOW + timedelta(hours=7))
     assert "it is valid for 6 hours" in raised.value.detail
 
 

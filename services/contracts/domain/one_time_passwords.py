@@ -10,9 +10,22 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
+from services.contracts.domain.model import Record
+
 # No 0/O, 1/I/L: the password is typed from a letter.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 LENGTH = 12  # 31^12 ≈ 2^59
+
+
+class OneTimePassword(Record):
+    """What is kept of a customer number's password: its keyed hash, when it was issued and
+    expires, and (once linked with) which company it is bound to and when it was used up."""
+
+    hash: str = ""
+    issued_at: datetime | None = None
+    expires_at: datetime
+    used_at: datetime | None = None
+    bound_company_id: str | None = None
 
 
 def generate() -> str:
@@ -35,9 +48,9 @@ def matches(stored: str, customer_number: str, typed: str, pepper: bytes) -> boo
 
 
 def issue(customer_number: str, now: datetime, *, valid_days: float,
-          pepper: bytes) -> tuple[str, dict]:
+          pepper: bytes) -> tuple[str, OneTimePassword]:
     """A new password and the record kept of it (hash, issue and expiry time)."""
     password = generate()
-    record = {"hash": digest(customer_number, password, pepper), "issued_at": now,
-              "expires_at": now + timedelta(days=valid_days)}
+    record = OneTimePassword(hash=digest(customer_number, password, pepper), issued_at=now,
+                             expires_at=now + timedelta(days=valid_days))
     return password, record

@@ -1,6 +1,6 @@
-"""contracts' HTTP API for authorised contacts (CON-7, seed 004): the contract holder's master
-administrator names, edits and withdraws them; support asks whether a person may act and
-reads every change."""
+"""The request and response models of contracts' authorised-contacts API (CON-7, seed 004);
+the routes are in contacts.py. Every property is described with an example valid for its
+rules: the OpenAPI document composes its request and response examples from them."""
 
 from __future__ import annotations
 
@@ -8,26 +8,18 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 import phonenumbers
-from aiohttp import web
 from pydantic import BaseModel, EmailStr, Field, field_validator, model_validator
 
-from services.contracts import contacts
 from services.contracts.domain.contacts import Action
-from services.contracts.http import ADMINS, STORE, SUPPORT, _number, routes
-from services.contracts.http_models import (
+from services.contracts.http.models import (
     CUSTOMER_NUMBER_EXAMPLE,
     USER_ID_EXAMPLE,
-    CustomerNumberPath,
     Strict,
     customer_number_field,
 )
-from shared.auth import Principal
-from shared.errors import InvalidInput
 from shared.parsing import UniqueList
 
 Kind = Literal["person", "agency"]
-
-
 def _phone(value: str | None) -> str | None:
     """E.164 (``+4930123456``): support calls back on it, so it must be a valid number."""
     if value is None:
@@ -227,125 +219,3 @@ class ContactPath(BaseModel):
     contact_id: str = Field(min_length=1, max_length=64,
                             description="The contact's id, from the list or the answer that "
                                         "added it", examples=[CONTACT_ID_EXAMPLE])
-
-
-PATH = "/v1/customer-numbers/{customer_number}/authorised-contacts"
-
-
-def _contact_id(request: web.Request) -> str:
-    contact_id = request.match_info["contact_id"]
-    if not 1 <= len(contact_id) <= 64:
-        raise InvalidInput([{"field": "contact_id", "rule": "length",
-                             "message": "A contact id has 1 to 64 characters."}])
-    return contact_id
-
-
-@routes.post(PATH, body=ContactIn, response=Contact, status=201,
-             path_params=CustomerNumberPath, access=ADMINS,
-             tags=("authorised contacts",), problems=(404, 409))
-async def add_contact(request: web.Request, body: ContactIn, principal: Principal) -> Contact:
-    """Add an authorised contact
-
-    Names a person or agency authorised to give instructions for one of your customer
-    numbers (order, cancel, technical changes, billing questions) from a day, optionally
-    until a day. Master administrators of the company linked as contract holder only (404
-    `link-not-found` otherwise). 409 `authorised-contact-exists` when the email address is
-    already a contact of the number. The addition is kept in the history."""
-    return Contact(**await contacts.add_contact(
-        request.app[STORE], company_id=principal.company_id, user_id=principal.subject,
-        number=_number(request), contact=body.model_dump(mode="json")))
-
-
-@routes.get(PATH, response=ContactList, path_params=CustomerNumberPath, access=ADMINS,
-            tags=("authorised contacts",), problems=(404,))
-async def list_contacts(request: web.Request, principal: Principal) -> ContactList:
-    """List the authorised contacts
-
-    The authorised contacts of one of your customer numbers. Master administrators of the
-    company linked as contract holder only (404 `link-not-found` otherwise)."""
-    return ContactList(contacts=await contacts.list_contacts(
-        request.app[STORE], company_id=principal.company_id, number=_number(request)))
-
-
-@routes.get(PATH + "/history", query=HistoryQuery, response=ContactHistory,
-            path_params=CustomerNumberPath, access=ADMINS,
-            tags=("authorised contacts",), problems=(404,))
-async def company_contact_history(request: web.Request, query: HistoryQuery,
-                                  principal: Principal) -> ContactHistory:
-    """Read the authorised contacts' history
-
-    Every change your company made to this number's authorised contacts, newest first:
-    who added, edited or withdrew whom, when, and what each changed field was before. Pass
-    `next_cursor` as `cursor` for older changes. Master administrators of the company linked
-    as contract holder only (404 `link-not-found` otherwise)."""
-    items, cursor = await contacts.contact_history(
-        request.app[STORE], number=_number(request), company_id=principal.company_id,
-        limit=query.limit, cursor=query.cursor)
-    return ContactHistory(items=items, next_cursor=cursor)
-
-
-@routes.patch(PATH + "/{contact_id}", body=ContactChanges, response=Contact,
-              path_params=ContactPath, access=ADMINS,
-              tags=("authorised contacts",), problems=(404, 409, 422))
-async def change_contact(request: web.Request, body: ContactChanges,
-                         principal: Principal) -> Contact:
-    """Edit an authorised contact
-
-    Changes an authorised contact's name, email, phone, actions, period, kind or
-    organisation: send only what changes (at least one field; `phone`, `organisation` and
-    `valid_until` are cleared with null). The change is kept in the history with what each
-    field was before. Master administrators of the company linked as contract holder only.
-    404 `authorised-contact-not-found`; 409 `authorised-contact-exists` for an email address
-    another contact of the number has."""
-    changes = body.model_dump(mode="json", exclude_unset=True)
-    if not changes:
-        raise InvalidInput([{"field": "body", "rule": "min_properties",
-                             "message": "Send at least one field to change."}])
-    return Contact(**await contacts.update_contact(
-        request.app[STORE], company_id=principal.company_id, user_id=principal.subject,
-        number=_number(request), contact_id=_contact_id(request), changes=changes))
-
-
-@routes.delete(PATH + "/{contact_id}", path_params=ContactPath, access=ADMINS,
-               tags=("authorised contacts",), problems=(404, 422))
-async def delete_contact(request: web.Request, principal: Principal) -> None:
-    """Withdraw an authorised contact
-
-    Ends a contact's authorisation at once; the withdrawal is kept in the history. Master
-    administrators of the company linked as contract holder only. 404
-    `authorised-contact-not-found`."""
-    await contacts.delete_contact(request.app[STORE], company_id=principal.company_id,
-                                  user_id=principal.subject, number=_number(request),
-                                  contact_id=_contact_id(request))
-
-
-@routes.get("/v1/support/authorisations", query=AuthorisationQuery,
-            response=AuthorisationAnswer, access=SUPPORT, tags=("support",))
-async def may_act(request: web.Request, query: AuthorisationQuery,
-                  principal: Principal) -> AuthorisationAnswer:
-    """Ask whether a person may act for a customer (support)
-
-    May this person (by email address) do this for this customer number on this day? Yes
-    or no, with a reason code and the reason in words: master administrators of the
-    contract holder's company may do everything, authorised contacts what they were named
-    for within their period. Support clients (`contracts:support`) only."""
-    return AuthorisationAnswer(**await contacts.may_act(
-        request.app[STORE], number=query.customer_number, email=query.email,
-        action=query.action, on=query.on))
-
-
-@routes.get("/v1/support/customer-numbers/{customer_number}/authorised-contacts/history",
-            query=HistoryQuery, response=ContactHistory, path_params=CustomerNumberPath,
-            access=SUPPORT, tags=("support",))
-async def support_contact_history(request: web.Request, query: HistoryQuery,
-                                  principal: Principal) -> ContactHistory:
-    """Read a customer's authorised-contact history (support)
-
-    Every change of this customer number's authorised contacts, newest first, by whichever
-    company named them: who added, edited or withdrew whom, when, and what was there before.
-    Pass `next_cursor` as `cursor` for older changes. Support clients (`contracts:support`)
-    only."""
-    items, cursor = await contacts.contact_history(
-        request.app[STORE], number=_number(request), company_id=None, limit=query.limit,
-        cursor=query.cursor)
-    return ContactHistory(items=items, next_cursor=cursor)

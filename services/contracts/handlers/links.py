@@ -1,5 +1,5 @@
 """Linking a customer number with its one-time password (CON-2, CON-3, CON-4), built so that
-guessing reveals nothing and locks out nobody but the guesser (issue 9, parts 4 and 5).
+guessing reveals nothing and locks out nobody but the guesser.
 
 The order is the point: the password is checked first. An unknown number and a known number
 with a wrong password get the same answer (422 ``wrong-one-time-password``, the same body
@@ -19,18 +19,12 @@ Wrong passwords are counted three ways:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from prometheus_client import Counter
-
-from services.contracts.domain import customer_numbers as cn
 from services.contracts.domain import errors
 from services.contracts.domain import one_time_passwords as otp
-from services.contracts.handlers import PasswordPolicy, _linked_event, _now, link_view
-from services.contracts.store import ContractsStore
+from services.contracts.domain.customer_numbers import USER, CustomerNumber
+from services.contracts.handlers.unit import Contracts
 from shared.logging import get_logger
-from shared.metrics import Metrics
-from shared.ratelimit import HOUR, Limit, RateLimiter
 
 log = get_logger("contracts.linking")
 
@@ -39,35 +33,29 @@ log = get_logger("contracts.linking")
 _NO_PASSWORD = "0" * 64
 
 
-@dataclass
-class LinkAttempts:
-    """Where link attempts are counted beyond the per-number password lock."""
-
-    limits: RateLimiter
-    # Wrong attempts per company per hour, across numbers.
-    per_company: Limit
-    # Wrong passwords for one number, from all companies, per alert to support.
-    alert_after: int
-    alerts: Counter
-
-    @classmethod
-    def wired(cls, store: ContractsStore, metrics: Metrics, *, per_company_per_hour: int,
-              alert_after: int) -> LinkAttempts:
-        alerts = metrics.counter("customer_number_guessing_alerts_total",
-                                 "Customer numbers whose one-time password many companies got "
-                                 "wrong (support looks into it; nobody is locked)")
-        return cls(RateLimiter(store.counters, metrics),
-                   Limit("link-attempts-per-company", per_company_per_hour, HOUR),
-                   max(1, alert_after), alerts)
+@dataclass(frozen=True)
+class LinkCustomerNumber:
+    company_id: str
+    user_id: str
+    customer_number: str
+    password: str
+    link_type: str
+    contract_id: str | None = None
+    access_number: str | None = None
 
 
-async def link_customer_number(store: ContractsStore, policy: PasswordPolicy,
-                               attempts: LinkAttempts, *, company_id: str, user_id: str,
-                               number: str, password: str, link_type: str,
-                               contract_id: str | None = None,
-                               access_number: str | None = None) -> dict[str, Any]:
-    """Link a customer number to the caller's company with its one-time password."""
-    if link_type == cn.USER and not (contract_id or access_number):
+@dataclass(frozen=True)
+class UnlinkCustomerNumber:
+    company_id: str
+    customer_number: str
+
+
+async def link_customer_number(cmd: LinkCustomerNumber, uow: Contracts) -> CustomerNumber:
+    """Link a customer number to the caller's company with its one-time password; the number
+    as saved (its ``link_of(company)`` is the link made)."""
+    store, policy, attempts = uow.store, uow.policy, uow.attempts
+    company_id, number = cmd.company_id, cmd.customer_number
+    if cmd.link_type == USER and not (cmd.contract_id or cmd.access_number):
         # About the request only, so it may come before the password.
         raise errors.ContractRequired(
             [{"field": "contract_id", "rule": "required",
@@ -76,9 +64,9 @@ async def link_customer_number(store: ContractsStore, policy: PasswordPolicy,
         attempts.per_company, company_id,
         "Your company entered too many wrong customer numbers or one-time passwords this "
         "hour; try again later.")
-    doc = await store.numbers.get({"_id": number})
-    generation = cn.password_generation(doc)
-    stored = ((doc or {}).get("otp") or {}).get("hash") if generation else None
+    found = await store.numbers.get({"_id": number})
+    generation = found.password_generation if found is not None else ""
+    stored = found.otp.hash if generation and found is not None and found.otp else None
     taken = await store.take_password_attempt(number, company_id, generation,
                                               policy.max_attempts)
     if taken is None:
@@ -86,9 +74,9 @@ async def link_customer_number(store: ContractsStore, policy: PasswordPolicy,
             "Your company entered a wrong one-time password for this customer number too "
             "often; it is locked for your company. Ask " + errors.SERVICE_DESK +
             " for a new one.")
-    right = otp.matches(stored or _NO_PASSWORD, number, password, policy.pepper)
-    if not (right and stored):
-        await _count_wrong(store, attempts, number, generation)
+    right = otp.matches(stored or _NO_PASSWORD, number, cmd.password, policy.pepper)
+    if not (right and stored) or found is None:
+        await _count_wrong(uow, number, generation)
         left = max(policy.max_attempts - taken, 0)
         raise errors.WrongOneTimePassword(
             f"The customer number or the one-time password is not correct; {left} "
@@ -100,36 +88,42 @@ async def link_customer_number(store: ContractsStore, policy: PasswordPolicy,
     # The caller holds the letter: the attempt does not count, and the reasons may be told.
     await store.give_back_password_attempt(number, company_id, generation)
     await attempts.limits.give_back(attempts.per_company, company_id)
-    rules = dict(company_id=company_id, link_type=link_type, contract_id=contract_id,
-                 access_number=access_number)
-    cn.check_link_rules(doc, **rules)
-    cn.check_password_usable(doc, now=_now(), company_id=company_id)
-    result: dict[str, Any] = {}
+    found.check_link_rules(company_id=company_id, link_type=cmd.link_type,
+                           contract_id=cmd.contract_id, access_number=cmd.access_number)
+    found.check_password_usable(now=uow.now(), company_id=company_id)
 
-    def add_link(d: dict[str, Any]) -> list[dict]:
-        contract = cn.check_link_rules(d, **rules)  # a concurrent holder link wins first
-        if (not d.get("otp") or d["otp"]["hash"] != stored
-                or d["otp"].get("used_at")
-                or d["otp"].get("bound_company_id", company_id) != company_id):
-            raise errors.OneTimePasswordUsed(
-                "The one-time password was used at the same moment by another request.")
-        link = cn.link(d, company_id=company_id, user_id=user_id, link_type=link_type,
-                       contract=contract, now=_now())
-        result["link"] = link
-        return [_linked_event(d, link)]
+    def add_link(n: CustomerNumber) -> None:
+        # A concurrent holder link wins first.
+        contract = n.check_link_rules(company_id=company_id, link_type=cmd.link_type,
+                                      contract_id=cmd.contract_id,
+                                      access_number=cmd.access_number)
+        n.check_password_unchanged(stored, company_id)
+        n.link(company_id=company_id, user_id=cmd.user_id, link_type=cmd.link_type,
+               contract=contract, now=uow.now())
 
     saved = await store.numbers.change({"_id": number}, add_link)
     if saved is None:
         raise errors.OneTimePasswordUsed("The customer number changed at the same moment.")
-    return link_view(saved, result["link"])
+    return saved
 
 
-async def _count_wrong(store: ContractsStore, attempts: LinkAttempts, number: str,
-                       generation: str) -> None:
+async def _count_wrong(uow: Contracts, number: str, generation: str) -> None:
     """Many companies guessing one number alert support instead of locking its holder out."""
-    total = await store.count_wrong_password(number, generation)
-    if total % attempts.alert_after == 0:
-        attempts.alerts.inc()
+    total = await uow.store.count_wrong_password(number, generation)
+    if total % uow.attempts.alert_after == 0:
+        uow.attempts.alerts.inc()
         # The number lets support look; the typed passwords are never logged.
         log.warning("one-time password of a customer number guessed by many callers",
                     customer_number=number, wrong_attempts=total)
+
+
+async def unlink_customer_number(cmd: UnlinkCustomerNumber, uow: Contracts) -> None:
+    """Delete the company's link to a number (stale or not; CON-3)."""
+    def remove(n: CustomerNumber) -> None:
+        n.unlink(cmd.company_id)
+
+    # Filtered by the company: another company's number is "not linked", not "exists".
+    if await uow.store.numbers.change(
+            {"_id": cmd.customer_number, "linked_companies": cmd.company_id}, remove) is None:
+        raise errors.LinkNotFound(
+            f"Your company has no link to customer number {cmd.customer_number}.")

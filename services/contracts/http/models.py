@@ -1,7 +1,7 @@
 """The request and response models of contracts' HTTP API (links, contracts, the contract
 space, permission transfers, sub-administrators, support's one-time passwords); the routes
-are in http.py. Every property is described with an example valid for its rules: the OpenAPI
-document composes its request and response examples from them."""
+are in this package's other modules. Every property is described with an example valid for
+its rules: the OpenAPI document composes its request and response examples from them."""
 
 from __future__ import annotations
 
