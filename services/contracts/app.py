@@ -6,11 +6,10 @@ from aiohttp import web
 
 from services.contracts import consumers
 from services.contracts.handlers import Contracts, LinkAttempts, PasswordPolicy
-from services.contracts.http.access import UNIT
 from services.contracts.http.routes import routes
 from services.contracts.settings import ContractsSettings
 from services.contracts.store import ContractsStore
-from shared.app_keys import DB, METRICS, RELAY, SERVICE_SETTINGS
+from shared.app_keys import DB, METRICS, RELAY, SERVICE_SETTINGS, UNIT, unit
 from shared.service import ServiceDefinition, create_app
 
 
@@ -37,7 +36,7 @@ definition = ServiceDefinition(
     description="Customer numbers, contract links, permissions and authorised contacts.",
     routes=routes,
     setup=setup,
-    subscriptions=lambda app: consumers.subscriptions(app[UNIT]),
+    subscriptions=lambda app: consumers.subscriptions(unit(app, Contracts)),
 )
 
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.contracts.handlers import Contracts
+from shared.app_keys import unit
 from shared.auth import COMPANY_ADMIN, PHONE_CONTRACTS, SUB_ADMIN, Access, Principal
-
-UNIT = web.AppKey("contracts", Contracts)
 
 # Linking, transferring and naming contacts is the master administrator's (seed 001).
 ADMINS = Access.of(roles=(COMPANY_ADMIN,))
@@ -20,7 +19,7 @@ SUPPORT = Access.of(scopes=("contracts:support",), users=False)
 
 
 def contracts(request: web.Request) -> Contracts:
-    return request.app[UNIT]
+    return unit(request.app, Contracts)
 
 
 def customer_number(request: web.Request) -> str:
