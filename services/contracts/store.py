@@ -21,7 +21,7 @@ from services.contracts.domain.contacts import AuthorisedContact, ContactChange
 from services.contracts.domain.customer_numbers import CustomerNumber
 from services.contracts.domain.model import Aggregate
 from services.contracts.domain.permissions import PermissionTransfer, SubAdminAssignment
-from shared.mongo import Aggregates, ConcurrencyConflict, Index, apply_indexes
+from shared.mongo import Aggregates, ConcurrencyConflict, EventsHandoff, Index, apply_indexes
 
 # Wrong one-time passwords per (customer number, company) lock that company; per customer
 # number across companies they only alert. Unknown numbers are counted the same way.
@@ -124,7 +124,8 @@ class ContractsStore:
     contact_history: AsyncCollection[dict[str, Any]]
 
     @classmethod
-    def on(cls, db: AsyncDatabase[dict[str, Any]], on_events: Any = None) -> ContractsStore:
+    def on(cls, db: AsyncDatabase[dict[str, Any]],
+           on_events: Callable[[], None] | EventsHandoff | None = None) -> ContractsStore:
         def repository(name: str, model: type[A], indexes: list[Index] | None = None
                        ) -> Repository[A]:
             return Repository(Aggregates(db, name, on_events=on_events,

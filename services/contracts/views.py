@@ -33,9 +33,12 @@ from services.contracts.domain.contacts import (
 from services.contracts.domain.customer_numbers import Contract as Held
 from services.contracts.domain.customer_numbers import CustomerNumber
 from services.contracts.domain.customer_numbers import Link as HeldLink
-from services.contracts.domain.permissions import PermissionTransfer, SubAdminAssignment
+from services.contracts.domain.permissions import (
+    PermissionTransfer,
+    SubAdminAssignment,
+    transferable,
+)
 from services.contracts.domain.rights import TRANSFERABLE_RIGHTS, ordered
-from services.contracts.handlers.permissions import transferable
 from services.contracts.http.contact_models import (
     AuthorisationAnswer,
     Contact,

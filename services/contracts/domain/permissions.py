@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pydantic import Field
 
+from services.contracts.domain.customer_numbers import CustomerNumber
 from services.contracts.domain.model import Aggregate, Record
 
 
@@ -24,6 +25,19 @@ class Transferable:
     customer_number: str
     product: str
     access_number: str | None
+
+
+def transferable(numbers: list[CustomerNumber], company_id: str) -> dict[str, Transferable]:
+    """Active landline contracts the company holds as contract holder, by contract id."""
+    out = {}
+    for n in numbers:
+        if n.holder_company_id != company_id or n.kind != "landline":
+            continue
+        for c in n.contracts:
+            if c.active:
+                out[c.contract_id] = Transferable(c.contract_id, n.id, c.product,
+                                                  c.access_number)
+    return out
 
 
 @dataclass(frozen=True)

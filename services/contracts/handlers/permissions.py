@@ -14,12 +14,11 @@ from services.contracts.domain.companies import (
     UserFact,
     check_sub_administrator,
 )
-from services.contracts.domain.customer_numbers import CustomerNumber
 from services.contracts.domain.permissions import (
     AssignedContract,
     PermissionTransfer,
     SubAdminAssignment,
-    Transferable,
+    transferable,
 )
 from services.contracts.domain.rights import COMMERCIAL_CONTACT, ordered
 from services.contracts.handlers.unit import Contracts
@@ -104,19 +103,6 @@ async def find_master_administrator(cmd: FindAdministrator, uow: Contracts) -> P
         f"{'landline' if cmd.kind == 'landline' else 'mobile'} customer number. Check the "
         "email address and the customer number; the administrator must have linked at least "
         "one customer number first.")
-
-
-def transferable(numbers: list[CustomerNumber], company_id: str) -> dict[str, Transferable]:
-    """Active landline contracts the company holds as contract holder, by contract id."""
-    out = {}
-    for n in numbers:
-        if n.holder_company_id != company_id or n.kind != "landline":
-            continue
-        for c in n.contracts:
-            if c.active:
-                out[c.contract_id] = Transferable(c.contract_id, n.id, c.product,
-                                                  c.access_number)
-    return out
 
 
 async def save_transfers(cmd: SaveTransfers, uow: Contracts) -> ProjectedUser:
