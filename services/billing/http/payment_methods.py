@@ -20,9 +20,9 @@ from services.billing.commands import (
 from services.billing.domain import payment_methods as domain
 from services.billing.domain.account import BillingAccount
 from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, billing, company_of, routes
-from services.billing.idempotency import idempotent
 from shared.auth import Principal
 from shared.errors import InvalidInput
+from shared.idempotency import idempotent
 from shared.pagination import decode_cursor, encode_cursor
 
 

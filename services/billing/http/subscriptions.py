@@ -28,8 +28,8 @@ from services.billing.http import (
     routes,
 )
 from services.billing.http.payment_methods import PaymentMethod, method_out
-from services.billing.idempotency import idempotent
 from shared.auth import Principal
+from shared.idempotency import idempotent
 
 
 class Product(BaseModel):
