@@ -44,8 +44,8 @@ class Service:
                 if all(e["data"].get(k) == v for k, v in data.items())]
 
 
-@pytest.fixture
-async def service(db, memory_bus: InMemoryBus) -> Service:
+async def wired(db, memory_bus: InMemoryBus) -> Service:
+    """contracts as app.py wires it, on the test's database and the in-memory bus."""
     metrics = Metrics("contracts")
     relay = Relay(memory_bus, metrics)
     store = ContractsStore.on(db, on_events=relay.wake)
@@ -80,7 +80,8 @@ def contract_event(spec: events.EventSpec, customer_number: str, c: dict) -> dic
     return make_event(spec, {"customer_number": customer_number, "contract": c}, source=CRM)
 
 
-async def test_an_issued_number_gets_one_password_email_however_often_it_comes(service):
+async def test_an_issued_number_gets_one_password_email_however_often_it_comes(db, memory_bus):
+    service = await wired(db, memory_bus)
     n = number()
     event = issued(n, contract("K-1"))
     await service.receive(event, event)
@@ -92,7 +93,8 @@ async def test_an_issued_number_gets_one_password_email_however_often_it_comes(s
     assert service.bus.parked == []
 
 
-async def test_a_linked_company_learns_its_contracts_when_the_crm_changes_them(service):
+async def test_a_linked_company_learns_its_contracts_when_the_crm_changes_them(db, memory_bus):
+    service = await wired(db, memory_bus)
     n = number()
     await service.receive(issued(n, contract("K-1")))
     password = service.published(events.OTP_ISSUED.type)[0]["data"]["one_time_password"]
@@ -108,7 +110,8 @@ async def test_a_linked_company_learns_its_contracts_when_the_crm_changes_them(s
     assert {d["linked_by"] for d in linked} == {"u-1"}
 
 
-async def test_a_contract_of_a_number_not_known_yet_is_retried_then_parked(service):
+async def test_a_contract_of_a_number_not_known_yet_is_retried_then_parked(db, memory_bus):
+    service = await wired(db, memory_bus)
     await service.receive(contract_event(events.CONTRACT_ADDED, number(), contract("K-1")))
     (parked,) = service.bus.parked
     # The first try and the two retries the bus is configured with.
@@ -116,7 +119,8 @@ async def test_a_contract_of_a_number_not_known_yet_is_retried_then_parked(servi
     assert "is not known (yet)" in parked.detail
 
 
-async def test_a_number_listing_one_contract_twice_is_rejected_and_nothing_is_kept(service):
+async def test_a_number_listing_one_contract_twice_is_rejected_and_nothing_is_kept(db, memory_bus):
+    service = await wired(db, memory_bus)
     n = number()
     await service.receive(issued(n, contract("K-1"), contract("K-1")))
     (parked,) = service.bus.parked
@@ -125,7 +129,8 @@ async def test_a_number_listing_one_contract_twice_is_rejected_and_nothing_is_ke
     assert service.published(events.OTP_ISSUED.type) == []
 
 
-async def test_a_crm_event_with_malformed_data_is_parked_as_invalid_data(service):
+async def test_a_crm_event_with_malformed_data_is_parked_as_invalid_data(db, memory_bus):
+    service = await wired(db, memory_bus)
     bad = issued(number(), contract("K-1"))
     del bad["data"]["kind"]
     await service.receive(bad)
@@ -134,7 +139,8 @@ async def test_a_crm_event_with_malformed_data_is_parked_as_invalid_data(service
     assert service.bus.published == []
 
 
-async def test_identity_users_are_kept_with_the_newest_fact_of_each_field(service):
+async def test_identity_users_are_kept_with_the_newest_fact_of_each_field(db, memory_bus):
+    service = await wired(db, memory_bus)
     company, user = "c-7", "u-7"
     activated = make_event("identity.user.activated.v1", {
         "user_id": user, "company_id": company, "email": "Cili@Example.com",
@@ -156,7 +162,8 @@ async def test_identity_users_are_kept_with_the_newest_fact_of_each_field(servic
     assert service.bus.parked == []
 
 
-async def test_a_holder_who_claimed_the_number_becomes_its_contract_holder(service):
+async def test_a_holder_who_claimed_the_number_becomes_its_contract_holder(db, memory_bus):
+    service = await wired(db, memory_bus)
     n = number()
     await service.receive(issued(n, contract("K-1")))
     claimed = make_event("identity.customer_number.claimed.v1", {
