@@ -23,7 +23,7 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from services.identity.domain import invitations as inv
+from services.identity.domain import invitation_files as inv
 from services.identity.domain.errors import InvitationFileInvalid
 
 _MP = multiprocessing.get_context("forkserver")

@@ -10,10 +10,10 @@ import aiohttp
 import openpyxl
 import pytest
 
-from services.identity.domain.invitations import CSV, XLSX
+from services.identity.domain.invitation_files import CSV, XLSX
 from services.identity.handlers import invitation_imports as invitation_handlers
-from services.identity.import_runner import InvitationJobs
 from services.identity.http import IDENTITY
+from services.identity.import_runner import InvitationJobs
 from tests.integration.test_identity_users import bearer, create_user, first_login, identity_app
 from tests.support.events import EventTap
 from tests.support.identity import register_company

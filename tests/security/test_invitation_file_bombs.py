@@ -14,7 +14,7 @@ import zipfile
 import aiohttp
 import pytest
 
-from services.identity.domain.invitations import CSV, XLSX
+from services.identity.domain.invitation_files import CSV, XLSX
 from services.identity.http import IDENTITY
 from tests.integration.test_identity_users import identity_app
 from tests.security.test_invitation_imports import (  # noqa: F401 (fixtures)

@@ -12,7 +12,7 @@ import aiohttp
 import openpyxl
 import pytest
 
-from services.identity.domain.invitations import CSV, XLSX
+from services.identity.domain.invitation_files import CSV, XLSX
 from shared import mongo
 from shared.bus import Topology
 from tests.integration.test_identity_users import identity_app
@@ -223,8 +223,8 @@ async def test_a_company_runs_one_import_at_a_time_and_is_told_which(
             status, other = await upload(b, ["three@example.com"])
             assert status == 202, other
 
-            from services.identity.import_runner import InvitationJobs
             from services.identity.http import IDENTITY
+            from services.identity.import_runner import InvitationJobs
             runner = InvitationJobs(app[IDENTITY])
             while await runner.work_once():
                 pass

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.identity.domain.invitations import CSV
+from services.identity.domain.invitation_files import CSV
 from tests.security.test_invitation_imports import csv_of
 from tests.support.identity import register_company
 from tests.support.services import eventually

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import openpyxl
 import pytest
 
-from services.identity.domain import invitations as inv
+from services.identity.domain import invitation_files as inv
 from services.identity.domain import users as rules
 from services.identity.domain.errors import (
     ActivationCodeExpired,
@@ -17,6 +17,7 @@ from services.identity.domain.errors import (
     InvitationFileInvalid,
     RoleNotAllowed,
 )
+from services.identity.domain.invitations import Invitation, invitation_id_for_row
 from shared.http import status_of
 
 pytestmark = pytest.mark.unit
@@ -167,8 +168,13 @@ def test_content_type_or_file_name_tells_csv_from_xlsx():
 
 def test_pending_invitation_past_its_date_is_expired():
     now = datetime.now(UTC)
-    doc = {"status": "pending", "expires_at": now - timedelta(seconds=1)}
-    assert inv.status_of(doc, now) == "expired"
-    assert inv.status_of({**doc, "expires_at": now + timedelta(days=1)}, now) == "pending"
-    assert inv.status_of({**doc, "status": "accepted"}, now) == "accepted"
-    assert inv.invitation_id_for_row("job", 7) == inv.invitation_id_for_row("job", 7)
+    doc = {"_id": "i", "company_id": "c", "email": "a@example.com", "role": "user",
+           "language": "de", "token_hash": "h", "expires_ts": 0.0, "invited_by": "u",
+           "created_at": now, "status": "pending", "expires_at": now - timedelta(seconds=1)}
+
+    def invitation_status(d: dict, now: datetime) -> str:
+        return Invitation.from_document(d).status_at(now)
+    assert invitation_status(doc, now) == "expired"
+    assert invitation_status({**doc, "expires_at": now + timedelta(days=1)}, now) == "pending"
+    assert invitation_status({**doc, "status": "accepted"}, now) == "accepted"
+    assert invitation_id_for_row("job", 7) == invitation_id_for_row("job", 7)

@@ -11,7 +11,7 @@ from aiohttp import web
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from pydantic import BaseModel
 
-from services.identity.domain.invitations import CSV, XLSX
+from services.identity.domain.invitation_files import CSV, XLSX
 from services.identity.settings import IdentitySettings
 from shared.auth import TokenVerifier
 from shared.http import Routes, Upload, new_app, openapi_document

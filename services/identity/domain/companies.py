@@ -25,13 +25,20 @@ class CompanySettings(BaseModel):
     phone_login_permissions: list[str] | None = None
 
 
+class FormerLoginDomain(BaseModel):
+    """A login domain the company gave up, still reserved for it until ``until`` (epoch s)."""
+
+    login_domain: str
+    until: float
+
+
 class Company(Aggregate):
     """A customer company (stored in ``companies``)."""
 
     name: str
     admin_user_id: str | None = None
     login_domain: str | None = None
-    former_login_domains: list[str] = Field(default_factory=list)
+    former_login_domains: list[FormerLoginDomain] = Field(default_factory=list)
     language: str = "en"
     created_at: datetime | None = None
     profile: dict[str, Any] = Field(default_factory=dict)

@@ -23,6 +23,8 @@ from services.identity.domain.passwords import PasswordPolicy
 from services.identity.settings import IdentitySettings
 from services.identity.store import IdentityStore
 from services.identity.store.companies import CompanyRepository
+from services.identity.store.imports import ImportJobRepository, ImportRows
+from services.identity.store.invitations import InvitationRepository
 from services.identity.store.logins import LoginIds
 from services.identity.store.registrations import RegistrationRepository
 from services.identity.store.sessions import LoginAttemptRepository, RefreshTokens
@@ -63,6 +65,9 @@ class Identity:
     refresh_tokens: RefreshTokens = field(init=False)
     login_attempts: LoginAttemptRepository = field(init=False)
     registrations: RegistrationRepository = field(init=False)
+    invitations: InvitationRepository = field(init=False)
+    import_jobs: ImportJobRepository = field(init=False)
+    import_rows: ImportRows = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = UserRepository(self.store.users)
@@ -71,6 +76,10 @@ class Identity:
         self.refresh_tokens = RefreshTokens(self.store.refresh_tokens)
         self.login_attempts = LoginAttemptRepository(self.store.login_attempts)
         self.registrations = RegistrationRepository(self.store.registrations)
+        self.invitations = InvitationRepository(self.store.invitations)
+        self.import_jobs = ImportJobRepository(self.store.bulk_jobs,
+                                               self.settings.invitation_job_lease_seconds)
+        self.import_rows = ImportRows(self.store.invitation_job_rows)
 
     def event(self, spec: EventSpec, data: Any, *, subject: str,
               company_id: str | None = None) -> dict:

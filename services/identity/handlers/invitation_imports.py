@@ -23,30 +23,27 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-
-from pymongo import ReturnDocument
+from typing import Any
 
 from services.identity import import_worker
-from services.identity.domain import invitations as inv
+from services.identity.domain import invitation_files as inv
 from services.identity.domain.errors import InvitationJobNotFound
+from services.identity.domain.import_jobs import ImportJob, JobLost, RowOutcome
+from services.identity.domain.invitations import Inviter, invitation_id_for_row
 from services.identity.handlers import Identity
 from services.identity.handlers.invitations import invite_once, inviter_for
 from shared.errors import Conflict, Problem, Unavailable
 from shared.logging import get_logger
-from shared.mongo import is_duplicate
 from shared.ratelimit import DAY, Limit
 
 log = get_logger("identity.invitations")
-ROW_BATCH = 500
-# How many rejected rows a job lists (the counts stay exact beyond that).
-REJECTED_ROWS_KEPT = 10_000
 # A company's import slot whose job never came to exist (its process died while parsing)
 # is free again after this long.
 SLOT_ORPHANED_SECONDS = 600.0
 
 
 async def create_job(ctx: Identity, company_id: str, actor_id: str, content: bytes,
-                     kind: str, file_name: str | None) -> dict:
+                     kind: str, file_name: str | None) -> ImportJob:
     """Check the file as a whole, store its rows and the job; the runner does the rest."""
     await inviter_for(ctx, company_id, actor_id)
     job_id = str(uuid.uuid4())
@@ -56,17 +53,11 @@ async def create_job(ctx: Identity, company_id: str, actor_id: str, content: byt
         rows = await parse_upload(ctx, content, kind)
         await _take_rows(ctx, company_id, len(rows))
         taken = len(rows)
-        docs = [{"_id": f"{job_id}:{r.row:07d}", "job_id": job_id, **r.to_doc()}
-                for r in rows]
-        for start in range(0, len(docs), ROW_BATCH):
-            await ctx.store.invitation_job_rows.insert_many(docs[start:start + ROW_BATCH])
-        job = {"_id": job_id, "company_id": company_id, "created_by": actor_id,
-               "file_name": (file_name or "")[:200] or None, "format": kind,
-               "status": "queued", "total_rows": len(rows), "processed_rows": 0, "invited": 0,
-               "failed": 0, "last_row": 0, "rejected_rows": [],
-               "created_at": datetime.now(UTC), "finished_at": None, "lease_until": 0.0,
-               "lease_owner": ""}
-        await ctx.store.bulk_jobs.create(job)
+        await ctx.import_rows.add(job_id, [r.to_doc() for r in rows])
+        job = ImportJob.new(job_id=job_id, company_id=company_id, created_by=actor_id,
+                            file_name=file_name, kind=kind, rows=len(rows),
+                            now=datetime.now(UTC))
+        await ctx.import_jobs.add(job)
     except BaseException:
         await _undo_upload(ctx, company_id, job_id, taken)
         raise
@@ -88,8 +79,7 @@ async def _undo_upload(ctx: Identity, company_id: str, job_id: str, rows_taken: 
 
 
 async def _delete_rows(ctx: Identity, job_id: str) -> None:
-    # The slot (row 0) shares the job id; it is freed on its own, after the rows.
-    await ctx.store.invitation_job_rows.delete_many({"job_id": job_id, "row": {"$gt": 0}})
+    await ctx.import_rows.delete(job_id)
 
 
 class ParsersBusy(Unavailable):
@@ -122,7 +112,7 @@ async def parse_upload(ctx: Identity, content: bytes, kind: str) -> list[inv.Row
                           "seconds.", retry_after=max(1, round(s.invitation_parse_cpu_seconds)))
     loop = asyncio.get_running_loop()
     budget = import_worker.Budget(s.invitation_parse_cpu_seconds, s.invitation_parse_memory_mb)
-    started: list = []
+    started: list[Any] = []
     _pending += 1
     future = _parsers(s.invitation_parses_per_process).submit(
         import_worker.parse, content, kind, s.invitation_file_max_rows,
@@ -173,10 +163,6 @@ async def _take_rows(ctx: Identity, company_id: str, rows: int) -> None:
         f"{limit.limit} rows a day). Import it tomorrow, or a smaller file."), amount=rows)
 
 
-def _slot_id(company_id: str) -> str:
-    return f"running-import:{company_id}"
-
-
 class ImportRunning(Conflict):
     slug, title = "invitation-import-running", "An import of your company is running"
 
@@ -184,102 +170,79 @@ class ImportRunning(Conflict):
 async def _claim_import_slot(ctx: Identity, company_id: str, job_id: str) -> None:
     """One import per company at a time: the slot (a document beside the rows) names the
     job holding it; a slot whose job finished, or never came to exist, is taken over."""
-    rows = ctx.store.invitation_job_rows
-    slot = {"_id": _slot_id(company_id), "job_id": job_id, "row": 0,
-            "claimed_ts": time.time()}
     for _ in range(3):
-        try:
-            await rows.insert_one(slot)
+        if await ctx.import_rows.take_slot(company_id, job_id):
             return
-        except Exception as e:
-            if not is_duplicate(e):
-                raise
-        held = await rows.find_one({"_id": slot["_id"]})
+        held = await ctx.import_rows.slot(company_id)
         if held is None:
             continue  # released meanwhile
-        job = await ctx.store.bulk_jobs.get({"_id": held["job_id"]})
-        running = (job is not None and job["status"] != "completed") or (
-            job is None and time.time() - held["claimed_ts"] < SLOT_ORPHANED_SECONDS)
+        held_by, claimed_ts = held
+        job = await ctx.import_jobs.get(held_by)
+        running = (job is not None and job.status != "completed") or (
+            job is None and time.time() - claimed_ts < SLOT_ORPHANED_SECONDS)
         if running:
             raise ImportRunning(
                 "An import of your company is running; wait until it is completed (follow "
-                f"it at /v1/invitation-jobs/{held['job_id']}) and upload the next file then.",
-                job_id=held["job_id"])
+                f"it at /v1/invitation-jobs/{held_by}) and upload the next file then.",
+                job_id=held_by)
         if job is None:  # its upload stopped half-way: the rows it stored go first
-            await _delete_rows(ctx, held["job_id"])
-        await rows.delete_one({"_id": slot["_id"], "job_id": held["job_id"]})
+            await _delete_rows(ctx, held_by)
+        await ctx.import_rows.free_slot(company_id, held_by)
     raise ImportRunning("Another import of your company is starting; try again shortly.")
 
 
 async def _release_import_slot(ctx: Identity, company_id: str, job_id: str) -> None:
-    await ctx.store.invitation_job_rows.delete_one({"_id": _slot_id(company_id),
-                                                    "job_id": job_id})
+    await ctx.import_rows.free_slot(company_id, job_id)
 
 
-async def job_in_company(ctx: Identity, company_id: str, job_id: str) -> dict:
-    job = await ctx.store.bulk_jobs.get({"_id": job_id, "company_id": company_id})
+async def job_in_company(ctx: Identity, company_id: str, job_id: str) -> ImportJob:
+    job = await ctx.import_jobs.get(job_id, company_id=company_id)
     if job is None:
         raise InvitationJobNotFound("No invitation import with this id in your company.")
     return job
 
 
-class JobLost(Exception):
-    """Another process took the job over (this one was too slow to renew its lease)."""
-
-
-async def _claim_job(ctx: Identity, owner: str) -> dict | None:
-    now = time.time()
-    return await ctx.store.bulk_jobs.collection.find_one_and_update(
-        {"status": {"$in": ["queued", "running"]}, "lease_until": {"$lt": now}},
-        {"$set": {"status": "running", "lease_owner": owner,
-                  "lease_until": now + ctx.settings.invitation_job_lease_seconds},
-         "$inc": {"version": 1}}, return_document=ReturnDocument.AFTER)
-
-
 async def work_on_next_job(ctx: Identity, owner: str) -> bool:
     """Take one import nobody works on (its lease ran out) and finish it; False when there
     is none."""
-    job = await _claim_job(ctx, owner)
+    job = await ctx.import_jobs.take(owner)
     if job is None:
         return False
     try:
         await work_on(ctx, job, owner)
     except JobLost:
-        log.info("invitation import taken over by another process", job_id=job["_id"])
+        log.info("invitation import taken over by another process", job_id=job.id)
     return True
 
 
-async def work_on(ctx: Identity, job: dict, owner: str) -> None:
+async def work_on(ctx: Identity, job: ImportJob, owner: str) -> None:
     """Invite the job's rows from where it stopped, counting every N rows."""
+    inviter: Inviter | None
     try:
-        inviter = await inviter_for(ctx, job["company_id"], job["created_by"])
+        inviter = await inviter_for(ctx, job.company_id, job.created_by)
     except Problem as e:
         inviter, reason = None, {"field": "(job)", "rule": e.slug,
                                  "message": e.detail or e.title}
     every = max(1, ctx.settings.invitation_job_progress_every)
-    last = job["last_row"]
-    while True:
-        batch = await ctx.store.invitation_job_rows.find(
-            {"job_id": job["_id"], "row": {"$gt": last}}).sort("row", 1).limit(
-            every).to_list()
-        if not batch:
-            break
+    last = job.last_row
+    while batch := await ctx.import_rows.after(job.id, last, every):
         outcomes = []
         for row in batch:
-            errors = row["errors"] or ([reason] if inviter is None else
-                                       await _invite_row(ctx, inviter, job, row))
-            outcomes.append((row, errors))
-        await checkpoint(ctx, job["_id"], owner, outcomes)
-        last = batch[-1]["row"]
-    await finish(ctx, job["_id"], owner)
-    await ctx.store.invitation_job_rows.delete_many({"job_id": job["_id"]})
-    await _release_import_slot(ctx, job["company_id"], job["_id"])
+            errors = row.errors or ([reason] if inviter is None else
+                                    await _invite_row(ctx, inviter, job, row))
+            outcomes.append(RowOutcome(row.row, row.values, errors))
+        await checkpoint(ctx, job.id, owner, outcomes)
+        last = batch[-1].row
+    await finish(ctx, job.id, owner)
+    await ctx.import_rows.delete_all(job.id)
+    await _release_import_slot(ctx, job.company_id, job.id)
 
 
-async def _invite_row(ctx: Identity, inviter: dict, job: dict, row: dict) -> list[dict]:
+async def _invite_row(ctx: Identity, inviter: Inviter, job: ImportJob,
+                      row: RowOutcome) -> list[dict[str, str]]:
     try:
-        await invite_once(ctx, inviter, inv.invitation_id_for_row(job["_id"], row["row"]),
-                          row["values"], job_id=job["_id"], row=row["row"])
+        await invite_once(ctx, inviter, invitation_id_for_row(job.id, row.row), row.values,
+                          job_id=job.id, row=row.row)
         return []
     except Problem as e:
         return [{"field": "email" if e.slug != "role-not-allowed" else "role",
@@ -287,33 +250,10 @@ async def _invite_row(ctx: Identity, inviter: dict, job: dict, row: dict) -> lis
 
 
 async def checkpoint(ctx: Identity, job_id: str, owner: str,
-                     outcomes: list[tuple[dict, list[dict]]]) -> None:
+                     outcomes: list[RowOutcome]) -> None:
     """Count a batch of rows and renew the lease, in one write of the job."""
-    def apply(d: dict) -> list:
-        if d["lease_owner"] != owner:
-            raise JobLost()
-        for row, errors in outcomes:
-            if row["row"] <= d["last_row"]:
-                continue
-            d["processed_rows"] += 1
-            if errors:
-                d["failed"] += 1
-                if len(d["rejected_rows"]) < REJECTED_ROWS_KEPT:
-                    d["rejected_rows"].append({"row": row["row"],
-                                               "email": row["values"].get("email", ""),
-                                               "errors": errors})
-            else:
-                d["invited"] += 1
-            d["last_row"] = row["row"]
-        d["lease_until"] = time.time() + ctx.settings.invitation_job_lease_seconds
-        return []
-    await ctx.store.bulk_jobs.change({"_id": job_id}, apply)
+    await ctx.import_jobs.count(job_id, owner, outcomes)
 
 
 async def finish(ctx: Identity, job_id: str, owner: str) -> None:
-    def apply(d: dict) -> list:
-        if d["lease_owner"] != owner:
-            raise JobLost()
-        d.update(status="completed", finished_at=datetime.now(UTC), lease_until=0.0)
-        return []
-    await ctx.store.bulk_jobs.change({"_id": job_id}, apply)
+    await ctx.import_jobs.change(job_id, lambda job: job.finish(owner, datetime.now(UTC)))

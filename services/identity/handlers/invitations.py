@@ -14,12 +14,11 @@ its owner learns, on accepting, that it can not be used (no enumeration across c
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
 
-from services.identity import events
-from services.identity.domain import invitations as inv
 from services.identity.domain import users as rules
 from services.identity.domain.errors import (
     EmailTaken,
@@ -32,104 +31,91 @@ from services.identity.domain.errors import (
     RoleNotAllowed,
     UserStatusConflict,
 )
+from services.identity.domain.invitations import Invitation, Inviter, new_link
 from services.identity.domain.registration import normalise_email
 from services.identity.domain.secrets import new_token, token_hash
+from services.identity.domain.users import User
 from services.identity.handlers import (
     Identity,
     check_new_password,
     claim_login,
     company_policy,
-    create_once,
     hash_password,
 )
 from services.identity.handlers.session_tokens import start_session
 from services.identity.handlers.users import acting_user
+from services.identity.views import invitations as views
 from shared.auth import SUB_ADMIN
 from shared.ratelimit import DAY, HOUR, Limit
 
-MAX_PAGE = 200
-
 
 # -- who invites --------------------------------------------------------------------
-async def inviter_for(ctx: Identity, company_id: str, actor_id: str) -> dict:
+async def inviter_for(ctx: Identity, company_id: str, actor_id: str) -> Inviter:
     """What every invitation by this administrator needs to say."""
     actor = await acting_user(ctx, company_id, actor_id)
     if not rules.is_master(actor["roles"]) and "users:invite" not in actor.get(
             "permissions", []):
         raise RoleNotAllowed("Your role does not allow inviting users.")
-    company = await ctx.store.companies.get({"_id": company_id}) or {}
-    return {"actor": actor, "company_id": company_id,
-            "company_name": company.get("name", ""),
-            "company_language": company.get("language", "en"),
-            "name": f"{actor['first_name']} {actor['surname']}".strip()}
+    company = await ctx.companies.get(company_id)
+    return Inviter(actor=actor, company_id=company_id,
+                   company_name=company.name if company else "",
+                   company_language=company.language if company else "en")
 
 
-def _sent_event(ctx: Identity, doc: dict, token: str, inviter_name: str,
-                company_name: str) -> dict:
-    return ctx.event(events.INVITATION_SENT, events.InvitationSent(
-        invitation_id=doc["_id"], company_id=doc["company_id"], company_name=company_name,
-        email=doc["email"], role=doc["role"], language=doc["language"],
-        invited_by_name=inviter_name, token=token, expires_at=doc["expires_at"]),
-        subject=doc["_id"], company_id=doc["company_id"])
+def _link(ctx: Identity) -> tuple[str, Any]:
+    token = new_token()
+    return token, new_link(token, token_hash(token), datetime.now(UTC),
+                           ctx.settings.invitation_days)
 
 
 async def _open_invitation(ctx: Identity, company_id: str, email: str,
-                           other_than: str) -> dict | None:
-    docs = await ctx.store.invitations.collection.find(
-        {"company_id": company_id, "email": email, "status": "pending"}).to_list(20)
+                           other_than: str) -> Invitation | None:
     now = datetime.now(UTC)
-    return next((d for d in docs if d["_id"] != other_than and inv.status_of(d, now)
-                 == "pending"), None)
+    return next((i for i in await ctx.invitations.pending_for(company_id, email)
+                 if i.id != other_than and i.status_at(now) == "pending"), None)
 
 
-async def invite_once(ctx: Identity, inviter: dict, invitation_id: str, values: dict, *,
-                      job_id: str | None = None, row: int | None = None) -> dict:
+async def invite_once(ctx: Identity, inviter: Inviter, invitation_id: str,
+                      values: dict[str, Any], *, job_id: str | None = None,
+                      row: int | None = None) -> Invitation:
     """Create one invitation (or find the one this id already made) and send its link."""
-    existing = await ctx.store.invitations.get({"_id": invitation_id,
-                                                "company_id": inviter["company_id"]})
+    existing = await ctx.invitations.get(invitation_id, company_id=inviter.company_id)
     if existing is not None:
         return existing
     email, role = normalise_email(values["email"]), values["role"]
     permissions = sorted(set(values.get("permissions") or []))
-    rules.check_may_invite(inviter["actor"], role)
+    rules.check_may_invite(inviter.actor, role)
     # ID-12: only a company administrator invites a sub-administrator, whose invitation
     # carries the delegated permissions the invitee gets on accepting.
-    rules.check_may_assign(inviter["actor"], role, permissions)
+    rules.check_may_assign(inviter.actor, role, permissions)
     if permissions and role != SUB_ADMIN:
         raise UserStatusConflict("Delegated permissions are for sub-administrators only.",
                                  slug="permissions-need-sub-admin")
-    if await _has_account_in(ctx, email, inviter["company_id"]):
+    if await _has_account_in(ctx, email, inviter.company_id):
         raise EmailTaken("This address already has an account in your company.")
-    if await _open_invitation(ctx, inviter["company_id"], email, invitation_id):
+    if await _open_invitation(ctx, inviter.company_id, email, invitation_id):
         raise InvitationPending("This address has an open invitation; send that one again "
                                 "instead (POST /v1/invitations/{id}/resend).")
-    token = new_token()
-    now = datetime.now(UTC)
-    expires = now + timedelta(days=ctx.settings.invitation_days)
-    doc = {"_id": invitation_id, "company_id": inviter["company_id"], "email": email,
-           "role": role, "permissions": permissions,
-           "language": values.get("language") or inviter["company_language"],
-           "first_name": values.get("first_name") or None,
-           "surname": values.get("surname") or None, "status": "pending",
-           "token_hash": token_hash(token), "expires_at": expires,
-           "expires_ts": expires.timestamp(), "invited_by": inviter["actor"]["_id"],
-           "parent_user_id": rules.parent_for(role, inviter["actor"]), "job_id": job_id,
-           "row": row, "sent_count": 1, "created_at": now, "accepted_user_id": None,
-           "accepted_at": None}
-    if await create_once(ctx.store.invitations, doc, [_sent_event(
-            ctx, doc, token, inviter["name"], inviter["company_name"])]):
-        return doc
-    return await ctx.store.invitations.get({"_id": invitation_id})
+    _, link = _link(ctx)
+    invitation = Invitation.new(
+        invitation_id=invitation_id, inviter=inviter, email=email, role=role,
+        permissions=permissions, language=values.get("language"),
+        first_name=values.get("first_name"), surname=values.get("surname"),
+        parent_user_id=rules.parent_for(role, inviter.actor), link=link,
+        now=datetime.now(UTC), job_id=job_id, row=row)
+    if await ctx.invitations.create(invitation):
+        return invitation
+    # Another try of the same cause made it first.
+    return await ctx.invitations.get(invitation_id) or invitation
 
 
 async def _has_account_in(ctx: Identity, email: str, company_id: str) -> bool:
     """Whether the address logs in an account of this company. An account elsewhere is not
     this company's business: the answer must not tell it apart from a free address."""
-    claim = await ctx.store.logins.find_one({"_id": f"email:{email}"})
-    if claim is None:
+    user_id = await ctx.login_ids.owner(f"email:{email}")
+    if user_id is None:
         return False
-    return await ctx.store.users.get({"_id": claim["user_id"],
-                                      "company_id": company_id}) is not None
+    return await ctx.users.get(user_id, company_id=company_id) is not None
 
 
 def _sending_limits(ctx: Identity) -> list[Limit]:
@@ -139,7 +125,7 @@ def _sending_limits(ctx: Identity) -> list[Limit]:
 
 
 @contextlib.asynccontextmanager
-async def _sending(ctx: Identity, company_id: str):
+async def _sending(ctx: Identity, company_id: str) -> AsyncIterator[None]:
     """One invitation email of the company's hourly and daily allowance; given back when
     nothing was sent."""
     limits = [(limit, company_id) for limit in _sending_limits(ctx)]
@@ -153,103 +139,67 @@ async def _sending(ctx: Identity, company_id: str):
         raise
 
 
-async def invite(ctx: Identity, company_id: str, actor_id: str, values: dict) -> dict:
+async def invite(ctx: Identity, company_id: str, actor_id: str,
+                 values: dict[str, Any]) -> Invitation:
     """One address with a role (ID-11)."""
     inviter = await inviter_for(ctx, company_id, actor_id)
     async with _sending(ctx, company_id):
         return await invite_once(ctx, inviter, str(uuid.uuid4()), values)
 
 
-async def invitation_in_company(ctx: Identity, company_id: str, invitation_id: str) -> dict:
-    doc = await ctx.store.invitations.get({"_id": invitation_id, "company_id": company_id})
-    if doc is None:
+async def invitation_in_company(ctx: Identity, company_id: str,
+                                invitation_id: str) -> Invitation:
+    invitation = await ctx.invitations.get(invitation_id, company_id=company_id)
+    if invitation is None:
         raise InvitationNotFound("No invitation with this id in your company.")
-    return doc
+    return invitation
 
 
 async def list_invitations(ctx: Identity, company_id: str, *, status: str | None = None,
                            job_id: str | None = None, after: str | None = None,
-                           limit: int = 50) -> tuple[list[dict], str | None]:
+                           limit: int = 50) -> tuple[list[Invitation], str | None]:
     """The company's invitations with their status (pending, accepted, revoked, expired)."""
-    query: dict = {"company_id": company_id}
-    now = time.time()
-    if status in ("pending", "expired"):
-        query["status"] = "pending"
-        query["expires_ts"] = {"$gt": now} if status == "pending" else {"$lte": now}
-    elif status:
-        query["status"] = status
-    if job_id:
-        query["job_id"] = job_id
-    if after:
-        query["_id"] = {"$gt": after}
-    limit = max(1, min(limit, MAX_PAGE))
-    docs = await ctx.store.invitations.collection.find(query).sort("_id", 1).limit(
-        limit + 1).to_list()
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return docs, (docs[-1]["_id"] if more else None)
+    return await views.list_invitations(ctx.store.invitations, company_id, status=status,
+                                        job_id=job_id, after=after, limit=limit)
 
 
-async def resend(ctx: Identity, company_id: str, actor_id: str, invitation_id: str) -> dict:
+async def _changed(ctx: Identity, invitation_id: str,
+                   change: Any) -> Invitation:
+    saved = await ctx.invitations.change(invitation_id, change)
+    if saved is None:  # only a document removed by hand disappears
+        raise InvitationNotFound("No invitation with this id in your company.")
+    return saved
+
+
+async def resend(ctx: Identity, company_id: str, actor_id: str,
+                 invitation_id: str) -> Invitation:
     """A new link (valid ``invitation_days`` again); the previous link stops working."""
     inviter = await inviter_for(ctx, company_id, actor_id)
-    doc = await invitation_in_company(ctx, company_id, invitation_id)
-    rules.check_may_invite(inviter["actor"], doc["role"])
-    token = new_token()
-    expires = datetime.now(UTC) + timedelta(days=ctx.settings.invitation_days)
-
-    def renew(d: dict) -> list:
-        _check_open(d)
-        d.update(token_hash=token_hash(token), expires_at=expires,
-                 expires_ts=expires.timestamp(), sent_count=d.get("sent_count", 1) + 1)
-        return [_sent_event(ctx, d, token, inviter["name"], inviter["company_name"])]
+    invitation = await invitation_in_company(ctx, company_id, invitation_id)
+    rules.check_may_invite(inviter.actor, invitation.role)
+    _, link = _link(ctx)
     async with _sending(ctx, company_id):
-        return await ctx.store.invitations.change({"_id": invitation_id}, renew)
+        return await _changed(ctx, invitation_id, lambda i: i.resend(link, inviter))
 
 
-async def revoke(ctx: Identity, company_id: str, actor_id: str, invitation_id: str) -> dict:
+async def revoke(ctx: Identity, company_id: str, actor_id: str,
+                 invitation_id: str) -> Invitation:
     """Withdraw an invitation that was not accepted: its link stops working."""
     inviter = await inviter_for(ctx, company_id, actor_id)
-    doc = await invitation_in_company(ctx, company_id, invitation_id)
-    rules.check_may_invite(inviter["actor"], doc["role"])
-
-    def withdraw(d: dict) -> list:
-        if d["status"] == "revoked":
-            return []
-        _check_open(d)
-        if d.get("accepting_user_id"):
-            raise InvitationAccepted("The invitation is being accepted right now: the person "
-                                     "is setting up the account.")
-        d.update(status="revoked", revoked_at=datetime.now(UTC),
-                 revoked_by=inviter["actor"]["_id"])
-        return []
-    return await ctx.store.invitations.change({"_id": invitation_id}, withdraw)
-
-
-def _check_open(d: dict) -> None:
-    if d["status"] == "accepted":
-        raise InvitationAccepted("The invitation was accepted already: the person has an "
-                                 "account.")
-    if d["status"] == "revoked":
-        raise InvitationRevoked("The invitation was withdrawn. Invite the address again.")
-
-
-async def _unreserve(ctx: Identity, invitation_id: str) -> None:
-    def release(d: dict) -> list:
-        if d["status"] != "accepted":
-            d["accepting_user_id"] = None
-        return []
-    await ctx.store.invitations.change({"_id": invitation_id}, release)
+    invitation = await invitation_in_company(ctx, company_id, invitation_id)
+    rules.check_may_invite(inviter.actor, invitation.role)
+    return await _changed(ctx, invitation_id,
+                          lambda i: i.revoke(inviter.actor_id, datetime.now(UTC)))
 
 
 # -- the invitee --------------------------------------------------------------------
-async def invitation_by_token(ctx: Identity, token: str) -> dict:
+async def invitation_by_token(ctx: Identity, token: str) -> Invitation:
     """The invitation a link names, if it can still be accepted."""
-    doc = await ctx.store.invitations.get({"token_hash": token_hash(token)})
-    if doc is None:
+    invitation = await ctx.invitations.by_token_hash(token_hash(token))
+    if invitation is None:
         raise InvitationInvalid("The invitation link is not valid (or a newer one was sent). "
                                 "Check that you copied all of it.")
-    status = inv.status_of(doc)
+    status = invitation.status_at()
     if status == "accepted":
         raise InvitationAccepted("You accepted this invitation already: log in.")
     if status == "revoked":
@@ -257,62 +207,41 @@ async def invitation_by_token(ctx: Identity, token: str) -> dict:
     if status == "expired":
         raise InvitationExpired("The invitation has expired. Ask your administrator to send "
                                 "it again.")
-    return doc
+    return invitation
 
 
-async def accept(ctx: Identity, token: str, form: dict) -> dict:
+async def accept(ctx: Identity, token: str, form: dict[str, Any]) -> dict[str, Any]:
     """Create the invitee's account (its id comes from the invitation, so sending the form
     again after a failure finishes the same account), then mark the invitation accepted."""
-    doc = await invitation_by_token(ctx, token)
-    company_id = doc["company_id"]
+    invitation = await invitation_by_token(ctx, token)
+    company_id = invitation.company_id
     policy = await company_policy(ctx, company_id)
     await check_new_password(form["password"], policy=policy)
-    user_id = rules.user_id_for(f"invitation:{doc['_id']}")
-    email = doc["email"]
-
-    def reserve(d: dict) -> list:
-        # Serialised with a withdrawal by the version check: whichever comes first wins.
-        _check_open(d)
-        d["accepting_user_id"] = user_id
-        return []
-    await ctx.store.invitations.change({"_id": doc["_id"]}, reserve)
+    user_id = rules.user_id_for(f"invitation:{invitation.id}")
+    email = invitation.email
+    await _changed(ctx, invitation.id, lambda i: i.reserve(user_id))
     try:
         await claim_login(ctx, f"email:{email}", user_id)
     except EmailTaken:
         # Only the address's owner reads this; the inviting company sees a pending invitation.
-        await _unreserve(ctx, doc["_id"])
+        await _changed(ctx, invitation.id, Invitation.unreserve)
         raise EmailTaken("This address already has an account, so the invitation can not be "
                          "accepted with it. Log in with that account, or ask the person who "
                          "invited you to invite another address.") from None
     except Exception:
-        await _unreserve(ctx, doc["_id"])
+        await _changed(ctx, invitation.id, Invitation.unreserve)
         raise
     await claim_login(ctx, f"phone:{form['phone']}", user_id, required=False)
-    user = {"_id": user_id, "company_id": company_id, "email": email,
-            "emails": [{"address": email, "verified": True, "primary": True}],
-            "username": None, "first_name": form["first_name"], "surname": form["surname"],
-            "phone": form["phone"], "language": doc["language"], "roles": [doc["role"]],
-            "permissions": list(doc.get("permissions", [])),
-            "parent_user_id": doc.get("parent_user_id"),
-            "status": "active", "password_hash": await hash_password(form["password"]),
-            "password_history": [], "must_change_password": False,
-            "created_at": datetime.now(UTC), "invitation_id": doc["_id"]}
-    await create_once(ctx.store.users, user, [ctx.event(
-        events.USER_ACTIVATED, events.UserActivated(
-            user_id=user_id, company_id=company_id, email=email,
-            first_name=user["first_name"], surname=user["surname"], roles=user["roles"],
-            parent_user_id=user["parent_user_id"], language=user["language"]),
-        subject=user_id, company_id=company_id)])
-
-    def accepted(d: dict) -> list:
-        if d["status"] == "accepted":
-            return []
-        d.update(status="accepted", accepted_user_id=user_id,
-                 accepted_at=datetime.now(UTC))
-        return [ctx.event(events.INVITATION_ACCEPTED, events.InvitationAccepted(
-            invitation_id=d["_id"], company_id=company_id, user_id=user_id, email=email,
-            role=d["role"]), subject=d["_id"], company_id=company_id)]
-    await ctx.store.invitations.change({"_id": doc["_id"]}, accepted)
-    stored = await ctx.store.users.get({"_id": user_id}) or user
+    user = User.new(user_id=user_id, company_id=company_id, email=email, email_verified=True,
+                    username=None, first_name=form["first_name"], surname=form["surname"],
+                    phone=form["phone"], language=invitation.language, role=invitation.role,
+                    permissions=invitation.permissions,
+                    parent_user_id=invitation.parent_user_id, status="active",
+                    password_hash=await hash_password(form["password"]),
+                    now=datetime.now(UTC), invitation_id=invitation.id)
+    user.activated()
+    await ctx.users.create(user)
+    await _changed(ctx, invitation.id, lambda i: i.accept(user_id, datetime.now(UTC)))
+    stored = await ctx.users.get(user_id) or user
     return {"user_id": user_id, "company_id": company_id,
-            **await start_session(ctx, rules.User.from_document(stored), ["pwd"])}
+            **await start_session(ctx, stored, ["pwd"])}

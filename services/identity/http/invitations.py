@@ -8,8 +8,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from services.identity.domain import invitations as inv
+from services.identity.domain import invitation_files as inv
 from services.identity.domain.errors import InvitationFileInvalid, InvitationFileTooLarge
+from services.identity.domain.import_jobs import ImportJob
+from services.identity.domain.invitations import Invitation as InvitationAggregate
 from services.identity.handlers import invitation_imports as imports
 from services.identity.handlers import invitations as handlers
 from services.identity.http import IDENTITY, routes
@@ -39,26 +41,24 @@ CHUNK = 64 * 1024
 FILE_MAX_BYTES = IdentitySettings.model_fields["invitation_file_max_bytes"].default
 
 
-def invitation_view(doc: dict) -> Invitation:
-    return Invitation(invitation_id=doc["_id"], email=doc["email"], role=doc["role"],
-                      permissions=doc.get("permissions", []), language=doc["language"],
-                      first_name=doc.get("first_name"),
-                      surname=doc.get("surname"), status=inv.status_of(doc),
-                      expires_at=doc["expires_at"], created_at=doc["created_at"],
-                      invited_by=doc["invited_by"], sent_count=doc.get("sent_count", 1),
-                      accepted_user_id=doc.get("accepted_user_id"),
-                      accepted_at=doc.get("accepted_at"), job_id=doc.get("job_id"),
-                      row=doc.get("row"))
+def invitation_view(invitation: InvitationAggregate) -> Invitation:
+    return Invitation(invitation_id=invitation.id, email=invitation.email,
+                      role=invitation.role, permissions=invitation.permissions,
+                      language=invitation.language, first_name=invitation.first_name,
+                      surname=invitation.surname, status=invitation.status_at(),
+                      expires_at=invitation.expires_at, created_at=invitation.created_at,
+                      invited_by=invitation.invited_by, sent_count=invitation.sent_count,
+                      accepted_user_id=invitation.accepted_user_id,
+                      accepted_at=invitation.accepted_at, job_id=invitation.job_id,
+                      row=invitation.row)
 
 
-def job_view(doc: dict) -> InvitationJob:
-    total = doc["total_rows"]
-    return InvitationJob(job_id=doc["_id"], status=doc["status"], file_name=doc.get("file_name"),
-                         total_rows=total, processed_rows=doc["processed_rows"],
-                         invited=doc["invited"], failed=doc["failed"],
-                         progress=round(doc["processed_rows"] / total, 4) if total else 1.0,
-                         rejected_rows=doc["rejected_rows"], created_at=doc["created_at"],
-                         finished_at=doc.get("finished_at"))
+def job_view(job: ImportJob) -> InvitationJob:
+    return InvitationJob(job_id=job.id, status=job.status, file_name=job.file_name,
+                         total_rows=job.total_rows, processed_rows=job.processed_rows,
+                         invited=job.invited, failed=job.failed, progress=job.progress,
+                         rejected_rows=job.rejected_rows, created_at=job.created_at,
+                         finished_at=job.finished_at)
 
 
 def _id(request: web.Request) -> str:
@@ -94,10 +94,10 @@ async def list_invitations(request: web.Request, query: InvitationQuery,
     Company administrators, and sub-administrators with `users:invite` or `users:read`. The
     invitations with their status (accepted ones included), filtered by status or import;
     page on with `cursor`."""
-    docs, cursor = await handlers.list_invitations(
+    page, cursor = await handlers.list_invitations(
         request.app[IDENTITY], principal.company_id, status=query.status, job_id=query.job_id,
         after=query.cursor, limit=query.limit)
-    return InvitationPage(items=[invitation_view(d) for d in docs], next_cursor=cursor)
+    return InvitationPage(items=[invitation_view(i) for i in page], next_cursor=cursor)
 
 
 @routes.get("/v1/invitations/{invitation_id}", response=Invitation, path_params=InvitationPath,
@@ -145,12 +145,12 @@ async def verify_invitation(request: web.Request, body: LinkToken) -> Invitation
     Anyone with the link may call it, before showing the acceptance form: the address,
     role and company it is for. 404 `invitation-invalid` for an unknown or replaced link,
     409 `invitation-accepted`, 410 `invitation-expired` or `invitation-revoked`."""
-    doc = await handlers.invitation_by_token(request.app[IDENTITY], body.token)
-    return InvitationDetails(email=doc["email"], role=doc["role"],
-                             permissions=doc.get("permissions", []),
-                             company_id=doc["company_id"],
-                             first_name=doc.get("first_name"), surname=doc.get("surname"),
-                             expires_at=doc["expires_at"])
+    invitation = await handlers.invitation_by_token(request.app[IDENTITY], body.token)
+    return InvitationDetails(email=invitation.email, role=invitation.role,
+                             permissions=invitation.permissions,
+                             company_id=invitation.company_id,
+                             first_name=invitation.first_name, surname=invitation.surname,
+                             expires_at=invitation.expires_at)
 
 
 @routes.post("/v1/invitations/acceptance", body=Acceptance, response=AcceptedInvitation,
@@ -238,7 +238,7 @@ async def import_invitations(request: web.Request, principal: Principal) -> web.
     job = await imports.create_job(ctx, principal.company_id, principal.subject, content,
                                     kind, name)
     return json_response(job_view(job), status=202,
-                         headers={"Location": f"/v1/invitation-jobs/{job['_id']}"})
+                         headers={"Location": f"/v1/invitation-jobs/{job.id}"})
 
 
 @routes.get("/v1/invitation-jobs/{job_id}", response=InvitationJob, path_params=JobPath,

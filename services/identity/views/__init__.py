@@ -1,0 +1,1 @@
+"""identity's read side: queries straight from MongoDB into what the API answers."""
