@@ -41,6 +41,12 @@ class Aggregate(BaseModel):
         (value objects inside declare no defaults for what is always stored)."""
         return self.model_dump(by_alias=True, exclude_unset=True)
 
+    def forget(self, name: str) -> None:
+        """Remove a field from the stored document: the next save writes it without it."""
+        setattr(self, name, type(self).model_fields[name].get_default(
+            call_default_factory=True))
+        self.model_fields_set.discard(name)
+
     def record(self, spec: EventSpec, data: EventData, *, subject: str | None = None) -> None:
         self._recorded.append(Recorded(spec, data, subject))
 

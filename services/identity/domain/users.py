@@ -14,18 +14,19 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from services.identity import events
 from services.identity.domain.aggregate import Aggregate
 from services.identity.domain.errors import (
     ActivationCodeExpired,
     ActivationCodeInvalid,
+    CodeExpired,
     RoleNotAllowed,
 )
-from services.identity.events import USER_ACTIVATED, UserActivated
 from shared.auth import BILLING_ADMIN, COMPANY_ADMIN, SUB_ADMIN, USER
 from shared.durations import in_words
 
@@ -234,7 +235,77 @@ class User(Aggregate):
 
     def activated(self) -> None:
         """Record that the account can log in now (``UserActivated``)."""
-        self.record(USER_ACTIVATED, UserActivated(
+        self.record(events.USER_ACTIVATED, events.UserActivated(
             user_id=self.id, company_id=self.company_id, email=self.email,
             first_name=self.first_name, surname=self.surname, roles=list(self.roles),
             parent_user_id=self.parent_user_id, language=self.language))
+
+    def set_password(self, password_hash: str, now: datetime, *, history_kept: int) -> None:
+        """A new password (its policy checked): the previous one joins the history, and
+        what was issued before ``now`` stops working (``password_changed_since``)."""
+        previous = [self.password_hash] if self.password_hash is not None else []
+        self.password_history = [*self.password_history, *previous][-history_kept:]
+        self.password_hash = password_hash
+        self.must_change_password = False
+        self.password_changed_at = now
+        self.record(events.PASSWORD_CHANGED, events.PasswordChanged(
+            user_id=self.id, company_id=self.company_id, email=self.email,
+            language=self.language, changed_at=now))
+
+    def change_username(self, username: str) -> None:
+        self.username = username
+        self.record(events.USERNAME_CHANGED, events.UsernameChanged(
+            user_id=self.id, company_id=self.company_id, email=self.email,
+            username=username, language=self.language))
+
+    def propose_phone(self, phone: str, *, code: str, code_hash: str, expires: float) -> None:
+        """A new login phone waits for the code sent to it (ID-9)."""
+        self.pending_phone = PendingPhone(phone=phone, expires=expires, tries=0,
+                                          code_hash=code_hash)
+        self.record(events.PHONE_VERIFICATION_REQUESTED, events.PhoneVerificationRequested(
+            user_id=self.id, company_id=self.company_id, phone=phone, language=self.language,
+            code=code, expires_at=datetime.fromtimestamp(expires, UTC)))
+
+    def confirm_phone(self, code_hash: str, now: datetime) -> str | None:
+        """The proposed phone whose code (``code_hash``) was entered becomes the login phone;
+        the previous one (None: there was none)."""
+        pending = self.pending_phone
+        if pending is None or pending.code_hash != code_hash:
+            raise CodeExpired("A newer code was sent; enter that one.")
+        old = self.phone
+        self.phone = pending.phone
+        self.forget("pending_phone")
+        self.record(events.PHONE_CHANGED, events.PhoneChanged(
+            user_id=self.id, company_id=self.company_id, email=self.email, old_phone=old,
+            new_phone=pending.phone, language=self.language, changed_at=now))
+        return old
+
+    # -- email addresses (ID-10) ---------------------------------------------------------------
+    def address(self, address: str) -> EmailAddress | None:
+        return next((e for e in self.emails if e.address == address), None)
+
+    def unverified_addresses(self) -> list[str]:
+        return [e.address for e in self.emails if not e.verified]
+
+    def add_address(self, address: str) -> None:
+        """A secondary address, verified once its link is followed."""
+        if self.address(address) is None:
+            self.emails = [*self.emails,
+                           EmailAddress(address=address, verified=False, primary=False)]
+
+    def address_verified(self, address: str) -> None:
+        self.emails = [e.model_copy(update={"verified": True}) if e.address == address else e
+                       for e in self.emails]
+
+    def make_primary(self, address: str) -> None:
+        """A verified address becomes the primary one; the old one hears of it."""
+        old = self.email
+        self.email = address
+        self.emails = [e.model_copy(update={"primary": e.address == address})
+                       for e in self.emails]
+        self.record(events.EMAIL_CHANGED, events.EmailChanged(
+            user_id=self.id, company_id=self.company_id, old_email=old, new_email=address,
+            language=self.language))
+
+    def remove_address(self, address: str) -> None:
+        self.emails = [e for e in self.emails if e.address != address]

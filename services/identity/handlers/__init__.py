@@ -23,9 +23,11 @@ from services.identity.domain.passwords import PasswordPolicy
 from services.identity.settings import IdentitySettings
 from services.identity.store import IdentityStore
 from services.identity.store.companies import CompanyRepository
+from services.identity.store.email_verifications import EmailVerificationRepository
 from services.identity.store.imports import ImportJobRepository, ImportRows
 from services.identity.store.invitations import InvitationRepository
 from services.identity.store.logins import LoginIds
+from services.identity.store.password_resets import PasswordResets
 from services.identity.store.registrations import RegistrationRepository
 from services.identity.store.sessions import LoginAttemptRepository, RefreshTokens
 from services.identity.store.users import UserRepository
@@ -68,6 +70,8 @@ class Identity:
     invitations: InvitationRepository = field(init=False)
     import_jobs: ImportJobRepository = field(init=False)
     import_rows: ImportRows = field(init=False)
+    email_verifications: EmailVerificationRepository = field(init=False)
+    password_resets: PasswordResets = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = UserRepository(self.store.users)
@@ -80,6 +84,8 @@ class Identity:
         self.import_jobs = ImportJobRepository(self.store.bulk_jobs,
                                                self.settings.invitation_job_lease_seconds)
         self.import_rows = ImportRows(self.store.invitation_job_rows)
+        self.email_verifications = EmailVerificationRepository(self.store.email_verifications)
+        self.password_resets = PasswordResets(self.store.password_resets)
 
     def event(self, spec: EventSpec, data: Any, *, subject: str,
               company_id: str | None = None) -> dict:

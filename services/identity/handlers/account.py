@@ -18,8 +18,6 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from pymongo import ReturnDocument
-
 from services.identity import events
 from services.identity.domain import secrets as codes
 from services.identity.domain.errors import (
@@ -30,6 +28,7 @@ from services.identity.domain.errors import (
     TooManyTries,
 )
 from services.identity.domain.registration import normalise_email
+from services.identity.domain.users import User
 from services.identity.handlers import (
     Identity,
     check_new_password,
@@ -55,20 +54,20 @@ def _user_event(ctx: Identity, spec, data) -> dict:
     return ctx.event(spec, data, subject=data.user_id, company_id=data.company_id)
 
 
-async def _user(ctx: Identity, user_id: str, company_id: str) -> dict:
-    user = await ctx.store.users.get({"_id": user_id, "company_id": company_id})
+async def _user(ctx: Identity, user_id: str, company_id: str) -> User:
+    user = await ctx.users.get(user_id, company_id=company_id)
     if user is None:
         raise NotFound("No such user.")
     return user
 
 
-async def confirm_current_password(ctx: Identity, user: dict, given: str | None) -> None:
+async def confirm_current_password(ctx: Identity, user: User, given: str | None) -> None:
     """Step-up: the current password, counted like a login attempt (a locked account gets
     the same answer as a wrong password)."""
     if not given:
         raise InvalidInput([{"field": "current_password", "rule": "required",
                              "message": "confirm this change with your current password"}])
-    guarded = await reserve_attempt(ctx, user["_id"])
+    guarded = await reserve_attempt(ctx, user.id)
     ok = await verify_password(guarded.password_hash if guarded else None, given)
     if guarded is None or not ok:
         if guarded is not None:
@@ -81,41 +80,24 @@ async def confirm_current_password(ctx: Identity, user: dict, given: str | None)
     await attempt_succeeded(ctx, guarded)
 
 
-def changed_password_since(user: dict, issued_at: datetime | float) -> bool:
-    """Whether the user's password changed at or after ``issued_at`` (a datetime or epoch
-    seconds): what was issued before then (a refresh token, a reset link or code) is refused.
-    At or after: stored datetimes keep milliseconds, and nothing issued in the same
-    millisecond as a password change is newer than it."""
-    changed = user.get("password_changed_at")
-    if changed is None:
-        return False
-    issued = issued_at.timestamp() if isinstance(issued_at, datetime) else issued_at
-    return issued <= changed.timestamp()
+def password_history(user: User) -> list[str]:
+    """The passwords a new one must differ from: the current one and the history."""
+    return [*user.password_history, *([user.password_hash] if user.password_hash else [])]
 
 
-async def _set_password(ctx: Identity, user: dict, new_password: str, repeat: str) -> None:
+async def _set_password(ctx: Identity, user: User, new_password: str, repeat: str) -> None:
     """Check the policy (with history and username) and store the new hash; the user's
     sessions end and a "password changed" email follows. The user write alone ends them
-    (``changed_password_since``); the bulk updates after it only tidy up."""
-    policy = await company_policy(ctx, user["company_id"])
-    history = [*user.get("password_history", []), user["password_hash"]]
-    await check_new_password(new_password, policy=policy, username=user.get("username"),
-                             history=history, repeat=repeat)
+    (``User.password_changed_since``); the bulk updates after it only tidy up."""
+    policy = await company_policy(ctx, user.company_id)
+    await check_new_password(new_password, policy=policy, username=user.username,
+                             history=password_history(user), repeat=repeat)
     new_hash = await hash_password(new_password)
     now = datetime.now(UTC)
-
-    def apply(doc: dict) -> list:
-        doc["password_history"] = [*doc.get("password_history", []),
-                                   doc["password_hash"]][-PASSWORD_HISTORY_KEPT:]
-        doc["password_hash"] = new_hash
-        doc["must_change_password"] = False
-        doc["password_changed_at"] = now
-        return [_user_event(ctx, events.PASSWORD_CHANGED, events.PasswordChanged(
-            user_id=doc["_id"], company_id=doc["company_id"], email=doc["email"],
-            language=doc.get("language", "en"), changed_at=now))]
-    await ctx.store.users.change({"_id": user["_id"]}, apply)
-    await revoke_user_sessions(ctx, user["_id"])
-    await end_password_resets(ctx, user["_id"])
+    await ctx.users.change(user.id, lambda u: u.set_password(
+        new_hash, now, history_kept=PASSWORD_HISTORY_KEPT))
+    await revoke_user_sessions(ctx, user.id)
+    await end_password_resets(ctx, user.id)
 
 
 # -- ID-8 forgotten password ---------------------------------------------------------------------
@@ -172,22 +154,21 @@ async def send_password_reset(ctx: Identity, event_id: str, request_id: str,
                               email: str) -> None:
     """The queued request resolved: an active account gets a link (and every older open
     link of it ends); any other address gets nothing."""
-    claim = await ctx.store.logins.find_one({"_id": f"email:{normalise_email(email)}"})
-    user = await ctx.store.users.get({"_id": claim["user_id"]}) if claim else None
+    owner = await ctx.login_ids.owner(f"email:{normalise_email(email)}")
+    user = await ctx.users.get(owner) if owner else None
     token = codes.new_token()
 
     def resolve(doc: dict) -> list:
         if doc["status"] != "queued":
             return []
-        if user is None or user["status"] != "active":
+        if user is None or user.status != "active":
             doc["status"] = "no_account"
             return []
-        doc.update(status="open", token_hash=codes.token_hash(token), user_id=user["_id"],
-                   company_id=user["company_id"])
+        doc.update(status="open", token_hash=codes.token_hash(token), user_id=user.id,
+                   company_id=user.company_id)
         return [_user_event(ctx, events.PASSWORD_RESET_REQUESTED, events.PasswordResetRequested(
-            user_id=user["_id"], company_id=user["company_id"], email=user["email"],
-            language=user.get("language", "en"), token=token,
-            expires_at=valid_until(doc)))]
+            user_id=user.id, company_id=user.company_id, email=user.email,
+            language=user.language, token=token, expires_at=valid_until(doc)))]
     saved = await ctx.store.password_resets.change({"_id": request_id}, resolve,
                                                    applied_event=event_id)
     if saved is not None and saved["status"] == "open":
@@ -197,12 +178,7 @@ async def send_password_reset(ctx: Identity, event_id: str, request_id: str,
 async def end_password_resets(ctx: Identity, user_id: str,
                               before: float | None = None) -> None:
     """Every open reset link of the user (asked for before ``before``) stops working."""
-    query: dict = {"user_id": user_id, "status": "open"}
-    if before is not None:
-        # A number, not a datetime: the emulator compares numbers reliably.
-        query["asked_at"] = {"$lt": before}
-    await ctx.store.password_resets.collection.update_many(
-        query, {"$set": {"status": "ended"}, "$inc": {"version": 1}})
+    await ctx.password_resets.end_open(user_id, before=before)
 
 
 async def reset_password(ctx: Identity, token: str, new_password: str, repeat: str) -> None:
@@ -218,18 +194,13 @@ async def reset_password(ctx: Identity, token: str, new_password: str, repeat: s
     if customer_number_access.opens_account(reset):
         await customer_number_access.open_holder_account(ctx, reset, new_password, repeat)
         return
-    user = await ctx.store.users.get({"_id": reset["user_id"]})
-    if user is None or changed_password_since(user, reset["asked_at"]):
+    user = await ctx.users.get(reset["user_id"])
+    if user is None or user.password_changed_since(reset["asked_at"]):
         raise LinkInvalid("The link is not valid. Ask for a new one.")
-    policy = await company_policy(ctx, user["company_id"])
-    await check_new_password(new_password, policy=policy, username=user.get("username"),
-                             history=[*user.get("password_history", []),
-                                      user["password_hash"]], repeat=repeat)
-    used = await ctx.store.password_resets.collection.find_one_and_update(
-        {"_id": reset["_id"], "status": "open"},
-        {"$set": {"status": "used"}, "$inc": {"version": 1}},
-        return_document=ReturnDocument.AFTER)
-    if used is None:
+    policy = await company_policy(ctx, user.company_id)
+    await check_new_password(new_password, policy=policy, username=user.username,
+                             history=password_history(user), repeat=repeat)
+    if not await ctx.password_resets.use(reset["_id"]):
         raise LinkInvalid("The link was used already. Ask for a new one.")
     await _set_password(ctx, user, new_password, repeat)
 
@@ -247,35 +218,28 @@ async def change_username(ctx: Identity, user_id: str, company_id: str, username
     user = await _user(ctx, user_id, company_id)
     await confirm_current_password(ctx, user, password)
     # ID-14: name@handle only with the company's own login domain.
-    username = await login_domains.check_username(ctx, company_id, username, user["roles"])
+    username = await login_domains.check_username(ctx, company_id, username, user.roles)
     new_key = f"username:{username.lower()}"
     await claim_login(ctx, new_key, user_id)
-    old = user.get("username")
-
-    def apply(doc: dict) -> list:
-        doc["username"] = username
-        return [_user_event(ctx, events.USERNAME_CHANGED, events.UsernameChanged(
-            user_id=doc["_id"], company_id=doc["company_id"], email=doc["email"],
-            username=username, language=doc.get("language", "en")))]
-    await ctx.store.users.change({"_id": user_id}, apply)
+    old = user.username
+    await ctx.users.change(user_id, lambda u: u.change_username(username))
     if old and old.lower() != username.lower():
         await release_login(ctx, f"username:{old.lower()}", user_id)
 
 
-async def change_contact_details(ctx: Identity, user_id: str, company_id: str,
-                                 changes: dict, current_password: str | None = None) -> dict:
+async def change_contact_details(ctx: Identity, user_id: str, company_id: str, *,
+                                 phone: str | None = None, language: str | None = None,
+                                 current_password: str | None = None) -> User:
     """Phone and language; first name and surname can not be changed (ID-9). A new phone
     needs the current password and is only proposed: a code goes to it (see confirm_phone)."""
     user = await _user(ctx, user_id, company_id)
-    phone = changes.pop("phone", None)
-    if phone is not None and phone != user.get("phone"):
+    if phone is not None and phone != user.phone:
         await confirm_current_password(ctx, user, current_password)
         await _propose_phone(ctx, user, phone)
-    if changes:
-        def apply(doc: dict) -> list:
-            doc.update(changes)
-            return []
-        await ctx.store.users.change({"_id": user_id}, apply)
+    if language is not None:
+        def apply(u: User) -> None:
+            u.language = language
+        await ctx.users.change(user_id, apply)
     return await _user(ctx, user_id, company_id)
 
 
@@ -284,73 +248,57 @@ def _phone_code_hash(ctx: Identity, user_id: str, phone: str, code: str) -> str:
                            f"phone:{user_id}:{phone}", code)
 
 
-async def _propose_phone(ctx: Identity, user: dict, phone: str) -> None:
+async def _propose_phone(ctx: Identity, user: User, phone: str) -> None:
     """The new number gets a code; until it is confirmed, login codes go to the old one.
     Each code is an SMS to a number the caller chose: counted per user (a few new numbers an
     hour), per number and in the company's SMS allowance (with reset codes)."""
     s = ctx.settings
     await ctx.limits.check_all(
-        [(Limit("phone-changes-per-user", s.phone_changes_per_user_per_hour, HOUR), user["_id"]),
+        [(Limit("phone-changes-per-user", s.phone_changes_per_user_per_hour, HOUR), user.id),
          (Limit("phone-verification-codes-per-phone", s.sms_per_phone_per_hour, HOUR), phone),
-         (sms_per_company(ctx), user["company_id"])],
+         (sms_per_company(ctx), user.company_id)],
         "Too many codes were sent to new phone numbers. Try again later.")
     code = codes.new_numeric_code()
     expires = time.time() + s.phone_verification_seconds
 
-    def apply(doc: dict) -> list:
-        doc["pending_phone"] = {"phone": phone, "expires": expires, "tries": 0,
-                                "code_hash": _phone_code_hash(ctx, doc["_id"], phone, code)}
-        return [_user_event(ctx, events.PHONE_VERIFICATION_REQUESTED,
-                            events.PhoneVerificationRequested(
-                                user_id=doc["_id"], company_id=doc["company_id"], phone=phone,
-                                language=doc.get("language", "en"), code=code,
-                                expires_at=datetime.fromtimestamp(expires, UTC)))]
-    await ctx.store.users.change({"_id": user["_id"]}, apply)
+    await ctx.users.change(user.id, lambda u: u.propose_phone(
+        phone, code=code, code_hash=_phone_code_hash(ctx, u.id, phone, code), expires=expires))
 
 
-async def confirm_phone(ctx: Identity, user_id: str, company_id: str, code: str) -> dict:
+async def confirm_phone(ctx: Identity, user_id: str, company_id: str, code: str) -> User:
     """The code sent to the new phone makes it the login phone: at most N tries, valid a few
     minutes; the old phone and the primary address get a notice."""
     limit = ctx.settings.phone_verification_tries
 
-    def count(doc: dict) -> list:
-        pending = doc.get("pending_phone")
-        if not pending:
+    def count(u: User) -> None:
+        if u.pending_phone is None:
             raise NotFound("No new phone number is waiting for a code.", slug="no-phone-change")
-        if pending["tries"] >= limit:
+        if u.pending_phone.tries >= limit:
             raise TooManyTries("Too many wrong codes. Enter the new number again to get a new "
                                "code.")
-        pending["tries"] += 1
-        return []
+        u.pending_phone.tries += 1
     # The try is counted before the code is compared, in a versioned write: parallel guesses
     # can not get more tries than the limit.
-    counted = await ctx.store.users.change({"_id": user_id, "company_id": company_id}, count)
-    if counted is None:
+    counted = await ctx.users.change(user_id, count, company_id=company_id)
+    if counted is None or counted.pending_phone is None:
         raise NotFound("No such user.")
-    pending = counted["pending_phone"]
-    given = _phone_code_hash(ctx, user_id, pending["phone"], code)
-    if not codes.same_hash(pending["code_hash"], given):
+    pending = counted.pending_phone
+    given = _phone_code_hash(ctx, user_id, pending.phone, code)
+    if not codes.same_hash(pending.code_hash, given):
         raise InvalidInput([{"field": "code", "rule": "matches_sent_code",
                              "message": "the code is not correct"}],
-                           slug="code-invalid", tries_left=limit - pending["tries"])
-    if pending["expires"] < time.time():
+                           slug="code-invalid", tries_left=limit - pending.tries)
+    if pending.expires < time.time():
         raise CodeExpired("Enter the new number again to get a new code.")
-    new = pending["phone"]
+    new = pending.phone
     await claim_login(ctx, f"phone:{new}", user_id, required=False)
     old: list[str | None] = []
 
-    def switch(doc: dict) -> list:
-        current = doc.get("pending_phone")
-        if not current or current["code_hash"] != pending["code_hash"]:
-            raise CodeExpired("A newer code was sent; enter that one.")
-        old.append(doc.get("phone"))
-        doc["phone"] = new
-        del doc["pending_phone"]
-        return [_user_event(ctx, events.PHONE_CHANGED, events.PhoneChanged(
-            user_id=doc["_id"], company_id=doc["company_id"], email=doc["email"],
-            old_phone=old[-1], new_phone=new, language=doc.get("language", "en"),
-            changed_at=datetime.now(UTC)))]
-    saved = await ctx.store.users.change({"_id": user_id}, switch)
+    def switch(u: User) -> None:
+        old.append(u.confirm_phone(pending.code_hash, datetime.now(UTC)))
+    saved = await ctx.users.change(user_id, switch)
     if old and old[-1] and old[-1] != new:
         await release_login(ctx, f"phone:{old[-1]}", user_id)
+    if saved is None:
+        raise NotFound("No such user.")
     return saved

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.identity import events
 from services.identity.domain import secrets as codes
+from services.identity.domain.email_verifications import EmailVerification
 from services.identity.domain.errors import (
     EmailNotFound,
     EmailTaken,
@@ -22,8 +22,9 @@ from services.identity.domain.errors import (
     PrimaryEmailDeletion,
 )
 from services.identity.domain.registration import normalise_email
+from services.identity.domain.users import User
 from services.identity.handlers import Identity, claim_login, release_login
-from services.identity.handlers.account import _user, _user_event, confirm_current_password
+from services.identity.handlers.account import _user, confirm_current_password
 from shared.errors import Conflict, InvalidInput
 from shared.ratelimit import HOUR, Limit
 
@@ -43,11 +44,11 @@ async def add_email(ctx: Identity, user_id: str, company_id: str, address: str,
     address = normalise_email(address)
     user = await _user(ctx, user_id, company_id)
     await confirm_current_password(ctx, user, current_password)
-    entry = next((e for e in user["emails"] if e["address"] == address), None)
-    if entry is not None and entry["verified"]:
+    entry = user.address(address)
+    if entry is not None and entry.verified:
         raise InvalidInput([{"field": "email", "rule": "already_added",
                              "message": "this address is already on the account"}])
-    unverified = [e["address"] for e in user["emails"] if not e["verified"]]
+    unverified = user.unverified_addresses()
     if entry is None and len(unverified) >= s.unverified_emails_per_user:
         raise TooManyUnverifiedEmails(
             f"The account has {len(unverified)} addresses waiting for verification (at most "
@@ -56,8 +57,8 @@ async def add_email(ctx: Identity, user_id: str, company_id: str, address: str,
             unverified=unverified, limit=s.unverified_emails_per_user)
     # The address becomes a login id only once verified: adding someone else's address
     # must not block their registration or invitation.
-    taken = await ctx.store.logins.find_one({"_id": f"email:{address}"})
-    if taken is not None and taken["user_id"] != user_id:
+    taken = await ctx.login_ids.owner(f"email:{address}")
+    if taken is not None and taken != user_id:
         raise EmailTaken("Use another address.")
     await ctx.limits.check_all(
         [(Limit(ADDED_PER_USER, s.login_emails_per_user_per_hour, HOUR), user_id),
@@ -67,81 +68,57 @@ async def add_email(ctx: Identity, user_id: str, company_id: str, address: str,
     token = codes.new_token()
     expires = datetime.now(UTC) + timedelta(hours=s.email_verification_hours)
 
-    def apply(doc: dict) -> list:
-        if any(e["address"] == address for e in doc["emails"]):
-            return []
-        if sum(not e["verified"] for e in doc["emails"]) >= s.unverified_emails_per_user:
+    def apply(u: User) -> None:
+        if u.address(address) is not None:
+            return
+        if len(u.unverified_addresses()) >= s.unverified_emails_per_user:
             # A parallel addition took the last place.
             raise TooManyUnverifiedEmails("Too many addresses wait for verification.",
                                           limit=s.unverified_emails_per_user)
-        doc["emails"] = [*doc["emails"], {"address": address, "verified": False,
-                                          "primary": False}]
-        return []
-    await ctx.store.users.change({"_id": user_id}, apply)
-    await ctx.store.email_verifications.create(
-        {"_id": codes.token_hash(token), "user_id": user_id, "company_id": company_id,
-         "address": address, "status": "open", "expires_at": expires},
-        [_user_event(ctx, events.EMAIL_CHANGE_REQUESTED, events.EmailChangeRequested(
-            user_id=user_id, company_id=company_id, old_email=user["email"],
-            new_email=address, language=user.get("language", "en"), token=token,
-            expires_at=expires))])
+        u.add_address(address)
+    await ctx.users.change(user_id, apply)
+    await ctx.email_verifications.create(EmailVerification.send(
+        token=token, token_hash=codes.token_hash(token), user_id=user_id,
+        company_id=company_id, address=address, old_email=user.email,
+        language=user.language, expires_at=expires))
 
 
 async def verify_email(ctx: Identity, token: str) -> str:
     h = codes.token_hash(token)
-    doc = await ctx.store.email_verifications.get({"_id": h})
-    if doc is None or doc["status"] != "open":
+    link = await ctx.email_verifications.get(h)
+    if link is None or link.status != "open":
         raise LinkInvalid("The link is not valid or was used already.")
-    if doc["expires_at"] <= datetime.now(UTC):
+    if link.expires_at <= datetime.now(UTC):
         raise LinkExpired("The link has expired. Add the address again.")
-    await claim_login(ctx, f"email:{doc['address']}", doc["user_id"])
-    used = await ctx.store.email_verifications.collection.find_one_and_update(
-        {"_id": h, "status": "open"}, {"$set": {"status": "used"}, "$inc": {"version": 1}})
-    if used is None:
+    await claim_login(ctx, f"email:{link.address}", link.user_id)
+    if not await ctx.email_verifications.use(h):
         raise LinkInvalid("The link was used already.")
-
-    def apply(user: dict) -> list:
-        user["emails"] = [{**e, "verified": True} if e["address"] == doc["address"] else e
-                          for e in user["emails"]]
-        return []
-    await ctx.store.users.change({"_id": doc["user_id"]}, apply)
-    return doc["address"]
+    await ctx.users.change(link.user_id, lambda u: u.address_verified(link.address))
+    return link.address
 
 
 async def make_primary(ctx: Identity, user_id: str, company_id: str, address: str) -> None:
     """A verified address becomes the primary one; the old one gets a notice (ID-10)."""
     address = normalise_email(address)
     user = await _user(ctx, user_id, company_id)
-    entry = next((e for e in user["emails"] if e["address"] == address), None)
+    entry = user.address(address)
     if entry is None:
         raise EmailNotFound("This address is not on the account.")
-    if not entry["verified"]:
+    if not entry.verified:
         raise InvalidInput([{"field": "email", "rule": "not_verified",
                              "message": "verify the address with the link sent to it first"}])
-    if entry["primary"]:
+    if entry.primary:
         return
-
-    def apply(doc: dict) -> list:
-        old = doc["email"]
-        doc["email"] = address
-        doc["emails"] = [{**e, "primary": e["address"] == address} for e in doc["emails"]]
-        return [_user_event(ctx, events.EMAIL_CHANGED, events.EmailChanged(
-            user_id=doc["_id"], company_id=doc["company_id"], old_email=old,
-            new_email=address, language=doc.get("language", "en")))]
-    await ctx.store.users.change({"_id": user_id}, apply)
+    await ctx.users.change(user_id, lambda u: u.make_primary(address))
 
 
 async def delete_email(ctx: Identity, user_id: str, company_id: str, address: str) -> None:
     address = normalise_email(address)
     user = await _user(ctx, user_id, company_id)
-    entry = next((e for e in user["emails"] if e["address"] == address), None)
+    entry = user.address(address)
     if entry is None:
         raise EmailNotFound("This address is not on the account.")
-    if entry["primary"]:
+    if entry.primary:
         raise PrimaryEmailDeletion("Make another address primary first.")
-
-    def apply(doc: dict) -> list:
-        doc["emails"] = [e for e in doc["emails"] if e["address"] != address]
-        return []
-    await ctx.store.users.change({"_id": user_id}, apply)
+    await ctx.users.change(user_id, lambda u: u.remove_address(address))
     await release_login(ctx, f"email:{address}", user_id)

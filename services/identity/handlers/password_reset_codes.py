@@ -25,17 +25,16 @@ import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from pymongo import ReturnDocument
-
 from services.identity import events
 from services.identity.domain import secrets as codes
 from services.identity.domain.errors import CodeExpired, PasswordRejected, TooManyTries
+from services.identity.domain.users import User
 from services.identity.handlers import Identity, check_new_password, company_policy
 from services.identity.handlers.account import (
     _set_password,
-    changed_password_since,
     end_password_resets,
     new_reset,
+    password_history,
     reset_requests_per_ip,
     valid_until,
 )
@@ -84,19 +83,18 @@ async def request_reset_code(ctx: Identity, login: str, channel: str, client_ip:
     return reset_id
 
 
-def _allowances(ctx: Identity, user: dict | None, channel: str) -> list[tuple[Limit, str]]:
+def _allowances(ctx: Identity, user: User | None, channel: str) -> list[tuple[Limit, str]]:
     """What sending a code to ``user`` takes: the account's hourly allowance of reset messages
     (links and codes of every login id together) and, for an SMS, the number's and the
     company's SMS allowances. Empty when there is nobody to send to."""
-    if user is None or user["status"] != "active":
+    if user is None or user.status != "active":
         return []
-    if channel == "sms" and not user.get("phone"):
+    if channel == "sms" and not user.phone:
         return []
     taken = [(Limit("password-reset-messages-per-account",
-                    ctx.settings.password_reset_emails_per_hour, HOUR), user["_id"])]
-    if channel == "sms":
-        taken += [(sms_per_phone(ctx), user["phone"]),
-                  (sms_per_company(ctx), user["company_id"])]
+                    ctx.settings.password_reset_emails_per_hour, HOUR), user.id)]
+    if channel == "sms" and user.phone:
+        taken += [(sms_per_phone(ctx), user.phone), (sms_per_company(ctx), user.company_id)]
     return taken
 
 
@@ -126,7 +124,7 @@ async def send_reset_code(ctx: Identity, event_id: str, reset_id: str, login: st
     if queued is None or queued["status"] != "queued":
         return  # resolved already (a redelivery): its allowances stay untouched
     user_id = await find_user_id_by_login(ctx, login)
-    user = await ctx.store.users.get({"_id": user_id}) if user_id else None
+    user = await ctx.users.get(user_id) if user_id else None
     deliverable = await _take_once(ctx, queued, _allowances(ctx, user, channel))
     code = codes.new_numeric_code(CODE_DIGITS)
 
@@ -135,19 +133,19 @@ async def send_reset_code(ctx: Identity, event_id: str, reset_id: str, login: st
             return []
         # The allowances are spent (or were refused) for good with this write.
         doc.pop("taking", None)
-        if not deliverable:
+        if not deliverable or user is None:
             doc["status"] = "nothing_sent"
             return []
-        doc.update(status="open", user_id=user["_id"], company_id=user["company_id"],
+        doc.update(status="open", user_id=user.id, company_id=user.company_id,
                    code_hash=_code_hash(ctx, reset_id, code))
         return [ctx.event(events.PASSWORD_RESET_CODE_REQUESTED,
                           events.PasswordResetCodeRequested(
-                              user_id=user["_id"], company_id=user["company_id"],
-                              channel=channel, email=user["email"],
-                              phone=user.get("phone") if channel == "sms" else None,
-                              language=user.get("language", "en"), code=code,
+                              user_id=user.id, company_id=user.company_id,
+                              channel=channel, email=user.email,
+                              phone=user.phone if channel == "sms" else None,
+                              language=user.language, code=code,
                               expires_at=valid_until(doc)),
-                          subject=user["_id"], company_id=user["company_id"])]
+                          subject=user.id, company_id=user.company_id)]
     saved = await ctx.store.password_resets.change({"_id": reset_id}, resolve,
                                                    applied_event=event_id)
     if saved is not None and saved["status"] == "open":
@@ -159,12 +157,9 @@ async def reset_with_code(ctx: Identity, reset_id: str, code: str, new_password:
     """The code and the new password twice: the password is set, every session ends, a
     "password changed" email follows. Each try is counted before the code is compared."""
     s = ctx.settings
-    resets = ctx.store.password_resets.collection
-    counted = await resets.find_one_and_update(
-        {"_id": reset_id, "kind": "code", "tries": {"$lt": s.password_reset_code_tries}},
-        {"$inc": {"tries": 1, "version": 1}}, return_document=ReturnDocument.AFTER)
+    counted = await ctx.password_resets.count_code_try(reset_id, s.password_reset_code_tries)
     if counted is None:
-        if await resets.find_one({"_id": reset_id, "kind": "code"}) is None:
+        if not await ctx.password_resets.is_code(reset_id):
             raise InvalidInput([{"field": "reset_id", "rule": "unknown",
                                  "message": "no such reset; ask for a code first"}],
                                slug="code-invalid")
@@ -182,25 +177,20 @@ async def reset_with_code(ctx: Identity, reset_id: str, code: str, new_password:
     if valid_until(counted) <= datetime.now(UTC):
         raise CodeExpired(f"The code has expired (a code is valid for {validity}). Ask for "
                           "a new one.")
-    user = await ctx.store.users.get({"_id": counted["user_id"]})
-    if user is None or user["status"] != "active":
+    user = await ctx.users.get(counted["user_id"])
+    if user is None or user.status != "active":
         raise CodeExpired("This code no longer works. Ask for a new one.")
-    if changed_password_since(user, counted["asked_at"]):
+    if user.password_changed_since(counted["asked_at"]):
         raise CodeExpired("The password was changed after this code was asked for. Ask for a "
                           "new code.")
-    policy = await company_policy(ctx, user["company_id"])
+    policy = await company_policy(ctx, user.company_id)
     try:
-        await check_new_password(new_password, policy=policy, username=user.get("username"),
-                                 history=[*user.get("password_history", []),
-                                          user["password_hash"]], repeat=repeat)
+        await check_new_password(new_password, policy=policy, username=user.username,
+                                 history=password_history(user), repeat=repeat)
     except PasswordRejected:
         # The code was right: a password the policy refuses costs no try.
-        await resets.update_one({"_id": reset_id}, {"$inc": {"tries": -1, "version": 1}})
+        await ctx.password_resets.give_back_try(reset_id)
         raise
-    used = await resets.find_one_and_update(
-        {"_id": reset_id, "status": "open"},
-        {"$set": {"status": "used"}, "$inc": {"version": 1}},
-        return_document=ReturnDocument.AFTER)
-    if used is None:
+    if not await ctx.password_resets.use(reset_id):
         raise CodeExpired("This code was used already. Ask for a new one.")
     await _set_password(ctx, user, new_password, repeat)

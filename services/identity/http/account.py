@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from services.identity.domain.registration import EXAMPLE_PASSWORD, Language, Phone
+from services.identity.domain.users import User
 from services.identity.handlers import account as handlers
 from services.identity.handlers import login_emails
 from services.identity.http import IDENTITY, routes
@@ -92,17 +93,16 @@ class Me(BaseModel):
         examples=[["phone"]])
 
 
-def me_view(user: dict) -> Me:
-    missing = [f for f in ("phone",) if not user.get(f)]
-    return Me(user_id=user["_id"], company_id=user["company_id"], email=user["email"],
-              username=user.get("username"), first_name=user["first_name"],
-              surname=user["surname"], phone=user.get("phone"),
-              phone_awaiting_confirmation=(user.get("pending_phone") or {}).get("phone"),
-              language=user.get("language", "en"), roles=user["roles"],
-              permissions=user.get("permissions", []),
-              parent_user_id=user.get("parent_user_id"),
-              password_change_required=bool(user.get("must_change_password")),
-              missing_contact_details=missing)
+def me_view(user: User) -> Me:
+    return Me(user_id=user.id, company_id=user.company_id, email=user.email,
+              username=user.username, first_name=user.first_name, surname=user.surname,
+              phone=user.phone,
+              phone_awaiting_confirmation=user.pending_phone.phone if user.pending_phone
+              else None,
+              language=user.language, roles=user.roles, permissions=user.permissions,
+              parent_user_id=user.parent_user_id,
+              password_change_required=user.must_change_password,
+              missing_contact_details=[] if user.phone else ["phone"])
 
 
 @routes.get("/v1/me", response=Me, access=READ_OWN, tags=("account",), problems=(404,))
@@ -112,8 +112,8 @@ async def me(request: web.Request, principal: Principal) -> Me:
     Any logged-in user, also one who must still change a temporary password and one logged
     in with a mobile number. `missing_contact_details` lists what the first login must
     still ask for."""
-    user = await request.app[IDENTITY].store.users.get(
-        {"_id": principal.subject, "company_id": principal.company_id})
+    user = await request.app[IDENTITY].users.get(principal.subject,
+                                                 company_id=principal.company_id)
     if user is None:
         raise NotFound("No such user.")
     return me_view(user)
@@ -241,10 +241,9 @@ async def change_contact_details(request: web.Request, body: ContactDetails,
     confirmed (POST /v1/me/phone-verification). A few new numbers per user and hour
     (`IDENTITY_PHONE_CHANGES_PER_USER_PER_HOUR`, 3; 429 with `Retry-After`), each code
     counted in the number's and the company's SMS allowances."""
-    changes = body.model_dump(exclude_none=True, exclude={"current_password"})
-    user = await handlers.change_contact_details(request.app[IDENTITY], principal.subject,
-                                                 principal.company_id, changes,
-                                                 body.current_password)
+    user = await handlers.change_contact_details(
+        request.app[IDENTITY], principal.subject, principal.company_id, phone=body.phone,
+        language=body.language, current_password=body.current_password)
     return me_view(user)
 
 

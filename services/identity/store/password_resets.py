@@ -1,0 +1,48 @@
+"""Password resets (``password_resets``): a request queued for the address or login id, then
+a link or a code that works once. The atomic writes that guard them: a code's tries, the
+single use, and ending a user's older open resets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from shared.mongo import Aggregates
+
+ResetDocument = dict[str, Any]
+
+
+class PasswordResets:
+    def __init__(self, resets: Aggregates) -> None:
+        self._resets = resets.collection
+
+    async def count_code_try(self, reset_id: str, max_tries: int) -> ResetDocument | None:
+        """Count one try of a reset code with tries left, atomically: the reset counting it,
+        or None (unknown, or its tries used)."""
+        return await self._resets.find_one_and_update(
+            {"_id": reset_id, "kind": "code", "tries": {"$lt": max_tries}},
+            {"$inc": {"tries": 1, "version": 1}}, return_document=ReturnDocument.AFTER)
+
+    async def is_code(self, reset_id: str) -> bool:
+        return await self._resets.find_one({"_id": reset_id, "kind": "code"}) is not None
+
+    async def give_back_try(self, reset_id: str) -> None:
+        await self._resets.update_one({"_id": reset_id}, {"$inc": {"tries": -1, "version": 1}})
+
+    async def use(self, reset_id: str) -> bool:
+        """Mark an open reset used, atomically: False when it is not open (used already)."""
+        used = await self._resets.find_one_and_update(
+            {"_id": reset_id, "status": "open"},
+            {"$set": {"status": "used"}, "$inc": {"version": 1}},
+            return_document=ReturnDocument.AFTER)
+        return used is not None
+
+    async def end_open(self, user_id: str, *, before: float | None = None) -> None:
+        """Every open reset of the user (asked for before ``before``) stops working."""
+        query: dict[str, Any] = {"user_id": user_id, "status": "open"}
+        if before is not None:
+            # A number, not a datetime: the emulator compares numbers reliably.
+            query["asked_at"] = {"$lt": before}
+        await self._resets.update_many(query, {"$set": {"status": "ended"},
+                                               "$inc": {"version": 1}})
