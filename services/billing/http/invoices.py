@@ -16,7 +16,7 @@ from shared.auth import PHONE_INVOICES, Access, Principal
 from shared.errors import InvalidInput
 
 # A real next_cursor (it encodes the last invoice's issue time and id).
-CURSOR_EXAMPLE = "MjAyNjEwMzEwODAwMDAwMDAwMDB8aW52LTIwMjYtMTAtMDAwMDk4"
+CURSOR_EXAMPLE = "WyIyMDI2MTAzMTA4MDAwMDAwMDAwMHxpbnYtMjAyNi0xMC0wMDAwOTgiXQ"
 
 
 class InvoiceLine(BaseModel):

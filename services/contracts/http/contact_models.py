@@ -35,8 +35,8 @@ def _phone(value: str | None) -> str | None:
 
 CONTACT_ID_EXAMPLE = "3d6f8b2a-9c4e-4f1a-b7d2-6e8c0a4f1b95"
 # A real next_cursor (it encodes the last change's time, revision and contact).
-HISTORY_CURSOR_EXAMPLE = ("MjAyNjA1MDQxMTIwMDAwMDAwMDB8MDAwMDAyfDNkNmY4YjJhLTljNGUtNGYx"
-                          "YS1iN2QyLTZlOGMwYTRmMWI5NQ")
+HISTORY_CURSOR_EXAMPLE = ("WyIyMDI2MDUwNDExMjAwMDAwMDAwMHwwMDAwMDJ8M2Q2ZjhiMmEtOWM0ZS00ZjFh"
+                          "LWI3ZDItNmU4YzBhNGYxYjk1Il0")
 PHONE = "Phone number in international format (E.164), e.g. +4930123456"
 ACTIONS = ("What the contact may instruct: order, cancel, technical_change, "
            "billing_question")
