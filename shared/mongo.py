@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import inspect
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -27,6 +28,8 @@ from pymongo.errors import DuplicateKeyError
 from shared.errors import Conflict
 from shared.lease import LeaseFields
 
+Doc = dict[str, Any]
+
 # Fields the outbox keeps on every aggregate document.
 OUTBOX_FIELDS = ("version", "pending_events", "outbox_seq", "has_pending", "pending_since",
                  "relay_lease", "relay_owner", "relay_claim", "applied_events")
@@ -37,13 +40,13 @@ RELAY_LEASE = LeaseFields(until="relay_lease", holder="relay_claim", owner="rela
 APPLIED_EVENTS_KEPT = 200
 
 
-def connect(url: str, *, appname: str = "bap") -> AsyncMongoClient:
+def connect(url: str, *, appname: str = "bap") -> AsyncMongoClient[Doc]:
     """A client for ``url``; datetimes come back timezone-aware (UTC)."""
     return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000,
                             connectTimeoutMS=5000, appname=appname)
 
 
-async def ping(db: AsyncDatabase) -> bool:
+async def ping(db: AsyncDatabase[Doc]) -> bool:
     try:
         await db.command("ping")
         return True
@@ -80,7 +83,7 @@ class Index:
         return IndexModel(list(self.keys), unique=self.unique, name=name)
 
 
-async def apply_indexes(collection: AsyncCollection, indexes: Iterable[Index]) -> None:
+async def apply_indexes(collection: AsyncCollection[Doc], indexes: Iterable[Index]) -> None:
     models = [i.model() for i in indexes]
     if models:
         await collection.create_indexes(models)
@@ -142,12 +145,13 @@ class Aggregates:
     that dies before its relay published leaves the claim to run out; another relay takes it.
     """
 
-    def __init__(self, db: AsyncDatabase, name: str, *, indexes: Iterable[Index] = (),
+    def __init__(self, db: AsyncDatabase[Doc], name: str, *, indexes: Iterable[Index] = (),
                  on_events: Callable[[], None] | EventsHandoff | None = None) -> None:
-        self.collection: AsyncCollection = db[name]
+        self.collection: AsyncCollection[Doc] = db[name]
         self.name = name
         self.indexes = (Index.on("has_pending", "pending_since"), *indexes)
-        self._on_events = on_events or _nothing
+        # Called with no argument, or (an ``EventsHandoff``) with the ``Written`` aggregate.
+        self._on_events: Callable[..., None] = on_events or _nothing
         self._reserve: Callable[[], Reservation | None] | None = getattr(
             on_events, "reserve", None)
 
@@ -157,7 +161,7 @@ class Aggregates:
     async def get(self, filter: dict[str, Any]) -> dict[str, Any] | None:
         return await self.collection.find_one(filter)
 
-    async def create(self, doc: dict[str, Any], events: list[dict[str, Any]] = (),
+    async def create(self, doc: dict[str, Any], events: Sequence[dict[str, Any]] = (),
                      *, applied_event: str | None = None) -> dict[str, Any]:
         """Insert a new aggregate; ``DuplicateKeyError`` if its ``_id`` or a unique key exists."""
         doc = dict(doc)
@@ -173,7 +177,7 @@ class Aggregates:
             self._written(doc, reservation)
         return doc
 
-    async def create_once(self, doc: dict[str, Any], events: list[dict[str, Any]] = (),
+    async def create_once(self, doc: dict[str, Any], events: Sequence[dict[str, Any]] = (),
                           *, applied_event: str | None = None) -> bool:
         """Create an aggregate whose ``_id`` is derived from its cause (an event, a request):
         True if this call created it, False if it exists already (the cause came again)."""
@@ -183,7 +187,7 @@ class Aggregates:
         except DuplicateKeyError:
             return False
 
-    async def update(self, doc: dict[str, Any], events: list[dict[str, Any]] = (),
+    async def update(self, doc: dict[str, Any], events: Sequence[dict[str, Any]] = (),
                      *, applied_event: str | None = None) -> dict[str, Any]:
         """Save ``doc`` (as read, then changed) if its version is still current."""
         expected = doc["version"]
@@ -240,9 +244,8 @@ class Aggregates:
             if applied_event and applied_event in doc.get("applied_events", []):
                 return doc
             before = copy.deepcopy(doc) if applied_event else None
-            events = mutate(doc)
-            if asyncio.iscoroutine(events):
-                events = await events
+            changed = mutate(doc)
+            events = await changed if inspect.isawaitable(changed) else changed
             if applied_event and not events and doc == before:
                 # Nothing applied, nothing recorded: an event counts as applied only in the
                 # write that applies its effect, so a rejected one stays replayable.
@@ -250,6 +253,8 @@ class Aggregates:
             try:
                 return await self.update(doc, events or [], applied_event=applied_event)
             except ConcurrencyConflict:
+                # Not stamina: under contention a conflict is the normal path, not a fault to
+                # log and count; a jitter below a few milliseconds spreads the writers apart.
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise ConcurrencyConflict()
 
@@ -294,7 +299,7 @@ class Quota:
 
     INDEXES = (Index.ttl("expires_at"),)
 
-    def __init__(self, collection: AsyncCollection) -> None:
+    def __init__(self, collection: AsyncCollection[Doc]) -> None:
         self.collection = collection
 
     async def take(self, key: str, limit: int, window_seconds: float,

@@ -39,21 +39,20 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from opentelemetry.trace import Link
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
-from shared import tracing
+from shared import relay_claims, tracing
 from shared.bus.protocol import EventBus
 from shared.lease import Lease
 from shared.logging import get_logger
 from shared.metrics import Metrics
 from shared.mongo import RELAY_LEASE, Aggregates, Reservation, Written
+from shared.relay_claims import RelayCollections
+from shared.relay_removals import Removals
 
 log = get_logger("relay")
-
-# What the removal sets when every pending event is gone.
-_CLEARED = {"pending_events": [], "has_pending": False, "pending_since": 0.0,
-            **RELAY_LEASE.free()}
 
 Key = tuple[str, Any]
 
@@ -81,7 +80,7 @@ class _Wake:
 class Relay:
     def __init__(self, bus: EventBus, metrics: Metrics, *, poll_seconds: float = 1.0,
                  lease_seconds: float = 30.0, concurrency: int = 2, batch: int = 64,
-                 window: int = 128, client: AsyncMongoClient | None = None,
+                 window: int = 128, client: AsyncMongoClient[dict[str, Any]] | None = None,
                  max_handed_over: int = 10_000) -> None:
         self.bus = bus
         self.metrics = metrics
@@ -93,6 +92,7 @@ class Relay:
         self.window = window
         # The relay's own connections (its caller closes it); without one it uses the stores'.
         self.client = client
+        self._own = RelayCollections()
         # Beyond this many aggregates waiting, writes are saved unclaimed (polling takes them).
         self.max_handed_over = max_handed_over
         self.owner = uuid.uuid4().hex
@@ -107,15 +107,13 @@ class Relay:
         self._waiting: dict[Key, list[Written]] = {}
         self._handed_over: deque[Written] = deque()
         # The traces of the events just published per aggregate: the removal's span links.
-        self._links: dict[Key, list] = {}
+        self._links: dict[Key, list[Link]] = {}
         self._idle: deque[asyncio.Future[None]] = deque()
         self._wakes = 0  # wake-ups that found no idle worker
         self._poll_due = True
         self._last_poll = 0.0
-        self._collections: dict[str, AsyncCollection] = {}
-        self._collections_client: AsyncMongoClient | None = None
-        self._removers: dict[str, _Removals] = {}
-        self._tasks: list[asyncio.Task] = []
+        self._removers: dict[str, Removals] = {}
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self.last_cycle = 0.0
 
@@ -227,14 +225,8 @@ class Relay:
 
     async def _claim(self, store: Aggregates) -> list[Written]:
         """Claim up to ``batch`` of the oldest claimable aggregates of ``store``."""
-        # ``$eq``: the same on MongoDB, and the emulator then uses the index instead of also
-        # looking into arrays (a full scan).
-        batch = await self._lease(store).claim_many(
-            {"has_pending": {"$eq": True}}, self._new_claim(), limit=self.batch,
-            sort="pending_since", owner=self.owner)
-        docs = sorted(batch.docs, key=lambda d: d.get("pending_since") or 0.0)
-        return [Written(store, d["_id"], batch.holder, batch.until, d.get("pending_events", []),
-                        _last_seq(d)) for d in docs]
+        return await relay_claims.claim_batch(self._lease(store), store, self._new_claim(),
+                                              self.owner, self.batch)
 
     async def _publish_stream(self, take: Callable[[], Written | None]) -> int:
         """Publish the aggregates ``take`` gives, up to ``window`` at a time, each one's
@@ -342,32 +334,15 @@ class Relay:
         if await self._removals(coll).remove(_id, last_seq, claim, self._links.pop(key, None)):
             return None
         # Events were added since the claim: keep those, drop the published ones.
-        while True:
-            doc = await coll.find_one({"_id": _id})
-            if doc is None or not RELAY_LEASE.held_by(doc, claim):
-                return None  # lease lost: the next owner publishes again, consumers deduplicate
-            rest = [e for e in doc.get("pending_events", []) if e["seq"] > last_seq]
-            if rest and not self._stopping:
-                new_claim = self._new_claim()
-                lease_until = time.time() + self.lease_seconds
-                result = await coll.update_one(
-                    {"_id": _id, "version": doc["version"]},
-                    {"$set": {"pending_events": rest,
-                              **RELAY_LEASE.held(new_claim, lease_until, self.owner)},
-                     "$inc": {"version": 1}})
-                if result.matched_count:
-                    self._held[key] = new_claim
-                    return Written(store, _id, new_claim, lease_until, rest, rest[-1]["seq"])
-                continue
-            update: dict[str, Any] = {**_CLEARED, "pending_events": rest}
-            if rest:
-                update.update(has_pending=True, pending_since=time.time())
-            result = await coll.update_one({"_id": _id, "version": doc["version"]},
-                                           {"$set": update, "$inc": {"version": 1}})
-            if result.matched_count:
-                if rest:
-                    self.wake()
-                return None
+        kept = await relay_claims.keep_added(
+            self._lease(store), store, _id, claim, last_seq, owner=self.owner,
+            new_claim=lambda: None if self._stopping else self._new_claim())
+        if isinstance(kept, Written):
+            self._held[key] = kept.claim
+            return kept
+        if kept:
+            self.wake()  # left for any relay to claim
+        return None
 
     async def _release(self, store: Aggregates, _id: Any, claim: str | None = None) -> None:
         claim = claim or self._held.get(self._key(store, _id))
@@ -392,44 +367,21 @@ class Relay:
     def _lease(self, store: Aggregates) -> Lease:
         return Lease(self._collection(store), seconds=self.lease_seconds, fields=RELAY_LEASE)
 
-    def _removals(self, coll: AsyncCollection) -> _Removals:
+    def _removals(self, coll: AsyncCollection[dict[str, Any]]) -> Removals:
         removals = self._removers.get(coll.full_name)
         if removals is None or removals.collection is not coll:
-            removals = self._removers[coll.full_name] = _Removals(coll)
+            removals = self._removers[coll.full_name] = Removals(coll)
         return removals
 
-    def _collection(self, store: Aggregates) -> AsyncCollection:
-        if self.client is None:
-            return store.collection
-        if self._collections_client is not self.client:
-            self._collections, self._collections_client = {}, self.client
-        name = store.collection.full_name
-        coll = self._collections.get(name)
-        if coll is None:
-            source = store.collection
-            coll = self._collections[name] = self.client[source.database.name].get_collection(
-                source.name, codec_options=source.codec_options)
-        return coll
+    def _collection(self, store: Aggregates) -> AsyncCollection[dict[str, Any]]:
+        return self._own.of(store, self.client)
 
     async def backlog(self) -> int:
-        total = 0
-        for store in self.stores:
-            total += len(await self._collection(store).find(
-                {"has_pending": {"$eq": True}}, {"_id": 1}).limit(10_000).to_list())
-        return total
+        return await relay_claims.backlog(self._collection(s) for s in self.stores)
 
     async def oldest_pending_age(self) -> float:
-        """Seconds since the oldest event not yet published was written (0 when none waits):
-        one indexed read per store (the claim's own order, ``pending_since``)."""
-        oldest: float | None = None
-        for store in self.stores:
-            found = await self._collection(store).find(
-                {"has_pending": {"$eq": True}}, {"_id": 0, "pending_since": 1}).sort(
-                "pending_since", 1).limit(1).to_list()
-            since = found[0].get("pending_since") if found else None
-            if since and (oldest is None or since < oldest):
-                oldest = since
-        return max(0.0, time.time() - oldest) if oldest is not None else 0.0
+        """Seconds since the oldest event not yet published was written (0 when none waits)."""
+        return await relay_claims.oldest_pending_age(self._collection(s) for s in self.stores)
 
     async def _backlog_loop(self) -> None:
         while not self._stopping:
@@ -441,74 +393,3 @@ class Relay:
             except Exception:
                 pass
             await asyncio.sleep(5)
-
-
-def _last_seq(doc: dict[str, Any]) -> int:
-    pending = doc.get("pending_events") or []
-    return pending[-1]["seq"] if pending else doc.get("outbox_seq", 0)
-
-
-class _Removals:
-    """The removals of one collection, written together: while one write is on its way, the
-    removals that come in wait for the next, which takes them all (one ``update_many`` per
-    ``last_seq``). Each is conditional on its aggregate's claim and on nothing added since."""
-
-    MAX = 512
-
-    def __init__(self, collection: AsyncCollection) -> None:
-        self.collection = collection
-        self._queued: list[tuple[Any, int, str, asyncio.Future[bool]]] = []
-        # The traces of the events each queued removal follows (span links of the write).
-        self._links: dict[int, list] = {}
-        self._writer: asyncio.Task[None] | None = None
-
-    async def remove(self, _id: Any, last_seq: int, claim: str,
-                     links: list | None = None) -> bool:
-        """True: removed. False: not (events were added, or the claim is gone); look."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queued.append((_id, last_seq, claim, future))
-        if links:
-            self._links[id(future)] = links
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write())
-        return await future
-
-    async def idle(self) -> None:
-        """Wait for the write on its way, if any."""
-        if self._writer is not None:
-            await asyncio.wait([self._writer])
-
-    async def _write(self) -> None:
-        try:
-            while self._queued:
-                batch, self._queued = self._queued[:self.MAX], self._queued[self.MAX:]
-                by_seq: dict[int, list[tuple[Any, str, asyncio.Future[bool]]]] = {}
-                for _id, last_seq, claim, future in batch:
-                    by_seq.setdefault(last_seq, []).append((_id, claim, future))
-                await asyncio.gather(*(self._write_one(seq, items)
-                                       for seq, items in by_seq.items()))
-        finally:
-            self._writer = None
-
-    async def _write_one(self, last_seq: int,
-                         items: list[tuple[Any, str, asyncio.Future[bool]]]) -> None:
-        # A claim token is written only on the aggregates claimed with it, so "one of these
-        # claims" is, for each aggregate, "its own claim".
-        links = [link for _, _, f in items for link in self._links.pop(id(f), ())]
-        try:
-            with tracing.batch("relay remove published", links):
-                done = await self.collection.update_many(
-                    {"_id": {"$in": [i[0] for i in items]}, "outbox_seq": {"$eq": last_seq},
-                     **RELAY_LEASE.mine_any(i[1] for i in items)},
-                    {"$set": _CLEARED, "$inc": {"version": 1}})
-        except BaseException as e:
-            for _, _, future in items:
-                if not future.done():
-                    future.set_exception(e)
-            if not isinstance(e, Exception):
-                raise
-            return
-        removed = done.matched_count == len(items)
-        for _, _, future in items:
-            if not future.done():
-                future.set_result(removed)
