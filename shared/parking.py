@@ -261,6 +261,7 @@ async def _wait_handed_back(connection: aio_pika.abc.AbstractConnection, name: s
             await channel.close()
         if asyncio.get_running_loop().time() > deadline:
             return  # someone else took some meanwhile (a replay, a purge): nothing to wait for
+        # Polling for a state the broker reaches by itself, not retrying a failed call.
         await asyncio.sleep(0.05)
 
 
