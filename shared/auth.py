@@ -1,9 +1,9 @@
 """Verifying identity's access tokens and deciding who may call what.
 
 Every service verifies the JWT locally against identity's JWKS (fetched once, cached, and
-fetched again when a token names an unknown ``kid`` or the cache is older than ``max_age``). A handler declares what it needs with
-one ``Access`` value; the caller arrives as a ``Principal`` whose ``company_id`` scopes
-every query the handler makes.
+fetched again when a token names an unknown ``kid`` or the cache is older than
+``max_age``). A handler declares what it needs with one ``Access`` value; the caller arrives
+as a ``Principal`` whose ``company_id`` scopes every query the handler makes.
 """
 
 from __future__ import annotations
@@ -49,20 +49,6 @@ PHONE_LOGIN_PERMISSIONS: dict[str, str] = {
 }
 # Seed 002: the number's functions are reachable unless the administrator restricts them.
 DEFAULT_PHONE_LOGIN_PERMISSIONS: tuple[str, ...] = tuple(PHONE_LOGIN_PERMISSIONS)
-
-
-def canonical_phone(value: str) -> str:
-    """A phone number in the form a mobile-number login's ``phone`` claim is compared in
-    (E.164; national numbers read as Hungarian, as identity reads them). A value that is no
-    phone number comes back without spaces, so it matches nothing but itself."""
-    import phonenumbers  # only the services that compare numbers pay for the import
-
-    text = "".join(value.split())
-    try:
-        number = phonenumbers.parse(text, "HU")
-    except phonenumbers.NumberParseException:
-        return text
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 @dataclass(frozen=True)

@@ -47,9 +47,9 @@ from services.billing.domain.subscriptions import Subscription
 from services.billing.payment_provider import CardOnFile, CardProvider, ProviderUnavailable
 from services.billing.settings import BillingSettings
 from services.billing.store import BillingStore
-from shared.auth import canonical_phone
 from shared.errors import PermanentEventError
 from shared.logging import get_logger
+from shared.phones import phone_key
 
 log = get_logger("billing")
 
@@ -270,7 +270,7 @@ async def project_link(cmd: ProjectLink, uow: Billing) -> None:
     # The numbers of the active contracts the link covers: a mobile-number login reads the
     # invoices of the customer numbers its number runs under (ID-6).
     link = {"link_type": cmd.link_type,
-            "access_numbers": sorted({canonical_phone(n) for n in cmd.access_numbers})} \
+            "access_numbers": sorted({phone_key(n) for n in cmd.access_numbers})} \
         if cmd.linked else {}
     await uow.store.customer_numbers.project(
         company_id=cmd.company_id, number=cmd.customer_number, kind=cmd.kind,

@@ -58,9 +58,10 @@ from services.contracts.http.models import (
     TransferOptions,
 )
 from services.contracts.store import ContractsStore
-from shared.auth import COMPANY_ADMIN, SUB_ADMIN, Principal, canonical_phone
+from shared.auth import COMPANY_ADMIN, SUB_ADMIN, Principal
 from shared.errors import NotFound
 from shared.pagination import decode_cursor, encode_cursor
+from shared.phones import phone_key
 
 # What a mobile-number login may do with its number's contract (seed 002: the number's
 # functions, read here; changes are made with a company login).
@@ -149,7 +150,7 @@ def phone_contracts(own: dict[str, Contract], phone: str) -> list[Contract]:
     out = []
     for v in own.values():
         if (v.status == "active" and v.access_number
-                and canonical_phone(v.access_number) == phone):
+                and phone_key(v.access_number) == phone):
             rights = set(v.rights) & set(PHONE_LOGIN_RIGHTS)
             if rights:
                 out.append(v.model_copy(update={"rights": ordered(rights),

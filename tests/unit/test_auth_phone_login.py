@@ -14,9 +14,9 @@ from shared.auth import (
     PHONE_NOTIFICATIONS,
     Access,
     Principal,
-    canonical_phone,
 )
 from shared.errors import Forbidden
+from shared.phones import phone_key
 
 pytestmark = pytest.mark.unit
 
@@ -71,4 +71,4 @@ def test_seed002_the_documented_list_is_the_default_and_unknown_names_are_refuse
 @pytest.mark.parametrize("written", ["+36301234567", "06301234567", "301234567",
                                      "+36 30 123 4567"])
 def test_seed002_an_access_number_matches_the_login_number_however_it_is_written(written):
-    assert canonical_phone(written) == "+36301234567"
+    assert phone_key(written) == "+36301234567"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-import phonenumbers
+from shared.phones import InvalidPhoneNumber, normalize_phone
 
 
 class InvalidRecipient(ValueError):
@@ -15,23 +15,13 @@ def normalize_email(address: str) -> str:
     return address.strip().lower()
 
 
-def normalize_phone(number: str, region: str = "HU") -> str:
-    """E.164 (``+36301234567``); national numbers are read in ``region``."""
-    text = number.strip()
-    # A 9-digit Hungarian national number without the trunk prefix ("301234567", ID-6).
-    if region == "HU" and text.isdigit() and len(text) == 9:
-        text = "06" + text
-    try:
-        parsed = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        raise InvalidRecipient("not a phone number") from None
-    if not phonenumbers.is_possible_number(parsed):
-        raise InvalidRecipient("not a possible phone number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
 def normalize(channel: str, address: str, region: str = "HU") -> str:
-    return normalize_phone(address, region) if channel == "sms" else normalize_email(address)
+    if channel != "sms":
+        return normalize_email(address)
+    try:
+        return normalize_phone(address, region)
+    except InvalidPhoneNumber as e:
+        raise InvalidRecipient(str(e)) from None
 
 
 def mask_email(address: str) -> str:

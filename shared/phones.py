@@ -1,0 +1,46 @@
+"""Phone numbers: the one normaliser of the platform (E.164 with ``phonenumbers``).
+
+National numbers are read in a region, Hungary by default: ``06 30 123 4567``,
+``301234567`` (a 9-digit Hungarian number written without its trunk prefix) and
+``+36 30 123 4567`` are all ``+36301234567``.
+
+- ``normalize_phone``: the number to send to or store, or ``InvalidPhoneNumber`` for text that
+  is not a possible phone number;
+- ``phone_key``: the form two numbers are compared in (e.g. a contract's access number and a
+  mobile-number login's ``phone`` claim): the E.164 number, or for anything else the text
+  without whitespace, so it matches nothing but itself.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+
+__all__ = ["DEFAULT_REGION", "InvalidPhoneNumber", "normalize_phone", "phone_key"]
+
+DEFAULT_REGION = "HU"
+
+
+class InvalidPhoneNumber(ValueError):
+    """Text that is not a possible phone number."""
+
+
+def normalize_phone(text: str, region: str = DEFAULT_REGION) -> str:
+    """``text`` in E.164 (``+36301234567``); national numbers are read in ``region``."""
+    number = "".join(text.split())
+    if region == "HU" and number.isdigit() and len(number) == 9:
+        number = "06" + number
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        raise InvalidPhoneNumber("not a phone number") from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidPhoneNumber("not a possible phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_key(text: str, region: str = DEFAULT_REGION) -> str:
+    """What ``text`` is compared as: its E.164 number, or the text without whitespace."""
+    try:
+        return normalize_phone(text, region)
+    except InvalidPhoneNumber:
+        return "".join(text.split())
