@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from pymongo import DESCENDING
 
 from services.notifications.domain.errors import DeliveryNotFound, OtherCompany
 from services.notifications.domain.recipients import (
@@ -18,11 +17,12 @@ from services.notifications.domain.recipients import (
 )
 from services.notifications.handlers import Notifications
 from shared.auth import Principal
+from shared.pagination import paginate
 
 DELIVERY_ID_EXAMPLE = "d-fa6683c3a4c4d790fefa8eb1"
 COMPANY_ID_EXAMPLE = "0f3a6c2e-1d4b-4e8a-9b7c-2a5d8e1f3c40"
-# A real next_cursor: the last message's creation time and id.
-CURSOR_EXAMPLE = f"1772443800.000000|{DELIVERY_ID_EXAMPLE}"
+# A real next_cursor (it encodes the last message's creation time and id).
+CURSOR_EXAMPLE = "WyIxNzcyNDQzODAwLjAwMDAwMHxkLWZhNjY4M2MzYTRjNGQ3OTBmZWZhOGViMSJd"
 
 
 class Attempt(BaseModel):
@@ -126,14 +126,12 @@ async def search(uow: Notifications, principal: Principal, *, recipient: str | N
     if since or until:
         query["created_ts"] = {**({"$gte": since.timestamp()} if since else {}),
                                **({"$lt": until.timestamp()} if until else {})}
-    if cursor:
-        query["sort_key"] = {"$lt": cursor}
-    docs = await uow.store.deliveries.collection.find(query).sort(
-        "sort_key", DESCENDING).limit(limit + 1).to_list()
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return DeliveryPage(items=[_entry(d) for d in docs],
-                        next_cursor=docs[-1]["sort_key"] if more and docs else None)
+    # sort_key ends with the delivery's id, so it orders alone and the indexes on
+    # (filter field, sort_key) serve the search.
+    page = await paginate(uow.store.deliveries.collection, query, sort="sort_key",
+                          descending=True, tie_break=False, limit=limit, cursor=cursor,
+                          convert=_entry)
+    return DeliveryPage(items=page.items, next_cursor=page.next_cursor)
 
 
 def _recipient_search_key(uow: Notifications, recipient: str) -> str:
