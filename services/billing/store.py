@@ -18,6 +18,7 @@ from services.billing.domain.errors import BillingAccountNotFound
 from services.billing.domain.invoices import Invoice
 from services.billing.domain.payment_methods import PaymentMethod
 from services.billing.events import envelopes
+from shared import idempotency
 from shared.mongo import Aggregates, Index, apply_indexes, is_duplicate
 from shared.relay import Relay
 
@@ -161,7 +162,7 @@ class BillingStore:
     accounts: BillingAccounts
     invoices: Invoices
     customer_numbers: CustomerNumbers
-    # Creating POSTs by Idempotency-Key: _id = company id + key.
+    # Creating POSTs by Idempotency-Key (``shared.idempotency``): _id = company id + key.
     idempotency: AsyncCollection[Any]
 
     @classmethod
@@ -193,4 +194,4 @@ class BillingStore:
         # The second index finds the activation an old invoice was billed with (BIL-3).
         await apply_indexes(self.accounts.archive, [Index.on("company_id", "seq"),
                                                     Index.on("company_id", "action", "at_ts")])
-        await apply_indexes(self.idempotency, [Index.on("created_at")])
+        await apply_indexes(self.idempotency, idempotency.INDEXES)

@@ -3,6 +3,7 @@ Every query is scoped by the company of the token."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from services.billing.domain.account import BillingAccount, HistoryEntry
@@ -11,8 +12,8 @@ from services.billing.domain.errors import CustomerNumberNotLinked, field_proble
 from services.billing.domain.invoices import Invoice
 from services.billing.handlers import Billing
 from shared.auth import BILLING_ADMIN, COMPANY_ADMIN, Principal
-from shared.errors import Forbidden
-from shared.pagination import decode_cursor, encode_cursor
+from shared.errors import Forbidden, InvalidInput
+from shared.pagination import decode_position, encode_cursor, paginate
 
 ADMIN_ROLES = frozenset({COMPANY_ADMIN, BILLING_ADMIN})
 INVOICES_READ = "invoices:read"
@@ -28,7 +29,36 @@ async def billing_details(uow: Billing, company_id: str) -> BillingDetails:
     return (await billing_account(uow, company_id)).billing_details()
 
 
-# -- the history, however old (BIL-3) ------------------------------------------------------------
+# -- the history, however old (BIL-3): merged from the account and its archive, so the pager
+# encodes its own position (a sequence number) in the platform's cursor format. ------------
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """Entries oldest first, how many the account no longer keeps, the older page's cursor."""
+
+    items: list[HistoryEntry]
+    archived: int
+    next_cursor: str | None
+
+
+async def history(uow: Billing, company_id: str, *, limit: int,
+                  cursor: str | None) -> HistoryPage:
+    """The newest ``limit`` entries before ``cursor`` (None: the newest of all)."""
+    account = await billing_account(uow, company_id)
+    before = _history_position(cursor) if cursor else None
+    items, older = await history_page(uow, account, before=before, limit=limit)
+    return HistoryPage(items, archived=max(0, account.history_seq - len(account.history)),
+                       next_cursor=encode_cursor(older) if older else None)
+
+
+def _history_position(cursor: str) -> int:
+    """The sequence number a history cursor holds: a page starts before it."""
+    key = decode_position(cursor).key
+    if isinstance(key, int) and key >= 0:
+        return key
+    raise InvalidInput([{"field": "query.cursor", "rule": "cursor",
+                         "message": "Pass the next_cursor of the previous page as is."}])
+
 
 async def history_page(uow: Billing, account: BillingAccount, *, before: int | None,
                        limit: int) -> tuple[list[HistoryEntry], int | None]:
@@ -60,13 +90,11 @@ async def invoice_page(uow: Billing, company_id: str, *, limit: int, cursor: str
     query: dict[str, Any] = {"company_id": company_id}
     if customer_numbers is not None:
         query["customer_number"] = {"$in": customer_numbers}
-    if cursor:
-        query["sort_key"] = {"$lt": decode_cursor(cursor)}
-    docs = await uow.store.invoices.aggregates.collection.find(query).sort(
-        "sort_key", -1).limit(limit + 1).to_list()
-    more = len(docs) > limit
-    invoices = [Invoice.model_validate(d) for d in docs[:limit]]
-    return invoices, encode_cursor(invoices[-1].sort_key) if more and invoices else None
+    # The sort key ends with the invoice id, so it orders alone (and the index serves it).
+    page = await paginate(uow.store.invoices.aggregates.collection, query, sort="sort_key",
+                          descending=True, tie_break=False, limit=limit, cursor=cursor or None,
+                          convert=Invoice.model_validate)
+    return page.items, page.next_cursor
 
 
 def may_read_online_invoices(principal: Principal, account: BillingAccount) -> bool:

@@ -23,7 +23,10 @@ from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, billing, comp
 from shared.auth import Principal
 from shared.errors import InvalidInput
 from shared.idempotency import idempotent
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import encode_cursor
+
+# The cursor of the page before entry 42.
+HISTORY_CURSOR_EXAMPLE = encode_cursor(42)
 
 
 class PaymentMethod(BaseModel):
@@ -103,7 +106,7 @@ class History(BaseModel):
                           examples=[0])
     next_cursor: str | None = Field(description="Pass as `cursor` for the page of older "
                                                 "entries; null on the page with the first",
-                                    examples=["aDQy"])
+                                    examples=[HISTORY_CURSOR_EXAMPLE])
 
 
 class HistoryQuery(BaseModel):
@@ -112,7 +115,7 @@ class HistoryQuery(BaseModel):
     limit: int = Field(100, ge=1, le=100, description="Entries per page", examples=[50])
     cursor: str | None = Field(None, max_length=40,
                                description="The `next_cursor` of the previous page, as is",
-                               examples=["aDQy"])
+                               examples=[HISTORY_CURSOR_EXAMPLE])
 
 
 class MethodPath(BaseModel):
@@ -192,19 +195,10 @@ async def payment_history(request: web.Request, query: HistoryQuery,
     readers: the newest `limit` entries, oldest first within the page; `next_cursor` walks
     back to older ones, however old (entries beyond the newest 100 come from the archive).
     Company administrators and billing administrators (or a client with `billing:read`)."""
-    uow = billing(request)
-    account = await views.billing_account(uow, company_of(principal))
-    before = None
-    if query.cursor:
-        raw = decode_cursor(query.cursor)
-        if not raw.startswith("h") or not raw[1:].isdigit():
-            raise InvalidInput([{"field": "query.cursor", "rule": "cursor",
-                                 "message": "Pass the next_cursor of the previous page as is."}])
-        before = int(raw[1:])
-    items, older = await views.history_page(uow, account, before=before, limit=query.limit)
-    return History(items=[HistoryEntry.model_validate(e.model_dump()) for e in items],
-                   archived=max(0, account.history_seq - len(account.history)),
-                   next_cursor=encode_cursor(f"h{older}") if older else None)
+    page = await views.history(billing(request), company_of(principal), limit=query.limit,
+                               cursor=query.cursor)
+    return History(items=[HistoryEntry.model_validate(e.model_dump()) for e in page.items],
+                   archived=page.archived, next_cursor=page.next_cursor)
 
 
 def _method_id(request: web.Request) -> str:
