@@ -23,7 +23,7 @@ from shared.mongo import Aggregates, Index, apply_indexes, is_duplicate
 from shared.relay import Relay
 
 
-def _not_found() -> BillingAccountNotFound:
+def account_not_found() -> BillingAccountNotFound:
     return BillingAccountNotFound("This company has no billing account yet; it is opened "
                                   "right after the registration, try again in a moment.")
 
@@ -41,18 +41,18 @@ class BillingAccounts:
         self.archive = archive
 
     @staticmethod
-    def _key(company_id: str) -> dict[str, Any]:
+    def key(company_id: str) -> dict[str, Any]:
         return {"_id": company_id, "company_id": company_id}
 
     async def get(self, company_id: str) -> BillingAccount | None:
-        doc = await self.aggregates.get(self._key(company_id))
+        doc = await self.aggregates.get(self.key(company_id))
         return None if doc is None else BillingAccount.model_validate(doc)
 
     async def load(self, company_id: str) -> BillingAccount:
         """The company's account; ``BillingAccountNotFound`` until it is opened."""
         account = await self.get(company_id)
         if account is None:
-            raise _not_found()
+            raise account_not_found()
         return account
 
     async def open(self, account: BillingAccount) -> bool:
@@ -85,10 +85,10 @@ class BillingAccounts:
             doc.update(account.to_doc())
             return envelopes(account.events)
 
-        doc = await self.aggregates.change(self._key(company_id), apply,
+        doc = await self.aggregates.change(self.key(company_id), apply,
                                            applied_event=applied_event)
         if doc is None:
-            raise missing or _not_found()
+            raise missing or account_not_found()
         return BillingAccount.model_validate(doc)
 
     async def _archive(self, company_id: str, entry: HistoryEntry) -> None:

@@ -4,13 +4,18 @@ Every query is scoped by the company of the token."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from services.billing.domain.account import BillingAccount, HistoryEntry
+from pydantic import BaseModel, Field
+
+from services.billing.domain.account import BillingAccount as Account
+from services.billing.domain.account import HistoryEntry
 from services.billing.domain.details import BillingDetails
 from services.billing.domain.errors import CustomerNumberNotLinked, field_problem
 from services.billing.domain.invoices import Invoice
 from services.billing.handlers import Billing
+from services.billing.store import account_not_found
 from shared.auth import BILLING_ADMIN, COMPANY_ADMIN, Principal
 from shared.errors import Forbidden, InvalidInput
 from shared.pagination import decode_position, encode_cursor, paginate
@@ -21,7 +26,39 @@ INVOICES_READ = "invoices:read"
 _ARCHIVE_ONLY = ("_id", "company_id", "at_ts")
 
 
-async def billing_account(uow: Billing, company_id: str) -> BillingAccount:
+class BillingAccount(BaseModel):
+    """The company's billing account, opened automatically when the company registers."""
+
+    company_id: str = Field(description="The company the account belongs to",
+                            examples=["0f3a6c2e-1d4b-4e8a-9b7c-2a5d8e1f3c40"])
+    company_name: str = Field(description="The company's name at registration",
+                              examples=["Muster GmbH"])
+    status: str = Field(description="`open` while the company is a customer", examples=["open"])
+    opened_at: datetime = Field(description="When the account was opened",
+                                examples=["2026-03-01T10:00:00Z"])
+    active_payment_method_id: str | None = Field(
+        None, description="The one payment method that bills everything; null until the "
+                          "company has one", examples=["pm_3f9a1c2b7d4e5f60"])
+
+
+# What the answer shows of the account document (its field names as stored).
+_SUMMARY = {"_id": 0, "company_id": 1, "company_name": 1, "status": 1, "opened_at": 1,
+            "active_method_id": 1}
+
+
+async def billing_account_summary(uow: Billing, company_id: str) -> BillingAccount:
+    """The account without its methods, subscriptions and history: only what the answer
+    shows is read."""
+    doc = await uow.store.accounts.aggregates.collection.find_one(
+        uow.store.accounts.key(company_id), _SUMMARY)
+    if doc is None:
+        raise account_not_found()
+    return BillingAccount(company_id=doc["company_id"], company_name=doc["company_name"],
+                          status=doc["status"], opened_at=doc["opened_at"],
+                          active_payment_method_id=doc.get("active_method_id"))
+
+
+async def billing_account(uow: Billing, company_id: str) -> Account:
     return await uow.store.accounts.load(company_id)
 
 
@@ -60,7 +97,7 @@ def _history_position(cursor: str) -> int:
                          "message": "Pass the next_cursor of the previous page as is."}])
 
 
-async def history_page(uow: Billing, account: BillingAccount, *, before: int | None,
+async def history_page(uow: Billing, account: Account, *, before: int | None,
                        limit: int) -> tuple[list[HistoryEntry], int | None]:
     """Up to ``limit`` entries older than sequence number ``before`` (None: the newest), oldest
     first, and the ``before`` of the next (older) page, None when this page reaches the first
@@ -97,7 +134,7 @@ async def invoice_page(uow: Billing, company_id: str, *, limit: int, cursor: str
     return page.items, page.next_cursor
 
 
-def may_read_online_invoices(principal: Principal, account: BillingAccount) -> bool:
+def may_read_online_invoices(principal: Principal, account: Account) -> bool:
     """Administrators; users granted it on the billing side; or an ``invoices:read`` claim."""
     return bool(ADMIN_ROLES & principal.roles) or INVOICES_READ in principal.permissions or \
         account.grants_online_invoices(principal.subject)

@@ -11,6 +11,7 @@ from services.billing import handlers, views
 from services.billing.commands import Address, BillingDetailsIn, SetBillingDetails
 from services.billing.domain import details as domain
 from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, billing, company_of, routes
+from services.billing.views import BillingAccount
 from shared.auth import Principal
 
 
@@ -31,21 +32,6 @@ def details_out(details: domain.BillingDetails) -> BillingDetails:
     return BillingDetails.model_validate(details.model_dump())
 
 
-class BillingAccount(BaseModel):
-    """The company's billing account, opened automatically when the company registers."""
-
-    company_id: str = Field(description="The company the account belongs to",
-                            examples=["0f3a6c2e-1d4b-4e8a-9b7c-2a5d8e1f3c40"])
-    company_name: str = Field(description="The company's name at registration",
-                              examples=["Muster GmbH"])
-    status: str = Field(description="`open` while the company is a customer", examples=["open"])
-    opened_at: datetime = Field(description="When the account was opened",
-                                examples=["2026-03-01T10:00:00Z"])
-    active_payment_method_id: str | None = Field(
-        None, description="The one payment method that bills everything; null until the "
-                          "company has one", examples=["pm_3f9a1c2b7d4e5f60"])
-
-
 @routes.get("/v1/billing-account", response=BillingAccount, access=BILLING_ADMINS,
             tags=("billing account",), problems=(404,))
 async def get_billing_account(request: web.Request, principal: Principal) -> BillingAccount:
@@ -55,10 +41,7 @@ async def get_billing_account(request: web.Request, principal: Principal) -> Bil
     Company administrators and billing administrators (or a client with `billing:read`). The
     account is opened a moment after the registration: until then 404
     `billing-account-not-found`."""
-    account = await views.billing_account(billing(request), company_of(principal))
-    return BillingAccount(company_id=account.company_id, company_name=account.company_name,
-                          status=account.status, opened_at=account.opened_at,
-                          active_payment_method_id=account.active_method_id)
+    return await views.billing_account_summary(billing(request), company_of(principal))
 
 
 @routes.get("/v1/billing-details", response=BillingDetails, access=BILLING_ADMINS,
