@@ -87,7 +87,12 @@ def test_expired_one_time_password_problem_states_the_validity_it_was_issued_wit
 
 
 def test_expired_activation_code_problem_states_the_configured_validity():
-    user = {"activation_expires": NOW.timestamp(), "activation_valid_seconds": 2 * 3600}
+    user = rules.User.new(
+        user_id="u", company_id="c", email="u@example.com", email_verified=False,
+        username=None, first_name="A", surname="B", phone=None, language="en", role="user",
+        status="pending_activation", password_hash=None, now=NOW)
+    user.give_activation_code(code="ABC", code_hash="h", expires=NOW.timestamp(),
+                              valid_seconds=2 * 3600)
     with pytest.raises(ActivationCodeExpired) as raised:
         rules.check_activation_code(user, True, NOW.timestamp() + 1, 3)
     assert "a code is valid for 2 hours" in raised.value.detail

@@ -22,13 +22,19 @@ from shared.http import status_of
 
 pytestmark = pytest.mark.unit
 
-MASTER = {"_id": "m", "roles": ["company_admin"], "permissions": [], "parent_user_id": None}
-INVITER = {"_id": "s1", "roles": ["sub_admin"], "permissions": ["users:invite"],
-           "parent_user_id": "m"}
-MANAGER = {"_id": "s2", "roles": ["sub_admin"], "permissions": ["users:manage"],
-           "parent_user_id": "m"}
-BILLING = {"_id": "b", "roles": ["billing_admin"], "permissions": [], "parent_user_id": "m"}
-USER = {"_id": "u", "roles": ["user"], "permissions": [], "parent_user_id": "m"}
+def _user(user_id: str, role: str, permissions: list[str], parent: str | None) -> rules.User:
+    return rules.User.new(user_id=user_id, company_id="c", email=f"{user_id}@example.com",
+                          email_verified=True, username=None, first_name="A", surname="B",
+                          phone=None, language="en", role=role, permissions=permissions,
+                          parent_user_id=parent, status="active", password_hash=None,
+                          now=datetime.now(UTC))
+
+
+MASTER = _user("m", "company_admin", [], None)
+INVITER = _user("s1", "sub_admin", ["users:invite"], "m")
+MANAGER = _user("s2", "sub_admin", ["users:manage"], "m")
+BILLING = _user("b", "billing_admin", [], "m")
+USER = _user("u", "user", [], "m")
 
 
 @pytest.mark.parametrize("role", ["user", "billing_admin", "company_admin", "sub_admin"])
@@ -88,14 +94,15 @@ def test_new_users_belong_under_the_master_administrator_and_a_master_has_no_par
 def test_activation_code_rules_name_wrong_and_expired_codes_apart():
     """ID-2: a wrong code and an expired code are different problems."""
     now = time.time()
-    user = {"activation_expires": now - 1}
+    user = MASTER.model_copy(update={"activation_expires": now - 1})
     with pytest.raises(ActivationCodeInvalid) as wrong:
         rules.check_activation_code(user, False, now, 2)
     assert wrong.value.extra["tries_left"] == 2
     with pytest.raises(ActivationCodeExpired) as expired:
         rules.check_activation_code(user, True, now, 2)
     assert status_of(expired.value) == 410 and expired.value.slug == "activation-code-expired"
-    rules.check_activation_code({"activation_expires": now + 60}, True, now, 2)
+    rules.check_activation_code(MASTER.model_copy(update={"activation_expires": now + 60}),
+                                True, now, 2)
 
 
 def test_user_ids_are_derived_from_their_cause():

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from services.identity.domain.aggregate import Aggregate
 from services.identity.domain.errors import InvitationAccepted, InvitationRevoked
+from services.identity.domain.users import User
 from services.identity.events import (
     INVITATION_ACCEPTED,
     INVITATION_SENT,
@@ -33,18 +34,18 @@ class Inviter:
     """Who invites, as every invitation by them has to say it."""
 
     # The acting administrator as stored (roles and permissions checked per invitation).
-    actor: dict[str, Any]
+    actor: User
     company_id: str
     company_name: str
     company_language: str
 
     @property
     def actor_id(self) -> str:
-        return str(self.actor["_id"])
+        return self.actor.id
 
     @property
     def name(self) -> str:
-        return f"{self.actor['first_name']} {self.actor['surname']}".strip()
+        return f"{self.actor.first_name} {self.actor.surname}".strip()
 
 
 @dataclass(frozen=True, slots=True)

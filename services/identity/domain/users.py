@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -61,66 +61,58 @@ def is_master(roles: Iterable[str]) -> bool:
     return COMPANY_ADMIN in roles
 
 
-def check_may_assign(actor: Mapping[str, Any], role: str, permissions: Sequence[str] = ()) -> None:
+def check_may_assign(actor: User, role: str, permissions: Sequence[str] = ()) -> None:
     """Only a master administrator gives administrator roles or delegated permissions."""
-    if is_master(actor["roles"]):
+    if actor.is_master:
         return
     if permissions or role not in NON_ADMIN_ROLES:
         raise RoleNotAllowed("Only a company administrator may give administrator roles or "
                              "delegated permissions.", role=role)
 
 
-def check_may_invite(actor: Mapping[str, Any], role: str) -> None:
+def check_may_invite(actor: User, role: str) -> None:
     """users:invite lets a sub-administrator invite users and billing administrators only."""
-    if is_master(actor["roles"]):
+    if actor.is_master:
         return
-    if "users:invite" not in actor.get("permissions", []):
+    if "users:invite" not in actor.permissions:
         raise RoleNotAllowed("Your role does not allow inviting users.", role=role)
     if role not in NON_ADMIN_ROLES:
         raise RoleNotAllowed("Only a company administrator may invite administrators.",
                              role=role)
 
 
-def check_may_manage(actor: Mapping[str, Any], target: Mapping[str, Any]) -> None:
+def check_may_manage(actor: User, target: User) -> None:
     """users:manage lets a sub-administrator manage users and billing administrators only."""
-    if actor["_id"] == target["_id"]:
+    if actor.id == target.id:
         raise RoleNotAllowed("You can not change your own role or status; ask another "
                              "company administrator.", slug="own-account")
-    if is_master(actor["roles"]):
+    if actor.is_master:
         return
-    if "users:manage" not in actor.get("permissions", []):
+    if "users:manage" not in actor.permissions:
         raise RoleNotAllowed("Your role does not allow managing users.")
-    if ADMIN_ROLES & set(target["roles"]):
+    if ADMIN_ROLES & set(target.roles):
         raise RoleNotAllowed("Only a company administrator may change administrators.")
 
 
-def master_of(actor: Mapping[str, Any]) -> str | None:
+def master_of(actor: User) -> str | None:
     """The master administrator new users created by ``actor`` belong under."""
-    master = actor["_id"] if is_master(actor["roles"]) else actor.get("parent_user_id")
-    return None if master is None else str(master)
+    return actor.id if actor.is_master else actor.parent_user_id
 
 
-def parent_for(role: str, actor: Mapping[str, Any]) -> str | None:
+def parent_for(role: str, actor: User) -> str | None:
     """A company administrator is a master and has no parent; anyone else is under one."""
     return None if role == COMPANY_ADMIN else master_of(actor)
 
 
-def login_id(user: Mapping[str, Any]) -> str:
-    return str(user.get("username") or user["email"])
-
-
-def is_locked(user: Mapping[str, Any], now: float | None = None) -> bool:
-    return float(user.get("locked_until") or 0.0) > (now or time.time())
-
-
-def check_activation_code(user: Mapping[str, Any], matches: bool, now: float,
+def check_activation_code(user: User | None, matches: bool, now: float,
                           tries_left: int) -> None:
-    """A correct code that has not expired activates; the rest is a specific problem."""
-    if not matches:
+    """A correct code that has not expired activates; the rest is a specific problem (a
+    wrong code answers alike whether or not an account waits: ``user`` None)."""
+    if not matches or user is None:
         raise ActivationCodeInvalid("The activation code is not correct. Check it and try "
                                     "again.", tries_left=max(0, tries_left))
-    if user["activation_expires"] <= now:
-        valid = user.get("activation_valid_seconds")
+    if user.activation_expires <= now:
+        valid = user.activation_valid_seconds
         stated = f" (a code is valid for {in_words(timedelta(seconds=valid))})" if valid else ""
         raise ActivationCodeExpired(
             f"The activation code has expired{stated}. Ask for a new one: POST "
@@ -309,3 +301,61 @@ class User(Aggregate):
 
     def remove_address(self, address: str) -> None:
         self.emails = [e for e in self.emails if e.address != address]
+
+    # -- administration (ID-2, ID-12) ----------------------------------------------------------
+    def give_activation_code(self, *, code: str, code_hash: str, expires: float,
+                             valid_seconds: float) -> None:
+        """A new activation code (the previous one stops working); records
+        ``ActivationCodeIssued``. The validity is kept with the code: its email and its expiry
+        problem state it."""
+        self.activation_code_hash = code_hash
+        self.activation_expires = expires
+        self.activation_valid_seconds = valid_seconds
+        self.activation_tries = 0
+        self.record(events.ACTIVATION_CODE_ISSUED, events.ActivationCodeIssued(
+            user_id=self.id, company_id=self.company_id, email=self.email,
+            language=self.language, code=code,
+            expires_at=datetime.fromtimestamp(expires, UTC),
+            valid_for=timedelta(seconds=valid_seconds)))
+
+    def activate(self, *, username: str, password_hash: str, now: datetime) -> None:
+        """The person chose username and password with the code sent to the primary
+        address: active, and that address is verified."""
+        self.status = "active"
+        self.username = username
+        self.password_hash = password_hash
+        self.activation_code_hash = None
+        self.activation_expires = 0.0
+        self.activated_at = now
+        self.emails = [e.model_copy(update={"verified": True}) if e.primary else e
+                       for e in self.emails]
+        self.activated()
+
+    def change_role(self, role: str, permissions: list[str], parent_user_id: str | None
+                    ) -> None:
+        if self.roles == [role] and self.permissions == permissions:
+            return
+        self.roles = [role]
+        self.permissions = permissions
+        self.parent_user_id = parent_user_id
+        self.record(events.ROLE_CHANGED, events.RoleChanged(
+            user_id=self.id, company_id=self.company_id, email=self.email,
+            roles=self.roles, permissions=permissions))
+
+    def deactivate(self) -> None:
+        if self.status == "deactivated":
+            return
+        self.status_before_deactivation = self.status
+        self.status = "deactivated"
+        self.record(events.USER_DEACTIVATED, events.UserStatusChanged(
+            user_id=self.id, company_id=self.company_id, email=self.email))
+
+    def reactivate(self) -> None:
+        """Active again, or, never activated, waiting for an activation code again."""
+        if self.status != "deactivated":
+            return
+        self.status = self.status_before_deactivation or (
+            "active" if self.password_hash else "pending_activation")
+        self.forget("status_before_deactivation")
+        self.record(events.USER_REACTIVATED, events.UserStatusChanged(
+            user_id=self.id, company_id=self.company_id, email=self.email))

@@ -15,13 +15,11 @@ import hashlib
 import time
 from datetime import UTC, datetime
 
-from pymongo import ReturnDocument
-
-from services.identity import events
 from services.identity.domain import secrets as codes
 from services.identity.domain import users as rules
 from services.identity.domain.errors import TooManyTries, UserStatusConflict
 from services.identity.domain.registration import normalise_email
+from services.identity.domain.users import User
 from services.identity.handlers import (
     Identity,
     check_new_password,
@@ -58,11 +56,10 @@ async def _decoy_try(ctx: Identity, email: str) -> int | None:
     return await ctx.limits.take_left(_decoy(ctx), _address_key(email))
 
 
-async def _pending_user(ctx: Identity, email: str) -> dict | None:
-    claim = await ctx.store.logins.find_one({"_id": f"email:{normalise_email(email)}"})
-    user = await ctx.store.users.get({"_id": claim["user_id"]}) if claim else None
-    if user is None or user["status"] != "pending_activation" \
-            or not user.get("activation_code_hash"):
+async def _pending_user(ctx: Identity, email: str) -> User | None:
+    owner = await ctx.login_ids.owner(f"email:{normalise_email(email)}")
+    user = await ctx.users.get(owner) if owner else None
+    if user is None or user.status != "pending_activation" or not user.activation_code_hash:
         return None
     return user
 
@@ -81,56 +78,43 @@ async def activate(ctx: Identity, email: str, code: str, username: str, password
         if left is None:
             raise TooManyTries(TOO_MANY_TRIES, new_code_request="/v1/activations/code-requests")
         # The very problem a wrong code for a waiting account gets.
-        rules.check_activation_code({}, False, time.time(), left)
+        rules.check_activation_code(None, False, time.time(), left)
         raise AssertionError("a wrong code always raises")
     # Each try is counted before the code is compared, so parallel guesses get no more.
-    counted = await ctx.store.users.collection.find_one_and_update(
-        {"_id": user["_id"], "status": "pending_activation",
-         "activation_code_hash": user["activation_code_hash"],
-         "activation_tries": {"$lt": s.activation_code_tries}},
-        {"$inc": {"activation_tries": 1, "version": 1}}, return_document=ReturnDocument.AFTER)
-    if counted is None:
+    counted = await ctx.users.count_activation_try(user, s.activation_code_tries)
+    if counted is None or counted.activation_code_hash is None:
         raise TooManyTries(TOO_MANY_TRIES, new_code_request="/v1/activations/code-requests")
-    given = codes.code_hash(s.code_pepper.get_secret_value(), f"activation:{user['_id']}",
+    code_hash = counted.activation_code_hash
+    given = codes.code_hash(s.code_pepper.get_secret_value(), f"activation:{user.id}",
                             code.strip().upper())
-    matches = codes.same_hash(counted["activation_code_hash"], given)
+    matches = codes.same_hash(code_hash, given)
     rules.check_activation_code(counted, matches, time.time(),
-                                s.activation_code_tries - counted["activation_tries"])
+                                s.activation_code_tries - counted.activation_tries)
     # ID-14: name@handle only with the company's own login domain.
-    username = await login_domains.check_username(ctx, user["company_id"], username,
-                                                  user["roles"])
-    policy = await company_policy(ctx, user["company_id"])
+    username = await login_domains.check_username(ctx, user.company_id, username, user.roles)
+    policy = await company_policy(ctx, user.company_id)
     await check_new_password(password, policy=policy, username=username)
     username_key = f"username:{username.lower()}"
-    await claim_login(ctx, username_key, user["_id"])
+    await claim_login(ctx, username_key, user.id)
     password_hash = await hash_password(password)
 
-    def apply(doc: dict) -> list:
-        if doc["status"] != "pending_activation" or \
-                doc.get("activation_code_hash") != counted["activation_code_hash"]:
+    def apply(u: User) -> None:
+        if u.status != "pending_activation" or u.activation_code_hash != code_hash:
             raise UserStatusConflict("This account was activated already, or a new code "
                                      "was sent; use the newest code or log in.")
-        doc.update(status="active", username=username, password_hash=password_hash,
-                   activation_code_hash=None, activation_expires=0.0,
-                   activated_at=datetime.now(UTC))
-        # The code reached this address: it is verified.
-        doc["emails"] = [{**e, "verified": True} if e["primary"] else e
-                         for e in doc["emails"]]
-        return [ctx.event(events.USER_ACTIVATED, events.UserActivated(
-            user_id=doc["_id"], company_id=doc["company_id"], email=doc["email"],
-            first_name=doc["first_name"], surname=doc["surname"], roles=doc["roles"],
-            parent_user_id=doc.get("parent_user_id"), language=doc.get("language", "en")),
-            subject=doc["_id"], company_id=doc["company_id"])]
+        u.activate(username=username, password_hash=password_hash, now=datetime.now(UTC))
     try:
-        saved = await ctx.store.users.change({"_id": user["_id"]}, apply)
+        saved = await ctx.users.change(user.id, apply)
     except UserStatusConflict:
-        await release_login(ctx, username_key, user["_id"])
+        await release_login(ctx, username_key, user.id)
         raise
-    previous = user.get("username")
+    if saved is None:
+        raise UserStatusConflict("This account no longer exists.")
+    previous = user.username
     if previous and previous.lower() != username.lower():
         # An administrator proposed another username; the person chose this one.
-        await release_login(ctx, f"username:{previous.lower()}", user["_id"])
-    return await start_session(ctx, rules.User.from_document(saved), ["pwd"])
+        await release_login(ctx, f"username:{previous.lower()}", user.id)
+    return await start_session(ctx, saved, ["pwd"])
 
 
 async def request_new_code(ctx: Identity, email: str, client_ip: str) -> None:

@@ -53,8 +53,7 @@ from shared.ratelimit import DAY, HOUR, Limit
 async def inviter_for(ctx: Identity, company_id: str, actor_id: str) -> Inviter:
     """What every invitation by this administrator needs to say."""
     actor = await acting_user(ctx, company_id, actor_id)
-    if not rules.is_master(actor["roles"]) and "users:invite" not in actor.get(
-            "permissions", []):
+    if not actor.is_master and "users:invite" not in actor.permissions:
         raise RoleNotAllowed("Your role does not allow inviting users.")
     company = await ctx.companies.get(company_id)
     return Inviter(actor=actor, company_id=company_id,

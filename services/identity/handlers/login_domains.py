@@ -130,8 +130,8 @@ async def change_login_domain(ctx: Identity, company_id: str, actor_id: str, han
     login domain; the old one stays reserved for the company, its usernames move."""
     # Imported here: account imports this module for its username checks.
     from services.identity.handlers.account import confirm_current_password
-    actor = await ctx.store.users.get({"_id": actor_id, "company_id": company_id})
-    if actor is None or actor["status"] != "active" or COMPANY_ADMIN not in actor["roles"]:
+    actor = await ctx.users.get(actor_id, company_id=company_id)
+    if actor is None or actor.status != "active" or COMPANY_ADMIN not in actor.roles:
         raise NotAllowed("Only a company administrator may change the login domain.")
     await confirm_current_password(ctx, actor, current_password)
     await ctx.limits.check(Limit("login-domain-changes-per-company",

@@ -14,12 +14,14 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from services.identity.domain import users as rules
 from services.identity.domain.registration import Language, Name, Phone
 from services.identity.domain.users import Permission, Role, Status, Username
+from services.identity.domain.users import User as StoredUser
 from services.identity.handlers import users as handlers
 from services.identity.http import IDENTITY, routes
 from services.identity.http.models import EXAMPLE_USER_ID, Accepted
+from services.identity.views import users as views
 from shared.auth import COMPANY_ADMIN, Access, Principal
-from shared.http import json_response
-from shared.parsing import UniqueList
+from shared.idempotency import Answer, idempotent
+from shared.parsing import UniqueList, idempotency_key
 
 READERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("users:read", "users:manage"))
 CREATORS = Access.of(roles=(COMPANY_ADMIN,), permissions=("users:invite",))
@@ -147,15 +149,14 @@ class ParentContact(BaseModel):
                               examples=["+4915112345678"])
 
 
-def user_view(doc: dict) -> User:
-    return User(user_id=doc["_id"], email=doc["email"], username=doc.get("username"),
-                first_name=doc["first_name"], surname=doc["surname"], phone=doc.get("phone"),
-                language=doc.get("language", "en"), roles=doc["roles"],
-                permissions=doc.get("permissions", []),
-                parent_user_id=doc.get("parent_user_id"), status=doc["status"],
-                locked=rules.is_locked(doc),
-                password_change_required=bool(doc.get("must_change_password")),
-                created_at=doc.get("created_at"))
+def user_view(user: StoredUser) -> User:
+    return User(user_id=user.id, email=user.email, username=user.username,
+                first_name=user.first_name, surname=user.surname, phone=user.phone,
+                language=user.language, roles=user.roles, permissions=user.permissions,
+                parent_user_id=user.parent_user_id, status=user.status,
+                locked=user.is_locked(),
+                password_change_required=user.must_change_password,
+                created_at=user.created_at)
 
 
 def _user_id(request: web.Request) -> str:
@@ -169,10 +170,10 @@ async def list_users(request: web.Request, query: UserQuery, principal: Principa
 
     Company administrators, and sub-administrators with `users:read` or `users:manage`.
     The company's users by id, filtered by role or status; page on with `cursor`."""
-    docs, cursor = await handlers.list_users(
-        request.app[IDENTITY], principal.company_id, role=query.role, status=query.status,
-        after=query.cursor, limit=query.limit)
-    return UserPage(items=[user_view(d) for d in docs], next_cursor=cursor)
+    users, cursor = await views.list_users(
+        request.app[IDENTITY].store.users, principal.company_id, role=query.role,
+        status=query.status, after=query.cursor, limit=query.limit)
+    return UserPage(items=[user_view(u) for u in users], next_cursor=cursor)
 
 
 @routes.post("/v1/users", body=NewUser, response=User, status=201, access=CREATORS,
@@ -189,12 +190,19 @@ async def create_user(request: web.Request, body: NewUser, principal: Principal
     `email-taken` when the address has an account in the company, `login-id-taken` for a
     taken username, `permissions-need-sub-admin` for permissions with another role; 422
     for a login domain that is not the company's."""
-    key = request.headers.get("Idempotency-Key", "").strip()[:100] or str(uuid.uuid4())
-    doc = await handlers.create_user(request.app[IDENTITY], principal.company_id,
-                                     principal.subject, body.model_dump(mode="json"),
-                                     request_id=f"{principal.subject}:{key}")
-    return json_response(user_view(doc), status=201,
-                         headers={"Location": f"/v1/users/{doc['_id']}"})
+    ctx = request.app[IDENTITY]
+    # With a key, the kit answers a repeated request from what the first one answered; the
+    # user id still derives from the key, so a first run that stopped half way finishes on
+    # the retry instead of making a second account.
+    key = idempotency_key(request.headers) or str(uuid.uuid4())
+
+    async def run() -> Answer:
+        user = await handlers.create_user(
+            ctx, principal.company_id, principal.subject,
+            handlers.CreateUser(**body.model_dump(mode="json")),
+            request_id=f"{principal.subject}:{key}")
+        return Answer(201, user_view(user), {"Location": f"/v1/users/{user.id}"})
+    return await idempotent(request, principal, ctx.store.idempotency, run)
 
 
 @routes.get("/v1/users/{user_id}", response=User, path_params=UserPath, access=READERS,
@@ -282,6 +290,5 @@ async def my_parent(request: web.Request, principal: Principal) -> ParentContact
     has none (404 `no-parent`)."""
     parent = await handlers.parent_of(request.app[IDENTITY], principal.company_id,
                                       principal.subject)
-    return ParentContact(user_id=parent["_id"], first_name=parent["first_name"],
-                         surname=parent["surname"], email=parent["email"],
-                         phone=parent.get("phone"))
+    return ParentContact(user_id=parent.id, first_name=parent.first_name,
+                         surname=parent.surname, email=parent.email, phone=parent.phone)

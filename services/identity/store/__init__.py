@@ -10,6 +10,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.idempotency import INDEXES as IDEMPOTENCY_INDEXES
 from shared.mongo import Aggregates, EventsHandoff, Index, apply_indexes
 
 
@@ -83,4 +84,5 @@ class IdentityStore:
         await apply_indexes(self.logins, [Index.on("user_id")])
         await apply_indexes(self.refresh_tokens, [Index.on("family_id"), Index.on("user_id")])
         await apply_indexes(self.invitations.collection, [Index.on("company_id", "email")])
+        await apply_indexes(self.idempotency, IDEMPOTENCY_INDEXES)
         await apply_indexes(self.invitation_job_rows, [Index.on("job_id", "row")])

@@ -106,3 +106,15 @@ class UserRepository(Repository[User]):
         docs = await self._aggregates.collection.find(
             {"phone": {"$eq": phone}}).limit(limit).to_list()
         return [User.from_document(d) for d in docs]
+
+    async def count_activation_try(self, user: User, max_tries: int) -> User | None:
+        """Count one try of the user's current activation code, atomically (parallel guesses
+        get no more than ``max_tries``): the user counting it, or None (activated, a newer
+        code, or its tries used)."""
+        doc = await self._aggregates.collection.find_one_and_update(
+            {"_id": user.id, "status": "pending_activation",
+             "activation_code_hash": user.activation_code_hash,
+             "activation_tries": {"$lt": max_tries}},
+            {"$inc": {"activation_tries": 1, "version": 1}},
+            return_document=ReturnDocument.AFTER)
+        return None if doc is None else User.from_document(doc)
