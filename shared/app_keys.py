@@ -23,7 +23,8 @@ from shared.metrics import Metrics
 from shared.relay import Relay
 
 if TYPE_CHECKING:  # the route table's entries; shared.http imports this module
-    from shared.http import ReadinessCheck, Route
+    from shared.http.health import ReadinessCheck
+    from shared.http.routes import Route
 
 __all__ = [
     "BUS",

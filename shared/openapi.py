@@ -25,7 +25,6 @@ from shared.openapi_parts import (
     CORRELATION,
     CORRELATION_PARAMETER,
     IDEMPOTENCY_PARAMETER,
-    PROBLEM_JSON,
     access_text,
     header,
     operation_texts,
@@ -35,7 +34,7 @@ from shared.openapi_parts import (
 )
 
 if TYPE_CHECKING:  # shared.http imports this module: the route type is for annotations only
-    from shared.http import Route
+    from shared.http.routes import Route
 
 # Swagger UI 5.x (swagger-ui-py ships the dist files, the version pinned in pyproject.toml).
 DOCS_STATIC = Path(str(files("swagger_ui") / "static"))

@@ -13,11 +13,12 @@ import inspect
 import re
 from typing import TYPE_CHECKING, Any
 
+from shared.protocol import PROBLEM_JSON
+
 if TYPE_CHECKING:
     from shared.auth import Access
-    from shared.http import Route
+    from shared.http.routes import Route
 
-PROBLEM_JSON = "application/problem+json"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 # The internal requirement ids of docs/DOMAIN.md and the seed pages' numbers.
 REQUIREMENT_ID = re.compile(r"\b(?:ID|BIL|CON|NOT|PLT)-\d+\b|\b[Ss]eeds? \d{3}\b")

@@ -128,10 +128,10 @@ def test_deployment_runs_the_service_in_its_role_safely(manifests, service, role
     # Replicas belong to the autoscaler; a fixed count would be reset at every apply.
     assert "replicas" not in deployment["spec"]
 
-    # Probes on the endpoints every role serves (shared/http.py), on the port it listens on.
+    # Probes on the endpoints every role serves (shared/http/health.py), on its port.
     port = settings_type(service)().http_port
     assert [p["containerPort"] for p in container["ports"]] == [port]
-    http_source = (ROOT / "shared" / "http.py").read_text()
+    http_source = (ROOT / "shared" / "http" / "health.py").read_text()
     for probe, path in (("readinessProbe", "/health/ready"), ("livenessProbe", "/health/live")):
         assert container[probe]["httpGet"]["path"] == path, f"{probe} of {service}-{role}"
         assert f'add_get("{path}"' in http_source
