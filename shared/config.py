@@ -30,7 +30,7 @@ SECRETS_DIR_VARIABLE = "SECRETS_DIR"
 _DEV_DEFAULT = "bap_development_default"
 
 
-def _shared(name: str, default):
+def _shared(name: str, default: Any) -> Any:
     """A field read from the platform-wide variable ``NAME``, not the service's prefix."""
     return Field(default, validation_alias=AliasChoices(name))
 

@@ -7,6 +7,7 @@ Each service declares the events it publishes as ``EventSpec`` entries in its ow
 
 from __future__ import annotations
 
+import builtins
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -89,7 +90,8 @@ class EventSpec:
     """
 
     type: str
-    model: type[BaseModel]
+    # builtins.type: the field above shadows the builtin inside the class body.
+    model: builtins.type[BaseModel]
     publisher: str
     summary: str
     example: dict[str, Any] = field(default_factory=dict)

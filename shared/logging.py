@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import itertools
 import logging
 import re
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TextIO
 
 import structlog
 from opentelemetry import trace
 from pydantic import BaseModel
+from structlog.typing import EventDict, Processor
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "correlation_id", default=None
@@ -74,7 +77,7 @@ def is_secret_key(key: str) -> bool:
         return False
     words = [w.lower() for w in _WORD.findall(key)]
     return any(w in _SECRET_WORDS for w in words) or any(
-        pair in _SECRET_PAIRS for pair in zip(words, words[1:], strict=False))
+        pair in _SECRET_PAIRS for pair in itertools.pairwise(words))
 
 
 def redact_text(text: str) -> str:
@@ -118,11 +121,11 @@ def redact(value: Any, key: str | None = None, _depth: int = 0) -> Any:
 _BRIDGE_KEYS = frozenset({"_record", "_from_structlog"})  # structlog's stdlib bridge
 
 
-def _redact_processor(_logger, _name, event_dict: dict) -> dict:
+def _redact_processor(_logger: Any, _name: str, event_dict: EventDict) -> EventDict:
     return {k: v if k in _BRIDGE_KEYS else redact(v, k) for k, v in event_dict.items()}
 
 
-def _print_logger_factory(out: TextIO):
+def _print_logger_factory(out: TextIO) -> Callable[..., structlog.PrintLogger]:
     # PrintLoggerFactory drops get_logger's name; keep it on the logger for _add_logger_name.
     def factory(*args: Any) -> structlog.PrintLogger:
         logger = structlog.PrintLogger(out)
@@ -131,21 +134,21 @@ def _print_logger_factory(out: TextIO):
     return factory
 
 
-def _add_logger_name(logger, _name, event_dict: dict) -> dict:
+def _add_logger_name(logger: Any, _name: str, event_dict: EventDict) -> EventDict:
     name = getattr(logger, "name", None)
     if name and "logger" not in event_dict:
         event_dict["logger"] = name
     return event_dict
 
 
-def _add_correlation_id(_logger, _name, event_dict: dict) -> dict:
+def _add_correlation_id(_logger: Any, _name: str, event_dict: EventDict) -> EventDict:
     cid = correlation_id.get()
     if cid and "correlation_id" not in event_dict:
         event_dict["correlation_id"] = cid
     return event_dict
 
 
-def _add_trace_ids(_logger, _name, event_dict: dict) -> dict:
+def _add_trace_ids(_logger: Any, _name: str, event_dict: EventDict) -> EventDict:
     # The current span's ids, as trace back ends show them (hex); none while tracing is off.
     span_context = trace.get_current_span().get_span_context()
     if span_context.is_valid and "trace_id" not in event_dict:
@@ -167,7 +170,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json",
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
-    shared_processors = [
+    shared_processors: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         _add_correlation_id,
         _add_trace_ids,
@@ -200,6 +203,6 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json",
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def get_logger(name: str | None = None):
+def get_logger(name: str | None = None) -> Any:
     """A structlog logger; ``name`` appears as ``logger`` on each of its lines."""
     return structlog.get_logger(name) if name else structlog.get_logger()

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, JsonSchemaValue, models_json_schema
 
 from shared.errors import UnsupportedMediaType
 from shared.openapi_examples import MISSING, compose
@@ -139,6 +140,9 @@ PROBLEM_SCHEMA = {
 # Answered by the kit for every operation: the database (every route reads or writes it)
 # can be unreachable, and then the answer is 503 with Retry-After (shared.http).
 KIT_PROBLEMS = (503,)
+# A model schema by reference, and the references of every model by mode.
+Resolve = Callable[[dict[str, Any]], dict[str, Any]]
+Refs = Mapping[tuple[Any, JsonSchemaMode], JsonSchemaValue]
 
 
 def openapi_document(info: dict[str, Any], routes: list[Route],
@@ -147,17 +151,20 @@ def openapi_document(info: dict[str, Any], routes: list[Route],
     and security (``shared.openapi_parts``, ``shared.openapi_examples``)."""
     # One generation for every model in every mode, so two models of the same name, a
     # recursive model, or an enum inside a query model each get a schema that resolves.
-    wanted: list[tuple[type[BaseModel], str]] = []
+    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = []
     for r in routes:
-        for model, mode in ((r.body, "validation"), (r.query, "validation"),
-                            (r.path_params, "validation"), (r.response, "serialization")):
+        modes: tuple[tuple[type[BaseModel] | None, JsonSchemaMode], ...] = (
+            (r.body, "validation"), (r.query, "validation"), (r.path_params, "validation"),
+            (r.response, "serialization"))
+        for model, mode in modes:
             if model is not None and (model, mode) not in wanted:
                 wanted.append((model, mode))
     refs, defs = models_json_schema(wanted, ref_template="#/components/schemas/{model}")
     schemas: dict[str, Any] = {**defs.get("$defs", {}), "Problem": PROBLEM_SCHEMA}
 
     def resolve(ref: dict[str, Any]) -> dict[str, Any]:
-        return schemas[ref["$ref"].rsplit("/", 1)[-1]]
+        schema: dict[str, Any] = schemas[ref["$ref"].rsplit("/", 1)[-1]]
+        return schema
 
     def with_example(media: dict[str, Any]) -> dict[str, Any]:
         value, _ = compose(media["schema"], schemas)
@@ -238,7 +245,7 @@ def openapi_document(info: dict[str, Any], routes: list[Route],
     }
 
 
-def _path_parameters(r: Route, path: str, resolve, refs) -> list[dict[str, Any]]:
+def _path_parameters(r: Route, path: str, resolve: Resolve, refs: Refs) -> list[dict[str, Any]]:
     """Each ``{name}`` of the path, typed and described by the route's ``path_params``
     model when it has one (a string otherwise)."""
     declared: dict[str, Any] = {}
@@ -258,10 +265,10 @@ def _path_parameters(r: Route, path: str, resolve, refs) -> list[dict[str, Any]]
 
 
 def _model_text(schema: dict[str, Any]) -> str:
-    return schema.get("description") or schema.get("title", "")
+    return str(schema.get("description") or schema.get("title", ""))
 
 
-def _success_text(r: Route, status: int, resolve, refs) -> str:
+def _success_text(r: Route, status: int, resolve: Resolve, refs: Refs) -> str:
     if r.response is not None:
         text = _model_text(resolve(refs[(r.response, "serialization")]))
         if text:

@@ -29,8 +29,8 @@ T = TypeVar("T")
 # Python's 4 300-digit parsing limit (whose ValueError would otherwise be a 500).
 MAX_INT_DIGITS = 30
 
-_INT = re.compile(r"-?[0-9]{1,%d}" % MAX_INT_DIGITS)
-_FLOAT = re.compile(r"-?[0-9]{1,%d}(\.[0-9]{1,30})?" % MAX_INT_DIGITS)
+_INT = re.compile(rf"-?[0-9]{{1,{MAX_INT_DIGITS}}}")
+_FLOAT = re.compile(rf"-?[0-9]{{1,{MAX_INT_DIGITS}}}(\.[0-9]{{1,30}})?")
 _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _DATETIME = re.compile(_DATE + r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
                                r"(Z|z|[+-][0-9]{2}:?[0-9]{2})?")
@@ -39,8 +39,8 @@ _DATE_ONLY = re.compile(_DATE)
 _LONG_NUMBER = re.compile(rb"[0-9]{%d,}" % (MAX_INT_DIGITS + 1))
 
 
-def _refuse_duplicates(items: list) -> list:
-    seen: list = []
+def _refuse_duplicates(items: list[Any]) -> list[Any]:
+    seen: list[Any] = []
     for item in items:
         if item in seen:
             raise PydanticCustomError("duplicate", "{item} appears more than once",
@@ -53,7 +53,7 @@ class _UniqueItems:
     """Marks the list's JSON schema ``uniqueItems: true``."""
 
     def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
-        schema = handler(core_schema)
+        schema: dict[str, Any] = handler(core_schema)
         schema["uniqueItems"] = True
         return schema
 
@@ -176,7 +176,7 @@ def parse_query(query: typing.Mapping[str, str] | Any, model: type[BaseModel]) -
     data: dict[str, Any] = {}
     names = {(f.alias or name): f for name, f in model.model_fields.items()}
     getall = getattr(query, "getall", None)
-    for key in query.keys():
+    for key in query:
         if key in data or any(e["field"] == f"query.{key}" for e in errors):
             continue
         values = getall(key) if getall is not None else [query[key]]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -50,7 +51,7 @@ class RateLimiter:
     """Takes allowances of named limits; every refusal is counted as
     ``bap_rate_limit_refusals_total{limit="<name>"}`` (limit names are constants: bounded)."""
 
-    def __init__(self, collection: AsyncCollection, metrics: Metrics) -> None:
+    def __init__(self, collection: AsyncCollection[Any], metrics: Metrics) -> None:
         self._quota = Quota(collection)
         self._metrics = metrics
 

@@ -259,14 +259,12 @@ def background_context() -> contextvars.Context:
     """A copy of the current context with instrumentation suppressed, for a background task
     whose work is no one's trace (``asyncio.create_task(…, context=…)``): the relay's polls
     would otherwise be a new trace a second."""
-    from opentelemetry.instrumentation.utils import (
-        _SUPPRESS_INSTRUMENTATION_KEY,
-        _SUPPRESS_INSTRUMENTATION_KEY_PLAIN,
-    )
+    from opentelemetry.instrumentation.utils import _SUPPRESS_INSTRUMENTATION_KEY_PLAIN
     ctx = contextvars.copy_context()
 
     def suppress() -> None:
-        value = otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True)
+        # The key is defined by opentelemetry.context (the instrumentation utils re-import it).
+        value = otel_context.set_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY, True)
         otel_context.attach(otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY_PLAIN, True,
                                                    value))
     ctx.run(suppress)
