@@ -26,6 +26,7 @@ from services.identity.store.companies import CompanyRepository
 from services.identity.store.email_verifications import EmailVerificationRepository
 from services.identity.store.imports import ImportJobRepository, ImportRows
 from services.identity.store.invitations import InvitationRepository
+from services.identity.store.login_domains import LoginDomainClaims
 from services.identity.store.logins import LoginIds
 from services.identity.store.password_resets import PasswordResets
 from services.identity.store.registrations import RegistrationRepository
@@ -72,6 +73,7 @@ class Identity:
     import_rows: ImportRows = field(init=False)
     email_verifications: EmailVerificationRepository = field(init=False)
     password_resets: PasswordResets = field(init=False)
+    login_domains: LoginDomainClaims = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = UserRepository(self.store.users)
@@ -86,6 +88,7 @@ class Identity:
         self.import_rows = ImportRows(self.store.invitation_job_rows)
         self.email_verifications = EmailVerificationRepository(self.store.email_verifications)
         self.password_resets = PasswordResets(self.store.password_resets)
+        self.login_domains = LoginDomainClaims(self.store.logins)
 
     def event(self, spec: EventSpec, data: Any, *, subject: str,
               company_id: str | None = None) -> dict:

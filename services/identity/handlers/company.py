@@ -2,49 +2,55 @@
 
 from __future__ import annotations
 
-from services.identity import events
+from collections.abc import Callable
+from typing import Any
+
+from services.identity.domain.companies import Company, CompanySettings
+from services.identity.events import COMPANY_SETTINGS_CHANGED, CompanySettingsChanged
 from services.identity.handlers import Identity
 from shared.errors import NotFound
 
+# The settings a company administrator changes one by one (PATCH /v1/company/settings).
+SETTINGS = ("password_policy", "sms_login_step", "sales_partner_access",
+            "phone_login_permissions")
 
-async def company(ctx: Identity, company_id: str) -> dict:
-    doc = await ctx.store.companies.get({"_id": company_id})
-    if doc is None:
+
+async def company(ctx: Identity, company_id: str) -> Company:
+    found = await ctx.companies.get(company_id)
+    if found is None:
         raise NotFound("No such company.")
-    return doc
+    return found
 
 
-async def update_profile(ctx: Identity, company_id: str, profile: dict) -> dict:
-    def apply(doc: dict) -> list:
-        doc["profile"] = profile
-        return []
-    saved = await ctx.store.companies.change({"_id": company_id}, apply)
+async def _changed(ctx: Identity, company_id: str, change: Callable[[Company], None]
+                   ) -> Company:
+    saved = await ctx.companies.change(company_id, change)
     if saved is None:
         raise NotFound("No such company.")
     return saved
 
 
-async def update_settings(ctx: Identity, company_id: str, changes: dict) -> dict:
+async def update_profile(ctx: Identity, company_id: str, profile: dict[str, Any]) -> Company:
+    def apply(c: Company) -> None:
+        c.profile = profile
+    return await _changed(ctx, company_id, apply)
+
+
+async def update_settings(ctx: Identity, company_id: str, changes: dict[str, Any]) -> Company:
     """Apply the given settings; the password policy can only be stricter than the platform's
     (its model refuses weaker values)."""
-    def apply(doc: dict) -> list:
-        settings = dict(doc.get("settings", {}))
+    def apply(c: Company) -> None:
         if "company_name" in changes:
-            doc["name"] = changes["company_name"]
+            c.name = changes["company_name"]
         if "language" in changes:
-            doc["language"] = changes["language"]
-        for key in ("password_policy", "sms_login_step", "sales_partner_access",
-                    "phone_login_permissions"):
-            if key in changes:
-                settings[key] = changes[key]
-        doc["settings"] = settings
-        return [ctx.event(events.COMPANY_SETTINGS_CHANGED, events.CompanySettingsChanged(
-            company_id=company_id, company_name=doc["name"], language=doc["language"],
-            sms_login_step=settings.get("sms_login_step", True),
-            sales_partner_access=settings.get("sales_partner_access", False)),
-            subject=company_id, company_id=company_id)]
-    saved = await ctx.store.companies.change({"_id": company_id}, apply)
-    if saved is None:
-        raise NotFound("No such company.")
+            c.language = changes["language"]
+        c.settings = CompanySettings.model_validate({
+            **c.settings.model_dump(exclude_unset=True),
+            **{key: changes[key] for key in SETTINGS if key in changes}})
+        c.record(COMPANY_SETTINGS_CHANGED, CompanySettingsChanged(
+            company_id=company_id, company_name=c.name, language=c.language,
+            sms_login_step=c.settings.sms_login_step,
+            sales_partner_access=c.settings.sales_partner_access))
+    saved = await _changed(ctx, company_id, apply)
     ctx.settings_cache.pop(company_id, None)
     return saved

@@ -11,24 +11,22 @@ is told, and the old handle stays the company's for ``login_domain_reserved_days
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
 
-from services.identity import events
 from services.identity.domain import handles
+from services.identity.domain import login_domains as rules
+from services.identity.domain.companies import Company
 from services.identity.domain.errors import LoginDomainTaken, NotAllowed
+from services.identity.domain.users import User
 from services.identity.handlers import Identity, claim_login, release_login
+from services.identity.store.login_domains import company_users_after
 from shared.auth import COMPANY_ADMIN
 from shared.errors import NotFound
 from shared.logging import get_logger
-from shared.mongo import is_duplicate
 from shared.ratelimit import DAY, Limit
 
 log = get_logger("identity.login_domains")
 PAGE = 200
-
-
-def _key(handle: str) -> str:
-    return f"domain:{handle}"
 
 
 def _reserved_seconds(ctx: Identity) -> float:
@@ -39,35 +37,28 @@ async def claim_domain(ctx: Identity, handle: str, company_id: str) -> bool:
     """Claim ``handle`` for the company (idempotent); False if another company holds it. A new
     claim holds for the reservation period even if the company never takes it up (a request
     that stopped half way), and for good once it is the company's handle."""
-    claims = ctx.store.logins
+    claims = ctx.login_domains
     hold = time.time() + _reserved_seconds(ctx)
-    try:
-        await claims.insert_one({"_id": _key(handle), "company_id": company_id, "until": hold})
+    if await claims.claim_free(handle, company_id, hold):
         return True
-    except Exception as e:
-        if not is_duplicate(e):
-            raise
-    doc = await claims.find_one({"_id": _key(handle)})
-    if doc is None:
+    held = await claims.get(handle)
+    if held is None:
         return False
-    if doc["company_id"] == company_id:
+    if held.company_id == company_id:
         return True
-    if float(doc.get("until") or 0) > time.time():
+    if (held.until or 0.0) > time.time():
         return False
-    owner = await ctx.store.companies.get({"_id": doc["company_id"]})
-    if owner is not None and owner.get("login_domain") == handle:
+    owner = await ctx.companies.get(held.company_id)
+    if owner is not None and owner.login_domain == handle:
         return False
-    taken = await claims.update_one(
-        {"_id": _key(handle), "company_id": doc["company_id"], "until": doc.get("until")},
-        {"$set": {"company_id": company_id, "until": hold}})
-    return taken.modified_count == 1
+    return await claims.take_over(handle, held, company_id, hold)
 
 
 async def _give_up(ctx: Identity, handle: str, company_id: str) -> None:
     """A claim this company made but will not use (its admin@ id was someone's already)."""
-    company = await ctx.store.companies.get({"_id": company_id})
-    if company is None or company.get("login_domain") != handle:
-        await ctx.store.logins.delete_one({"_id": _key(handle), "company_id": company_id})
+    company = await ctx.companies.get(company_id)
+    if company is None or company.login_domain != handle:
+        await ctx.login_domains.drop(handle, company_id)
 
 
 async def claim_for_registration(ctx: Identity, company_id: str, company_name: str,
@@ -75,9 +66,9 @@ async def claim_for_registration(ctx: Identity, company_id: str, company_name: s
     """The login domain proposed from the company name (a suffix when taken) and the master
     administrator's ``admin@<handle>``, both claimed; a repeated completion finds its own.
     Bounded: a fixed number of candidates, then a refusal."""
-    existing = await ctx.store.companies.get({"_id": company_id})
-    if existing is not None and existing.get("login_domain"):
-        return existing["login_domain"], f"{handles.ADMIN}@{existing['login_domain']}"
+    existing = await ctx.companies.get(company_id)
+    if existing is not None and existing.login_domain:
+        return existing.login_domain, f"{handles.ADMIN}@{existing.login_domain}"
     for handle in handles.candidates(company_name):
         if not await claim_domain(ctx, handle, company_id):
             continue
@@ -91,26 +82,28 @@ async def claim_for_registration(ctx: Identity, company_id: str, company_name: s
 
 async def login_domain_of(ctx: Identity, company_id: str) -> str:
     """The company's login domain; a company from before login domains gets one now."""
-    company = await ctx.store.companies.get({"_id": company_id})
+    company = await ctx.companies.get(company_id)
     if company is None:
         raise NotFound("No such company.")
-    if company.get("login_domain"):
-        return company["login_domain"]
-    for handle in handles.candidates(company["name"]):
+    if company.login_domain:
+        return company.login_domain
+    for handle in handles.candidates(company.name):
         if await claim_domain(ctx, handle, company_id):
             break
     else:
         raise LoginDomainTaken("No login domain could be found for this company; set one.")
-
-    def assign(doc: dict) -> list:
-        doc.setdefault("login_domain", None)
-        if not doc["login_domain"]:
-            doc["login_domain"] = handle
-        return []
-    saved = await ctx.store.companies.change({"_id": company_id}, assign)
-    if saved["login_domain"] != handle:
+    saved = await _changed(ctx, company_id, lambda c: rules.assign_first(c, handle))
+    if saved.login_domain != handle:
         await _give_up(ctx, handle, company_id)  # another request assigned one first
-    return saved["login_domain"]
+    return saved.login_domain or handle
+
+
+async def _changed(ctx: Identity, company_id: str, change: Callable[[Company], None]
+                   ) -> Company:
+    saved = await ctx.companies.change(company_id, change)
+    if saved is None:
+        raise NotFound("No such company.")
+    return saved
 
 
 async def check_username(ctx: Identity, company_id: str, username: str,
@@ -125,7 +118,7 @@ async def check_username(ctx: Identity, company_id: str, username: str,
 
 # -- changing the handle ----------------------------------------------------------------------
 async def change_login_domain(ctx: Identity, company_id: str, actor_id: str, handle: str,
-                              current_password: str) -> dict:
+                              current_password: str) -> Company:
     """A company administrator, confirming with the current password, gives the company a new
     login domain; the old one stays reserved for the company, its usernames move."""
     # Imported here: account imports this module for its username checks.
@@ -133,7 +126,7 @@ async def change_login_domain(ctx: Identity, company_id: str, actor_id: str, han
     actor = await ctx.users.get(actor_id, company_id=company_id)
     if actor is None or actor.status != "active" or COMPANY_ADMIN not in actor.roles:
         raise NotAllowed("Only a company administrator may change the login domain.")
-    await confirm_current_password(ctx, actor, current_password)
+    await confirm_current_password(ctx, actor.to_document(), current_password)
     await ctx.limits.check(Limit("login-domain-changes-per-company",
                                  ctx.settings.login_domain_changes_per_company_per_day, DAY),
                            company_id, "Too many login domain changes today. Try again "
@@ -148,82 +141,49 @@ async def change_login_domain(ctx: Identity, company_id: str, actor_id: str, han
     until = now + _reserved_seconds(ctx)
     if handle != old:
         # Reserved before the company lets go of it, so nobody can take it in between.
-        await ctx.store.logins.update_one({"_id": _key(old), "company_id": company_id},
-                                          {"$set": {"until": until}})
-
-    def apply(doc: dict) -> list:
-        previous = doc.get("login_domain")
-        if previous == handle:
-            return []
-        former = [f for f in doc.get("former_login_domains", [])
-                  if f["login_domain"] != handle and f["until"] > now]
-        if previous:
-            former.append({"login_domain": previous, "until": until})
-        doc["login_domain"] = handle
-        doc["former_login_domains"] = former
-        return [ctx.event(events.LOGIN_DOMAIN_CHANGED, events.LoginDomainChanged(
-            company_id=company_id, login_domain=handle, previous_login_domain=previous,
-            previous_reserved_until=datetime.fromtimestamp(until, UTC) if previous else None),
-            subject=company_id, company_id=company_id)]
-    saved = await ctx.store.companies.change({"_id": company_id}, apply)
-    if saved is None:
-        raise NotFound("No such company.")
-    return saved
+        await ctx.login_domains.hold_until(old, company_id, until)
+    return await _changed(ctx, company_id, lambda c: rules.change_login_domain(
+        c, handle, now=now, reserved_until=until))
 
 
 async def move_usernames(ctx: Identity, company_id: str, previous: str | None) -> None:
     """``name@previous`` → ``name@<current handle>`` for every user of the company, in pages.
     Read the current handle now, so that events of several quick changes, in any order, end
     at the last one; a repeated event finds the users moved and only drops old claims left."""
-    company = await ctx.store.companies.get({"_id": company_id})
-    if company is None or not previous or company.get("login_domain") in (None, previous):
+    company = await ctx.companies.get(company_id)
+    if company is None or not previous or company.login_domain in (None, previous):
         return
-    current = company["login_domain"]
+    current = company.login_domain
     after: str | None = None
     while True:
-        query: dict = {"company_id": company_id}
-        if after is not None:
-            query["_id"] = {"$gt": after}
-        page = await ctx.store.users.collection.find(query).sort("_id", 1).limit(
-            PAGE).to_list()
+        page = await company_users_after(ctx.store.users.collection, company_id, after, PAGE)
         for user in page:
             await _move_username(ctx, user, previous, current)
         if len(page) < PAGE:
             return
-        after = page[-1]["_id"]
+        after = page[-1].id
 
 
-async def _move_username(ctx: Identity, user: dict, previous: str, current: str) -> None:
-    username = user.get("username")
+async def _move_username(ctx: Identity, user: User, previous: str, current: str) -> None:
+    username = user.username
     if not username:
         return
     name, domain = handles.split(username)
     old_key = f"username:{name.lower()}@{previous}"
     if domain == current:
-        await release_login(ctx, old_key, user["_id"])   # a repeated event: finish the move
+        await release_login(ctx, old_key, user.id)   # a repeated event: finish the move
         return
     if domain != previous:
         return
     new = handles.with_domain(username, current)
     new_key = f"username:{new.lower()}"
-    if not await claim_login(ctx, new_key, user["_id"], required=False):
+    if not await claim_login(ctx, new_key, user.id, required=False):
         # Only a username from before login domains can hold it; this user keeps the old id
         # (still theirs while the old handle is reserved) and the administrator sees it.
-        log.warning("username_not_moved", user_id=user["_id"], company_id=user["company_id"])
+        log.warning("username_not_moved", user_id=user.id, company_id=user.company_id)
         return
-
-    def apply(doc: dict) -> list:
-        if doc.get("username") != username:
-            return []
-        doc["username"] = new
-        if doc["status"] != "active":
-            return []
-        return [ctx.event(events.USERNAME_CHANGED, events.UsernameChanged(
-            user_id=doc["_id"], company_id=doc["company_id"], email=doc["email"],
-            username=new, language=doc.get("language", "en")),
-            subject=doc["_id"], company_id=doc["company_id"])]
-    saved = await ctx.store.users.change({"_id": user["_id"]}, apply)
-    if saved is not None and saved.get("username") == new:
-        await release_login(ctx, old_key, user["_id"])
+    saved = await ctx.users.change(user.id, lambda u: rules.move_username(u, username, new))
+    if saved is not None and saved.username == new:
+        await release_login(ctx, old_key, user.id)
     else:
-        await release_login(ctx, new_key, user["_id"])
+        await release_login(ctx, new_key, user.id)

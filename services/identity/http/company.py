@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from services.identity.domain.companies import Company as CompanyAggregate
 from services.identity.domain.handles import LoginDomain
 from services.identity.domain.passwords import PasswordPolicy
 from services.identity.domain.registration import EXAMPLE_PASSWORD, Language, Phone
@@ -170,26 +171,27 @@ class LoginDomainChange(BaseModel):
         examples=[EXAMPLE_PASSWORD])
 
 
-def settings_view(doc: dict) -> CompanySettings:
-    s = doc.get("settings", {})
+def settings_view(company: CompanyAggregate) -> CompanySettings:
+    s = company.settings
     return CompanySettings(
-        company_id=doc["_id"], company_name=doc["name"], language=doc.get("language", "en"),
-        password_policy=PasswordPolicy.model_validate(s.get("password_policy") or {}),
-        sms_login_step=bool(s.get("sms_login_step", True)),
-        sales_partner_access=bool(s.get("sales_partner_access", False)),
-        phone_login_permissions=s.get("phone_login_permissions",
-                                      list(DEFAULT_PHONE_LOGIN_PERMISSIONS)))
+        company_id=company.id, company_name=company.name, language=company.language,
+        password_policy=PasswordPolicy.model_validate(s.password_policy or {}),
+        sms_login_step=bool(s.sms_login_step),
+        sales_partner_access=bool(s.sales_partner_access),
+        phone_login_permissions=(s.phone_login_permissions
+                                 if s.phone_login_permissions is not None
+                                 else list(DEFAULT_PHONE_LOGIN_PERMISSIONS)))
 
 
-def company_view(doc: dict) -> Company:
-    return Company(company_id=doc["_id"], company_name=doc["name"],
-                   login_domain=doc.get("login_domain"),
+def company_view(company: CompanyAggregate) -> Company:
+    now = time.time()
+    return Company(company_id=company.id, company_name=company.name,
+                   login_domain=company.login_domain,
                    former_login_domains=[
-                       FormerLoginDomain(login_domain=f["login_domain"],
-                                         reserved_until=datetime.fromtimestamp(f["until"], UTC))
-                       for f in doc.get("former_login_domains", [])
-                       if f["until"] > time.time()],
-                   profile=CompanyProfile.model_validate(doc.get("profile") or {}))
+                       FormerLoginDomain(login_domain=f.login_domain,
+                                         reserved_until=datetime.fromtimestamp(f.until, UTC))
+                       for f in company.former_login_domains if f.until > now],
+                   profile=CompanyProfile.model_validate(company.profile or {}))
 
 
 @routes.get("/v1/company", response=Company, access=Access(), tags=("company",),
@@ -201,11 +203,11 @@ async def get_company(request: web.Request, principal: Principal) -> Company:
     domains gets one proposed from its name on first read; 409 `login-domain-taken` in the
     rare case none is free), the previous ones still reserved, and its profile."""
     ctx = request.app[IDENTITY]
-    doc = await handlers.company(ctx, principal.company_id)
-    if not doc.get("login_domain"):
+    company = await handlers.company(ctx, principal.company_id)
+    if not company.login_domain:
         await login_domains.login_domain_of(ctx, principal.company_id)
-        doc = await handlers.company(ctx, principal.company_id)
-    return company_view(doc)
+        company = await handlers.company(ctx, principal.company_id)
+    return company_view(company)
 
 
 @routes.put("/v1/company/login-domain", body=LoginDomainChange, response=Company,
