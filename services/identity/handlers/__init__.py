@@ -23,6 +23,7 @@ from services.identity.domain.passwords import PasswordPolicy
 from services.identity.settings import IdentitySettings
 from services.identity.store import IdentityStore
 from services.identity.store.companies import CompanyRepository
+from services.identity.store.customer_numbers import CustomerNumberRepository
 from services.identity.store.email_verifications import EmailVerificationRepository
 from services.identity.store.imports import ImportJobRepository, ImportRows
 from services.identity.store.invitations import InvitationRepository
@@ -74,6 +75,7 @@ class Identity:
     email_verifications: EmailVerificationRepository = field(init=False)
     password_resets: PasswordResets = field(init=False)
     login_domains: LoginDomainClaims = field(init=False)
+    customer_numbers: CustomerNumberRepository = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = UserRepository(self.store.users)
@@ -89,6 +91,7 @@ class Identity:
         self.email_verifications = EmailVerificationRepository(self.store.email_verifications)
         self.password_resets = PasswordResets(self.store.password_resets)
         self.login_domains = LoginDomainClaims(self.store.logins)
+        self.customer_numbers = CustomerNumberRepository(self.store.customer_numbers)
 
     def event(self, spec: EventSpec, data: Any, *, subject: str,
               company_id: str | None = None) -> dict:

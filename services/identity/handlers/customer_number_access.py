@@ -23,19 +23,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from pymongo import ReturnDocument
 
 from services.identity import events
 from services.identity.domain import handles
 from services.identity.domain import secrets as codes
+from services.identity.domain.companies import Company, RegisteringAdmin
 from services.identity.domain.errors import LinkInvalid
 from services.identity.domain.passwords import PasswordPolicy
+from services.identity.domain.users import User
 from services.identity.handlers import (
     Identity,
     check_new_password,
     claim_login,
-    create_once,
     hash_password,
     login_domains,
 )
@@ -81,17 +83,18 @@ async def send_access_link(ctx: Identity, event_id: str, request_id: str, number
     if queued is None or queued["status"] != "queued":
         return
     user_id = await projection.login_user_id(ctx, number)
-    user = await ctx.store.users.get({"_id": user_id}) if user_id else None
-    reference = await ctx.store.customer_numbers.get({"_id": number})
-    opens_account = (user is None and reference is not None
-                     and not await projection.has_holder_account(ctx, number)
-                     and reference["contact_email"] and reference["segment"] != "private")
-    address = user["email"] if user else (reference or {}).get("contact_email", "")
+    found = await ctx.users.get(user_id) if user_id else None
+    user = found.to_document() if found is not None else None
+    reference = await ctx.customer_numbers.get(number)
+    opens_account = bool(user is None and reference is not None
+                         and not await projection.has_holder_account(ctx, number)
+                         and reference.contact_email and reference.segment != "private")
+    address = user["email"] if user else (reference.contact_email if reference else "")
     if (user or opens_account) and not await ctx.limits.take(_per_address(ctx), address):
         user, opens_account = None, False  # this address had its emails for the hour
     token = codes.new_token()
 
-    def resolve(doc: dict) -> list:
+    def resolve(doc: dict[str, Any]) -> list[dict[str, Any]]:
         if doc["status"] != "queued":
             return []
         if user is not None:
@@ -102,20 +105,20 @@ async def send_access_link(ctx: Identity, event_id: str, request_id: str, number
                 language=user.get("language", "en"), token=token,
                 expires_at=valid_until(doc)), subject=user["_id"],
                 company_id=user["company_id"])]
-        if not opens_account:
+        if not opens_account or reference is None:
             doc["status"] = "no_account"
             return []
         # The ids of the account to open are fixed now: completing is then repeatable.
         doc.update(status="open", token_hash=codes.token_hash(token), user_id=None,
-                   email=reference["contact_email"], holder_name=reference["holder_name"],
-                   language=reference["language"], new_user_id=str(uuid.uuid4()),
+                   email=reference.contact_email, holder_name=reference.holder_name,
+                   language=reference.language, new_user_id=str(uuid.uuid4()),
                    new_company_id=str(uuid.uuid4()))
         return [ctx.event(events.CUSTOMER_NUMBER_ACCESS_REQUESTED,
                           events.CustomerNumberAccessRequested(
                               request_id=request_id, customer_number=number,
-                              holder_name=reference["holder_name"],
-                              email=reference["contact_email"],
-                              language=reference["language"], token=token,
+                              holder_name=reference.holder_name,
+                              email=reference.contact_email,
+                              language=reference.language, token=token,
                               expires_at=valid_until(doc)), subject=number)]
 
     saved = await ctx.store.password_resets.change({"_id": request_id}, resolve,
@@ -132,12 +135,12 @@ async def send_access_link(ctx: Identity, event_id: str, request_id: str, number
             {"$set": {"status": "ended"}, "$inc": {"version": 1}})
 
 
-def opens_account(reset: dict) -> bool:
+def opens_account(reset: dict[str, Any]) -> bool:
     """A reset link that opens the holder's account rather than resetting an existing one."""
     return bool(reset.get("customer_number")) and not reset.get("user_id")
 
 
-async def open_holder_account(ctx: Identity, reset: dict, new_password: str,
+async def open_holder_account(ctx: Identity, reset: dict[str, Any], new_password: str,
                               repeat: str) -> None:
     """The link's password opens the account: the user (login id: the customer number; the
     reference address too unless another account uses it), the company named after the
@@ -162,27 +165,21 @@ async def open_holder_account(ctx: Identity, reset: dict, new_password: str,
     # Like a registered company: a login domain, and admin@<domain> as a further login id.
     login_domain, username = await login_domains.claim_for_registration(
         ctx, company_id, name, user_id)
-    await create_once(ctx.store.users, {
-        "_id": user_id, "company_id": company_id, "email": email,
-        "emails": [{"address": email, "verified": True, "primary": True}],
-        "username": username, "first_name": name, "surname": "", "phone": None,
-        "language": language, "roles": [COMPANY_ADMIN], "permissions": [],
-        "parent_user_id": None, "status": "active",
-        "password_hash": await hash_password(new_password), "password_history": [],
-        "must_change_password": False, "created_at": now, "customer_number": number},
-        [ctx.event(events.USER_ACTIVATED, events.UserActivated(
-            user_id=user_id, company_id=company_id, email=email, first_name=name, surname="",
-            roles=[COMPANY_ADMIN], language=language), subject=user_id,
-            company_id=company_id)])
-    await create_once(ctx.store.companies, {
-        "_id": company_id, "name": name, "admin_user_id": user_id, "login_domain": login_domain,
-        "language": language, "created_at": now, "profile": {}, "customer_number": number,
-        "settings": {"sms_login_step": True, "sales_partner_access": False}}, [
-        ctx.event(events.COMPANY_REGISTERED, events.CompanyRegistered(
-            company_id=company_id, company_name=name, admin_user_id=user_id,
-            admin_email=email, admin_first_name=name, admin_surname="", admin_phone="",
-            language=language), subject=company_id, company_id=company_id),
-        ctx.event(events.CUSTOMER_NUMBER_CLAIMED, events.CustomerNumberClaimed(
+    user = User.new(user_id=user_id, company_id=company_id, email=email, email_verified=True,
+                    username=username, first_name=name, surname="", phone=None,
+                    language=language, role=COMPANY_ADMIN, status="active",
+                    password_hash=await hash_password(new_password), now=now,
+                    customer_number=number)
+    user.activated()
+    await ctx.users.create(user)
+    company = Company.register(
+        company_id=company_id, name=name, login_domain=login_domain, language=language,
+        now=now, customer_number=number, admin=RegisteringAdmin(
+            user_id=user_id, email=email, first_name=name, surname="", phone=""))
+    # One write with both events; the claim's subject is the number, not the company.
+    await ctx.store.companies.create_once(company.to_document(), [
+        *ctx.companies.envelopes(company),
+        events.envelope(events.CUSTOMER_NUMBER_CLAIMED, events.CustomerNumberClaimed(
             company_id=company_id, user_id=user_id, customer_number=number),
             subject=number, company_id=company_id)])
     await projection.record_claim(ctx, number=number, company_id=company_id, user_id=user_id)
