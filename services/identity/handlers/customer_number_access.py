@@ -25,8 +25,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ReturnDocument
-
 from services.identity import events
 from services.identity.domain import handles
 from services.identity.domain import secrets as codes
@@ -129,10 +127,7 @@ async def send_access_link(ctx: Identity, event_id: str, request_id: str, number
     if saved.get("user_id"):
         await end_password_resets(ctx, saved["user_id"], before=saved["asked_at"])
     else:
-        await ctx.store.password_resets.collection.update_many(
-            {"customer_number": number, "user_id": None, "status": "open",
-             "asked_at": {"$lt": saved["asked_at"]}},
-            {"$set": {"status": "ended"}, "$inc": {"version": 1}})
+        await ctx.password_resets.end_open_of_number(number, before=saved["asked_at"])
 
 
 def opens_account(reset: dict[str, Any]) -> bool:
@@ -151,11 +146,7 @@ async def open_holder_account(ctx: Identity, reset: dict[str, Any], new_password
     if await projection.has_holder_account(ctx, number):
         raise LinkInvalid("An account holds this customer number already: log in with the "
                           "customer number, or ask for a new link to reset its password.")
-    used = await ctx.store.password_resets.collection.find_one_and_update(
-        {"_id": reset["_id"], "status": "open"},
-        {"$set": {"status": "used"}, "$inc": {"version": 1}},
-        return_document=ReturnDocument.AFTER)
-    if used is None:
+    if not await ctx.password_resets.use(reset["_id"]):
         raise LinkInvalid("The link was used already. Ask for a new one.")
     user_id, company_id = reset["new_user_id"], reset["new_company_id"]
     email, name, language = reset["email"], reset["holder_name"], reset["language"]

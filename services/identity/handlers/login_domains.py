@@ -58,7 +58,7 @@ async def _give_up(ctx: Identity, handle: str, company_id: str) -> None:
     """A claim this company made but will not use (its admin@ id was someone's already)."""
     company = await ctx.companies.get(company_id)
     if company is None or company.login_domain != handle:
-        await ctx.login_domains.drop(handle, company_id)
+        await ctx.login_domains.release(handle, company_id)
 
 
 async def claim_for_registration(ctx: Identity, company_id: str, company_name: str,

@@ -60,7 +60,7 @@ class LoginDomainClaims:
         await self._logins.update_one({"_id": _key(handle), "company_id": company_id},
                                       {"$set": {"until": until}})
 
-    async def drop(self, handle: str, company_id: str) -> None:
+    async def release(self, handle: str, company_id: str) -> None:
         """Give up the company's claim of the handle."""
         await self._logins.delete_one({"_id": _key(handle), "company_id": company_id})
 

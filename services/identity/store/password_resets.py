@@ -46,3 +46,11 @@ class PasswordResets:
             query["asked_at"] = {"$lt": before}
         await self._resets.update_many(query, {"$set": {"status": "ended"},
                                                "$inc": {"version": 1}})
+
+    async def end_open_of_number(self, number: str, *, before: float) -> None:
+        """Every open link to open the account of a customer number's holder, asked for
+        before ``before``, stops working."""
+        await self._resets.update_many(
+            {"customer_number": number, "user_id": None, "status": "open",
+             "asked_at": {"$lt": before}},
+            {"$set": {"status": "ended"}, "$inc": {"version": 1}})
