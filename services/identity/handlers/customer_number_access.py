@@ -81,13 +81,12 @@ async def send_access_link(ctx: Identity, event_id: str, request_id: str, number
     if queued is None or queued["status"] != "queued":
         return
     user_id = await projection.login_user_id(ctx, number)
-    found = await ctx.users.get(user_id) if user_id else None
-    user = found.to_document() if found is not None else None
+    user = await ctx.users.get(user_id) if user_id else None
     reference = await ctx.customer_numbers.get(number)
     opens_account = bool(user is None and reference is not None
                          and not await projection.has_holder_account(ctx, number)
                          and reference.contact_email and reference.segment != "private")
-    address = user["email"] if user else (reference.contact_email if reference else "")
+    address = user.email if user else (reference.contact_email if reference else "")
     if (user or opens_account) and not await ctx.limits.take(_per_address(ctx), address):
         user, opens_account = None, False  # this address had its emails for the hour
     token = codes.new_token()
@@ -96,13 +95,13 @@ async def send_access_link(ctx: Identity, event_id: str, request_id: str, number
         if doc["status"] != "queued":
             return []
         if user is not None:
-            doc.update(status="open", token_hash=codes.token_hash(token), user_id=user["_id"],
-                       company_id=user["company_id"])
+            doc.update(status="open", token_hash=codes.token_hash(token), user_id=user.id,
+                       company_id=user.company_id)
             return [ctx.event(events.PASSWORD_RESET_REQUESTED, events.PasswordResetRequested(
-                user_id=user["_id"], company_id=user["company_id"], email=user["email"],
-                language=user.get("language", "en"), token=token,
-                expires_at=valid_until(doc)), subject=user["_id"],
-                company_id=user["company_id"])]
+                user_id=user.id, company_id=user.company_id, email=user.email,
+                language=user.language, token=token,
+                expires_at=valid_until(doc)), subject=user.id,
+                company_id=user.company_id)]
         if not opens_account or reference is None:
             doc["status"] = "no_account"
             return []

@@ -126,7 +126,7 @@ async def change_login_domain(ctx: Identity, company_id: str, actor_id: str, han
     actor = await ctx.users.get(actor_id, company_id=company_id)
     if actor is None or actor.status != "active" or COMPANY_ADMIN not in actor.roles:
         raise NotAllowed("Only a company administrator may change the login domain.")
-    await confirm_current_password(ctx, actor.to_document(), current_password)
+    await confirm_current_password(ctx, actor, current_password)
     await ctx.limits.check(Limit("login-domain-changes-per-company",
                                  ctx.settings.login_domain_changes_per_company_per_day, DAY),
                            company_id, "Too many login domain changes today. Try again "
