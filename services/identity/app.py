@@ -11,12 +11,12 @@ from aiohttp import web
 
 from services.identity import consumers
 from services.identity.handlers import Identity
-from services.identity.http import IDENTITY, routes
+from services.identity.http import routes
 from services.identity.import_runner import run_invitation_jobs
 from services.identity.settings import IdentitySettings
 from services.identity.store import IdentityStore
 from services.identity.tokens import KeyEncryption, SigningKeys
-from shared.app_keys import DB, METRICS, RELAY, SERVICE_SETTINGS
+from shared.app_keys import DB, METRICS, RELAY, SERVICE_SETTINGS, UNIT, unit
 from shared.logging import get_logger
 from shared.ratelimit import RateLimiter
 from shared.service import ServiceDefinition, create_app
@@ -31,7 +31,8 @@ async def setup(app: web.Application) -> None:
         relay.watch(aggregates)
     await store.apply_indexes()
     settings = app[SERVICE_SETTINGS]
-    assert isinstance(settings, IdentitySettings)
+    if not isinstance(settings, IdentitySettings):
+        raise TypeError("identity runs with IdentitySettings")
     keys = SigningKeys(store.signing_keys, key_encryption(settings))
     await keys.load()
     limits = RateLimiter(store.counters, app[METRICS])
@@ -40,8 +41,8 @@ async def setup(app: web.Application) -> None:
         "login_failures_total", "Failed logins by method (password, sms-code) and reason "
         "(unknown-login, wrong-password, locked, inactive, wrong-code, too-many-tries, "
         "expired)", ["method", "reason"])
-    app[IDENTITY] = Identity(store=store, keys=keys, settings=settings, limits=limits,
-                             login_failures=login_failures)
+    app[UNIT] = Identity(store=store, keys=keys, settings=settings, limits=limits,
+                         login_failures=login_failures)
 
 
 def key_encryption(settings: IdentitySettings) -> KeyEncryption:
@@ -52,9 +53,9 @@ def key_encryption(settings: IdentitySettings) -> KeyEncryption:
 async def reload_signing_keys(app: web.Application) -> AsyncIterator[None]:
     async def loop() -> None:
         while True:
-            await asyncio.sleep(app[IDENTITY].settings.signing_key_reload_seconds)
+            await asyncio.sleep(unit(app, Identity).settings.signing_key_reload_seconds)
             try:
-                await app[IDENTITY].keys.load()
+                await unit(app, Identity).keys.load()
             except Exception as e:  # the database is away: keep the keys we have
                 log.warning("signing keys not reloaded", error=str(e)[:200])
 
@@ -70,7 +71,7 @@ definition = ServiceDefinition(
     description="Registration, login, tokens and users of customer companies.",
     routes=routes,
     setup=setup,
-    subscriptions=lambda app: consumers.subscriptions(app[IDENTITY]),
+    subscriptions=lambda app: consumers.subscriptions(unit(app, Identity)),
     extra_contexts=[reload_signing_keys, run_invitation_jobs],
 )
 

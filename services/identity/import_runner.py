@@ -17,6 +17,7 @@ from aiohttp import web
 
 from services.identity.handlers import Identity
 from services.identity.handlers import invitation_imports as imports
+from shared.app_keys import unit
 from shared.logging import get_logger
 
 log = get_logger("identity.invitations")
@@ -66,9 +67,7 @@ async def run_invitation_jobs(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: uploads are read in children of a fork server started (and tried once)
     here, so that the first upload does not pay for it; and, when this process is configured
     to, the runner works through the imports."""
-    from services.identity.http import IDENTITY
-
-    ctx = app[IDENTITY]
+    ctx = unit(app, Identity)
     await imports.start_parsers(ctx)
     runner = InvitationJobs(ctx) if ctx.settings.invitation_jobs else None
     if runner is not None:

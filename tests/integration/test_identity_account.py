@@ -7,7 +7,8 @@ import asyncio
 import aiohttp
 import pytest
 
-from services.identity.http import IDENTITY
+from services.identity.handlers import Identity
+from shared.app_keys import unit
 from tests.support.events import EventTap
 from tests.support.identity import identity_running, log_in, register_company
 from tests.support.services import eventually
@@ -41,7 +42,7 @@ async def test_password_reset_answers_the_same_for_unknown_addresses_and_sends_n
     assert bodies[0] == bodies[1] and bodies[0][0] == 202
     await tap.wait_for("identity.password_reset.requested.v1", user_id=account.user_id)
     # Both requests were resolved (off the request): one opened a link, the other nothing.
-    resets = app[IDENTITY].store.password_resets.collection
+    resets = unit(app, Identity).store.password_resets.collection
 
     async def none_queued() -> bool:
         return await resets.find_one({"status": "queued"}) is None

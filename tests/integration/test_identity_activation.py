@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from services.identity.http import IDENTITY
+from services.identity.handlers import Identity
+from shared.app_keys import unit
 from tests.integration.test_identity_users import create_user, identity_app
 from tests.support.events import EventTap
 from tests.support.identity import log_in, register_company
@@ -94,7 +95,7 @@ async def test_expired_code_is_refused_clearly_and_a_new_code_can_be_requested(i
     url, app, tap, http = identity
     admin = await register_company(http, url, tap)
     user, issued = await requested_account(http, url, tap, admin)
-    await app[IDENTITY].store.users.collection.update_one(
+    await unit(app, Identity).store.users.collection.update_one(
         {"_id": user["user_id"]}, {"$set": {"activation_expires": time.time() - 1}})
     status, problem = await activate(http, url, user["email"], issued["data"]["code"])
     assert status == 410 and problem["type"] == "/problems/activation-code-expired"

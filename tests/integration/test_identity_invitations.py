@@ -11,9 +11,10 @@ import openpyxl
 import pytest
 
 from services.identity.domain.invitation_files import CSV, XLSX
+from services.identity.handlers import Identity
 from services.identity.handlers import invitation_imports as invitation_handlers
-from services.identity.http import IDENTITY
 from services.identity.import_runner import InvitationJobs
+from shared.app_keys import unit
 from tests.integration.test_identity_users import bearer, create_user, first_login, identity_app
 from tests.support.events import EventTap
 from tests.support.identity import register_company
@@ -161,7 +162,7 @@ async def test_invitation_link_expires_and_can_be_sent_again(mongo_url, amqp_url
             async with http.get(f"{url}/v1/invitations", params={"status": "expired"},
                                 headers=admin.auth) as r:
                 assert [i["invitation_id"] for i in (await r.json())["items"]] == [iid]
-            app[IDENTITY].settings.invitation_days = 14
+            unit(app, Identity).settings.invitation_days = 14
             async with http.post(f"{url}/v1/invitations/{iid}/resend", headers=admin.auth) as r:
                 assert r.status == 200 and (await r.json())["status"] == "pending"
             await accept(http, url, await link_token(tap, iid, count=2))
@@ -294,7 +295,7 @@ async def test_an_import_taken_over_after_a_crash_invites_every_row_exactly_once
                                  headers={**admin.auth, "Content-Type": CSV}) as r:
                 job = await r.json()
             assert job["status"] == "queued"  # no runner in this process
-            ctx = app[IDENTITY]
+            ctx = unit(app, Identity)
             real_checkpoint = invitation_handlers.checkpoint
             calls = []
 

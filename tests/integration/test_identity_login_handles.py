@@ -11,7 +11,8 @@ import uuid
 import aiohttp
 import pytest
 
-from services.identity.http import IDENTITY
+from services.identity.handlers import Identity
+from shared.app_keys import unit
 from tests.support.events import EventTap
 from tests.support.identity import Account, identity_running, log_in, register_company
 from tests.support.services import consumed, eventually, publish
@@ -220,7 +221,7 @@ async def test_seed002_login_domain_change_delivered_twice_moves_each_username_o
     await publish(amqp_url, bus_prefix, change)
     await eventually(lambda: consumed(
         app, "identity.company.login_domain_changed.v1") >= 2)
-    logins = app[IDENTITY].store.logins
+    logins = unit(app, Identity).store.logins
     claims = {d["_id"] for d in await logins.find({"user_id": bela["user_id"]}).to_list()}
     assert "username:bela@muster-bau" in claims and "username:bela@muster" not in claims
     assert len(tap.of("identity.username.changed.v1", user_id=bela["user_id"])) == 1

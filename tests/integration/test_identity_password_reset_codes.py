@@ -9,7 +9,8 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from services.identity.http import IDENTITY
+from services.identity.handlers import Identity
+from shared.app_keys import unit
 from tests.support.events import EventTap
 from tests.support.identity import identity_running, log_in, register_company
 from tests.support.services import consumed, eventually, publish
@@ -48,7 +49,7 @@ def wrong(code: str) -> str:
 
 
 async def resolved(app, reset_id: str) -> dict:
-    resets = app[IDENTITY].store.password_resets.collection
+    resets = unit(app, Identity).store.password_resets.collection
 
     async def done():
         doc = await resets.find_one({"_id": reset_id})

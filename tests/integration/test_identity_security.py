@@ -11,7 +11,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.identity.http import IDENTITY
+from services.identity.handlers import Identity
+from shared.app_keys import unit
 from tests.support.events import EventTap
 from tests.support.identity import identity_running, register_company
 
@@ -49,7 +50,7 @@ async def test_tampered_none_expired_and_unknown_key_tokens_are_refused(identity
     tampered = ".".join([header, _b64({**claims, "roles": ["company_admin", "x"],
                                        "cid": "another-company"}), signature])
     alg_none = ".".join([_b64({"alg": "none", "typ": "JWT", "kid": kid}), payload, ""])
-    keys = app[IDENTITY].keys
+    keys = unit(app, Identity).keys
     expired = keys.sign({**claims, "iat": int(time.time()) - 3600,
                          "exp": int(time.time()) - 1800})
     stranger = jwt.encode({**claims}, Ed25519PrivateKey.generate(), algorithm="EdDSA",
@@ -64,7 +65,7 @@ async def test_a_rotated_key_keeps_old_tokens_valid_and_signs_new_ones(identity)
     url, app, tap, http = identity
     account = await register_company(http, url, tap)
     old_kid = jwt.get_unverified_header(account.access_token)["kid"]
-    new_kid = await app[IDENTITY].keys.rotate(keep_seconds=1200)
+    new_kid = await unit(app, Identity).keys.rotate(keep_seconds=1200)
     async with http.get(f"{url}/.well-known/jwks.json") as r:
         kids = [k["kid"] for k in (await r.json())["keys"]]
     assert old_kid in kids and new_kid in kids

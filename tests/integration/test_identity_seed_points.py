@@ -10,7 +10,8 @@ import time
 import aiohttp
 import pytest
 
-from services.identity.http import IDENTITY
+from services.identity.handlers import Identity
+from shared.app_keys import unit
 from tests.integration.test_identity_invitations import PASSWORD, accept, link_token
 from tests.integration.test_identity_users import bearer, create_user, identity_app
 from tests.support.events import EventTap
@@ -98,7 +99,7 @@ async def test_id2_activation_code_validity_set_in_hours_is_stated_in_email_and_
     user = await create_user(http, url, admin, onboarding="activation_code")
     issued = await tap.wait_for("identity.activation_code.issued.v1", user_id=user["user_id"])
     assert issued["data"]["valid_for"] == "PT2H"
-    users = app[IDENTITY].store.users.collection
+    users = unit(app, Identity).store.users.collection
     stored = await users.find_one({"_id": user["user_id"]})
     assert 7100 < stored["activation_expires"] - time.time() <= 7200
     status, answer = await post(http, url, "/v1/activations/code-requests", {},

@@ -7,7 +7,8 @@ import asyncio
 import aiohttp
 import pytest
 
-from services.identity.http import IDENTITY
+from services.identity.handlers import Identity
+from shared.app_keys import unit
 from tests.support.events import EventTap
 from tests.support.identity import identity_running, log_in, register_company
 from tests.support.services import eventually
@@ -220,7 +221,7 @@ async def test_hundred_parallel_wrong_passwords_are_checked_no_more_than_the_lim
     async with http.post(f"{url}/v1/sessions", json={"login": account.email,
                                                      "password": account.password}) as r:
         assert r.status == 401  # locked, even with the right password
-    guard = await app[IDENTITY].store.users.get({"_id": account.user_id})
+    guard = await unit(app, Identity).store.users.get({"_id": account.user_id})
     assert guard["login_failures"] == 5 and guard["locked_until"] > 0
 
 

@@ -15,7 +15,8 @@ import aiohttp
 import pytest
 
 from services.identity.domain.invitation_files import CSV, XLSX
-from services.identity.http import IDENTITY
+from services.identity.handlers import Identity
+from shared.app_keys import unit
 from tests.integration.test_identity_users import identity_app
 from tests.security.test_invitation_imports import (  # noqa: F401 (fixtures)
     _NS,
@@ -163,7 +164,7 @@ async def test_review_l2_an_upload_whose_job_was_never_written_leaves_nothing_be
             mongo_url, amqp_url, bus_prefix, unique, jobs=False,
             invitation_rows_per_company_per_day=3) as (url, app), aiohttp.ClientSession() as http:
         admin = await register_company(http, url, tap)
-        store = app[IDENTITY].store
+        store = unit(app, Identity).store
         create = store.bulk_jobs.create
 
         async def crash(job):  # the write of the job fails (the database went away)
@@ -188,7 +189,7 @@ async def test_review_l2_an_upload_that_died_half_way_is_swept_when_its_slot_is_
             mongo_url, amqp_url, bus_prefix, unique, jobs=False) as (url, app):
         async with aiohttp.ClientSession() as http:
             admin = await register_company(http, url, tap)
-            rows = app[IDENTITY].store.invitation_job_rows
+            rows = unit(app, Identity).store.invitation_job_rows
             dead = "dead-upload"
             await rows.insert_one({"_id": f"running-import:{admin.company_id}",
                                    "job_id": dead, "row": 0, "claimed_ts": time.time() - 3600})

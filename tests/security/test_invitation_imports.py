@@ -223,9 +223,10 @@ async def test_a_company_runs_one_import_at_a_time_and_is_told_which(
             status, other = await upload(b, ["three@example.com"])
             assert status == 202, other
 
-            from services.identity.http import IDENTITY
+            from services.identity.handlers import Identity
             from services.identity.import_runner import InvitationJobs
-            runner = InvitationJobs(app[IDENTITY])
+            from shared.app_keys import unit
+            runner = InvitationJobs(unit(app, Identity))
             while await runner.work_once():
                 pass
             status, next_one = await upload(a, ["two@example.com"])

@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 
 from services.identity.domain import secrets as secrets_module
+from services.identity.handlers import Identity
 from services.identity.handlers import account as account_handlers
-from services.identity.http import IDENTITY
-from shared.app_keys import METRICS
+from shared.app_keys import METRICS, unit
 from tests.support.events import EventTap
 from tests.support.identity import identity_running, register_company
 from tests.support.services import eventually
@@ -32,7 +32,7 @@ async def ask_reset(http: aiohttp.ClientSession, url: str, email: str) -> tuple[
 
 async def settled(app) -> bool:
     """Every reset request was resolved by identity's own consumer and its events are out."""
-    resets = app[IDENTITY].store.password_resets.collection
+    resets = unit(app, Identity).store.password_resets.collection
     return (await resets.find_one({"status": "queued"}) is None
             and await resets.find_one({"has_pending": True}) is None)
 
@@ -149,7 +149,7 @@ async def test_id8_reset_requests_from_one_client_are_limited_whatever_the_addre
                                  json={"customer_number": "1234567"}) as r:
                 assert r.status == 429
             await eventually(lambda: settled(app))
-            assert len(await app[IDENTITY].store.password_resets.collection.find(
+            assert len(await unit(app, Identity).store.password_resets.collection.find(
                 {}).to_list()) == 4
     assert len(tap.of("identity.password_reset.asked.v1")) == 4
 
@@ -165,13 +165,13 @@ async def test_id8_reset_requests_carry_their_end_and_the_database_removes_them(
     await ask_reset(http, url, account.email)
     await ask_reset(http, url, "nobody-at-all@example.com")
     await eventually(lambda: settled(app))
-    resets = app[IDENTITY].store.password_resets.collection
+    resets = unit(app, Identity).store.password_resets.collection
     ttl = [i["key"] for i in (await resets.index_information()).values()
            if i.get("expireAfterSeconds") == 0]
     assert ttl == [[("expires_at", 1)]]
     docs = await resets.find({}).to_list()
     assert len(docs) == 2 and {d["status"] for d in docs} == {"open", "no_account"}
-    settings = app[IDENTITY].settings
+    settings = unit(app, Identity).settings
     for doc in docs:
         assert doc["valid_until"] >= before + timedelta(minutes=settings.password_reset_minutes)
         assert doc["expires_at"] - doc["valid_until"] == timedelta(
@@ -241,7 +241,7 @@ async def test_id8_a_code_request_redelivered_after_a_crash_spends_the_allowance
             reset_ids.append((await r.json())["reset_id"])
         await eventually(lambda: settled(app))
     assert failures, "the first delivery did not stop where the test meant it to"
-    resets = app[IDENTITY].store.password_resets.collection
+    resets = unit(app, Identity).store.password_resets.collection
     statuses = [(await resets.find_one({"_id": i}))["status"] for i in reset_ids]
     # Each newer code ends the older one; none of the three was refused.
     assert statuses == ["ended", "ended", "open"]

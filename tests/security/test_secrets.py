@@ -66,8 +66,9 @@ async def test_the_signing_keys_collection_holds_no_usable_private_key(identity)
     """Someone with a copy of the database cannot sign tokens the platform accepts."""
     url, app, tap, http = identity
     account = await register_company(http, url, tap)
-    from services.identity.http import IDENTITY
-    docs = await app[IDENTITY].store.signing_keys.find({}).to_list()
+    from services.identity.handlers import Identity
+    from shared.app_keys import unit
+    docs = await unit(app, Identity).store.signing_keys.find({}).to_list()
     assert docs
     for doc in docs:
         assert not _private_key_in(doc, _public_keys(docs)), doc.keys()

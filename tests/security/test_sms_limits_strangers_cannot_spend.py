@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from services.identity.http import IDENTITY
+from services.identity.handlers import Identity
+from shared.app_keys import unit
 from tests.support.events import EventTap
 from tests.support.identity import identity_running, register_company
 from tests.support.services import eventually
@@ -163,7 +164,7 @@ async def test_login_attempts_and_decoys_carry_expires_at_and_are_removed_by_a_t
     await register_company(http, url, tap, phone=HOLDER)
     _, known = await phone_login(http, url, HOLDER)
     _, unknown = await phone_login(http, url, "+36209998877")
-    attempts = app[IDENTITY].store.login_attempts.collection
+    attempts = unit(app, Identity).store.login_attempts.collection
     soon = datetime.now(UTC) + timedelta(hours=24)
     for step in (known, unknown):
         doc = await attempts.find_one({"_id": step["login_attempt_id"]})
@@ -180,7 +181,7 @@ async def test_the_activation_decoy_of_an_unknown_address_is_a_counter_that_expi
             "email": "nobody@example.com", "code": "WRONGCODE2", "username": "bela.kovacs",
             "password": "Eigenes!Pass58"}) as r:
         assert r.status == 400 and (await r.json())["tries_left"] == 4
-    counters = await app[IDENTITY].store.counters.find({}).to_list()
+    counters = await unit(app, Identity).store.counters.find({}).to_list()
     decoys = [c for c in counters if c["_id"].startswith("activation-decoy")]
     assert len(decoys) == 1
     ends = decoys[0]["expires_at"]

@@ -22,7 +22,7 @@ from services.identity.domain.registration import EXAMPLE_PASSWORD, Language, Ph
 from services.identity.domain.users import User
 from services.identity.handlers import account as handlers
 from services.identity.handlers import login_emails
-from services.identity.http import IDENTITY, routes
+from services.identity.http import identity, routes
 from services.identity.http.models import (
     EXAMPLE_COMPANY_ID,
     EXAMPLE_LINK_TOKEN,
@@ -112,7 +112,7 @@ async def me(request: web.Request, principal: Principal) -> Me:
     Any logged-in user, also one who must still change a temporary password and one logged
     in with a mobile number. `missing_contact_details` lists what the first login must
     still ask for."""
-    user = await request.app[IDENTITY].users.get(principal.subject,
+    user = await identity(request).users.get(principal.subject,
                                                  company_id=principal.company_id)
     if user is None:
         raise NotFound("No such user.")
@@ -210,7 +210,7 @@ async def change_password(request: web.Request, body: PasswordChange,
     The current password and the new one twice; the new one must meet the company's
     password policy and differ from the last ones (422 names each broken rule). A wrong
     current password answers 403 `current-password-wrong` and counts as a failed login."""
-    await handlers.change_password(request.app[IDENTITY], principal.subject,
+    await handlers.change_password(identity(request), principal.subject,
                                    principal.company_id, body.current_password,
                                    body.new_password, body.new_password_repeat)
 
@@ -225,7 +225,7 @@ async def change_username(request: web.Request, body: UsernameChange,
     domain>), confirmed with the current password (403 `current-password-wrong`). 409
     `login-id-taken` when another account uses it; 422 for a login domain that is not the
     company's."""
-    await handlers.change_username(request.app[IDENTITY], principal.subject,
+    await handlers.change_username(identity(request), principal.subject,
                                    principal.company_id, body.username, body.current_password)
 
 
@@ -242,7 +242,7 @@ async def change_contact_details(request: web.Request, body: ContactDetails,
     (`IDENTITY_PHONE_CHANGES_PER_USER_PER_HOUR`, 3; 429 with `Retry-After`), each code
     counted in the number's and the company's SMS allowances."""
     user = await handlers.change_contact_details(
-        request.app[IDENTITY], principal.subject, principal.company_id, phone=body.phone,
+        identity(request), principal.subject, principal.company_id, phone=body.phone,
         language=body.language, current_password=body.current_password)
     return me_view(user)
 
@@ -258,7 +258,7 @@ async def confirm_phone(request: web.Request, body: PhoneCode, principal: Princi
     `IDENTITY_PHONE_VERIFICATION_TRIES` (5), 429 `too-many-tries`; an expired code
     (`IDENTITY_PHONE_VERIFICATION_SECONDS`, 600) 410 `code-expired`: enter the number
     again."""
-    return me_view(await handlers.confirm_phone(request.app[IDENTITY], principal.subject,
+    return me_view(await handlers.confirm_phone(identity(request), principal.subject,
                                                 principal.company_id, body.code))
 
 
@@ -276,7 +276,7 @@ async def add_email(request: web.Request, body: EmailAddition,
     per user and hour (`IDENTITY_LOGIN_EMAILS_PER_USER_PER_HOUR`, 5) and links per address
     and hour (`IDENTITY_VERIFICATION_EMAILS_PER_ADDRESS_PER_HOUR`, 3): 429 with
     `Retry-After`."""
-    await login_emails.add_email(request.app[IDENTITY], principal.subject,
+    await login_emails.add_email(identity(request), principal.subject,
                                  principal.company_id, str(body.email), body.current_password)
     return Accepted(detail="A verification link is on its way to the new address.")
 
@@ -290,7 +290,7 @@ async def verify_email(request: web.Request, body: EmailToken) -> NewEmail:
     for an unknown or used link, 410 `link-expired` after
     `IDENTITY_EMAIL_VERIFICATION_HOURS` (24) hours, 409 `email-taken` when another account
     took the address meanwhile."""
-    return NewEmail(email=await login_emails.verify_email(request.app[IDENTITY], body.token))
+    return NewEmail(email=await login_emails.verify_email(identity(request), body.token))
 
 
 class AddressPath(BaseModel):
@@ -309,7 +309,7 @@ async def make_primary(request: web.Request, principal: Principal) -> None:
     Any logged-in user. A verified address of the account becomes the primary one (emails
     go there); the old one gets a notice. 404 `email-not-found` for an address not on the
     account, 422 for one not verified yet."""
-    await login_emails.make_primary(request.app[IDENTITY], principal.subject,
+    await login_emails.make_primary(identity(request), principal.subject,
                                     principal.company_id, request.match_info["address"])
 
 
@@ -321,5 +321,5 @@ async def delete_email(request: web.Request, principal: Principal) -> None:
     Any logged-in user. The address no longer logs in. 404 `email-not-found` for an
     address not on the account; 409 `primary-email` for the primary one (make another
     primary first)."""
-    await login_emails.delete_email(request.app[IDENTITY], principal.subject,
+    await login_emails.delete_email(identity(request), principal.subject,
                                     principal.company_id, request.match_info["address"])

@@ -8,7 +8,7 @@ from pydantic import BaseModel, EmailStr, Field
 from services.identity.domain.registration import EXAMPLE_PASSWORD
 from services.identity.domain.users import Username
 from services.identity.handlers import activation as handlers
-from services.identity.http import IDENTITY, routes
+from services.identity.http import identity, routes
 from services.identity.http.models import Accepted, Session
 from shared.durations import in_words
 from shared.http import client_address
@@ -59,7 +59,7 @@ async def activate(request: web.Request, body: Activation) -> Activated:
     policy or a login domain that is not the company's. The answers are the same for an
     address without an account waiting. A few tries per client IP and hour
     (`IDENTITY_ACTIVATIONS_PER_IP_PER_HOUR`, 30; 429 with `Retry-After`)."""
-    ctx = request.app[IDENTITY]
+    ctx = identity(request)
     return Activated(**await handlers.activate(
         ctx, str(body.email), body.code, body.username, body.password,
         client_address(request, ctx.settings.trusted_proxy_hops)))
@@ -75,7 +75,7 @@ async def request_new_code(request: web.Request, body: CodeRequest) -> Accepted:
     A few requests per address and hour (`IDENTITY_ACTIVATION_CODE_REQUESTS_PER_HOUR`, 5;
     more are dropped silently) and per client IP
     (`IDENTITY_ACTIVATION_CODE_REQUESTS_PER_IP_PER_HOUR`, 30; 429 with `Retry-After`)."""
-    ctx = request.app[IDENTITY]
+    ctx = identity(request)
     await handlers.request_new_code(ctx, str(body.email),
                                     client_address(request, ctx.settings.trusted_proxy_hops))
     validity = in_words(ctx.settings.activation_code_validity)

@@ -24,7 +24,7 @@ from services.identity.domain.passwords import PasswordPolicy
 from services.identity.domain.registration import EXAMPLE_PASSWORD, Language, Phone
 from services.identity.handlers import company as handlers
 from services.identity.handlers import login_domains
-from services.identity.http import IDENTITY, routes
+from services.identity.http import identity, routes
 from services.identity.http.models import EXAMPLE_COMPANY_ID
 from shared.auth import (
     COMPANY_ADMIN,
@@ -202,7 +202,7 @@ async def get_company(request: web.Request, principal: Principal) -> Company:
     Any logged-in user of the company. Its name, login domain (a company from before login
     domains gets one proposed from its name on first read; 409 `login-domain-taken` in the
     rare case none is free), the previous ones still reserved, and its profile."""
-    ctx = request.app[IDENTITY]
+    ctx = identity(request)
     company = await handlers.company(ctx, principal.company_id)
     if not company.login_domain:
         await login_domains.login_domain_of(ctx, principal.company_id)
@@ -224,7 +224,7 @@ async def change_login_domain(request: web.Request, body: LoginDomainChange,
     per company and day (`IDENTITY_LOGIN_DOMAIN_CHANGES_PER_COMPANY_PER_DAY`, 5; 429 with
     `Retry-After`)."""
     doc = await login_domains.change_login_domain(
-        request.app[IDENTITY], principal.company_id, principal.subject, body.login_domain,
+        identity(request), principal.company_id, principal.subject, body.login_domain,
         body.current_password)
     return company_view(doc)
 
@@ -237,7 +237,7 @@ async def put_profile(request: web.Request, body: CompanyProfile,
 
     Company administrators only. Description, industry, contact phone, email, website and
     address; a field left out is removed from the profile."""
-    doc = await handlers.update_profile(request.app[IDENTITY], principal.company_id,
+    doc = await handlers.update_profile(identity(request), principal.company_id,
                                         body.model_dump(mode="json", exclude_none=True))
     return company_view(doc)
 
@@ -250,7 +250,7 @@ async def get_settings(request: web.Request, principal: Principal) -> CompanySet
     Company administrators, and sub-administrators with `company:read`. Company name,
     language, password requirements, the SMS login step, sales partner access and what a
     mobile-number login reaches."""
-    return settings_view(await handlers.company(request.app[IDENTITY], principal.company_id))
+    return settings_view(await handlers.company(identity(request), principal.company_id))
 
 
 @routes.patch("/v1/company/settings", body=CompanySettingsChange, response=CompanySettings,
@@ -262,6 +262,6 @@ async def patch_settings(request: web.Request, body: CompanySettingsChange,
     Company administrators only. Only the settings sent change. A password policy may only
     be stricter than the platform's (422 otherwise); it applies to passwords set from then
     on. Switching the SMS login step off lets password logins in without a code."""
-    doc = await handlers.update_settings(request.app[IDENTITY], principal.company_id,
+    doc = await handlers.update_settings(identity(request), principal.company_id,
                                          body.model_dump(mode="json", exclude_none=True))
     return settings_view(doc)

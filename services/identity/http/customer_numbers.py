@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, StringConstraints
 
 from services.identity.handlers import customer_number_access, customer_numbers
-from services.identity.http import IDENTITY, routes
+from services.identity.http import identity, routes
 from services.identity.http.models import EXAMPLE_USER_ID, Accepted
 from shared.auth import COMPANY_ADMIN, Access, Principal
 from shared.http import client_address
@@ -70,7 +70,7 @@ async def request_access(request: web.Request, body: CustomerNumberAccess) -> Ac
     (`IDENTITY_PASSWORD_RESET_REQUESTS_PER_IP_PER_HOUR`, 30; 429 with `Retry-After`); a few
     per number and per address and hour (`IDENTITY_PASSWORD_RESET_EMAILS_PER_HOUR`, 3; more
     are dropped silently)."""
-    ctx = request.app[IDENTITY]
+    ctx = identity(request)
     await customer_number_access.request_access(
         ctx, body.customer_number, client_address(request, ctx.settings.trusted_proxy_hops))
     return Accepted(detail="If this customer number can log in, an email with a link to set "
@@ -84,7 +84,7 @@ async def held_numbers(request: web.Request, principal: Principal) -> HeldNumber
 
     Company administrators only. The numbers the company holds as contract holder and the
     account that logs in with each (by default the user who linked it)."""
-    items = await customer_numbers.held_numbers(request.app[IDENTITY], principal.company_id)
+    items = await customer_numbers.held_numbers(identity(request), principal.company_id)
     return HeldNumbers(customer_numbers=[HeldNumber(**i) for i in items])
 
 
@@ -108,5 +108,5 @@ async def designate_login_user(request: web.Request, body: LoginUser,
     company does not hold the number as contract holder; 422 when the user is not an active
     user of the company."""
     return HeldNumber(**await customer_numbers.designate_login_user(
-        request.app[IDENTITY], company_id=principal.company_id,
+        identity(request), company_id=principal.company_id,
         number=request.match_info["number"], user_id=body.user_id))

@@ -14,7 +14,7 @@ from services.identity.domain.import_jobs import ImportJob
 from services.identity.domain.invitations import Invitation as InvitationAggregate
 from services.identity.handlers import invitation_imports as imports
 from services.identity.handlers import invitations as handlers
-from services.identity.http import IDENTITY, routes
+from services.identity.http import identity, routes
 from services.identity.http.invitation_models import (
     Acceptance,
     AcceptedInvitation,
@@ -80,7 +80,7 @@ async def invite(request: web.Request, body: NewInvitation, principal: Principal
     permissions with another role. A company sends a limited number of invitations per
     hour and day (`IDENTITY_INVITATIONS_PER_COMPANY_PER_HOUR`, 100, and `_PER_DAY`, 500;
     429 with `Retry-After`)."""
-    return invitation_view(await handlers.invite(request.app[IDENTITY], principal.company_id,
+    return invitation_view(await handlers.invite(identity(request), principal.company_id,
                                                  principal.subject,
                                                  body.model_dump(mode="json")))
 
@@ -95,7 +95,7 @@ async def list_invitations(request: web.Request, query: InvitationQuery,
     invitations with their status (accepted ones included), filtered by status or import;
     page on with `cursor`."""
     page, cursor = await handlers.list_invitations(
-        request.app[IDENTITY], principal.company_id, status=query.status, job_id=query.job_id,
+        identity(request), principal.company_id, status=query.status, job_id=query.job_id,
         after=query.cursor, limit=query.limit)
     return InvitationPage(items=[invitation_view(i) for i in page], next_cursor=cursor)
 
@@ -108,7 +108,7 @@ async def get_invitation(request: web.Request, principal: Principal) -> Invitati
     Company administrators, and sub-administrators with `users:invite` or `users:read`.
     404 `invitation-not-found` for an invitation not in the caller's company."""
     return invitation_view(await handlers.invitation_in_company(
-        request.app[IDENTITY], principal.company_id, _id(request)))
+        identity(request), principal.company_id, _id(request)))
 
 
 @routes.post("/v1/invitations/{invitation_id}/resend", response=Invitation,
@@ -121,7 +121,7 @@ async def resend(request: web.Request, principal: Principal) -> Invitation:
     the address and the old one stops working; an expired invitation is valid again. 409
     `invitation-accepted`, 410 `invitation-revoked` (invite the address again). Counts in
     the company's invitation allowances (429 with `Retry-After`)."""
-    return invitation_view(await handlers.resend(request.app[IDENTITY], principal.company_id,
+    return invitation_view(await handlers.resend(identity(request), principal.company_id,
                                                  principal.subject, _id(request)))
 
 
@@ -133,7 +133,7 @@ async def revoke(request: web.Request, principal: Principal) -> Invitation:
     Company administrators, and sub-administrators with `users:invite`. The link stops
     working; withdrawing a withdrawn invitation changes nothing. 409 `invitation-accepted`
     for an accepted one (or one being accepted right now)."""
-    return invitation_view(await handlers.revoke(request.app[IDENTITY], principal.company_id,
+    return invitation_view(await handlers.revoke(identity(request), principal.company_id,
                                                  principal.subject, _id(request)))
 
 
@@ -145,7 +145,7 @@ async def verify_invitation(request: web.Request, body: LinkToken) -> Invitation
     Anyone with the link may call it, before showing the acceptance form: the address,
     role and company it is for. 404 `invitation-invalid` for an unknown or replaced link,
     409 `invitation-accepted`, 410 `invitation-expired` or `invitation-revoked`."""
-    invitation = await handlers.invitation_by_token(request.app[IDENTITY], body.token)
+    invitation = await handlers.invitation_by_token(identity(request), body.token)
     return InvitationDetails(email=invitation.email, role=invitation.role,
                              permissions=invitation.permissions,
                              company_id=invitation.company_id,
@@ -163,7 +163,7 @@ async def accept(request: web.Request, body: Acceptance) -> AcceptedInvitation:
     finishes the same account. 404 `invitation-invalid`, 409 `invitation-accepted` or
     `email-taken` (the address has an account already), 410 `invitation-expired` or
     `invitation-revoked`, 422 for a password against the company's policy."""
-    return AcceptedInvitation(**await handlers.accept(request.app[IDENTITY], body.token,
+    return AcceptedInvitation(**await handlers.accept(identity(request), body.token,
                                                       body.model_dump(mode="json")))
 
 
@@ -233,7 +233,7 @@ async def import_invitations(request: web.Request, principal: Principal) -> web.
     columns), 409 `invitation-import-running` while another import of the company runs,
     429 past the company's rows a day (`IDENTITY_INVITATION_ROWS_PER_COMPANY_PER_DAY`,
     10 000), 503 with `Retry-After` when the service is busy reading other files."""
-    ctx = request.app[IDENTITY]
+    ctx = identity(request)
     content, kind, name = await _uploaded_file(request, ctx.settings.invitation_file_max_bytes)
     job = await imports.create_job(ctx, principal.company_id, principal.subject, content,
                                     kind, name)
@@ -249,5 +249,5 @@ async def get_job(request: web.Request, principal: Principal) -> InvitationJob:
     Company administrators, and sub-administrators with `users:invite` or `users:read`. The
     import's progress, and each row that could not be invited, with why. 404
     `invitation-job-not-found` for an import not in the caller's company."""
-    return job_view(await imports.job_in_company(request.app[IDENTITY], principal.company_id,
+    return job_view(await imports.job_in_company(identity(request), principal.company_id,
                                                   request.match_info["job_id"]))

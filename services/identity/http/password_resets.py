@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.identity.handlers import account as handlers
 from services.identity.handlers import password_reset_codes as reset_codes
-from services.identity.http import IDENTITY, routes
+from services.identity.http import identity, routes
 from services.identity.http.models import (
     EXAMPLE_LINK_TOKEN,
     Accepted,
@@ -85,7 +85,7 @@ async def request_password_reset(request: web.Request, body: PasswordReset) -> A
     (`IDENTITY_PASSWORD_RESET_REQUESTS_PER_IP_PER_HOUR`, 30; 429 with `Retry-After`). The
     link is valid `IDENTITY_PASSWORD_RESET_MINUTES` (60) minutes; a newer link or code ends
     it."""
-    ctx = request.app[IDENTITY]
+    ctx = identity(request)
     await handlers.request_password_reset(
         ctx, str(body.email), client_address(request, ctx.settings.trusted_proxy_hops))
     return Accepted(detail="If an account uses this address, an email with a link to set "
@@ -102,7 +102,7 @@ async def reset_password(request: web.Request, body: NewPassword) -> None:
     `link-invalid` for an unknown or used link, 410 `link-expired`. A customer number's
     link to a holder without an account opens the account (409 when its address or login id
     is taken meanwhile)."""
-    await handlers.reset_password(request.app[IDENTITY], body.token, body.new_password,
+    await handlers.reset_password(identity(request), body.token, body.new_password,
                                   body.new_password_repeat)
 
 
@@ -117,7 +117,7 @@ async def request_reset_code(request: web.Request, body: ResetCodeRequest) -> Re
     of reset request counts per client IP (`IDENTITY_PASSWORD_RESET_REQUESTS_PER_IP_PER_HOUR`,
     30; 429 with `Retry-After`), and SMS count in the phone's and the company's SMS
     allowances."""
-    ctx = request.app[IDENTITY]
+    ctx = identity(request)
     reset_id = await reset_codes.request_reset_code(
         ctx, body.login, body.channel, client_address(request, ctx.settings.trusted_proxy_hops))
     return ResetCodeAsked(
@@ -136,5 +136,5 @@ async def reset_with_code(request: web.Request, body: ResetCodeCompletion) -> No
     `code-invalid`; after `IDENTITY_PASSWORD_RESET_CODE_TRIES` (5) wrong codes, 429
     `too-many-tries` (ask for a new code); a used, replaced or expired code answers 410
     `code-expired`. A password against the policy costs no try."""
-    await reset_codes.reset_with_code(request.app[IDENTITY], body.reset_id, body.code,
+    await reset_codes.reset_with_code(identity(request), body.reset_id, body.code,
                                       body.new_password, body.new_password_repeat)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, EmailStr, Field
 
 from services.identity.domain.registration import CompleteRegistration, StartRegistration
 from services.identity.handlers import registration as handlers
-from services.identity.http import IDENTITY, routes
+from services.identity.http import identity, routes
 from services.identity.http.models import (
     EXAMPLE_COMPANY_ID,
     EXAMPLE_LINK_TOKEN,
@@ -58,7 +58,7 @@ async def start_registration(request: web.Request, body: StartRegistration) -> A
     A few requests per address and hour (`IDENTITY_REGISTRATIONS_PER_EMAIL_PER_HOUR`, 3) and
     per client IP (`IDENTITY_REGISTRATIONS_PER_IP_PER_HOUR`, 30); more answer 429 with
     `Retry-After`. The link is valid `IDENTITY_REGISTRATION_LINK_HOURS` (72) hours."""
-    ctx = request.app[IDENTITY]
+    ctx = identity(request)
     await handlers.start_registration(ctx, body,
                                       client_address(request, ctx.settings.trusted_proxy_hops))
     return Accepted(detail="If this address can be registered, a verification email is on "
@@ -74,7 +74,7 @@ async def verify_registration_link(request: web.Request, body: VerifyLink) -> Li
     address and until when the link works. 404 `link-invalid` for an unknown token, 410
     `link-expired` for an expired one, 409 `registration-completed` when the registration
     was completed already (log in instead)."""
-    registration = await handlers.verify_registration_link(request.app[IDENTITY], body.token)
+    registration = await handlers.verify_registration_link(identity(request), body.token)
     return LinkDetails(email=registration.email, expires_at=registration.expires_at)
 
 
@@ -91,4 +91,4 @@ async def complete_registration(request: web.Request, body: CompleteRegistration
     rule). 404 `link-invalid`, 410 `link-expired`, 409 `registration-completed` or
     `email-taken`. Sending the same form again after a failure continues where it stopped."""
     return RegistrationCompleted(
-        **await handlers.complete_registration(request.app[IDENTITY], body))
+        **await handlers.complete_registration(identity(request), body))

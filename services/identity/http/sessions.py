@@ -12,7 +12,7 @@ from services.identity.handlers import clients as client_handlers
 from services.identity.handlers import login_codes, session_tokens
 from services.identity.handlers import phone_login as phone_handlers
 from services.identity.handlers import sessions as handlers
-from services.identity.http import IDENTITY, routes
+from services.identity.http import identity, routes
 from services.identity.http.models import EXAMPLE_ACCESS_TOKEN, EXAMPLE_USER_ID, Session
 from shared.http import client_address, json_response
 
@@ -120,7 +120,7 @@ async def jwks(request: web.Request) -> web.Response:
     Anyone may call it. The JSON Web Key Set that verifies identity's access tokens (EdDSA);
     a token's `kid` names its key. Keys rotate: cache it for a minute (`Cache-Control`) and
     fetch it again for an unknown `kid`."""
-    return json_response(request.app[IDENTITY].keys.jwks(),
+    return json_response(identity(request).keys.jwks(),
                          headers={"Cache-Control": "public, max-age=60"})
 
 
@@ -135,7 +135,7 @@ async def log_in(request: web.Request, body: PasswordLogin) -> Session:
     `IDENTITY_LOGIN_FAILURES_BEFORE_LOCK` (5) wrong passwords the account is locked for
     `IDENTITY_LOCK_MINUTES` (15). 429 with `Retry-After` when the SMS allowances of the
     user, its phone or its company are used up."""
-    return Session(**await handlers.password_login(request.app[IDENTITY], body.login,
+    return Session(**await handlers.password_login(identity(request), body.login,
                                                    body.password))
 
 
@@ -149,7 +149,7 @@ async def enter_code(request: web.Request, body: CodeEntry) -> Session:
     /v1/sessions/phone/account. A wrong code answers 401 `code-invalid` with `tries_left`;
     after `IDENTITY_SMS_CODE_TRIES` (5), 429 `too-many-tries` (start the login again); an
     expired code (`IDENTITY_SMS_CODE_SECONDS`, 300) 410 `code-expired`."""
-    return Session(**await login_codes.verify_code(request.app[IDENTITY], body.login_attempt_id,
+    return Session(**await login_codes.verify_code(identity(request), body.login_attempt_id,
                                                 body.code))
 
 
@@ -171,7 +171,7 @@ async def resend_code(request: web.Request) -> Session:
     attempt that used its tries is dead: 429 `too-many-tries`, start the login again; an
     unknown or finished attempt answers 401 `code-invalid`. A mobile-number login's resend
     counts like a new one (per client IP and per number)."""
-    ctx = request.app[IDENTITY]
+    ctx = identity(request)
     return Session(**await login_codes.resend_code(
         ctx, request.match_info["attempt_id"],
         client_address(request, ctx.settings.trusted_proxy_hops)))
@@ -187,7 +187,7 @@ async def phone_login(request: web.Request, body: PhoneLogin) -> Session:
     account uses the number. A few logins per client IP and hour
     (`IDENTITY_PHONE_LOGINS_PER_IP_PER_HOUR`, 30; 429 with `Retry-After`). The token reaches
     only the number's own functions that the company allows (`phone_login_permissions`)."""
-    ctx = request.app[IDENTITY]
+    ctx = identity(request)
     return Session(**await phone_handlers.phone_login(
         ctx, body.phone, client_address(request, ctx.settings.trusted_proxy_hops)))
 
@@ -201,7 +201,7 @@ async def choose_phone_account(request: web.Request, body: PhoneAccountChoice) -
     account picked from those offered (single use, valid as long as the code was). 401
     `code-invalid` for an unknown or used attempt; 422 for an account not offered."""
     return Session(**await phone_handlers.choose_phone_account(
-        request.app[IDENTITY], body.login_attempt_id, body.account_id))
+        identity(request), body.login_attempt_id, body.account_id))
 
 
 @routes.post("/v1/sessions/refresh", body=RefreshGrant, response=Session, tags=("login",),
@@ -213,7 +213,7 @@ async def refresh(request: web.Request, body: RefreshGrant) -> Session:
     one next time. Presenting a refresh token already used ends every session of its
     family; 401 `refresh-token-invalid` for a used, expired or revoked token or after a
     password change."""
-    return Session(**await session_tokens.refresh(request.app[IDENTITY], body.refresh_token))
+    return Session(**await session_tokens.refresh(identity(request), body.refresh_token))
 
 
 @routes.post("/v1/sessions/logout", body=RefreshGrant, status=204, tags=("login",))
@@ -222,7 +222,7 @@ async def log_out(request: web.Request, body: RefreshGrant) -> None:
 
     Anyone holding a refresh token. The session's refresh tokens stop working (the access
     token runs out within `expires_in`). Answers 204 also for an unknown token."""
-    await session_tokens.log_out(request.app[IDENTITY], body.refresh_token)
+    await session_tokens.log_out(identity(request), body.refresh_token)
 
 
 @routes.post("/v1/oauth/token", body=ClientCredentials, response=ClientToken,
@@ -235,4 +235,4 @@ async def client_token(request: web.Request, body: ClientCredentials) -> ClientT
     default all of the client's). 401 `invalid-client` for an unknown client or a wrong
     secret; 403 `invalid-scope` for a scope the client does not have."""
     return ClientToken(**await client_handlers.client_token(
-        request.app[IDENTITY], body.client_id, body.client_secret, body.scope))
+        identity(request), body.client_id, body.client_secret, body.scope))
