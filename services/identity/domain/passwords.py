@@ -108,7 +108,8 @@ def contains_username(password: str, username: str) -> bool:
 @lru_cache(maxsize=1)
 def _common() -> frozenset[str]:
     # 30 000 most common passwords from the zxcvbn project's frequency lists.
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+    # zxcvbn ships no type information (no py.typed, no stubs package pinned).
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # type: ignore[import-untyped]
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 

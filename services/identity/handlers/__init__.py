@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from prometheus_client import Counter
 
 from services.identity import events
+from services.identity.domain.companies import CompanySettings
 from services.identity.domain.errors import EmailTaken, LoginIdTaken, PasswordRejected
 from services.identity.domain.passwords import PasswordPolicy
 from services.identity.settings import IdentitySettings
@@ -35,7 +37,6 @@ from services.identity.store.sessions import LoginAttemptRepository, RefreshToke
 from services.identity.store.users import UserRepository
 from services.identity.tokens import SigningKeys
 from shared.events import EventSpec, make_event
-from shared.mongo import Aggregates
 from shared.ratelimit import RateLimiter
 
 # OWASP's argon2id parameters: 19 MiB, 2 iterations, 1 lane.
@@ -57,7 +58,7 @@ class Identity:
     keys: SigningKeys
     settings: IdentitySettings
     limits: RateLimiter
-    settings_cache: dict[str, tuple[float, dict]] = field(default_factory=dict)
+    settings_cache: dict[str, tuple[float, CompanySettings]] = field(default_factory=dict)
     # bap_login_failures_total{method, reason}: what operators alert on (never per user).
     login_failures: Counter | None = None
     # Set by an upload of an invitation import: this process's import runner starts on it.
@@ -94,7 +95,7 @@ class Identity:
         self.customer_numbers = CustomerNumberRepository(self.store.customer_numbers)
 
     def event(self, spec: EventSpec, data: Any, *, subject: str,
-              company_id: str | None = None) -> dict:
+              company_id: str | None = None) -> dict[str, Any]:
         return make_event(spec, data, source=events.SOURCE, subject=subject,
                           company_id=company_id)
 
@@ -115,7 +116,7 @@ async def verify_password(stored_hash: str | None, password: str) -> bool:
 
 
 async def check_new_password(password: str, *, policy: PasswordPolicy,
-                             username: str | None = None, history: list[str] = (),
+                             username: str | None = None, history: Sequence[str] = (),
                              repeat: str | None = None) -> None:
     """Every rule the password breaks, reported by name (ID-3)."""
     broken = policy.violations(password, username)
@@ -133,14 +134,14 @@ async def check_new_password(password: str, *, policy: PasswordPolicy,
             detail="The password breaks these rules: " + ", ".join(broken))
 
 
-async def company_settings(ctx: Identity, company_id: str) -> dict:
+async def company_settings(ctx: Identity, company_id: str) -> CompanySettings:
     """A company's settings, read at most every few seconds per process (logins read them
     every time); a change made through this process is seen at once."""
     cached = ctx.settings_cache.get(company_id)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
-    company = await ctx.store.companies.get({"_id": company_id})
-    settings = (company or {}).get("settings", {})
+    company = await ctx.companies.get(company_id)
+    settings = company.settings if company else CompanySettings()
     ctx.settings_cache[company_id] = (time.monotonic() + SETTINGS_CACHE_SECONDS, settings)
     return settings
 
@@ -148,8 +149,8 @@ async def company_settings(ctx: Identity, company_id: str) -> dict:
 async def company_policy(ctx: Identity, company_id: str | None) -> PasswordPolicy:
     if company_id:
         settings = await company_settings(ctx, company_id)
-        if settings.get("password_policy"):
-            return PasswordPolicy.model_validate(settings["password_policy"])
+        if settings.password_policy:
+            return PasswordPolicy.model_validate(settings.password_policy)
     return PasswordPolicy()
 
 
@@ -168,8 +169,3 @@ async def claim_login(ctx: Identity, login_id: str, user_id: str, *,
 
 async def release_login(ctx: Identity, login_id: str, user_id: str) -> None:
     await ctx.login_ids.release(login_id, user_id)
-
-
-async def create_once(store: Aggregates, doc: dict, events_: list | None = None) -> bool:
-    """Create an aggregate whose _id is derived from its cause; False if it already exists."""
-    return await store.create_once(doc, events_ or [])

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from services.identity import events
 from services.identity.domain import secrets as codes
@@ -45,12 +47,14 @@ from services.identity.handlers.session_tokens import revoke_user_sessions
 from services.identity.handlers.sessions import attempt_failed, attempt_succeeded, reserve_attempt
 from services.identity.handlers.sms_limits import sms_per_company
 from shared.errors import InvalidInput, NotFound
+from shared.events import EventSpec
 from shared.ratelimit import HOUR, Limit
 
 PASSWORD_HISTORY_KEPT = 24
 
 
-def _user_event(ctx: Identity, spec, data) -> dict:
+def _user_event(ctx: Identity, spec: EventSpec, data: events.PasswordResetRequested
+                ) -> dict[str, Any]:
     return ctx.event(spec, data, subject=data.user_id, company_id=data.company_id)
 
 
@@ -116,7 +120,7 @@ def reset_requests_per_ip(ctx: Identity) -> Limit:
                  HOUR)
 
 
-def new_reset(ctx: Identity, request_id: str, **fields) -> dict:
+def new_reset(ctx: Identity, request_id: str, **fields: Any) -> dict[str, Any]:
     """A queued reset request: its link or code works until ``valid_until``; the document
     itself, for known and unknown login ids alike, is removed by MongoDB at ``expires_at``
     (a TTL index), a while later so that a late click still hears "expired"."""
@@ -129,10 +133,11 @@ def new_reset(ctx: Identity, request_id: str, **fields) -> dict:
             **fields}
 
 
-def valid_until(reset: dict) -> datetime:
+def valid_until(reset: Mapping[str, Any]) -> datetime:
     """Until when a reset's link or code works (documents stored before ``valid_until``
     existed kept it in ``expires_at``)."""
-    return reset.get("valid_until") or reset["expires_at"]
+    until: datetime = reset.get("valid_until") or reset["expires_at"]
+    return until
 
 
 async def request_password_reset(ctx: Identity, email: str, client_ip: str) -> None:
@@ -158,7 +163,7 @@ async def send_password_reset(ctx: Identity, event_id: str, request_id: str,
     user = await ctx.users.get(owner) if owner else None
     token = codes.new_token()
 
-    def resolve(doc: dict) -> list:
+    def resolve(doc: dict[str, Any]) -> list[dict[str, Any]]:
         if doc["status"] != "queued":
             return []
         if user is None or user.status != "active":

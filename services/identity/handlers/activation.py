@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from services.identity.domain import secrets as codes
 from services.identity.domain import users as rules
@@ -65,7 +66,7 @@ async def _pending_user(ctx: Identity, email: str) -> User | None:
 
 
 async def activate(ctx: Identity, email: str, code: str, username: str, password: str,
-                   client_ip: str) -> dict:
+                   client_ip: str) -> dict[str, Any]:
     """Check the code (a few tries per code, a few per client IP and hour), then the username
     and password; the account is active and the person logged in. The per-IP 429 comes before
     anything is looked up, so it says nothing about the address."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from services.identity.handlers import Identity
 from services.identity.tokens import access_token
@@ -11,7 +12,7 @@ from shared.errors import Forbidden, Unauthenticated
 
 
 async def client_token(ctx: Identity, client_id: str, client_secret: str,
-                       scope: str | None) -> dict:
+                       scope: str | None) -> dict[str, Any]:
     """Client credentials for the support desk and back-office systems."""
     given = hashlib.sha256(client_secret.encode()).hexdigest()
     match = None

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from services.identity import events
 from services.identity.domain import secrets as codes
@@ -98,7 +99,8 @@ def _allowances(ctx: Identity, user: User | None, channel: str) -> list[tuple[Li
     return taken
 
 
-async def _take_once(ctx: Identity, queued: dict, allowances: list[tuple[Limit, str]]) -> bool:
+async def _take_once(ctx: Identity, queued: dict[str, Any],
+                     allowances: list[tuple[Limit, str]]) -> bool:
     """Take ``allowances`` for the queued reset (all or none), once however often its request
     is delivered: what an interrupted delivery recorded as taking is given back first."""
     for name, key in queued.get("taking", []):
@@ -108,7 +110,7 @@ async def _take_once(ctx: Identity, queued: dict, allowances: list[tuple[Limit, 
         return False
     names = [[limit.name, key] for limit, key in allowances]
 
-    def record(doc: dict) -> list:
+    def record(doc: dict[str, Any]) -> list[dict[str, Any]]:
         if doc["status"] == "queued":
             doc["taking"] = names
         return []
@@ -128,7 +130,7 @@ async def send_reset_code(ctx: Identity, event_id: str, reset_id: str, login: st
     deliverable = await _take_once(ctx, queued, _allowances(ctx, user, channel))
     code = codes.new_numeric_code(CODE_DIGITS)
 
-    def resolve(doc: dict) -> list:
+    def resolve(doc: dict[str, Any]) -> list[dict[str, Any]]:
         if doc["status"] != "queued":
             return []
         # The allowances are spent (or were refused) for good with this write.

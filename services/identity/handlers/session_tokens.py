@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.identity.domain import secrets as codes
+from services.identity.domain.companies import CompanySettings
 from services.identity.domain.errors import RefreshTokenInvalid
 from services.identity.domain.sessions import RefreshToken
 from services.identity.domain.users import User
@@ -19,14 +20,15 @@ from shared.auth import DEFAULT_PHONE_LOGIN_PERMISSIONS, PHONE_LOGIN_PERMISSIONS
 
 
 def _claims(user: User, amr: list[str], phone: str | None,
-            company: dict[str, Any] | None) -> dict[str, Any]:
+            company: CompanySettings | None) -> dict[str, Any]:
     claims: dict[str, Any] = {"typ": "user", "cid": user.company_id, "roles": list(user.roles),
                               "perms": list(user.permissions), "amr": amr}
     if phone is not None:
         # ID-6: a mobile-number login reaches only that number's own scope, further
         # restricted by what the company administrator allows.
-        allowed = (company or {}).get("phone_login_permissions",
-                                      list(DEFAULT_PHONE_LOGIN_PERMISSIONS))
+        allowed = company.phone_login_permissions if company else None
+        if allowed is None:
+            allowed = list(DEFAULT_PHONE_LOGIN_PERMISSIONS)
         # A name no longer on the documented list (stored before it was dropped) gives nothing.
         claims.update(roles=[], perms=[p for p in allowed if p in PHONE_LOGIN_PERMISSIONS],
                       phone=phone)

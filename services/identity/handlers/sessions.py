@@ -96,7 +96,7 @@ async def password_login(ctx: Identity, login: str, password: str) -> dict[str, 
         raise LoginFailed("Check the login id and the password.")
     await attempt_succeeded(ctx, user)
     company = await company_settings(ctx, user.company_id)
-    if company.get("sms_login_step", True) and user.phone:
+    if company.sms_login_step and user.phone:
         return await send_login_code(ctx, user, user.phone, purpose="second_factor",
                                      amr=["pwd", "sms"])
     return await start_session(ctx, user, ["pwd"])

@@ -22,7 +22,7 @@ from services.identity.domain.registration import EXAMPLE_PASSWORD, Language, Ph
 from services.identity.domain.users import User
 from services.identity.handlers import account as handlers
 from services.identity.handlers import login_emails
-from services.identity.http import identity, routes
+from services.identity.http import company_of, identity, routes
 from services.identity.http.models import (
     EXAMPLE_COMPANY_ID,
     EXAMPLE_LINK_TOKEN,
@@ -113,7 +113,7 @@ async def me(request: web.Request, principal: Principal) -> Me:
     in with a mobile number. `missing_contact_details` lists what the first login must
     still ask for."""
     user = await identity(request).users.get(principal.subject,
-                                                 company_id=principal.company_id)
+                                                 company_id=company_of(principal))
     if user is None:
         raise NotFound("No such user.")
     return me_view(user)
@@ -211,7 +211,7 @@ async def change_password(request: web.Request, body: PasswordChange,
     password policy and differ from the last ones (422 names each broken rule). A wrong
     current password answers 403 `current-password-wrong` and counts as a failed login."""
     await handlers.change_password(identity(request), principal.subject,
-                                   principal.company_id, body.current_password,
+                                   company_of(principal), body.current_password,
                                    body.new_password, body.new_password_repeat)
 
 
@@ -226,7 +226,7 @@ async def change_username(request: web.Request, body: UsernameChange,
     `login-id-taken` when another account uses it; 422 for a login domain that is not the
     company's."""
     await handlers.change_username(identity(request), principal.subject,
-                                   principal.company_id, body.username, body.current_password)
+                                   company_of(principal), body.username, body.current_password)
 
 
 @routes.patch("/v1/me/contact-details", body=ContactDetails, response=Me, access=Access(),
@@ -242,7 +242,7 @@ async def change_contact_details(request: web.Request, body: ContactDetails,
     (`IDENTITY_PHONE_CHANGES_PER_USER_PER_HOUR`, 3; 429 with `Retry-After`), each code
     counted in the number's and the company's SMS allowances."""
     user = await handlers.change_contact_details(
-        identity(request), principal.subject, principal.company_id, phone=body.phone,
+        identity(request), principal.subject, company_of(principal), phone=body.phone,
         language=body.language, current_password=body.current_password)
     return me_view(user)
 
@@ -259,7 +259,7 @@ async def confirm_phone(request: web.Request, body: PhoneCode, principal: Princi
     (`IDENTITY_PHONE_VERIFICATION_SECONDS`, 600) 410 `code-expired`: enter the number
     again."""
     return me_view(await handlers.confirm_phone(identity(request), principal.subject,
-                                                principal.company_id, body.code))
+                                                company_of(principal), body.code))
 
 
 @routes.post("/v1/me/emails", body=EmailAddition, response=Accepted, status=202,
@@ -277,7 +277,7 @@ async def add_email(request: web.Request, body: EmailAddition,
     and hour (`IDENTITY_VERIFICATION_EMAILS_PER_ADDRESS_PER_HOUR`, 3): 429 with
     `Retry-After`."""
     await login_emails.add_email(identity(request), principal.subject,
-                                 principal.company_id, str(body.email), body.current_password)
+                                 company_of(principal), str(body.email), body.current_password)
     return Accepted(detail="A verification link is on its way to the new address.")
 
 
@@ -310,7 +310,7 @@ async def make_primary(request: web.Request, principal: Principal) -> None:
     go there); the old one gets a notice. 404 `email-not-found` for an address not on the
     account, 422 for one not verified yet."""
     await login_emails.make_primary(identity(request), principal.subject,
-                                    principal.company_id, request.match_info["address"])
+                                    company_of(principal), request.match_info["address"])
 
 
 @routes.delete("/v1/me/emails/{address}", status=204, path_params=AddressPath,
@@ -322,4 +322,4 @@ async def delete_email(request: web.Request, principal: Principal) -> None:
     address not on the account; 409 `primary-email` for the primary one (make another
     primary first)."""
     await login_emails.delete_email(identity(request), principal.subject,
-                                    principal.company_id, request.match_info["address"])
+                                    company_of(principal), request.match_info["address"])

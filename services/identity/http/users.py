@@ -16,7 +16,7 @@ from services.identity.domain.registration import Language, Name, Phone
 from services.identity.domain.users import Permission, Role, Status, Username
 from services.identity.domain.users import User as StoredUser
 from services.identity.handlers import users as handlers
-from services.identity.http import identity, routes
+from services.identity.http import company_of, identity, routes
 from services.identity.http.models import EXAMPLE_USER_ID, Accepted
 from services.identity.views import users as views
 from shared.auth import COMPANY_ADMIN, Access, Principal
@@ -171,7 +171,7 @@ async def list_users(request: web.Request, query: UserQuery, principal: Principa
     Company administrators, and sub-administrators with `users:read` or `users:manage`.
     The company's users by id, filtered by role or status; page on with `cursor`."""
     users, cursor = await views.list_users(
-        identity(request).store.users, principal.company_id, role=query.role,
+        identity(request).store.users, company_of(principal), role=query.role,
         status=query.status, after=query.cursor, limit=query.limit)
     return UserPage(items=[user_view(u) for u in users], next_cursor=cursor)
 
@@ -198,7 +198,7 @@ async def create_user(request: web.Request, body: NewUser, principal: Principal
 
     async def run() -> Answer:
         user = await handlers.create_user(
-            ctx, principal.company_id, principal.subject,
+            ctx, company_of(principal), principal.subject,
             handlers.CreateUser(**body.model_dump(mode="json")),
             request_id=f"{principal.subject}:{key}")
         return Answer(201, user_view(user), {"Location": f"/v1/users/{user.id}"})
@@ -213,7 +213,7 @@ async def get_user(request: web.Request, principal: Principal) -> User:
     Company administrators, and sub-administrators with `users:read` or `users:manage`.
     404 `user-not-found` for a user not in the caller's company."""
     return user_view(await handlers.user_in_company(identity(request),
-                                                    principal.company_id, _user_id(request)))
+                                                    company_of(principal), _user_id(request)))
 
 
 @routes.put("/v1/users/{user_id}/role", body=RoleChange, response=User, path_params=UserPath,
@@ -227,7 +227,7 @@ async def change_role(request: web.Request, body: RoleChange, principal: Princip
     403 `role-not-allowed`; nobody changes their own: 403 `own-account`). 409
     `permissions-need-sub-admin` for permissions with another role."""
     return user_view(await handlers.change_role(
-        identity(request), principal.company_id, principal.subject, _user_id(request),
+        identity(request), company_of(principal), principal.subject, _user_id(request),
         body.role, list(body.permissions)))
 
 
@@ -239,7 +239,7 @@ async def deactivate(request: web.Request, principal: Principal) -> User:
     Company administrators, and sub-administrators with `users:manage` (for users and
     billing administrators only; 403 otherwise, and for one's own account). The user can
     no longer log in; their sessions end."""
-    return user_view(await handlers.deactivate(identity(request), principal.company_id,
+    return user_view(await handlers.deactivate(identity(request), company_of(principal),
                                                principal.subject, _user_id(request)))
 
 
@@ -250,7 +250,7 @@ async def reactivate(request: web.Request, principal: Principal) -> User:
 
     Company administrators, and sub-administrators with `users:manage` (for users and
     billing administrators only). A deactivated user can log in again."""
-    return user_view(await handlers.reactivate(identity(request), principal.company_id,
+    return user_view(await handlers.reactivate(identity(request), company_of(principal),
                                                principal.subject, _user_id(request)))
 
 
@@ -261,7 +261,7 @@ async def unlock(request: web.Request, principal: Principal) -> User:
 
     Company administrators, and sub-administrators with `users:manage` (for users and
     billing administrators only). Lifts the lock after too many wrong passwords."""
-    return user_view(await handlers.unlock_user(identity(request), principal.company_id,
+    return user_view(await handlers.unlock_user(identity(request), company_of(principal),
                                                 principal.subject, _user_id(request)))
 
 
@@ -274,7 +274,7 @@ async def reissue_activation_code(request: web.Request, principal: Principal) ->
     code (valid `IDENTITY_ACTIVATION_CODE_DAYS`, 10, or `IDENTITY_ACTIVATION_CODE_HOURS`)
     goes to an account not yet activated; the previous code stops working. 409
     `user-status` for an account activated already."""
-    await handlers.admin_reissue_activation_code(identity(request), principal.company_id,
+    await handlers.admin_reissue_activation_code(identity(request), company_of(principal),
                                                  principal.subject, _user_id(request))
     return Accepted(detail="A new activation code is on its way; the previous one no longer "
                            "works.")
@@ -288,7 +288,7 @@ async def my_parent(request: web.Request, principal: Principal) -> ParentContact
     Any logged-in user: the contact of the company administrator the caller is under (for
     a sub-administrator, the one who delegated its permissions). A company administrator
     has none (404 `no-parent`)."""
-    parent = await handlers.parent_of(identity(request), principal.company_id,
+    parent = await handlers.parent_of(identity(request), company_of(principal),
                                       principal.subject)
     return ParentContact(user_id=parent.id, first_name=parent.first_name,
                          surname=parent.surname, email=parent.email, phone=parent.phone)
