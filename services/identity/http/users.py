@@ -21,6 +21,7 @@ from services.identity.http.models import EXAMPLE_USER_ID, Accepted
 from services.identity.views import users as views
 from shared.auth import COMPANY_ADMIN, Access, Principal
 from shared.idempotency import Answer, idempotent
+from shared.pagination import encode_cursor
 from shared.parsing import UniqueList, idempotency_key
 
 READERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("users:read", "users:manage"))
@@ -79,7 +80,7 @@ class UserQuery(BaseModel):
                                   examples=["active"])
     cursor: str | None = Field(None, max_length=100, description="The `next_cursor` of the "
                                                                  "previous page",
-                               examples=[EXAMPLE_USER_ID])
+                               examples=[encode_cursor(EXAMPLE_USER_ID)])
     limit: int = Field(50, ge=1, le=200, description="Users per page", examples=[50])
 
 
@@ -170,10 +171,10 @@ async def list_users(request: web.Request, query: UserQuery, principal: Principa
 
     Company administrators, and sub-administrators with `users:read` or `users:manage`.
     The company's users by id, filtered by role or status; page on with `cursor`."""
-    users, cursor = await views.list_users(
+    page = await views.list_users(
         identity(request).store.users, company_of(principal), role=query.role,
-        status=query.status, after=query.cursor, limit=query.limit)
-    return UserPage(items=[user_view(u) for u in users], next_cursor=cursor)
+        status=query.status, cursor=query.cursor, limit=query.limit)
+    return UserPage(items=[user_view(u) for u in page.items], next_cursor=page.next_cursor)
 
 
 @routes.post("/v1/users", body=NewUser, response=User, status=201, access=CREATORS,

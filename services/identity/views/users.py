@@ -6,23 +6,17 @@ from typing import Any
 
 from services.identity.domain.users import User
 from shared.mongo import Aggregates
-
-MAX_PAGE = 200
+from shared.pagination import Page, paginate
 
 
 async def list_users(users: Aggregates, company_id: str, *, role: str | None = None,
-                     status: str | None = None, after: str | None = None,
-                     limit: int = 50) -> tuple[list[User], str | None]:
-    """One page of the company's users by id; the cursor is the last id of the page."""
+                     status: str | None = None, cursor: str | None = None,
+                     limit: int = 50) -> Page[User]:
+    """One page of the company's users by id, after ``cursor`` (the kit's cursors)."""
     query: dict[str, Any] = {"company_id": company_id}
     if role:
         query["roles"] = role
     if status:
         query["status"] = status
-    if after:
-        query["_id"] = {"$gt": after}
-    limit = max(1, min(limit, MAX_PAGE))
-    docs = await users.collection.find(query).sort("_id", 1).limit(limit + 1).to_list()
-    more = len(docs) > limit
-    page = [User.from_document(d) for d in docs[:limit]]
-    return page, (page[-1].id if more else None)
+    return await paginate(users.collection, query, sort="_id", limit=limit, cursor=cursor,
+                          convert=User.from_document)
