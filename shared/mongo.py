@@ -164,10 +164,7 @@ class Aggregates:
     async def create(self, doc: dict[str, Any], events: Sequence[dict[str, Any]] = (),
                      *, applied_event: str | None = None) -> dict[str, Any]:
         """Insert a new aggregate; ``DuplicateKeyError`` if its ``_id`` or a unique key exists."""
-        doc = dict(doc)
-        doc.update(version=1, pending_events=[], outbox_seq=0, has_pending=False,
-                   pending_since=0.0, **RELAY_LEASE.free(),
-                   applied_events=[applied_event] if applied_event else [])
+        doc = {**doc, **new_outbox(applied_event)}
         _append(doc, events)
         reservation = self._reserve() if events and self._reserve is not None else None
         if reservation is not None:
@@ -257,6 +254,14 @@ class Aggregates:
                 # log and count; a jitter below a few milliseconds spreads the writers apart.
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise ConcurrencyConflict()
+
+
+def new_outbox(applied_event: str | None = None) -> dict[str, Any]:
+    """The outbox fields of a new aggregate with nothing pending, as ``create`` saves them (a
+    store that inserts several aggregates in one command adds these to each)."""
+    return {"version": 1, "pending_events": [], "outbox_seq": 0, "has_pending": False,
+            "pending_since": 0.0, **RELAY_LEASE.free(),
+            "applied_events": [applied_event] if applied_event else []}
 
 
 def _nothing(*_: Any) -> None:

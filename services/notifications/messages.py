@@ -35,8 +35,11 @@ RenderedEmail = Rendered
 
 
 def _env(autoescape: bool) -> SandboxedEnvironment:
+    # The templates ship with the code: each is compiled once per process and kept (no
+    # looking at the file again on every message, as ``auto_reload`` would).
     return SandboxedEnvironment(loader=FileSystemLoader(TEMPLATES), autoescape=autoescape,
-                                undefined=StrictUndefined, keep_trailing_newline=False)
+                                undefined=StrictUndefined, keep_trailing_newline=False,
+                                auto_reload=False, cache_size=-1)
 
 
 _TEXT = _env(autoescape=False)

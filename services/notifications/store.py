@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
+from services.notifications.batching import Batched
 from services.notifications.domain.delivery import Claim, Delivery, DeliveryEvent
 from services.notifications.events import envelope
 from shared.lease import Lease, LeaseFields
@@ -31,11 +34,14 @@ from shared.mongo import (
     Index,
     apply_indexes,
     is_duplicate,
+    new_outbox,
 )
 
 Document = dict[str, Any]
 # A delivery's claim: one worker's lease on it for one send (field names of the first version).
 CLAIM = LeaseFields(until="claim_until", holder="claim_id")
+# A save: the delivery's id, the version it was read at, and its fields.
+Save = tuple[str, int, Document]
 
 
 class KnownUser(BaseModel):
@@ -55,6 +61,13 @@ class NotificationsStore:
     companies: AsyncCollection[Document]
     preferences: AsyncCollection[Document]
     claims: Lease
+    # The deliveries in flight insert and save at about the same time: together (batching).
+    _inserts: Batched[Document, bool] = field(init=False, repr=False)
+    _saves: Batched[Save, bool] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._inserts = Batched(self._insert_many)
+        self._saves = Batched(self._save_many)
 
     @classmethod
     def on(cls, db: AsyncDatabase[Document],
@@ -84,10 +97,11 @@ class NotificationsStore:
         return None if doc is None else Delivery.model_validate(doc)
 
     async def add(self, delivery: Delivery) -> tuple[Delivery, bool]:
-        """Create ``delivery`` (True), or return the one a copy of its cause created before
-        (False)."""
+        """Create ``delivery`` (True: it is the stored one now), or return the one a copy of
+        its cause created before (False). Inserted with the others being added (one command);
+        a delivery has no events when it is created, so the relay has nothing to publish."""
         try:
-            created = await self.deliveries.create(delivery.document())
+            await self._inserts({**delivery.document(), **new_outbox()})
         except Exception as e:
             if not is_duplicate(e):
                 raise
@@ -95,7 +109,18 @@ class NotificationsStore:
             if found is None:  # removed in between: nothing in this service removes one
                 raise
             return found, False
-        return Delivery.model_validate(created), True
+        delivery.version = 1
+        return delivery, True
+
+    async def _insert_many(self, docs: list[Document]) -> list[bool | Exception]:
+        try:
+            await self.deliveries.collection.insert_many(docs, ordered=False)
+        except BulkWriteError as e:
+            if e.details.get("writeConcernErrors"):
+                return [e] * len(docs)
+            failed = {w["index"]: w for w in e.details.get("writeErrors", [])}
+            return [_write_error(failed[i]) if i in failed else True for i in range(len(docs))]
+        return [True] * len(docs)
 
     async def add_once(self, delivery: Delivery, events: list[DeliveryEvent]) -> bool:
         """Create ``delivery`` with its events; False if a copy of its cause created it."""
@@ -116,16 +141,23 @@ class NotificationsStore:
         return Delivery.model_validate(taken.doc), claim
 
     async def save(self, delivery: Delivery) -> None:
-        """Save a delivery read at ``delivery.version`` (no events), in one write;
-        ``ConcurrencyConflict`` when it was written since."""
+        """Save a delivery read at ``delivery.version`` (no events), in one write (with the
+        others being saved: one command). ``ConcurrencyConflict`` when it was written since,
+        or when a save of the same command missed (which one is not told): the caller reads
+        it again and applies its change again, so only a change that may be applied twice
+        is saved this way."""
         fields = delivery.document()
         del fields["_id"]
-        result = await self.deliveries.collection.update_one(
-            {"_id": delivery.id, "version": delivery.version},
-            {"$set": {**fields, "version": delivery.version + 1}})
-        if result.matched_count != 1:
+        if not await self._saves((delivery.id, delivery.version, fields)):
             raise ConcurrencyConflict()
         delivery.version += 1
+
+    async def _save_many(self, saves: list[Save]) -> list[bool]:
+        result = await self.deliveries.collection.bulk_write(
+            [UpdateOne({"_id": id_, "version": version},
+                       {"$set": {**fields, "version": version + 1}})
+             for id_, version, fields in saves], ordered=False)
+        return [result.matched_count == len(saves)] * len(saves)
 
     async def change(self, delivery_id: str,
                      mutate: Callable[[Delivery], list[DeliveryEvent]]) -> Delivery | None:
@@ -177,3 +209,11 @@ class NotificationsStore:
         await self.preferences.update_one(
             {"_id": user_id}, {"$set": {"company_id": company_id, "email": email, "sms": sms}},
             upsert=True)
+
+
+def _write_error(error: Document) -> Exception:
+    """The exception a single insert would have raised for its part of an insert_many."""
+    code, message = error.get("code"), str(error.get("errmsg", ""))
+    if code in (11000, 11001, 12582):
+        return DuplicateKeyError(message, code, error)
+    return WriteError(message, code, error)

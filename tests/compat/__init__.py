@@ -20,6 +20,8 @@ Relied on (and tested)
 - ``_id`` uniqueness and unique indexes on fields every document has, both raising
   ``DuplicateKeyError`` (``shared.mongo.is_duplicate``); ``create_indexes`` applied twice.
 - ``insert_many(ordered=False)`` with a duplicate: ``BulkWriteError``, the others inserted.
+- ``bulk_write(ordered=False)`` of version-guarded ``UpdateOne`` ``$set``s: ``matched_count``
+  counts those whose version was current.
 - ``find_one_and_update`` with ``$set`` + ``$inc`` of numbers, ``$lt`` on a float, ``sort=``,
   ``ReturnDocument.AFTER``; atomic under concurrency (one winner per claim, no lost ``$inc``).
 - ``update_one`` with ``$set`` of strings, numbers, booleans, ``[]`` and arrays of

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from pymongo import UpdateOne
 
 pytestmark = pytest.mark.compat
 
@@ -134,3 +137,22 @@ async def test_delete_many_removes_every_match(coll) -> None:
     result = await coll.delete_many({"g": "x"})
     assert result.deleted_count == 4
     assert [d["_id"] for d in await coll.find({}).sort("_id", 1).to_list()] == [4, 5]
+
+
+async def test_unordered_bulk_of_version_guarded_set_counts_the_matches(coll) -> None:
+    """Several saves in one command (``bulk_write`` of ``UpdateOne``): each document guarded by
+    its version, ``matched_count`` the number of those whose version was current. (Datetimes
+    inside arrays of sub-documents stay datetimes; at the top level of a ``$set`` the emulator
+    writes them as strings, as it does for ``update_one``.)"""
+    at = datetime(2026, 11, 24, 10, 0, 0, 123000, tzinfo=UTC)
+    await coll.insert_many([{"_id": i, "version": 1, "status": "queued"} for i in range(4)])
+    result = await coll.bulk_write([
+        UpdateOne({"_id": i, "version": 1 if i != 2 else 7},
+                  {"$set": {"version": 2, "status": "sent",
+                            "attempts": [{"at": at, "outcome": "sent", "claim": f"c{i}"}]}})
+        for i in range(4)], ordered=False)
+    assert result.matched_count == 3
+    got = {d["_id"]: d for d in await coll.find({}).to_list()}
+    assert got[2] == {"_id": 2, "version": 1, "status": "queued"}
+    assert got[3]["version"] == 2 and got[3]["status"] == "sent"
+    assert got[3]["attempts"] == [{"at": at, "outcome": "sent", "claim": "c3"}]
