@@ -29,6 +29,7 @@ from services.identity.domain.errors import (
     LinkInvalid,
     TooManyTries,
 )
+from services.identity.domain.password_resets import PasswordReset
 from services.identity.domain.registration import normalise_email
 from services.identity.domain.users import User
 from services.identity.handlers import (
@@ -47,15 +48,9 @@ from services.identity.handlers.session_tokens import revoke_user_sessions
 from services.identity.handlers.sessions import attempt_failed, attempt_succeeded, reserve_attempt
 from services.identity.handlers.sms_limits import sms_per_company
 from shared.errors import InvalidInput, NotFound
-from shared.events import EventSpec
 from shared.ratelimit import HOUR, Limit
 
 PASSWORD_HISTORY_KEPT = 24
-
-
-def _user_event(ctx: Identity, spec: EventSpec, data: events.PasswordResetRequested
-                ) -> dict[str, Any]:
-    return ctx.event(spec, data, subject=data.user_id, company_id=data.company_id)
 
 
 async def _user(ctx: Identity, user_id: str, company_id: str) -> User:
@@ -120,17 +115,20 @@ def reset_requests_per_ip(ctx: Identity) -> Limit:
                  HOUR)
 
 
-def new_reset(ctx: Identity, request_id: str, **fields: Any) -> dict[str, Any]:
+def queued_reset(ctx: Identity, request_id: str, **fields: Any) -> PasswordReset:
     """A queued reset request: its link or code works until ``valid_until``; the document
     itself, for known and unknown login ids alike, is removed by MongoDB at ``expires_at``
     (a TTL index), a while later so that a late click still hears "expired"."""
     s = ctx.settings
-    now = datetime.now(UTC)
-    until = now + timedelta(minutes=s.password_reset_minutes)
-    return {"_id": request_id, "status": "queued", "created_at": now, "asked_at": time.time(),
-            "valid_until": until,
-            "expires_at": until + timedelta(hours=s.password_reset_kept_hours),
-            **fields}
+    return PasswordReset.queue(
+        request_id, now=datetime.now(UTC), asked_at=time.time(),
+        valid_for=timedelta(minutes=s.password_reset_minutes),
+        kept_for=timedelta(hours=s.password_reset_kept_hours), **fields)
+
+
+def new_reset(ctx: Identity, request_id: str, **fields: Any) -> dict[str, Any]:
+    """The document of a queued reset request (``queued_reset``)."""
+    return queued_reset(ctx, request_id, **fields).to_document()
 
 
 def valid_until(reset: Mapping[str, Any]) -> datetime:
@@ -149,10 +147,10 @@ async def request_password_reset(ctx: Identity, email: str, client_ip: str) -> N
     if not await ctx.limits.take(limit, address):
         return  # silent: the same 202, nothing sent; the refusal is counted in /metrics
     request_id = uuid.uuid4().hex
-    await ctx.store.password_resets.create(
-        new_reset(ctx, request_id),
-        [ctx.event(events.PASSWORD_RESET_ASKED, events.PasswordResetAsked(
-            request_id=request_id, email=address), subject=request_id)])
+    reset = queued_reset(ctx, request_id)
+    reset.record(events.PASSWORD_RESET_ASKED, events.PasswordResetAsked(
+        request_id=request_id, email=address))
+    await ctx.password_resets.create(reset)
 
 
 async def send_password_reset(ctx: Identity, event_id: str, request_id: str,
@@ -163,21 +161,16 @@ async def send_password_reset(ctx: Identity, event_id: str, request_id: str,
     user = await ctx.users.get(owner) if owner else None
     token = codes.new_token()
 
-    def resolve(doc: dict[str, Any]) -> list[dict[str, Any]]:
-        if doc["status"] != "queued":
-            return []
+    def resolve(reset: PasswordReset) -> None:
+        if reset.status != "queued":
+            return
         if user is None or user.status != "active":
-            doc["status"] = "no_account"
-            return []
-        doc.update(status="open", token_hash=codes.token_hash(token), user_id=user.id,
-                   company_id=user.company_id)
-        return [_user_event(ctx, events.PASSWORD_RESET_REQUESTED, events.PasswordResetRequested(
-            user_id=user.id, company_id=user.company_id, email=user.email,
-            language=user.language, token=token, expires_at=valid_until(doc)))]
-    saved = await ctx.store.password_resets.change({"_id": request_id}, resolve,
-                                                   applied_event=event_id)
-    if saved is not None and saved["status"] == "open":
-        await end_password_resets(ctx, saved["user_id"], before=saved["asked_at"])
+            reset.nothing_sent("no_account")
+            return
+        reset.send_link(user, token=token, token_hash=codes.token_hash(token))
+    saved = await ctx.password_resets.change(request_id, resolve, applied_event=event_id)
+    if saved is not None and saved.status == "open" and saved.user_id:
+        await end_password_resets(ctx, saved.user_id, before=saved.asked_at)
 
 
 async def end_password_resets(ctx: Identity, user_id: str,
@@ -189,23 +182,24 @@ async def end_password_resets(ctx: Identity, user_id: str,
 async def reset_password(ctx: Identity, token: str, new_password: str, repeat: str) -> None:
     """A reset link works once, until it expires, only while it is the newest one and while
     the password was not changed since it was asked for."""
-    reset = await ctx.store.password_resets.get({"token_hash": codes.token_hash(token)})
-    if reset is None or reset["status"] != "open":
+    reset = await ctx.password_resets.by_token_hash(codes.token_hash(token))
+    if reset is None or reset.status != "open":
         raise LinkInvalid("The link is not valid or was used already. Ask for a new one.")
-    if valid_until(reset) <= datetime.now(UTC):
+    if reset.works_until <= datetime.now(UTC):
         raise LinkExpired("The link has expired. Ask for a new one.")
     # Imported here: that module builds on this one's reset links (seed 004).
     from services.identity.handlers import customer_number_access
-    if customer_number_access.opens_account(reset):
-        await customer_number_access.open_holder_account(ctx, reset, new_password, repeat)
+    document = reset.to_document()
+    if customer_number_access.opens_account(document):
+        await customer_number_access.open_holder_account(ctx, document, new_password, repeat)
         return
-    user = await ctx.users.get(reset["user_id"])
-    if user is None or user.password_changed_since(reset["asked_at"]):
+    user = await ctx.users.get(reset.user_id) if reset.user_id else None
+    if user is None or user.password_changed_since(reset.asked_at):
         raise LinkInvalid("The link is not valid. Ask for a new one.")
     policy = await company_policy(ctx, user.company_id)
     await check_new_password(new_password, policy=policy, username=user.username,
                              history=password_history(user), repeat=repeat)
-    if not await ctx.password_resets.use(reset["_id"]):
+    if not await ctx.password_resets.use(reset.id):
         raise LinkInvalid("The link was used already. Ask for a new one.")
     await _set_password(ctx, user, new_password, repeat)
 

@@ -24,20 +24,19 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from services.identity import events
 from services.identity.domain import secrets as codes
 from services.identity.domain.errors import CodeExpired, PasswordRejected, TooManyTries
+from services.identity.domain.password_resets import PasswordReset
 from services.identity.domain.users import User
 from services.identity.handlers import Identity, check_new_password, company_policy
 from services.identity.handlers.account import (
     _set_password,
     end_password_resets,
-    new_reset,
     password_history,
+    queued_reset,
     reset_requests_per_ip,
-    valid_until,
 )
 from services.identity.handlers.sessions import find_user_id_by_login
 from services.identity.handlers.sms_limits import sms_per_company, sms_per_phone
@@ -69,18 +68,17 @@ async def request_reset_code(ctx: Identity, login: str, channel: str, client_ip:
     await ctx.limits.check(reset_requests_per_ip(ctx), client_ip,
                            "Too many password requests came from here. Try again later.")
     reset_id = uuid.uuid4().hex
-    doc = new_reset(ctx, reset_id, kind="code", channel=channel, tries=0)
+    reset = queued_reset(ctx, reset_id, kind="code", channel=channel, tries=0)
     allowed = await ctx.limits.take(Limit("password-reset-codes-per-login",
                                           s.password_reset_emails_per_hour, HOUR),
                                     _login_key(login))
     if not allowed:
         # Still a reset document: a guess at its code gets the same answers as any other.
-        doc["status"] = "refused"
-        await ctx.store.password_resets.create(doc, [])
-        return reset_id
-    await ctx.store.password_resets.create(doc, [ctx.event(
-        events.PASSWORD_RESET_CODE_ASKED, events.PasswordResetCodeAsked(
-            request_id=reset_id, login=login, channel=channel), subject=reset_id)])
+        reset.status = "refused"
+    else:
+        reset.record(events.PASSWORD_RESET_CODE_ASKED, events.PasswordResetCodeAsked(
+            request_id=reset_id, login=login, channel=channel))
+    await ctx.password_resets.create(reset)
     return reset_id
 
 
@@ -99,22 +97,21 @@ def _allowances(ctx: Identity, user: User | None, channel: str) -> list[tuple[Li
     return taken
 
 
-async def _take_once(ctx: Identity, queued: dict[str, Any],
+async def _take_once(ctx: Identity, queued: PasswordReset,
                      allowances: list[tuple[Limit, str]]) -> bool:
     """Take ``allowances`` for the queued reset (all or none), once however often its request
     is delivered: what an interrupted delivery recorded as taking is given back first."""
-    for name, key in queued.get("taking", []):
+    for name, key in queued.taking or []:
         # Every allowance here counts per hour; the name and the window find the counter.
         await ctx.limits.give_back(Limit(name, 0, HOUR), key)
     if not allowances:
         return False
     names = [[limit.name, key] for limit, key in allowances]
 
-    def record(doc: dict[str, Any]) -> list[dict[str, Any]]:
-        if doc["status"] == "queued":
-            doc["taking"] = names
-        return []
-    await ctx.store.password_resets.change({"_id": queued["_id"]}, record)
+    def record(reset: PasswordReset) -> None:
+        if reset.status == "queued":
+            reset.taking = names
+    await ctx.password_resets.change(queued.id, record)
     return await ctx.limits.take_all(allowances) is None
 
 
@@ -122,36 +119,26 @@ async def send_reset_code(ctx: Identity, event_id: str, reset_id: str, login: st
                           channel: str) -> None:
     """The queued request resolved: an active account gets a code (and every older open
     reset of it ends); any other login id gets nothing."""
-    queued = await ctx.store.password_resets.get({"_id": reset_id})
-    if queued is None or queued["status"] != "queued":
+    queued = await ctx.password_resets.get(reset_id)
+    if queued is None or queued.status != "queued":
         return  # resolved already (a redelivery): its allowances stay untouched
     user_id = await find_user_id_by_login(ctx, login)
     user = await ctx.users.get(user_id) if user_id else None
     deliverable = await _take_once(ctx, queued, _allowances(ctx, user, channel))
     code = codes.new_numeric_code(CODE_DIGITS)
 
-    def resolve(doc: dict[str, Any]) -> list[dict[str, Any]]:
-        if doc["status"] != "queued":
-            return []
+    def resolve(reset: PasswordReset) -> None:
+        if reset.status != "queued":
+            return
         # The allowances are spent (or were refused) for good with this write.
-        doc.pop("taking", None)
         if not deliverable or user is None:
-            doc["status"] = "nothing_sent"
-            return []
-        doc.update(status="open", user_id=user.id, company_id=user.company_id,
-                   code_hash=_code_hash(ctx, reset_id, code))
-        return [ctx.event(events.PASSWORD_RESET_CODE_REQUESTED,
-                          events.PasswordResetCodeRequested(
-                              user_id=user.id, company_id=user.company_id,
-                              channel=channel, email=user.email,
-                              phone=user.phone if channel == "sms" else None,
-                              language=user.language, code=code,
-                              expires_at=valid_until(doc)),
-                          subject=user.id, company_id=user.company_id)]
-    saved = await ctx.store.password_resets.change({"_id": reset_id}, resolve,
-                                                   applied_event=event_id)
-    if saved is not None and saved["status"] == "open":
-        await end_password_resets(ctx, saved["user_id"], before=saved["asked_at"])
+            reset.nothing_sent("nothing_sent")
+            return
+        reset.send_code(user, code=code, code_hash=_code_hash(ctx, reset_id, code),
+                        channel=channel)
+    saved = await ctx.password_resets.change(reset_id, resolve, applied_event=event_id)
+    if saved is not None and saved.status == "open" and saved.user_id:
+        await end_password_resets(ctx, saved.user_id, before=saved.asked_at)
 
 
 async def reset_with_code(ctx: Identity, reset_id: str, code: str, new_password: str,
@@ -166,23 +153,23 @@ async def reset_with_code(ctx: Identity, reset_id: str, code: str, new_password:
                                  "message": "no such reset; ask for a code first"}],
                                slug="code-invalid")
         raise TooManyTries(TOO_MANY_TRIES, new_code_request="/v1/password-reset-codes")
-    matches = codes.same_hash(counted.get("code_hash") or "",
+    matches = codes.same_hash(counted.code_hash or "",
                               _code_hash(ctx, reset_id, code.strip()))
     if not matches:
         raise InvalidInput([{"field": "code", "rule": "matches_sent_code",
                              "message": "the code is not correct"}], slug="code-invalid",
-                           tries_left=s.password_reset_code_tries - counted["tries"])
+                           tries_left=s.password_reset_code_tries - counted.tries)
     validity = in_words(timedelta(minutes=s.password_reset_minutes))
-    if counted["status"] != "open":
+    if counted.status != "open":
         raise CodeExpired("This code was used already, or a newer one was sent, or the "
                           "password was changed since. Ask for a new code.")
-    if valid_until(counted) <= datetime.now(UTC):
+    if counted.works_until <= datetime.now(UTC):
         raise CodeExpired(f"The code has expired (a code is valid for {validity}). Ask for "
                           "a new one.")
-    user = await ctx.users.get(counted["user_id"])
+    user = await ctx.users.get(counted.user_id) if counted.user_id else None
     if user is None or user.status != "active":
         raise CodeExpired("This code no longer works. Ask for a new one.")
-    if user.password_changed_since(counted["asked_at"]):
+    if user.password_changed_since(counted.asked_at):
         raise CodeExpired("The password was changed after this code was asked for. Ask for a "
                           "new code.")
     policy = await company_policy(ctx, user.company_id)

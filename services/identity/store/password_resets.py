@@ -4,25 +4,46 @@ single use, and ending a user's older open resets."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pymongo import ReturnDocument
 
+from services.identity.domain.password_resets import PasswordReset
+from services.identity.store.repository import Repository
 from shared.mongo import Aggregates
 
-ResetDocument = dict[str, Any]
 
+class PasswordResets(Repository[PasswordReset]):
+    model = PasswordReset
 
-class PasswordResets:
     def __init__(self, resets: Aggregates) -> None:
+        super().__init__(resets)
         self._resets = resets.collection
 
-    async def count_code_try(self, reset_id: str, max_tries: int) -> ResetDocument | None:
+    def company_of(self, aggregate: PasswordReset) -> str | None:
+        return aggregate.company_id
+
+    async def get(self, reset_id: str) -> PasswordReset | None:
+        return await self.find({"_id": reset_id})
+
+    async def by_token_hash(self, token_hash: str) -> PasswordReset | None:
+        return await self.find({"token_hash": token_hash})
+
+    async def change(self, reset_id: str,
+                     change: Callable[[PasswordReset], Awaitable[None] | None], *,
+                     applied_event: str | None = None) -> PasswordReset | None:
+        """Read, change and save one reset (see ``Repository.change_one``); with
+        ``applied_event``, the redelivery of that event changes nothing."""
+        return await self.change_one({"_id": reset_id}, change, applied_event=applied_event)
+
+    async def count_code_try(self, reset_id: str, max_tries: int) -> PasswordReset | None:
         """Count one try of a reset code with tries left, atomically: the reset counting it,
         or None (unknown, or its tries used)."""
-        return await self._resets.find_one_and_update(
+        doc = await self._resets.find_one_and_update(
             {"_id": reset_id, "kind": "code", "tries": {"$lt": max_tries}},
             {"$inc": {"tries": 1, "version": 1}}, return_document=ReturnDocument.AFTER)
+        return None if doc is None else PasswordReset.from_document(doc)
 
     async def is_code(self, reset_id: str) -> bool:
         return await self._resets.find_one({"_id": reset_id, "kind": "code"}) is not None

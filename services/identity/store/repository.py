@@ -42,7 +42,8 @@ class Repository(Generic[A]):
                                                   self.envelopes(aggregate))
 
     async def change_one(self, query: dict[str, Any],
-                         change: Callable[[A], Awaitable[None] | None]) -> A | None:
+                         change: Callable[[A], Awaitable[None] | None], *,
+                         applied_event: str | None = None) -> A | None:
         """Read, change and save the aggregate ``query`` finds, again when a concurrent write
         won; None when there is none. ``change`` changes it in place, recording the events
         it causes; to refuse the change it raises (nothing is written)."""
@@ -54,5 +55,5 @@ class Repository(Generic[A]):
             doc.clear()
             doc.update(aggregate.to_document())
             return self.envelopes(aggregate)
-        saved = await self._aggregates.change(query, apply)
+        saved = await self._aggregates.change(query, apply, applied_event=applied_event)
         return None if saved is None else self.model.from_document(saved)
