@@ -2,9 +2,10 @@
 counting every MongoDB command its clients send (pymongo's global command monitoring).
 
 On SIGUSR1 the counts so far (and ``_dumps``, how many times they were written) are written
-as JSON to ``$BENCH_COMMANDS_FILE`` (replaced whole), so a benchmark reads round trips per request in a real service process: signal,
-read, run the phase, signal, read, subtract. Counting costs the service some CPU, so
-benchmarks count in a run of their own, never in the one whose CPU they report.
+as JSON to ``$BENCH_COMMANDS_FILE`` (replaced whole), so a benchmark reads round trips per
+request in a real service process: signal, read, run the phase, signal, read, subtract.
+Counting costs the service some CPU, so benchmarks count in a run of their own, never in the
+one whose CPU they report.
 """
 
 from __future__ import annotations

@@ -24,12 +24,14 @@ log level WARNING, as the identity benchmark does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, Self
@@ -107,9 +109,20 @@ class _Arrivals:
 
     def __init__(self) -> None:
         self.at: dict[str, float] = {}
+        self.changed = asyncio.Event()
 
     def arrived(self, address: str) -> None:
         self.at.setdefault(address.lower(), time.perf_counter())
+        self.changed.set()
+
+    async def wait_for(self, due: Iterable[str], seconds: float) -> None:
+        """Until every address in ``due`` arrived, or ``seconds`` passed."""
+        wanted = set(due)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while not wanted <= self.at.keys():
+                    self.changed.clear()
+                    await self.changed.wait()
 
     async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd
         for rcpt in envelope.rcpt_tos:
@@ -147,9 +160,7 @@ async def _steady_registrations(url: str, arrivals: _Arrivals, tag: str, rate: f
             tasks.append(asyncio.create_task(one(address)))
         sent_for = time.perf_counter() - start
         await asyncio.gather(*tasks)
-    deadline = time.perf_counter() + DRAIN_SECONDS
-    while sum(a in arrivals.at for a in due) < n and time.perf_counter() < deadline:
-        await asyncio.sleep(0.1)
+    await arrivals.wait_for(due, DRAIN_SECONDS)
     latencies = [arrivals.at[a] - t for a, t in due.items() if a in arrivals.at]
     return {"requests": n, "rate_per_s": rate, "sent_in_s": round(sent_for, 2),
             "http_errors": failed, "arrived": len(latencies), "lost": n - len(latencies),

@@ -100,7 +100,7 @@ def _run(infra: Infrastructure, procs: list[subprocess.Popen]) -> None:
             "PYTHONUNBUFFERED": "1"}
     base.setdefault("NOTIFICATIONS_MAIL_DIR", str(ROOT / "var" / "mail"))
     base.setdefault("JWKS_URL", f"http://127.0.0.1:{SERVICES[0][1]}/.well-known/jwks.json")
-    for (name, port), colour in zip(SERVICES, COLOURS):
+    for (name, port), colour in zip(SERVICES, COLOURS, strict=False):
         if port_open("127.0.0.1", port):
             sys.exit(f"port {port} for {name} is taken: is `make run` already up?")
         # No signal between starting a service and recording it (it would be orphaned).
