@@ -10,6 +10,14 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, EmailStr, Field
 
 from services.contracts import events
+from services.contracts.domain.commands import (
+    ChangeReference,
+    IssueCustomerNumber,
+    LinkHolderAccount,
+    OpenContractSpace,
+    ProjectUser,
+    PutContract,
+)
 from services.contracts.domain.customer_numbers import Contract
 from services.contracts.handlers import Contracts
 from services.contracts.handlers import customer_numbers as numbers
@@ -73,7 +81,7 @@ class UserStatusChanged(EventData):
 
 async def company_registered(uow: Contracts, event: CloudEvent,
                              data: CompanyRegistered) -> None:
-    await people.open_contract_space(people.OpenContractSpace(
+    await people.open_contract_space(OpenContractSpace(
         data.company_id, data.company_name, event.id), uow)
     if data.admin_user_id and data.admin_email:
         await _project(uow, event, data.admin_user_id, {
@@ -109,13 +117,13 @@ async def user_reactivated(uow: Contracts, event: CloudEvent, data: UserStatusCh
 
 async def _project(uow: Contracts, event: CloudEvent, user_id: str,
                    facts: dict[str, str | bool | list[str] | None]) -> None:
-    await people.project_user(people.ProjectUser(
+    await people.project_user(ProjectUser(
         user_id, facts, event_id=event.id, as_of=event.time.timestamp()), uow)
 
 
 async def number_issued(uow: Contracts, event: CloudEvent,
                         data: events.CustomerNumberIssued) -> None:
-    await numbers.issue_customer_number(numbers.IssueCustomerNumber(
+    await numbers.issue_customer_number(IssueCustomerNumber(
         customer_number=data.customer_number, kind=data.kind, segment=data.segment,
         holder_name=data.holder_name, contact_email=data.contact_email,
         language=data.language, contracts=[_contract(c) for c in data.contracts],
@@ -124,7 +132,7 @@ async def number_issued(uow: Contracts, event: CloudEvent,
 
 async def number_changed(uow: Contracts, event: CloudEvent,
                          data: events.CustomerNumberChanged) -> None:
-    await numbers.change_reference(numbers.ChangeReference(
+    await numbers.change_reference(ChangeReference(
         customer_number=data.customer_number, holder_name=data.holder_name,
         contact_email=data.contact_email, language=data.language, event_id=event.id,
         as_of=event.time.timestamp()), uow)
@@ -132,7 +140,7 @@ async def number_changed(uow: Contracts, event: CloudEvent,
 
 async def number_claimed(uow: Contracts, event: CloudEvent,
                          data: CustomerNumberClaimed) -> None:
-    await numbers.link_holder_account(numbers.LinkHolderAccount(
+    await numbers.link_holder_account(LinkHolderAccount(
         company_id=data.company_id, user_id=data.user_id,
         customer_number=data.customer_number, event_id=event.id), uow)
 
@@ -143,14 +151,14 @@ def _contract(c: events.CrmContract) -> Contract:
 
 
 async def contract_put(uow: Contracts, event: CloudEvent, data: events.ContractEvent) -> None:
-    await numbers.put_contract(numbers.PutContract(
+    await numbers.put_contract(PutContract(
         data.customer_number, _contract(data.contract), terminated=False,
         event_id=event.id), uow)
 
 
 async def contract_terminated(uow: Contracts, event: CloudEvent,
                               data: events.ContractEvent) -> None:
-    await numbers.put_contract(numbers.PutContract(
+    await numbers.put_contract(PutContract(
         data.customer_number, _contract(data.contract), terminated=True,
         event_id=event.id), uow)
 

@@ -1,50 +1,40 @@
 """The message each consumed event asks for (NOT-1): what of the event's data goes into the
 message's values (kept in the delivery log), and what into its secrets (never kept). An event
-that asks for several messages (one per channel) is listed once per message in ``MESSAGES``."""
+that asks for several messages (one per channel) is listed once per message in
+``consumers.MESSAGES``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING
 
-from services.notifications.consumed import (
-    RESET_CODE,
-    ActivationCodeIssued,
-    CustomerNumberAccessRequested,
-    EmailChanged,
-    EmailChangeRequested,
-    InvitationSent,
-    InvoiceRecorded,
-    LoginCodeRequested,
-    OneTimePasswordIssued,
-    PasswordChanged,
-    PasswordResetCodeRequested,
-    PasswordResetRequested,
-    PaymentMethodActivated,
-    PaymentMethodRemoved,
-    PaymentMethodUpdated,
-    PermissionsTransferred,
-    PhoneChanged,
-    PhoneVerificationRequested,
-    RegistrationStarted,
-    TemporaryPasswordIssued,
-    UsernameChanged,
-)
 from services.notifications.domain.commands import Outgoing
 from services.notifications.domain.recipients import mask_email, mask_phone
 from services.notifications.handlers import Notifications
-from shared.events import EventData
 
-D = TypeVar("D", bound=EventData)
-
-
-class Message(NamedTuple, Generic[D]):
-    """An event type, the data it carries, and the message it asks for (None: none)."""
-
-    event_type: str
-    model: type[D]
-    compose: Callable[[Notifications, D], Outgoing | None]
+if TYPE_CHECKING:  # the models live with the table in consumers, which imports this module
+    from services.notifications.consumers import (
+        ActivationCodeIssued,
+        CustomerNumberAccessRequested,
+        EmailChanged,
+        EmailChangeRequested,
+        InvitationSent,
+        InvoiceRecorded,
+        LoginCodeRequested,
+        OneTimePasswordIssued,
+        PasswordChanged,
+        PasswordResetCodeRequested,
+        PasswordResetRequested,
+        PaymentMethodActivated,
+        PaymentMethodRemoved,
+        PaymentMethodUpdated,
+        PermissionsTransferred,
+        PhoneChanged,
+        PhoneVerificationRequested,
+        RegistrationStarted,
+        TemporaryPasswordIssued,
+        UsernameChanged,
+    )
 
 
 def _seconds(validity: timedelta | None) -> int:
@@ -213,34 +203,3 @@ def invoice(uow: Notifications, d: InvoiceRecorded) -> Outgoing:
                             "currency": d.currency, "due_date": d.due_date.isoformat(),
                             "payment_method_display": d.payment_method_display},
                     company_id=d.company_id)
-
-
-MESSAGES: list[Message[Any]] = [
-    Message("identity.registration.started.v1", RegistrationStarted, registration),
-    Message("identity.activation_code.issued.v1", ActivationCodeIssued, activation_code),
-    Message("identity.invitation.sent.v1", InvitationSent, invitation),
-    Message("identity.temporary_password.issued.v1", TemporaryPasswordIssued,
-            temporary_password),
-    Message("identity.login_code.requested.v1", LoginCodeRequested, login_code),
-    Message("identity.password_reset.requested.v1", PasswordResetRequested, password_reset),
-    Message(RESET_CODE, PasswordResetCodeRequested, password_reset_code),
-    Message(RESET_CODE, PasswordResetCodeRequested, password_reset_code_sms),
-    Message("identity.password.changed.v1", PasswordChanged, password_changed),
-    Message("identity.email_change.requested.v1", EmailChangeRequested, email_change),
-    Message("identity.email.changed.v1", EmailChanged, email_changed),
-    Message("identity.username.changed.v1", UsernameChanged, username_changed),
-    Message("identity.phone_verification.requested.v1", PhoneVerificationRequested,
-            phone_verification),
-    Message("identity.phone.changed.v1", PhoneChanged, phone_changed),
-    Message("identity.phone.changed.v1", PhoneChanged, phone_changed_sms),
-    Message("contracts.one_time_password.issued.v1", OneTimePasswordIssued,
-            customer_number_password),
-    Message("contracts.permissions.transferred.v1", PermissionsTransferred,
-            permissions_transferred),
-    Message("billing.payment_method.activated.v1", PaymentMethodActivated, payment_method),
-    Message("billing.payment_method.removed.v1", PaymentMethodRemoved, payment_method_removed),
-    Message("billing.payment_method.updated.v1", PaymentMethodUpdated, payment_method_updated),
-    Message("billing.invoice.recorded.v1", InvoiceRecorded, invoice),
-    Message("identity.customer_number_access.requested.v1", CustomerNumberAccessRequested,
-            customer_number_access),
-]

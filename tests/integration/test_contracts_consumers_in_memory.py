@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import pytest
 
 from services.contracts import consumers, events
+from services.contracts.domain.commands import LinkCustomerNumber
 from services.contracts.handlers import Contracts, LinkAttempts, PasswordPolicy
-from services.contracts.handlers.links import LinkCustomerNumber, link_customer_number
+from services.contracts.handlers.links import link_customer_number
 from services.contracts.store import ContractsStore
 from shared.bus import InMemoryBus
 from shared.events import make_event

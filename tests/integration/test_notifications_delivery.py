@@ -14,13 +14,13 @@ import pytest
 
 from scripts import catalogue
 from services.notifications.app import build
-from services.notifications.consumed import RESET_CODE
+from services.notifications.consumers import MESSAGES, RESET_CODE
 from services.notifications.domain.commands import Deliver, Outgoing
 from services.notifications.domain.delivery import delivery_id_for
 from services.notifications.domain.kinds import KINDS
 from services.notifications.domain.recipients import recipient_key
 from services.notifications.handlers import Notifications, create_delivery
-from services.notifications.outgoing import MESSAGES, password_reset_code, password_reset_code_sms
+from services.notifications.outgoing import password_reset_code, password_reset_code_sms
 from services.notifications.settings import NotificationsSettings
 from shared.app_keys import DB, unit
 from tests.support.gateways import SmsGateway, SmtpServer

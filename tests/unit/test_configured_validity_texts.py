@@ -16,7 +16,7 @@ from services.contracts.settings import ContractsSettings
 from services.identity.domain import users as rules
 from services.identity.domain.errors import ActivationCodeExpired
 from services.identity.settings import IdentitySettings
-from services.notifications.consumed import ActivationCodeIssued, OneTimePasswordIssued
+from services.notifications.consumers import ActivationCodeIssued, OneTimePasswordIssued
 from services.notifications.handlers import Notifications
 from services.notifications.messages import render
 from services.notifications.outgoing import activation_code, customer_number_password

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pytest
 
 from scripts import catalogue
+from services.notifications.consumers import MESSAGES
 from services.notifications.domain.formatting import format_money
 from services.notifications.domain.kinds import KINDS
 from services.notifications.handlers import Notifications
 from services.notifications.messages import LANGUAGES, choose_language, kinds, render
-from services.notifications.outgoing import MESSAGES
 from services.notifications.sending import render_values
 from services.notifications.settings import NotificationsSettings
 

@@ -13,44 +13,17 @@ an entry "removed" whose contact still exists (stopped in between) is not shown.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
 
 from pymongo.errors import DuplicateKeyError
 
+from services.contracts.domain.commands import AddContact, ChangeContact, WithdrawContact
 from services.contracts.domain.contacts import (
     AuthorisedContact,
-    FieldValue,
     check_names_contacts,
     exists,
     not_found,
 )
-from services.contracts.handlers.unit import Contracts
-
-
-@dataclass(frozen=True)
-class AddContact:
-    company_id: str
-    user_id: str
-    customer_number: str
-    fields: Mapping[str, FieldValue]
-
-
-@dataclass(frozen=True)
-class ChangeContact:
-    company_id: str
-    user_id: str
-    customer_number: str
-    contact_id: str
-    changes: Mapping[str, FieldValue]
-
-
-@dataclass(frozen=True)
-class WithdrawContact:
-    company_id: str
-    user_id: str
-    customer_number: str
-    contact_id: str
+from services.contracts.handlers import Contracts
 
 
 async def _check_holder(uow: Contracts, company_id: str, number: str) -> None:

@@ -4,63 +4,21 @@ opened for a holder who logs in with the customer number linked as contract hold
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from services.contracts.domain import errors
 from services.contracts.domain import one_time_passwords as otp
-from services.contracts.domain.customer_numbers import Contract, CustomerNumber
-from services.contracts.handlers.unit import Contracts
+from services.contracts.domain.commands import (
+    ChangeReference,
+    IssueCustomerNumber,
+    LinkHolderAccount,
+    PutContract,
+    ReissuePassword,
+)
+from services.contracts.domain.customer_numbers import CustomerNumber
+from services.contracts.handlers import Contracts
 from shared.errors import PermanentEventError
 from shared.logging import get_logger
 
 log = get_logger("contracts.holder_accounts")
-
-
-@dataclass(frozen=True)
-class IssueCustomerNumber:
-    customer_number: str
-    kind: str
-    segment: str
-    holder_name: str
-    contact_email: str
-    language: str | None
-    contracts: list[Contract]
-    event_id: str
-
-
-@dataclass(frozen=True)
-class PutContract:
-    """A contract added, changed or (``terminated``) terminated by the CRM."""
-
-    customer_number: str
-    contract: Contract
-    terminated: bool
-    event_id: str
-
-
-@dataclass(frozen=True)
-class ChangeReference:
-    """The CRM changed a number's holder name, reference email address or language."""
-
-    customer_number: str
-    holder_name: str | None
-    contact_email: str | None
-    language: str | None
-    event_id: str
-    as_of: float
-
-
-@dataclass(frozen=True)
-class LinkHolderAccount:
-    company_id: str
-    user_id: str
-    customer_number: str
-    event_id: str
-
-
-@dataclass(frozen=True)
-class ReissuePassword:
-    customer_number: str
 
 
 def _not_known_yet(number: str) -> LookupError:

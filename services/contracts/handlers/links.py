@@ -18,12 +18,11 @@ Wrong passwords are counted three ways:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from services.contracts.domain import errors
 from services.contracts.domain import one_time_passwords as otp
+from services.contracts.domain.commands import LinkCustomerNumber, UnlinkCustomerNumber
 from services.contracts.domain.customer_numbers import USER, CustomerNumber
-from services.contracts.handlers.unit import Contracts
+from services.contracts.handlers import Contracts
 from shared.logging import get_logger
 
 log = get_logger("contracts.linking")
@@ -31,23 +30,6 @@ log = get_logger("contracts.linking")
 # Compared against when the number has no password (unknown, or none issued): the same HMAC
 # is computed on every path, so the time taken does not tell a known number either.
 _NO_PASSWORD = "0" * 64
-
-
-@dataclass(frozen=True)
-class LinkCustomerNumber:
-    company_id: str
-    user_id: str
-    customer_number: str
-    password: str
-    link_type: str
-    contract_id: str | None = None
-    access_number: str | None = None
-
-
-@dataclass(frozen=True)
-class UnlinkCustomerNumber:
-    company_id: str
-    customer_number: str
 
 
 async def link_customer_number(cmd: LinkCustomerNumber, uow: Contracts) -> CustomerNumber:

@@ -4,14 +4,17 @@ master administrator (CON-5) and contracts assigned to a sub-administrator (CON-
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-
 from services.contracts.domain import errors
+from services.contracts.domain.commands import (
+    AssignContracts,
+    FindAdministrator,
+    OpenContractSpace,
+    ProjectUser,
+    SaveTransfers,
+)
 from services.contracts.domain.companies import (
     ContractSpace,
     ProjectedUser,
-    UserFact,
     check_sub_administrator,
 )
 from services.contracts.domain.permissions import (
@@ -21,50 +24,8 @@ from services.contracts.domain.permissions import (
     transferable,
 )
 from services.contracts.domain.rights import COMMERCIAL_CONTACT, ordered
-from services.contracts.handlers.unit import Contracts
+from services.contracts.handlers import Contracts
 from shared.auth import COMPANY_ADMIN, SUB_ADMIN
-
-
-@dataclass(frozen=True)
-class OpenContractSpace:
-    company_id: str
-    company_name: str
-    event_id: str
-
-
-@dataclass(frozen=True)
-class ProjectUser:
-    """What an identity event tells about a user (a fact ``None``: not told)."""
-
-    user_id: str
-    facts: Mapping[str, UserFact]
-    event_id: str
-    as_of: float = 0.0
-
-
-@dataclass(frozen=True)
-class FindAdministrator:
-    """Another company's master administrator, by email and a number their company linked."""
-
-    company_id: str
-    email: str
-    customer_number: str
-    kind: str
-
-
-@dataclass(frozen=True)
-class SaveTransfers:
-    administrator: FindAdministrator
-    contract_ids: list[str]
-
-
-@dataclass(frozen=True)
-class AssignContracts:
-    """Contracts (each with rights, or None: every right held but commercial contact)."""
-
-    company_id: str
-    user_id: str
-    contracts: list[tuple[str, list[str] | None]]
 
 
 async def open_contract_space(cmd: OpenContractSpace, uow: Contracts) -> bool:

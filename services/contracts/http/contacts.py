@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.contracts import views
+from services.contracts.domain.commands import AddContact, ChangeContact, WithdrawContact
 from services.contracts.handlers import contacts
 from services.contracts.http.access import ADMINS, SUPPORT, company, customer_number
 from services.contracts.http.access import contracts as unit
@@ -51,7 +52,7 @@ async def add_contact(request: web.Request, body: ContactIn, principal: Principa
     until a day. Master administrators of the company linked as contract holder only (404
     `link-not-found` otherwise). 409 `authorised-contact-exists` when the email address is
     already a contact of the number. The addition is kept in the history."""
-    added = await contacts.add_contact(contacts.AddContact(
+    added = await contacts.add_contact(AddContact(
         company_id=company(principal), user_id=principal.subject,
         customer_number=customer_number(request), fields=body.model_dump(mode="json")),
         unit(request))
@@ -102,7 +103,7 @@ async def change_contact(request: web.Request, body: ContactChanges,
     if not changes:
         raise InvalidInput([{"field": "body", "rule": "min_properties",
                              "message": "Send at least one field to change."}])
-    changed = await contacts.change_contact(contacts.ChangeContact(
+    changed = await contacts.change_contact(ChangeContact(
         company_id=company(principal), user_id=principal.subject,
         customer_number=customer_number(request), contact_id=_contact_id(request),
         changes=changes), unit(request))
@@ -117,7 +118,7 @@ async def delete_contact(request: web.Request, principal: Principal) -> None:
     Ends a contact's authorisation at once; the withdrawal is kept in the history. Master
     administrators of the company linked as contract holder only. 404
     `authorised-contact-not-found`."""
-    await contacts.withdraw_contact(contacts.WithdrawContact(
+    await contacts.withdraw_contact(WithdrawContact(
         company_id=company(principal), user_id=principal.subject,
         customer_number=customer_number(request), contact_id=_contact_id(request)),
         unit(request))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.contracts import views
+from services.contracts.domain.commands import LinkCustomerNumber, UnlinkCustomerNumber
 from services.contracts.handlers import links
 from services.contracts.http.access import (
     ADMINS,
@@ -63,7 +64,7 @@ async def link_customer_number(request: web.Request, body: LinkRequest,
     `one-time-password-used`, `customer-number-linked-elsewhere`, `already-linked`,
     `private-customer-number`, `mixed-customer-number`, `contract-terminated`; 404
     `unknown-contract` for a user link's contract."""
-    saved = await links.link_customer_number(links.LinkCustomerNumber(
+    saved = await links.link_customer_number(LinkCustomerNumber(
         company_id=company(principal), user_id=principal.subject,
         customer_number=body.customer_number, password=body.one_time_password,
         link_type=body.link_type, contract_id=body.contract_id,
@@ -89,7 +90,7 @@ async def delete_link(request: web.Request, principal: Principal) -> None:
     Deletes your company's link to a customer number (for example a stale link or a user
     link); the rights it gave end with it. Master administrators only. 404 `link-not-found`
     when your company has no link to the number."""
-    await links.unlink_customer_number(links.UnlinkCustomerNumber(
+    await links.unlink_customer_number(UnlinkCustomerNumber(
         company_id=company(principal), customer_number=customer_number(request)),
         contracts(request))
 

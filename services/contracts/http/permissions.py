@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.contracts import views
+from services.contracts.domain.commands import AssignContracts, FindAdministrator, SaveTransfers
 from services.contracts.handlers import permissions
 from services.contracts.http.access import ADMINS, company, contracts
 from services.contracts.http.models import (
@@ -22,8 +23,8 @@ from shared.http import Routes
 routes = Routes()
 
 
-def _search(body: AdministratorSearch, principal: Principal) -> permissions.FindAdministrator:
-    return permissions.FindAdministrator(company_id=company(principal), email=body.email,
+def _search(body: AdministratorSearch, principal: Principal) -> FindAdministrator:
+    return FindAdministrator(company_id=company(principal), email=body.email,
                                          customer_number=body.customer_number, kind=body.kind)
 
 
@@ -58,7 +59,7 @@ async def save_transfers(request: web.Request, body: TransferSave,
     revoked. Master administrators only. 422 `contracts-not-transferable` for contracts
     your company does not hold as active landline contract holder."""
     uow = contracts(request)
-    target = await permissions.save_transfers(permissions.SaveTransfers(
+    target = await permissions.save_transfers(SaveTransfers(
         _search(body, principal), list(body.contract_ids)), uow)
     return await views.transfer_options(uow.store, company_id=company(principal),
                                         target=target)
@@ -89,7 +90,7 @@ async def put_assignment(request: web.Request, body: Assignment,
     omitted rights mean every right your company holds on the contract except commercial
     contact. Master administrators only. 422 `contracts-not-assignable` for contracts or
     rights your company does not hold; 404 `sub-administrator-not-found`."""
-    assigned = await permissions.assign_contracts(permissions.AssignContracts(
+    assigned = await permissions.assign_contracts(AssignContracts(
         company_id=company(principal), user_id=request.match_info["user_id"],
         contracts=[(c.contract_id, list(c.rights) if c.rights else None)
                    for c in body.contracts]), contracts(request))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.contracts import views
+from services.contracts.domain.commands import ReissuePassword
 from services.contracts.handlers import customer_numbers
 from services.contracts.http.access import SUPPORT, contracts, customer_number
 from services.contracts.http.models import CustomerNumberPath, PasswordIssued
@@ -27,5 +28,5 @@ async def reissue_password(request: web.Request, principal: Principal) -> Passwo
     `unknown-customer-number`; 409 `one-time-password-still-valid` while the current one can
     still be used."""
     saved = await customer_numbers.reissue_password(
-        customer_numbers.ReissuePassword(customer_number(request)), contracts(request))
+        ReissuePassword(customer_number(request)), contracts(request))
     return views.password_issued(saved)
