@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, StringConstraints
 
 from services.identity.domain.aggregate import Aggregate
 from services.identity.domain.errors import LinkExpired, RegistrationAlreadyCompleted
@@ -32,41 +32,8 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Phone = Annotated[str, AfterValidator(e164)]
 
 
-# Examples the API document shows (valid for the fields' rules).
+# An example password the API document shows (valid for the password rules).
 EXAMPLE_PASSWORD = "Nordwind!2024Kiefer"
-EXAMPLE_TOKEN = "Qm9ZQ2p3dU1LTl9vc3dmX0J0bWN4Q0lKd3VqX2dGZWE"
-
-
-class StartRegistration(BaseModel):
-    """The address a new company administrator registers with."""
-
-    email: EmailStr = Field(description="Where the verification link goes; it becomes the "
-                                        "administrator's login id",
-                            examples=["anna.schmidt@muster-gmbh.de"])
-    language: Language = Field("en", description="Language of the emails and of the account",
-                               examples=["de"])
-
-
-class CompleteRegistration(BaseModel):
-    """The registration form, sent with the token from the verification link."""
-
-    token: str = Field(min_length=20, max_length=200,
-                       description="The token from the verification link",
-                       examples=[EXAMPLE_TOKEN])
-    first_name: Name = Field(description="The administrator's first name",
-                             examples=["Anna"])
-    surname: Name = Field(description="The administrator's surname", examples=["Schmidt"])
-    company_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2,
-                                                   max_length=200)] = Field(
-        description="The company's name; its login domain is proposed from it",
-        examples=["Muster GmbH"])
-    phone: Phone = Field(description="The administrator's mobile number for SMS codes: "
-                                     "E.164, or a national number read as Hungarian",
-                         examples=["+4915112345678"])
-    password: str = Field(min_length=1, max_length=200,
-                          description="The new password; it must meet the platform's "
-                                      "password policy (each broken rule is named in the 422)",
-                          examples=[EXAMPLE_PASSWORD])
 
 
 def normalise_email(email: str) -> str:

@@ -59,3 +59,50 @@ class LoginAttempt(Aggregate):
     @property
     def is_decoy(self) -> bool:
         return self.user_id is None
+
+
+LoginStatus = Literal["authenticated", "code_required", "account_choice_required"]
+
+
+class AccountOption(BaseModel):
+    """One account a proven mobile number may log in to (ID-6)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str
+    company_id: str
+    company_name: str
+    name: str
+
+
+class LoginAnswer(BaseModel):
+    """What a login step answers: tokens (``authenticated``), or the next step: an SMS code
+    (``code_required``) or a choice of account (``account_choice_required``). Every step that
+    logs someone in answers it: login, code, refresh, activation, registration, invitation
+    acceptance."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: LoginStatus
+    access_token: str | None = None
+    token_type: str | None = None
+    expires_in: int | None = None
+    refresh_token: str | None = None
+    password_change_required: bool = False
+    second_factor: Literal["sms"] | None = None
+    login_attempt_id: str | None = None
+    phone_hint: str | None = None
+    code_expires_in: int | None = None
+    resend_after_seconds: int | None = None
+    accounts: list[AccountOption] | None = None
+
+
+class NewAccountLoggedIn(BaseModel):
+    """An account just made (registration, invitation acceptance) and its first login."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    company_id: str
+    username: str | None = None
+    login: LoginAnswer

@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 from services.identity.domain import secrets as codes
 from services.identity.domain import users as rules
+from services.identity.domain.commands import Activate, RequestActivationCode
 from services.identity.domain.errors import TooManyTries, UserStatusConflict
 from services.identity.domain.registration import normalise_email
+from services.identity.domain.sessions import LoginAnswer
 from services.identity.domain.users import User
 from services.identity.handlers import (
     Identity,
@@ -65,24 +66,24 @@ async def _pending_user(ctx: Identity, email: str) -> User | None:
     return user
 
 
-async def activate(ctx: Identity, email: str, code: str, username: str, password: str,
-                   client_ip: str) -> dict[str, Any]:
+async def activate(cmd: Activate, identity: Identity) -> LoginAnswer:
     """Check the code (a few tries per code, a few per client IP and hour), then the username
     and password; the account is active and the person logged in. The per-IP 429 comes before
     anything is looked up, so it says nothing about the address."""
-    s = ctx.settings
-    await ctx.limits.check(Limit("activations-per-ip", s.activations_per_ip_per_hour, HOUR),
-                           client_ip)
-    user = await _pending_user(ctx, email)
+    s = identity.settings
+    email, code, username, password = cmd.email, cmd.code, cmd.username, cmd.password
+    await identity.limits.check(Limit("activations-per-ip", s.activations_per_ip_per_hour, HOUR),
+                           cmd.client_ip)
+    user = await _pending_user(identity, email)
     if user is None:
-        left = await _decoy_try(ctx, email)
+        left = await _decoy_try(identity, email)
         if left is None:
             raise TooManyTries(TOO_MANY_TRIES, new_code_request="/v1/activations/code-requests")
         # The very problem a wrong code for a waiting account gets.
         rules.check_activation_code(None, False, time.time(), left)
         raise AssertionError("a wrong code always raises")
     # Each try is counted before the code is compared, so parallel guesses get no more.
-    counted = await ctx.users.count_activation_try(user, s.activation_code_tries)
+    counted = await identity.users.count_activation_try(user, s.activation_code_tries)
     if counted is None or counted.activation_code_hash is None:
         raise TooManyTries(TOO_MANY_TRIES, new_code_request="/v1/activations/code-requests")
     code_hash = counted.activation_code_hash
@@ -92,11 +93,11 @@ async def activate(ctx: Identity, email: str, code: str, username: str, password
     rules.check_activation_code(counted, matches, time.time(),
                                 s.activation_code_tries - counted.activation_tries)
     # ID-14: name@handle only with the company's own login domain.
-    username = await login_domains.check_username(ctx, user.company_id, username, user.roles)
-    policy = await company_policy(ctx, user.company_id)
+    username = await login_domains.check_username(identity, user.company_id, username, user.roles)
+    policy = await company_policy(identity, user.company_id)
     await check_new_password(password, policy=policy, username=username)
     username_key = f"username:{username.lower()}"
-    await claim_login(ctx, username_key, user.id)
+    await claim_login(identity, username_key, user.id)
     password_hash = await hash_password(password)
 
     def apply(u: User) -> None:
@@ -105,36 +106,38 @@ async def activate(ctx: Identity, email: str, code: str, username: str, password
                                      "was sent; use the newest code or log in.")
         u.activate(username=username, password_hash=password_hash, now=datetime.now(UTC))
     try:
-        saved = await ctx.users.change(user.id, apply)
+        saved = await identity.users.change(user.id, apply)
     except UserStatusConflict:
-        await release_login(ctx, username_key, user.id)
+        await release_login(identity, username_key, user.id)
         raise
     if saved is None:
         raise UserStatusConflict("This account no longer exists.")
     previous = user.username
     if previous and previous.lower() != username.lower():
         # An administrator proposed another username; the person chose this one.
-        await release_login(ctx, f"username:{previous.lower()}", user.id)
-    return await start_session(ctx, saved, ["pwd"])
+        await release_login(identity, f"username:{previous.lower()}", user.id)
+    return await start_session(identity, saved, ["pwd"])
 
 
-async def request_new_code(ctx: Identity, email: str, client_ip: str) -> None:
+async def request_new_code(cmd: RequestActivationCode, identity: Identity) -> None:
     """A new activation code for an account not yet activated. A few per hour per address
     (known or not) and per client IP; above the address's limit, and for other addresses,
     nothing is sent and the answer is the same. An unknown address's decoy tries start
     again, as a waiting account's do with its new code."""
-    s = ctx.settings
-    await ctx.limits.check(Limit("activation-code-requests-per-ip",
-                                 s.activation_code_requests_per_ip_per_hour, HOUR), client_ip)
-    if not await ctx.limits.take(Limit("activation-code-requests",
+    s = identity.settings
+    email = cmd.email
+    await identity.limits.check(Limit("activation-code-requests-per-ip",
+                                 s.activation_code_requests_per_ip_per_hour, HOUR),
+                           cmd.client_ip)
+    if not await identity.limits.take(Limit("activation-code-requests",
                                        s.activation_code_requests_per_hour, HOUR),
                                  _address_key(email)):
         return
-    user = await _pending_user(ctx, email)
+    user = await _pending_user(identity, email)
     if user is None:
-        await ctx.limits.reset(_decoy(ctx), _address_key(email))
+        await identity.limits.reset(_decoy(identity), _address_key(email))
         return
     try:
-        await reissue_activation_code(ctx, user)
+        await reissue_activation_code(identity, user)
     except UserStatusConflict:
         return

@@ -242,5 +242,5 @@ async def accept(ctx: Identity, token: str, form: dict[str, Any]) -> dict[str, A
     await ctx.users.create(user)
     await _changed(ctx, invitation.id, lambda i: i.accept(user_id, datetime.now(UTC)))
     stored = await ctx.users.get(user_id) or user
-    return {"user_id": user_id, "company_id": company_id,
-            **await start_session(ctx, stored, ["pwd"])}
+    session = await start_session(ctx, stored, ["pwd"])
+    return {"user_id": user_id, "company_id": company_id, **session.model_dump()}

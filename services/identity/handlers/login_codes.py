@@ -18,8 +18,14 @@ from typing import Any
 
 from services.identity import events
 from services.identity.domain import secrets as codes
+from services.identity.domain.commands import EnterLoginCode, ResendLoginCode
 from services.identity.domain.errors import CodeExpired, SecondFactorFailed, TooManyTries
-from services.identity.domain.sessions import AttemptPurpose, LoginAttempt
+from services.identity.domain.sessions import (
+    AccountOption,
+    AttemptPurpose,
+    LoginAnswer,
+    LoginAttempt,
+)
 from services.identity.domain.users import User
 from services.identity.handlers import Identity, sms_limits
 from services.identity.handlers.session_tokens import start_session
@@ -68,14 +74,15 @@ def _record_code(attempt: LoginAttempt, user: User, code: str) -> None:
         expires_at=datetime.fromtimestamp(attempt.code_expires, UTC)), subject=user.id)
 
 
-def _code_required(ctx: Identity, attempt_id: str, phone: str) -> dict[str, Any]:
-    return {"status": "code_required", "second_factor": "sms", "login_attempt_id": attempt_id,
-            "phone_hint": _phone_hint(phone), "code_expires_in": ctx.settings.sms_code_seconds,
-            "resend_after_seconds": ctx.settings.sms_resend_cooldown_seconds}
+def _code_required(ctx: Identity, attempt_id: str, phone: str) -> LoginAnswer:
+    return LoginAnswer(status="code_required", second_factor="sms", login_attempt_id=attempt_id,
+                       phone_hint=_phone_hint(phone),
+                       code_expires_in=ctx.settings.sms_code_seconds,
+                       resend_after_seconds=ctx.settings.sms_resend_cooldown_seconds)
 
 
 async def new_attempt(ctx: Identity, phone: str, user: User | None, *, purpose: AttemptPurpose,
-                      amr: list[str], candidates: list[str] | None = None) -> dict[str, Any]:
+                      amr: list[str], candidates: list[str] | None = None) -> LoginAnswer:
     """A stored login attempt waiting for its code, sent to ``user`` at ``phone``; None
     makes a decoy. ``candidates``: the accounts a mobile-number login may end in (``user``
     first)."""
@@ -97,7 +104,7 @@ async def new_attempt(ctx: Identity, phone: str, user: User | None, *, purpose: 
 
 
 async def send_login_code(ctx: Identity, user: User, phone: str, *, purpose: AttemptPurpose,
-                          amr: list[str]) -> dict[str, Any]:
+                          amr: list[str]) -> LoginAnswer:
     """The SMS step after a correct password, to the user's ``phone``: a refusal reveals
     nothing the caller does not know, so both limits answer 429."""
     await sms_limits.take_second_factor(ctx, user, phone)
@@ -119,11 +126,12 @@ async def _deliverable(ctx: Identity, attempt: LoginAttempt,
     return user, await sms_limits.phone_login_deliverable(ctx, user)
 
 
-async def resend_code(ctx: Identity, attempt_id: str, client_ip: str) -> dict[str, Any]:
+async def resend_code(cmd: ResendLoginCode, identity: Identity) -> LoginAnswer:
     """ID-5 "resend": a new code for the same login attempt, after a cool-down. An attempt
     that used its tries stays dead: a resend does not revive it."""
-    s = ctx.settings
-    attempt = await ctx.login_attempts.get(attempt_id, status="pending")
+    attempt_id = cmd.attempt_id
+    s = identity.settings
+    attempt = await identity.login_attempts.get(attempt_id, status="pending")
     if attempt is None:
         raise SecondFactorFailed("Start the login again.")
     if attempt.tries >= s.sms_code_tries:
@@ -131,8 +139,8 @@ async def resend_code(ctx: Identity, attempt_id: str, client_ip: str) -> dict[st
     if attempt.resend_after > time.time():
         raise TooManyRequests("Wait a moment before asking for a new code.",
                               retry_after=math.ceil(attempt.resend_after - time.time()))
-    user, send = await _deliverable(ctx, attempt, client_ip)
-    new = _NewCode(ctx, attempt_id, real=True)
+    user, send = await _deliverable(identity, attempt, cmd.client_ip)
+    new = _NewCode(identity, attempt_id, real=True)
 
     def renew(doc: LoginAttempt) -> None:
         if doc.status != "pending" or doc.resend_after > time.time():
@@ -145,45 +153,46 @@ async def resend_code(ctx: Identity, attempt_id: str, client_ip: str) -> dict[st
             return
         new.give(doc)
         _record_code(doc, user, new.code)
-    await ctx.login_attempts.change(attempt_id, renew)
-    return _code_required(ctx, attempt_id, attempt.phone)
+    await identity.login_attempts.change(attempt_id, renew)
+    return _code_required(identity, attempt_id, attempt.phone)
 
 
-async def verify_code(ctx: Identity, attempt_id: str, code: str) -> dict[str, Any]:
+async def verify_code(cmd: EnterLoginCode, identity: Identity) -> LoginAnswer:
     """The code ends the login it was sent for: at most N tries per attempt (resends
     included), valid a few minutes."""
-    s = ctx.settings
-    counted = await ctx.login_attempts.count_try(attempt_id, s.sms_code_tries)
+    attempt_id = cmd.attempt_id
+    s = identity.settings
+    counted = await identity.login_attempts.count_try(attempt_id, s.sms_code_tries)
     if counted is None:
-        known = await ctx.login_attempts.get(attempt_id)
+        known = await identity.login_attempts.get(attempt_id)
         if known is not None and known.status == "pending":
-            failed(ctx, "sms-code", "too-many-tries")
+            failed(identity, "sms-code", "too-many-tries")
             raise TooManyTries(TOO_MANY_TRIES)
         raise SecondFactorFailed("Start the login again.")
-    given = codes.code_hash(s.code_pepper.get_secret_value(), attempt_id, code)
+    given = codes.code_hash(s.code_pepper.get_secret_value(), attempt_id, cmd.code)
     if not codes.same_hash(counted.code_hash, given):
-        failed(ctx, "sms-code", "wrong-code")
+        failed(identity, "sms-code", "wrong-code")
         raise SecondFactorFailed("The code is not correct.",
                                  tries_left=s.sms_code_tries - counted.tries)
     if counted.code_expires < time.time():
-        failed(ctx, "sms-code", "expired")
+        failed(identity, "sms-code", "expired")
         raise CodeExpired("Ask for a new code.")
     # A number several accounts use: the code proved the phone, now its holder picks one.
     choosing = counted.user_id is not None and len(counted.candidates or []) > 1
-    ended = await ctx.login_attempts.end(attempt_id, choosing=choosing,
+    ended = await identity.login_attempts.end(attempt_id, choosing=choosing,
                                          choose_seconds=s.sms_code_seconds)
     if not ended or counted.user_id is None:
         raise SecondFactorFailed("Start the login again.")
     if choosing:
-        return await account_choice(ctx, counted)
-    user = await ctx.users.get(counted.user_id)
+        return await account_choice(identity, counted)
+    user = await identity.users.get(counted.user_id)
     if user is None or user.status != "active":
         raise SecondFactorFailed("Start the login again.")
     phone = counted.phone if counted.purpose == "phone_login" else None
-    return await start_session(ctx, user, counted.amr, phone=phone)
+    return await start_session(identity, user, counted.amr, phone=phone)
 
 
-async def account_choice(ctx: Identity, attempt: LoginAttempt) -> dict[str, Any]:
+async def account_choice(ctx: Identity, attempt: LoginAttempt) -> LoginAnswer:
     """The accounts a proven phone may log in to (ID-6): company name and the person's
     name."""
     accounts = []
@@ -192,10 +201,11 @@ async def account_choice(ctx: Identity, attempt: LoginAttempt) -> dict[str, Any]
         if user is None or user.status != "active" or user.phone != attempt.phone:
             continue
         company = await ctx.companies.get(user.company_id)
-        accounts.append({"account_id": user.id, "company_id": user.company_id,
-                         "company_name": company.name if company else "",
-                         "name": " ".join(filter(None, [user.first_name, user.surname]))})
+        accounts.append(AccountOption(
+            account_id=user.id, company_id=user.company_id,
+            company_name=company.name if company else "",
+            name=" ".join(filter(None, [user.first_name, user.surname]))))
     if not accounts:
         raise SecondFactorFailed("Start the login again.")
-    return {"status": "account_choice_required", "login_attempt_id": attempt.id,
-            "accounts": accounts}
+    return LoginAnswer(status="account_choice_required", login_attempt_id=attempt.id,
+                       accounts=accounts)

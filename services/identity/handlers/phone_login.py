@@ -9,10 +9,11 @@ and pick one; before that, known and unknown numbers answer alike.
 from __future__ import annotations
 
 import time
-from typing import Any
 
+from services.identity.domain.commands import ChoosePhoneAccount, LogInWithPhone
 from services.identity.domain.errors import SecondFactorFailed
 from services.identity.domain.registration import e164
+from services.identity.domain.sessions import LoginAnswer
 from services.identity.domain.users import User
 from services.identity.handlers import Identity
 from services.identity.handlers.login_codes import new_attempt
@@ -38,7 +39,7 @@ async def _phone_accounts(ctx: Identity, number: str) -> list[User]:
     return [u for u in users if allowed[u.company_id]]
 
 
-async def phone_login(ctx: Identity, phone: str, client_ip: str) -> dict[str, Any]:
+async def phone_login(cmd: LogInWithPhone, identity: Identity) -> LoginAnswer:
     """ID-6: a mobile number (9-digit national or E.164) gets an SMS code. Known or not, the
     client's and the number's hourly limits are counted and the answer is a stored attempt (a
     decoy when no active account uses the number, or its company's phone-login allowance is
@@ -46,28 +47,28 @@ async def phone_login(ctx: Identity, phone: str, client_ip: str) -> dict[str, An
     block the holder's password login (sms_limits). When several accounts (of several
     companies) use the number, the code is sent once and the caller picks the account after
     entering it: nothing about them is told before."""
-    number = e164(phone)
-    await take_phone_login(ctx, number, client_ip)
-    accounts = await _phone_accounts(ctx, number)
-    return await new_attempt(ctx, number, accounts[0] if accounts else None,
+    number = e164(cmd.phone)
+    await take_phone_login(identity, number, cmd.client_ip)
+    accounts = await _phone_accounts(identity, number)
+    return await new_attempt(identity, number, accounts[0] if accounts else None,
                              purpose="phone_login", amr=["sms"],
                              candidates=[u.id for u in accounts])
 
 
-async def choose_phone_account(ctx: Identity, attempt_id: str, account_id: str
-                               ) -> dict[str, Any]:
+async def choose_phone_account(cmd: ChoosePhoneAccount, identity: Identity) -> LoginAnswer:
     """ID-6: after the code of a number several accounts use, log in to the one picked. The
     choice is single use and valid as long as a code is."""
-    attempt = await ctx.login_attempts.get(attempt_id, status="choosing",
+    attempt_id, account_id = cmd.attempt_id, cmd.account_id
+    attempt = await identity.login_attempts.get(attempt_id, status="choosing",
                                            purpose="phone_login")
     if attempt is None or attempt.choose_until < time.time():
         raise SecondFactorFailed("Start the login again.")
     if account_id not in (attempt.candidates or []):
         raise InvalidInput([{"field": "account_id", "rule": "offered_account",
                              "message": "Choose one of the accounts offered after the code."}])
-    user = await ctx.users.get(account_id)
+    user = await identity.users.get(account_id)
     if user is None or user.status != "active" or user.phone != attempt.phone:
         raise SecondFactorFailed("Start the login again.")
-    if not await ctx.login_attempts.chosen(attempt_id, account_id):
+    if not await identity.login_attempts.chosen(attempt_id, account_id):
         raise SecondFactorFailed("Start the login again.")
-    return await start_session(ctx, user, attempt.amr, phone=attempt.phone)
+    return await start_session(identity, user, attempt.amr, phone=attempt.phone)

@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.identity.domain import secrets as codes
+from services.identity.domain.commands import LogOut, RefreshSession
 from services.identity.domain.companies import CompanySettings
 from services.identity.domain.errors import RefreshTokenInvalid
-from services.identity.domain.sessions import RefreshToken
+from services.identity.domain.sessions import LoginAnswer, RefreshToken
 from services.identity.domain.users import User
 from services.identity.handlers import Identity, company_settings
 from services.identity.tokens import access_token
@@ -39,7 +40,7 @@ def _claims(user: User, amr: list[str], phone: str | None,
 
 async def start_session(ctx: Identity, user: User, amr: list[str], *,
                         phone: str | None = None, family_id: str | None = None
-                        ) -> dict[str, Any]:
+                        ) -> LoginAnswer:
     """An access token and a new refresh token (of a new family unless rotating)."""
     # Only a mobile-number session needs the company's settings in its token.
     company = await company_settings(ctx, user.company_id) if phone is not None else None
@@ -53,34 +54,33 @@ async def start_session(ctx: Identity, user: User, amr: list[str], *,
                          audience=ctx.settings.token_audience, subject=user.id,
                          lifetime=ctx.settings.access_token_seconds,
                          **_claims(user, amr, phone, company))
-    return {"status": "authenticated", "access_token": token,
-            "token_type": "Bearer", "expires_in": ctx.settings.access_token_seconds,
-            "refresh_token": refresh,
-            "password_change_required": user.must_change_password}
+    return LoginAnswer(status="authenticated", access_token=token, token_type="Bearer",
+                       expires_in=ctx.settings.access_token_seconds, refresh_token=refresh,
+                       password_change_required=user.must_change_password)
 
 
-async def refresh(ctx: Identity, token: str) -> dict[str, Any]:
+async def refresh(cmd: RefreshSession, identity: Identity) -> LoginAnswer:
     """Rotate a refresh token. Presenting one already rotated revokes its whole family."""
-    h = codes.token_hash(token)
-    rotated = await ctx.refresh_tokens.rotate(h)
+    h = codes.token_hash(cmd.refresh_token)
+    rotated = await identity.refresh_tokens.rotate(h)
     if rotated is None:
-        seen = await ctx.refresh_tokens.get(h)
+        seen = await identity.refresh_tokens.get(h)
         if seen is not None and seen.status == "rotated":
-            await ctx.refresh_tokens.revoke_family(seen.family_id)
+            await identity.refresh_tokens.revoke_family(seen.family_id)
             raise RefreshTokenInvalid("This refresh token was already used; every session "
                                       "of its login was ended. Log in again.",
                                       slug="refresh-token-reused")
         raise RefreshTokenInvalid("Log in again.")
     if rotated.expires < time.time():
         raise RefreshTokenInvalid("The session has expired. Log in again.")
-    user = await ctx.users.get(rotated.user_id)
+    user = await identity.users.get(rotated.user_id)
     # A token issued before the password last changed is refused even if the revocation
     # after that change never ran.
     if (user is None or user.status != "active"
             or user.password_changed_since(rotated.created_at)):
-        await ctx.refresh_tokens.revoke_family(rotated.family_id)
+        await identity.refresh_tokens.revoke_family(rotated.family_id)
         raise RefreshTokenInvalid("Log in again.")
-    return await start_session(ctx, user, rotated.amr, phone=rotated.phone,
+    return await start_session(identity, user, rotated.amr, phone=rotated.phone,
                                family_id=rotated.family_id)
 
 
@@ -88,7 +88,7 @@ async def revoke_user_sessions(ctx: Identity, user_id: str) -> None:
     await ctx.refresh_tokens.revoke_user(user_id)
 
 
-async def log_out(ctx: Identity, token: str) -> None:
-    found = await ctx.refresh_tokens.get(codes.token_hash(token))
+async def log_out(cmd: LogOut, identity: Identity) -> None:
+    found = await identity.refresh_tokens.get(codes.token_hash(cmd.refresh_token))
     if found is not None:
-        await ctx.refresh_tokens.revoke_family(found.family_id)
+        await identity.refresh_tokens.revoke_family(found.family_id)

@@ -9,10 +9,11 @@ and cost the same time.
 from __future__ import annotations
 
 import time
-from typing import Any
 
+from services.identity.domain.commands import LogIn
 from services.identity.domain.errors import LoginFailed
 from services.identity.domain.registration import normalise_email
+from services.identity.domain.sessions import LoginAnswer
 from services.identity.domain.users import User
 from services.identity.handlers import (
     Identity,
@@ -81,22 +82,22 @@ async def unlock(ctx: Identity, user_id: str) -> None:
 
 
 # -- password login ----------------------------------------------------------------------------
-async def password_login(ctx: Identity, login: str, password: str) -> dict[str, Any]:
+async def password_login(cmd: LogIn, identity: Identity) -> LoginAnswer:
     """ID-4: username, email or ``name@company`` and password; then the SMS step (ID-5)
     unless the company switched it off."""
-    user_id = await find_user_id_by_login(ctx, login)
-    user = await reserve_attempt(ctx, user_id) if user_id is not None else None
-    ok = await verify_password(user.password_hash if user else None, password)
+    user_id = await find_user_id_by_login(identity, cmd.login)
+    user = await reserve_attempt(identity, user_id) if user_id is not None else None
+    ok = await verify_password(user.password_hash if user else None, cmd.password)
     if user is None or not ok or user.status != "active":
         if user is not None and not ok:
-            await attempt_failed(ctx, user)
+            await attempt_failed(identity, user)
         # The reason goes to /metrics only; the caller gets the same answer for each.
-        failed(ctx, "password", "unknown-login" if user_id is None else
+        failed(identity, "password", "unknown-login" if user_id is None else
                "locked" if user is None else "wrong-password" if not ok else "inactive")
         raise LoginFailed("Check the login id and the password.")
-    await attempt_succeeded(ctx, user)
-    company = await company_settings(ctx, user.company_id)
+    await attempt_succeeded(identity, user)
+    company = await company_settings(identity, user.company_id)
     if company.sms_login_step and user.phone:
-        return await send_login_code(ctx, user, user.phone, purpose="second_factor",
+        return await send_login_code(identity, user, user.phone, purpose="second_factor",
                                      amr=["pwd", "sms"])
-    return await start_session(ctx, user, ["pwd"])
+    return await start_session(identity, user, ["pwd"])

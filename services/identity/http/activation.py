@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, EmailStr, Field
 
+from services.identity.domain import commands
 from services.identity.domain.registration import EXAMPLE_PASSWORD
 from services.identity.domain.users import Username
 from services.identity.handlers import activation as handlers
@@ -60,9 +61,10 @@ async def activate(request: web.Request, body: Activation) -> Activated:
     address without an account waiting. A few tries per client IP and hour
     (`IDENTITY_ACTIVATIONS_PER_IP_PER_HOUR`, 30; 429 with `Retry-After`)."""
     ctx = identity(request)
-    return Activated(**await handlers.activate(
-        ctx, str(body.email), body.code, body.username, body.password,
-        client_address(request, ctx.settings.trusted_proxy_hops)))
+    answer = await handlers.activate(commands.Activate(
+        str(body.email), body.code, body.username, body.password,
+        client_address(request, ctx.settings.trusted_proxy_hops)), ctx)
+    return Activated(**answer.model_dump())
 
 
 @routes.post("/v1/activations/code-requests", body=CodeRequest, response=Accepted,
@@ -76,8 +78,8 @@ async def request_new_code(request: web.Request, body: CodeRequest) -> Accepted:
     more are dropped silently) and per client IP
     (`IDENTITY_ACTIVATION_CODE_REQUESTS_PER_IP_PER_HOUR`, 30; 429 with `Retry-After`)."""
     ctx = identity(request)
-    await handlers.request_new_code(ctx, str(body.email),
-                                    client_address(request, ctx.settings.trusted_proxy_hops))
+    await handlers.request_new_code(commands.RequestActivationCode(
+        str(body.email), client_address(request, ctx.settings.trusted_proxy_hops)), ctx)
     validity = in_words(ctx.settings.activation_code_validity)
     return Accepted(detail="If an account waiting for activation uses this address, a new "
                            f"activation code is on its way. It is valid for {validity}.")

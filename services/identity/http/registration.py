@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from aiohttp import web
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
-from services.identity.domain.registration import CompleteRegistration, StartRegistration
+from services.identity.domain import commands
+from services.identity.domain.registration import EXAMPLE_PASSWORD, Language, Name, Phone
 from services.identity.handlers import registration as handlers
 from services.identity.http import identity, routes
 from services.identity.http.models import (
@@ -18,6 +20,38 @@ from services.identity.http.models import (
     Session,
 )
 from shared.http import client_address
+
+
+class StartRegistration(BaseModel):
+    """The address a new company administrator registers with."""
+
+    email: EmailStr = Field(description="Where the verification link goes; it becomes the "
+                                        "administrator's login id",
+                            examples=["anna.schmidt@muster-gmbh.de"])
+    language: Language = Field("en", description="Language of the emails and of the account",
+                               examples=["de"])
+
+
+class CompleteRegistration(BaseModel):
+    """The registration form, sent with the token from the verification link."""
+
+    token: str = Field(min_length=20, max_length=200,
+                       description="The token from the verification link",
+                       examples=[EXAMPLE_LINK_TOKEN])
+    first_name: Name = Field(description="The administrator's first name",
+                             examples=["Anna"])
+    surname: Name = Field(description="The administrator's surname", examples=["Schmidt"])
+    company_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2,
+                                                   max_length=200)] = Field(
+        description="The company's name; its login domain is proposed from it",
+        examples=["Muster GmbH"])
+    phone: Phone = Field(description="The administrator's mobile number for SMS codes: "
+                                     "E.164, or a national number read as Hungarian",
+                         examples=["+4915112345678"])
+    password: str = Field(min_length=1, max_length=200,
+                          description="The new password; it must meet the platform's "
+                                      "password policy (each broken rule is named in the 422)",
+                          examples=[EXAMPLE_PASSWORD])
 
 
 class VerifyLink(BaseModel):
@@ -59,8 +93,9 @@ async def start_registration(request: web.Request, body: StartRegistration) -> A
     per client IP (`IDENTITY_REGISTRATIONS_PER_IP_PER_HOUR`, 30); more answer 429 with
     `Retry-After`. The link is valid `IDENTITY_REGISTRATION_LINK_HOURS` (72) hours."""
     ctx = identity(request)
-    await handlers.start_registration(ctx, body,
-                                      client_address(request, ctx.settings.trusted_proxy_hops))
+    await handlers.start_registration(commands.StartRegistration(
+        str(body.email), body.language,
+        client_address(request, ctx.settings.trusted_proxy_hops)), ctx)
     return Accepted(detail="If this address can be registered, a verification email is on "
                            "its way. The link in it is valid for a limited time.")
 
@@ -74,7 +109,8 @@ async def verify_registration_link(request: web.Request, body: VerifyLink) -> Li
     address and until when the link works. 404 `link-invalid` for an unknown token, 410
     `link-expired` for an expired one, 409 `registration-completed` when the registration
     was completed already (log in instead)."""
-    registration = await handlers.verify_registration_link(identity(request), body.token)
+    registration = await handlers.verify_registration_link(
+        commands.CheckRegistrationLink(body.token), identity(request))
     return LinkDetails(email=registration.email, expires_at=registration.expires_at)
 
 
@@ -90,5 +126,9 @@ async def complete_registration(request: web.Request, body: CompleteRegistration
     must meet the platform's password policy (422 `password-policy` names each broken
     rule). 404 `link-invalid`, 410 `link-expired`, 409 `registration-completed` or
     `email-taken`. Sending the same form again after a failure continues where it stopped."""
-    return RegistrationCompleted(
-        **await handlers.complete_registration(identity(request), body))
+    done = await handlers.complete_registration(commands.CompleteRegistration(
+        token=body.token, first_name=body.first_name, surname=body.surname,
+        company_name=body.company_name, phone=body.phone, password=body.password),
+        identity(request))
+    return RegistrationCompleted(company_id=done.company_id, user_id=done.user_id,
+                                 username=done.username, **done.login.model_dump())

@@ -7,6 +7,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from services.identity.domain import commands
 from services.identity.domain.registration import EXAMPLE_PASSWORD, Phone
 from services.identity.handlers import clients as client_handlers
 from services.identity.handlers import login_codes, session_tokens
@@ -135,8 +136,9 @@ async def log_in(request: web.Request, body: PasswordLogin) -> Session:
     `IDENTITY_LOGIN_FAILURES_BEFORE_LOCK` (5) wrong passwords the account is locked for
     `IDENTITY_LOCK_MINUTES` (15). 429 with `Retry-After` when the SMS allowances of the
     user, its phone or its company are used up."""
-    return Session(**await handlers.password_login(identity(request), body.login,
-                                                   body.password))
+    answer = await handlers.password_login(commands.LogIn(body.login, body.password),
+                                           identity(request))
+    return Session(**answer.model_dump())
 
 
 @routes.post("/v1/sessions/code", body=CodeEntry, response=Session, tags=("login",),
@@ -149,8 +151,9 @@ async def enter_code(request: web.Request, body: CodeEntry) -> Session:
     /v1/sessions/phone/account. A wrong code answers 401 `code-invalid` with `tries_left`;
     after `IDENTITY_SMS_CODE_TRIES` (5), 429 `too-many-tries` (start the login again); an
     expired code (`IDENTITY_SMS_CODE_SECONDS`, 300) 410 `code-expired`."""
-    return Session(**await login_codes.verify_code(identity(request), body.login_attempt_id,
-                                                body.code))
+    answer = await login_codes.verify_code(
+        commands.EnterLoginCode(body.login_attempt_id, body.code), identity(request))
+    return Session(**answer.model_dump())
 
 
 class AttemptPath(BaseModel):
@@ -172,9 +175,10 @@ async def resend_code(request: web.Request) -> Session:
     unknown or finished attempt answers 401 `code-invalid`. A mobile-number login's resend
     counts like a new one (per client IP and per number)."""
     ctx = identity(request)
-    return Session(**await login_codes.resend_code(
-        ctx, request.match_info["attempt_id"],
-        client_address(request, ctx.settings.trusted_proxy_hops)))
+    answer = await login_codes.resend_code(commands.ResendLoginCode(
+        request.match_info["attempt_id"],
+        client_address(request, ctx.settings.trusted_proxy_hops)), ctx)
+    return Session(**answer.model_dump())
 
 
 @routes.post("/v1/sessions/phone", body=PhoneLogin, response=Session, tags=("login",),
@@ -188,8 +192,9 @@ async def phone_login(request: web.Request, body: PhoneLogin) -> Session:
     (`IDENTITY_PHONE_LOGINS_PER_IP_PER_HOUR`, 30; 429 with `Retry-After`). The token reaches
     only the number's own functions that the company allows (`phone_login_permissions`)."""
     ctx = identity(request)
-    return Session(**await phone_handlers.phone_login(
-        ctx, body.phone, client_address(request, ctx.settings.trusted_proxy_hops)))
+    answer = await phone_handlers.phone_login(commands.LogInWithPhone(
+        body.phone, client_address(request, ctx.settings.trusted_proxy_hops)), ctx)
+    return Session(**answer.model_dump())
 
 
 @routes.post("/v1/sessions/phone/account", body=PhoneAccountChoice, response=Session,
@@ -200,8 +205,9 @@ async def choose_phone_account(request: web.Request, body: PhoneAccountChoice) -
     Anyone whose mobile-number login answered `account_choice_required`. Logs in to the
     account picked from those offered (single use, valid as long as the code was). 401
     `code-invalid` for an unknown or used attempt; 422 for an account not offered."""
-    return Session(**await phone_handlers.choose_phone_account(
-        identity(request), body.login_attempt_id, body.account_id))
+    answer = await phone_handlers.choose_phone_account(
+        commands.ChoosePhoneAccount(body.login_attempt_id, body.account_id), identity(request))
+    return Session(**answer.model_dump())
 
 
 @routes.post("/v1/sessions/refresh", body=RefreshGrant, response=Session, tags=("login",),
@@ -213,7 +219,9 @@ async def refresh(request: web.Request, body: RefreshGrant) -> Session:
     one next time. Presenting a refresh token already used ends every session of its
     family; 401 `refresh-token-invalid` for a used, expired or revoked token or after a
     password change."""
-    return Session(**await session_tokens.refresh(identity(request), body.refresh_token))
+    answer = await session_tokens.refresh(commands.RefreshSession(body.refresh_token),
+                                          identity(request))
+    return Session(**answer.model_dump())
 
 
 @routes.post("/v1/sessions/logout", body=RefreshGrant, status=204, tags=("login",))
@@ -222,7 +230,7 @@ async def log_out(request: web.Request, body: RefreshGrant) -> None:
 
     Anyone holding a refresh token. The session's refresh tokens stop working (the access
     token runs out within `expires_in`). Answers 204 also for an unknown token."""
-    await session_tokens.log_out(identity(request), body.refresh_token)
+    await session_tokens.log_out(commands.LogOut(body.refresh_token), identity(request))
 
 
 @routes.post("/v1/oauth/token", body=ClientCredentials, response=ClientToken,
@@ -234,5 +242,7 @@ async def client_token(request: web.Request, body: ClientCredentials) -> ClientT
     `IDENTITY_INTERNAL_CLIENTS`: a token by client credentials, for the requested scopes (by
     default all of the client's). 401 `invalid-client` for an unknown client or a wrong
     secret; 403 `invalid-scope` for a scope the client does not have."""
-    return ClientToken(**await client_handlers.client_token(
-        identity(request), body.client_id, body.client_secret, body.scope))
+    issued = await client_handlers.client_token(
+        commands.IssueClientToken(body.client_id, body.client_secret, body.scope),
+        identity(request))
+    return ClientToken(**issued.model_dump())
