@@ -41,7 +41,14 @@ from shared.http.problems import (
     problem_response,
     status_of,
 )
-from shared.http.routes import Route, Routes, add_routes, authenticate, parse_body
+from shared.http.routes import (
+    Route,
+    Routes,
+    add_routes,
+    authenticate,
+    company_of,
+    parse_body,
+)
 from shared.metrics import Metrics
 from shared.openapi import PROBLEM_SCHEMA, Upload, openapi_document
 from shared.protocol import answer_malformed_requests_with_problems
@@ -59,6 +66,7 @@ __all__ = [
     "authenticate",
     "client_address",
     "client_network",
+    "company_of",
     "json_response",
     "new_app",
     "openapi_document",

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from shared.app_keys import ROUTES, VERIFIER
 from shared.auth import Access, Principal, bearer_token
-from shared.errors import UnsupportedMediaType
+from shared.errors import Forbidden, UnsupportedMediaType
 from shared.http.problems import json_response
 from shared.openapi import Upload
 from shared.parsing import check_path, idempotency_key, parse_json, parse_query
@@ -97,6 +97,14 @@ async def authenticate(request: web.Request, access: Access) -> Principal:
         bearer_token(request.headers.get("Authorization")))
     access.check(principal)
     return principal
+
+
+def company_of(principal: Principal) -> str:
+    """The caller's company, for a route whose ``Access`` admits only a company's users (a
+    token of no company is refused rather than read as every company)."""
+    if not principal.company_id:
+        raise Forbidden("The token belongs to no company.")
+    return principal.company_id
 
 
 async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:

@@ -13,8 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, Field
 
 from shared.auth import COMPANY_ADMIN, Access, Principal, TokenVerifier
-from shared.errors import Gone
-from shared.http import Routes, add_readiness_check, add_routes, new_app
+from shared.errors import Forbidden, Gone
+from shared.http import Routes, add_readiness_check, add_routes, company_of, new_app
 from shared.metrics import Metrics
 
 pytestmark = pytest.mark.unit
@@ -417,3 +417,9 @@ async def test_docs_page_loads_swagger_ui_from_this_service(client):
     assert len(await script.read()) > 100_000
     css = await client.get("/docs/static/swagger-ui.css")
     assert css.status == 200
+
+
+def test_company_of_names_the_callers_company_and_refuses_a_token_of_none():
+    assert company_of(Principal(subject="u1", kind="user", company_id="c1")) == "c1"
+    with pytest.raises(Forbidden):
+        company_of(Principal(subject="support", kind="client", company_id=None))

@@ -9,8 +9,7 @@ from aiohttp import web
 
 from services.billing.handlers import Billing
 from shared.app_keys import unit
-from shared.auth import BILLING_ADMIN, COMPANY_ADMIN, Access, Principal
-from shared.errors import Forbidden
+from shared.auth import BILLING_ADMIN, COMPANY_ADMIN, Access
 from shared.http import Routes
 
 routes = Routes()
@@ -24,13 +23,6 @@ COMPANY_USERS = Access()
 
 def billing(request: web.Request) -> Billing:
     return unit(request.app, Billing)
-
-
-def company_of(principal: Principal) -> str:
-    """The caller's company (every billing route's ``Access`` admits only a company's)."""
-    if not principal.company_id:
-        raise Forbidden("The token belongs to no company.")
-    return principal.company_id
 
 
 from services.billing.http import (  # noqa: E402,F401  (each module adds its routes)

@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field
 from services.billing import handlers, views
 from services.billing.commands import Address, BillingDetailsIn, SetBillingDetails
 from services.billing.domain import details as domain
-from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, billing, company_of, routes
+from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, billing, routes
 from services.billing.views import BillingAccount
 from shared.auth import Principal
+from shared.http import company_of
 
 
 class BillingDetails(BaseModel):

@@ -11,9 +11,10 @@ from services.billing import handlers, views
 from services.billing.commands import SetInvoiceReader
 from services.billing.domain import invoices as domain
 from services.billing.domain.account import InvoiceReader as Reader
-from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, billing, company_of, routes
+from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, billing, routes
 from shared.auth import PHONE_INVOICES, Access, Principal
 from shared.errors import InvalidInput
+from shared.http import company_of
 
 # A real next_cursor (it encodes the last invoice's issue time and id).
 CURSOR_EXAMPLE = "WyIyMDI2MTAzMTA4MDAwMDAwMDAwMHxpbnYtMjAyNi0xMC0wMDAwOTgiXQ"

@@ -19,9 +19,10 @@ from services.billing.commands import (
 )
 from services.billing.domain import payment_methods as domain
 from services.billing.domain.account import BillingAccount
-from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, billing, company_of, routes
+from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, billing, routes
 from shared.auth import Principal
 from shared.errors import InvalidInput
+from shared.http import company_of
 from shared.idempotency import idempotent
 from shared.pagination import encode_cursor
 

@@ -24,11 +24,11 @@ from services.billing.http import (
     BILLING_WRITERS,
     COMPANY_USERS,
     billing,
-    company_of,
     routes,
 )
 from services.billing.http.payment_methods import PaymentMethod, method_out
 from shared.auth import Principal
+from shared.http import company_of
 from shared.idempotency import idempotent
 
 

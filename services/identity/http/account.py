@@ -22,7 +22,7 @@ from services.identity.domain.registration import EXAMPLE_PASSWORD, Language, Ph
 from services.identity.domain.users import User
 from services.identity.handlers import account as handlers
 from services.identity.handlers import login_emails
-from services.identity.http import company_of, identity, routes
+from services.identity.http import identity, routes
 from services.identity.http.models import (
     EXAMPLE_COMPANY_ID,
     EXAMPLE_LINK_TOKEN,
@@ -33,6 +33,7 @@ from services.identity.http.models import (
 )
 from shared.auth import Access, Principal
 from shared.errors import NotFound
+from shared.http import company_of
 
 Username = Annotated[str, StringConstraints(min_length=6, max_length=32,
                                             pattern=r"^[A-Za-z0-9._@-]+$")]

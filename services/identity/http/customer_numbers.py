@@ -12,7 +12,7 @@ from services.identity.handlers import customer_number_access, customer_numbers
 from services.identity.http import identity, routes
 from services.identity.http.models import EXAMPLE_USER_ID, Accepted
 from shared.auth import COMPANY_ADMIN, Access, Principal
-from shared.http import client_address
+from shared.http import client_address, company_of
 
 ADMINS = Access.of(roles=(COMPANY_ADMIN,))
 CustomerNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
@@ -84,7 +84,7 @@ async def held_numbers(request: web.Request, principal: Principal) -> HeldNumber
 
     Company administrators only. The numbers the company holds as contract holder and the
     account that logs in with each (by default the user who linked it)."""
-    items = await customer_numbers.held_numbers(identity(request), principal.company_id)
+    items = await customer_numbers.held_numbers(identity(request), company_of(principal))
     return HeldNumbers(customer_numbers=[HeldNumber(**i) for i in items])
 
 
@@ -108,5 +108,5 @@ async def designate_login_user(request: web.Request, body: LoginUser,
     company does not hold the number as contract holder; 422 when the user is not an active
     user of the company."""
     return HeldNumber(**await customer_numbers.designate_login_user(
-        identity(request), company_id=principal.company_id,
+        identity(request), company_id=company_of(principal),
         number=request.match_info["number"], user_id=body.user_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from aiohttp import hdrs, web
+from aiohttp import BodyPartReader, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from services.identity.domain import invitation_files as inv
@@ -31,7 +31,7 @@ from services.identity.http.invitation_models import (
 from services.identity.settings import IdentitySettings
 from shared.auth import COMPANY_ADMIN, Access, Principal
 from shared.errors import Problem, UnsupportedMediaType
-from shared.http import Upload, json_response
+from shared.http import Upload, company_of, json_response
 
 INVITERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("users:invite",))
 READERS = Access.of(roles=(COMPANY_ADMIN,), permissions=("users:invite", "users:read"))
@@ -80,7 +80,7 @@ async def invite(request: web.Request, body: NewInvitation, principal: Principal
     permissions with another role. A company sends a limited number of invitations per
     hour and day (`IDENTITY_INVITATIONS_PER_COMPANY_PER_HOUR`, 100, and `_PER_DAY`, 500;
     429 with `Retry-After`)."""
-    return invitation_view(await handlers.invite(identity(request), principal.company_id,
+    return invitation_view(await handlers.invite(identity(request), company_of(principal),
                                                  principal.subject,
                                                  body.model_dump(mode="json")))
 
@@ -95,7 +95,7 @@ async def list_invitations(request: web.Request, query: InvitationQuery,
     invitations with their status (accepted ones included), filtered by status or import;
     page on with `cursor`."""
     page, cursor = await handlers.list_invitations(
-        identity(request), principal.company_id, status=query.status, job_id=query.job_id,
+        identity(request), company_of(principal), status=query.status, job_id=query.job_id,
         after=query.cursor, limit=query.limit)
     return InvitationPage(items=[invitation_view(i) for i in page], next_cursor=cursor)
 
@@ -108,7 +108,7 @@ async def get_invitation(request: web.Request, principal: Principal) -> Invitati
     Company administrators, and sub-administrators with `users:invite` or `users:read`.
     404 `invitation-not-found` for an invitation not in the caller's company."""
     return invitation_view(await handlers.invitation_in_company(
-        identity(request), principal.company_id, _id(request)))
+        identity(request), company_of(principal), _id(request)))
 
 
 @routes.post("/v1/invitations/{invitation_id}/resend", response=Invitation,
@@ -121,7 +121,7 @@ async def resend(request: web.Request, principal: Principal) -> Invitation:
     the address and the old one stops working; an expired invitation is valid again. 409
     `invitation-accepted`, 410 `invitation-revoked` (invite the address again). Counts in
     the company's invitation allowances (429 with `Retry-After`)."""
-    return invitation_view(await handlers.resend(identity(request), principal.company_id,
+    return invitation_view(await handlers.resend(identity(request), company_of(principal),
                                                  principal.subject, _id(request)))
 
 
@@ -133,7 +133,7 @@ async def revoke(request: web.Request, principal: Principal) -> Invitation:
     Company administrators, and sub-administrators with `users:invite`. The link stops
     working; withdrawing a withdrawn invitation changes nothing. 409 `invitation-accepted`
     for an accepted one (or one being accepted right now)."""
-    return invitation_view(await handlers.revoke(identity(request), principal.company_id,
+    return invitation_view(await handlers.revoke(identity(request), company_of(principal),
                                                  principal.subject, _id(request)))
 
 
@@ -189,7 +189,8 @@ _WRONG_TYPE = ("Upload a CSV or XLSX file: as multipart/form-data (field `file`)
 async def _form_file(request: web.Request, limit: int) -> tuple[bytes, str, str | None]:
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
-        if getattr(part, "name", None) != "file":
+        # A nested multipart (no name of its own) is not the file either.
+        if not isinstance(part, BodyPartReader) or part.name != "file":
             continue
         kind = inv.kind_of(part.headers.get(hdrs.CONTENT_TYPE, ""), part.filename)
         if kind is None:
@@ -235,7 +236,7 @@ async def import_invitations(request: web.Request, principal: Principal) -> web.
     10 000), 503 with `Retry-After` when the service is busy reading other files."""
     ctx = identity(request)
     content, kind, name = await _uploaded_file(request, ctx.settings.invitation_file_max_bytes)
-    job = await imports.create_job(ctx, principal.company_id, principal.subject, content,
+    job = await imports.create_job(ctx, company_of(principal), principal.subject, content,
                                     kind, name)
     return json_response(job_view(job), status=202,
                          headers={"Location": f"/v1/invitation-jobs/{job.id}"})
@@ -249,5 +250,5 @@ async def get_job(request: web.Request, principal: Principal) -> InvitationJob:
     Company administrators, and sub-administrators with `users:invite` or `users:read`. The
     import's progress, and each row that could not be invited, with why. 404
     `invitation-job-not-found` for an import not in the caller's company."""
-    return job_view(await imports.job_in_company(identity(request), principal.company_id,
+    return job_view(await imports.job_in_company(identity(request), company_of(principal),
                                                   request.match_info["job_id"]))

@@ -16,10 +16,11 @@ from services.identity.domain.registration import Language, Name, Phone
 from services.identity.domain.users import Permission, Role, Status, Username
 from services.identity.domain.users import User as StoredUser
 from services.identity.handlers import users as handlers
-from services.identity.http import company_of, identity, routes
+from services.identity.http import identity, routes
 from services.identity.http.models import EXAMPLE_USER_ID, Accepted
 from services.identity.views import users as views
 from shared.auth import COMPANY_ADMIN, Access, Principal
+from shared.http import company_of
 from shared.idempotency import Answer, idempotent
 from shared.pagination import encode_cursor
 from shared.parsing import UniqueList, idempotency_key
