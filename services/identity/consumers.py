@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import EmailStr
 
 from services.identity import events
+from services.identity.domain.commands import SendPasswordReset, SendResetCode
 from services.identity.handlers import (
     Identity,
     account,
@@ -56,12 +57,13 @@ def subscriptions(ctx: Identity | None) -> list[Subscription[Any]]:
         return ctx
 
     async def password_reset_asked(event: CloudEvent, data: events.PasswordResetAsked) -> None:
-        await account.send_password_reset(unit(), event.id, data.request_id, str(data.email))
+        await account.send_password_reset(
+            SendPasswordReset(event.id, data.request_id, str(data.email)), unit())
 
     async def password_reset_code_asked(event: CloudEvent,
                                         data: events.PasswordResetCodeAsked) -> None:
-        await password_reset_codes.send_reset_code(unit(), event.id, data.request_id,
-                                                   data.login, data.channel)
+        await password_reset_codes.send_reset_code(
+            SendResetCode(event.id, data.request_id, data.login, data.channel), unit())
 
     async def login_domain_changed(event: CloudEvent, data: events.LoginDomainChanged) -> None:
         await login_domains.move_usernames(unit(), data.company_id, data.previous_login_domain)

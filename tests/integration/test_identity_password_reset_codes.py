@@ -115,7 +115,7 @@ async def test_seed002_unknown_login_ids_get_the_same_answers_and_no_code(identi
     sent = await tap.wait_for(SENT, user_id=account.user_id)
     if sent["data"]["code"] == "00000000":  # one chance in 10^8
         pytest.skip("the guess was the code")
-    assert guesses[0] == guesses[1] == (422, "/problems/code-invalid", 2, [
+    assert guesses[0] == guesses[1] == (422, "/problems/code-incorrect", 2, [
         {"field": "code", "rule": "matches_sent_code", "message": "the code is not correct"}])
     assert len(tap.of(SENT)) == 1
 

@@ -1,5 +1,7 @@
 """identity's domain errors (each a problem type the API documents)."""
 
+from typing import Any
+
 from shared.errors import (
     BadRequest,
     Conflict,
@@ -44,6 +46,17 @@ class LoginIdTaken(Conflict):
 
 class SecondFactorFailed(Unauthenticated):
     slug, title = "code-invalid", "The code is not correct"
+
+
+class CodeIncorrect(InvalidInput):
+    """A wrong code confirming a phone or completing a password reset (a wrong login code is
+    ``SecondFactorFailed``, 401). Names the field ``code``, or the field given."""
+
+    slug, title = "code-incorrect", "The code is not correct"
+
+    def __init__(self, *, field: str = "code", rule: str = "matches_sent_code",
+                 message: str = "the code is not correct", **kw: Any) -> None:
+        super().__init__([{"field": field, "rule": rule, "message": message}], **kw)
 
 
 class CodeExpired(Gone):

@@ -22,8 +22,18 @@ from typing import Any
 
 from services.identity import events
 from services.identity.domain import secrets as codes
+from services.identity.domain.commands import (
+    ChangeContactDetails,
+    ChangePassword,
+    ChangeUsername,
+    ConfirmPhone,
+    RequestPasswordReset,
+    ResetPassword,
+    SendPasswordReset,
+)
 from services.identity.domain.errors import (
     CodeExpired,
+    CodeIncorrect,
     CurrentPasswordWrong,
     LinkExpired,
     LinkInvalid,
@@ -138,27 +148,26 @@ def valid_until(reset: Mapping[str, Any]) -> datetime:
     return until
 
 
-async def request_password_reset(ctx: Identity, email: str, client_ip: str) -> None:
+async def request_password_reset(cmd: RequestPasswordReset, identity: Identity) -> None:
     """Same answer, and the same work, for known and unknown addresses."""
-    await ctx.limits.check(reset_requests_per_ip(ctx), client_ip,
+    await identity.limits.check(reset_requests_per_ip(identity), cmd.client_ip,
                            "Too many password requests came from here. Try again later.")
-    address = normalise_email(email)
-    limit = Limit(RESET_EMAILS, ctx.settings.password_reset_emails_per_hour, HOUR)
-    if not await ctx.limits.take(limit, address):
+    address = normalise_email(cmd.email)
+    limit = Limit(RESET_EMAILS, identity.settings.password_reset_emails_per_hour, HOUR)
+    if not await identity.limits.take(limit, address):
         return  # silent: the same 202, nothing sent; the refusal is counted in /metrics
     request_id = uuid.uuid4().hex
-    reset = queued_reset(ctx, request_id)
+    reset = queued_reset(identity, request_id)
     reset.record(events.PASSWORD_RESET_ASKED, events.PasswordResetAsked(
         request_id=request_id, email=address))
-    await ctx.password_resets.create(reset)
+    await identity.password_resets.create(reset)
 
 
-async def send_password_reset(ctx: Identity, event_id: str, request_id: str,
-                              email: str) -> None:
+async def send_password_reset(cmd: SendPasswordReset, identity: Identity) -> None:
     """The queued request resolved: an active account gets a link (and every older open
     link of it ends); any other address gets nothing."""
-    owner = await ctx.login_ids.owner(f"email:{normalise_email(email)}")
-    user = await ctx.users.get(owner) if owner else None
+    owner = await identity.login_ids.owner(f"email:{normalise_email(cmd.email)}")
+    user = await identity.users.get(owner) if owner else None
     token = codes.new_token()
 
     def resolve(reset: PasswordReset) -> None:
@@ -168,9 +177,10 @@ async def send_password_reset(ctx: Identity, event_id: str, request_id: str,
             reset.nothing_sent("no_account")
             return
         reset.send_link(user, token=token, token_hash=codes.token_hash(token))
-    saved = await ctx.password_resets.change(request_id, resolve, applied_event=event_id)
+    saved = await identity.password_resets.change(cmd.request_id, resolve,
+                                              applied_event=cmd.event_id)
     if saved is not None and saved.status == "open" and saved.user_id:
-        await end_password_resets(ctx, saved.user_id, before=saved.asked_at)
+        await end_password_resets(identity, saved.user_id, before=saved.asked_at)
 
 
 async def end_password_resets(ctx: Identity, user_id: str,
@@ -179,10 +189,11 @@ async def end_password_resets(ctx: Identity, user_id: str,
     await ctx.password_resets.end_open(user_id, before=before)
 
 
-async def reset_password(ctx: Identity, token: str, new_password: str, repeat: str) -> None:
+async def reset_password(cmd: ResetPassword, identity: Identity) -> None:
     """A reset link works once, until it expires, only while it is the newest one and while
     the password was not changed since it was asked for."""
-    reset = await ctx.password_resets.by_token_hash(codes.token_hash(token))
+    new_password, repeat = cmd.new_password, cmd.new_password_repeat
+    reset = await identity.password_resets.by_token_hash(codes.token_hash(cmd.token))
     if reset is None or reset.status != "open":
         raise LinkInvalid("The link is not valid or was used already. Ask for a new one.")
     if reset.works_until <= datetime.now(UTC):
@@ -191,55 +202,53 @@ async def reset_password(ctx: Identity, token: str, new_password: str, repeat: s
     from services.identity.handlers import customer_number_access
     document = reset.to_document()
     if customer_number_access.opens_account(document):
-        await customer_number_access.open_holder_account(ctx, document, new_password, repeat)
+        await customer_number_access.open_holder_account(identity, document, new_password, repeat)
         return
-    user = await ctx.users.get(reset.user_id) if reset.user_id else None
+    user = await identity.users.get(reset.user_id) if reset.user_id else None
     if user is None or user.password_changed_since(reset.asked_at):
         raise LinkInvalid("The link is not valid. Ask for a new one.")
-    policy = await company_policy(ctx, user.company_id)
+    policy = await company_policy(identity, user.company_id)
     await check_new_password(new_password, policy=policy, username=user.username,
                              history=password_history(user), repeat=repeat)
-    if not await ctx.password_resets.use(reset.id):
+    if not await identity.password_resets.use(reset.id):
         raise LinkInvalid("The link was used already. Ask for a new one.")
-    await _set_password(ctx, user, new_password, repeat)
+    await _set_password(identity, user, new_password, repeat)
 
 
 # -- ID-9 ------------------------------------------------------------------------------------------
-async def change_password(ctx: Identity, user_id: str, company_id: str, current: str,
-                          new_password: str, repeat: str) -> None:
-    user = await _user(ctx, user_id, company_id)
-    await confirm_current_password(ctx, user, current)
-    await _set_password(ctx, user, new_password, repeat)
+async def change_password(cmd: ChangePassword, identity: Identity) -> None:
+    user = await _user(identity, cmd.user_id, cmd.company_id)
+    await confirm_current_password(identity, user, cmd.current_password)
+    await _set_password(identity, user, cmd.new_password, cmd.new_password_repeat)
 
 
-async def change_username(ctx: Identity, user_id: str, company_id: str, username: str,
-                          password: str) -> None:
-    user = await _user(ctx, user_id, company_id)
-    await confirm_current_password(ctx, user, password)
+async def change_username(cmd: ChangeUsername, identity: Identity) -> None:
+    user_id, company_id = cmd.user_id, cmd.company_id
+    user = await _user(identity, user_id, company_id)
+    await confirm_current_password(identity, user, cmd.current_password)
     # ID-14: name@handle only with the company's own login domain.
-    username = await login_domains.check_username(ctx, company_id, username, user.roles)
+    username = await login_domains.check_username(identity, company_id, cmd.username, user.roles)
     new_key = f"username:{username.lower()}"
-    await claim_login(ctx, new_key, user_id)
+    await claim_login(identity, new_key, user_id)
     old = user.username
-    await ctx.users.change(user_id, lambda u: u.change_username(username))
+    await identity.users.change(user_id, lambda u: u.change_username(username))
     if old and old.lower() != username.lower():
-        await release_login(ctx, f"username:{old.lower()}", user_id)
+        await release_login(identity, f"username:{old.lower()}", user_id)
 
 
-async def change_contact_details(ctx: Identity, user_id: str, company_id: str, *,
-                                 phone: str | None = None, language: str | None = None,
-                                 current_password: str | None = None) -> User:
+async def change_contact_details(cmd: ChangeContactDetails, identity: Identity) -> User:
     """Phone and language; first name and surname can not be changed (ID-9). A new phone
     needs the current password and is only proposed: a code goes to it (see confirm_phone)."""
-    user = await _user(ctx, user_id, company_id)
-    if phone is not None and phone != user.phone:
-        await confirm_current_password(ctx, user, current_password)
-        await _propose_phone(ctx, user, phone)
+    user_id, company_id, language = cmd.user_id, cmd.company_id, cmd.language
+    user = await _user(identity, user_id, company_id)
+    if cmd.phone is not None and cmd.phone != user.phone:
+        await confirm_current_password(identity, user, cmd.current_password)
+        await _propose_phone(identity, user, cmd.phone)
     if language is not None:
         def apply(u: User) -> None:
             u.language = language
-        await ctx.users.change(user_id, apply)
-    return await _user(ctx, user_id, company_id)
+        await identity.users.change(user_id, apply)
+    return await _user(identity, user_id, company_id)
 
 
 def _phone_code_hash(ctx: Identity, user_id: str, phone: str, code: str) -> str:
@@ -264,10 +273,11 @@ async def _propose_phone(ctx: Identity, user: User, phone: str) -> None:
         phone, code=code, code_hash=_phone_code_hash(ctx, u.id, phone, code), expires=expires))
 
 
-async def confirm_phone(ctx: Identity, user_id: str, company_id: str, code: str) -> User:
+async def confirm_phone(cmd: ConfirmPhone, identity: Identity) -> User:
     """The code sent to the new phone makes it the login phone: at most N tries, valid a few
     minutes; the old phone and the primary address get a notice."""
-    limit = ctx.settings.phone_verification_tries
+    user_id, company_id = cmd.user_id, cmd.company_id
+    limit = identity.settings.phone_verification_tries
 
     def count(u: User) -> None:
         if u.pending_phone is None:
@@ -278,26 +288,24 @@ async def confirm_phone(ctx: Identity, user_id: str, company_id: str, code: str)
         u.pending_phone.tries += 1
     # The try is counted before the code is compared, in a versioned write: parallel guesses
     # can not get more tries than the limit.
-    counted = await ctx.users.change(user_id, count, company_id=company_id)
+    counted = await identity.users.change(user_id, count, company_id=company_id)
     if counted is None or counted.pending_phone is None:
         raise NotFound("No such user.")
     pending = counted.pending_phone
-    given = _phone_code_hash(ctx, user_id, pending.phone, code)
+    given = _phone_code_hash(identity, user_id, pending.phone, cmd.code)
     if not codes.same_hash(pending.code_hash, given):
-        raise InvalidInput([{"field": "code", "rule": "matches_sent_code",
-                             "message": "the code is not correct"}],
-                           slug="code-invalid", tries_left=limit - pending.tries)
+        raise CodeIncorrect(tries_left=limit - pending.tries)
     if pending.expires < time.time():
         raise CodeExpired("Enter the new number again to get a new code.")
     new = pending.phone
-    await claim_login(ctx, f"phone:{new}", user_id, required=False)
+    await claim_login(identity, f"phone:{new}", user_id, required=False)
     old: list[str | None] = []
 
     def switch(u: User) -> None:
         old.append(u.confirm_phone(pending.code_hash, datetime.now(UTC)))
-    saved = await ctx.users.change(user_id, switch)
+    saved = await identity.users.change(user_id, switch)
     if old and old[-1] and old[-1] != new:
-        await release_login(ctx, f"phone:{old[-1]}", user_id)
+        await release_login(identity, f"phone:{old[-1]}", user_id)
     if saved is None:
         raise NotFound("No such user.")
     return saved

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from services.identity.domain import secrets as codes
+from services.identity.domain.commands import AddEmail, DeleteEmail, MakeEmailPrimary, VerifyEmail
 from services.identity.domain.email_verifications import EmailVerification
 from services.identity.domain.errors import (
     EmailNotFound,
@@ -36,14 +37,14 @@ class TooManyUnverifiedEmails(Conflict):
     slug, title = "too-many-unverified-emails", "Too many addresses wait for verification"
 
 
-async def add_email(ctx: Identity, user_id: str, company_id: str, address: str,
-                    current_password: str) -> None:
+async def add_email(cmd: AddEmail, identity: Identity) -> None:
     """Add an address as secondary and send it a verification link; an address added before
     and not verified yet gets a new link (its old one may have expired)."""
-    s = ctx.settings
-    address = normalise_email(address)
-    user = await _user(ctx, user_id, company_id)
-    await confirm_current_password(ctx, user, current_password)
+    s = identity.settings
+    user_id, company_id = cmd.user_id, cmd.company_id
+    address = normalise_email(cmd.address)
+    user = await _user(identity, user_id, company_id)
+    await confirm_current_password(identity, user, cmd.current_password)
     entry = user.address(address)
     if entry is not None and entry.verified:
         raise InvalidInput([{"field": "email", "rule": "already_added",
@@ -57,10 +58,10 @@ async def add_email(ctx: Identity, user_id: str, company_id: str, address: str,
             unverified=unverified, limit=s.unverified_emails_per_user)
     # The address becomes a login id only once verified: adding someone else's address
     # must not block their registration or invitation.
-    taken = await ctx.login_ids.owner(f"email:{address}")
+    taken = await identity.login_ids.owner(f"email:{address}")
     if taken is not None and taken != user_id:
         raise EmailTaken("Use another address.")
-    await ctx.limits.check_all(
+    await identity.limits.check_all(
         [(Limit(ADDED_PER_USER, s.login_emails_per_user_per_hour, HOUR), user_id),
          (Limit(SENT_PER_ADDRESS, s.verification_emails_per_address_per_hour, HOUR), address)],
         "Too many email addresses were added, or too many verification emails went to this "
@@ -76,31 +77,31 @@ async def add_email(ctx: Identity, user_id: str, company_id: str, address: str,
             raise TooManyUnverifiedEmails("Too many addresses wait for verification.",
                                           limit=s.unverified_emails_per_user)
         u.add_address(address)
-    await ctx.users.change(user_id, apply)
-    await ctx.email_verifications.create(EmailVerification.send(
+    await identity.users.change(user_id, apply)
+    await identity.email_verifications.create(EmailVerification.send(
         token=token, token_hash=codes.token_hash(token), user_id=user_id,
         company_id=company_id, address=address, old_email=user.email,
         language=user.language, expires_at=expires))
 
 
-async def verify_email(ctx: Identity, token: str) -> str:
-    h = codes.token_hash(token)
-    link = await ctx.email_verifications.get(h)
+async def verify_email(cmd: VerifyEmail, identity: Identity) -> str:
+    h = codes.token_hash(cmd.token)
+    link = await identity.email_verifications.get(h)
     if link is None or link.status != "open":
         raise LinkInvalid("The link is not valid or was used already.")
     if link.expires_at <= datetime.now(UTC):
         raise LinkExpired("The link has expired. Add the address again.")
-    await claim_login(ctx, f"email:{link.address}", link.user_id)
-    if not await ctx.email_verifications.use(h):
+    await claim_login(identity, f"email:{link.address}", link.user_id)
+    if not await identity.email_verifications.use(h):
         raise LinkInvalid("The link was used already.")
-    await ctx.users.change(link.user_id, lambda u: u.address_verified(link.address))
+    await identity.users.change(link.user_id, lambda u: u.address_verified(link.address))
     return link.address
 
 
-async def make_primary(ctx: Identity, user_id: str, company_id: str, address: str) -> None:
+async def make_primary(cmd: MakeEmailPrimary, identity: Identity) -> None:
     """A verified address becomes the primary one; the old one gets a notice (ID-10)."""
-    address = normalise_email(address)
-    user = await _user(ctx, user_id, company_id)
+    address = normalise_email(cmd.address)
+    user = await _user(identity, cmd.user_id, cmd.company_id)
     entry = user.address(address)
     if entry is None:
         raise EmailNotFound("This address is not on the account.")
@@ -109,16 +110,17 @@ async def make_primary(ctx: Identity, user_id: str, company_id: str, address: st
                              "message": "verify the address with the link sent to it first"}])
     if entry.primary:
         return
-    await ctx.users.change(user_id, lambda u: u.make_primary(address))
+    await identity.users.change(cmd.user_id, lambda u: u.make_primary(address))
 
 
-async def delete_email(ctx: Identity, user_id: str, company_id: str, address: str) -> None:
-    address = normalise_email(address)
-    user = await _user(ctx, user_id, company_id)
+async def delete_email(cmd: DeleteEmail, identity: Identity) -> None:
+    user_id = cmd.user_id
+    address = normalise_email(cmd.address)
+    user = await _user(identity, user_id, cmd.company_id)
     entry = user.address(address)
     if entry is None:
         raise EmailNotFound("This address is not on the account.")
     if entry.primary:
         raise PrimaryEmailDeletion("Make another address primary first.")
-    await ctx.users.change(user_id, lambda u: u.remove_address(address))
-    await release_login(ctx, f"email:{address}", user_id)
+    await identity.users.change(user_id, lambda u: u.remove_address(address))
+    await release_login(identity, f"email:{address}", user_id)

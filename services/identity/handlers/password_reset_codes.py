@@ -27,7 +27,13 @@ from datetime import UTC, datetime, timedelta
 
 from services.identity import events
 from services.identity.domain import secrets as codes
-from services.identity.domain.errors import CodeExpired, PasswordRejected, TooManyTries
+from services.identity.domain.commands import RequestResetCode, ResetWithCode, SendResetCode
+from services.identity.domain.errors import (
+    CodeExpired,
+    CodeIncorrect,
+    PasswordRejected,
+    TooManyTries,
+)
 from services.identity.domain.password_resets import PasswordReset
 from services.identity.domain.users import User
 from services.identity.handlers import Identity, check_new_password, company_policy
@@ -41,7 +47,6 @@ from services.identity.handlers.account import (
 from services.identity.handlers.sessions import find_user_id_by_login
 from services.identity.handlers.sms_limits import sms_per_company, sms_per_phone
 from shared.durations import in_words
-from shared.errors import InvalidInput
 from shared.ratelimit import HOUR, Limit
 
 # Eight digits: a code is typed from an SMS, and with a few tries per code and a few codes per
@@ -61,15 +66,16 @@ def _code_hash(ctx: Identity, reset_id: str, code: str) -> str:
                            f"password-reset:{reset_id}", code)
 
 
-async def request_reset_code(ctx: Identity, login: str, channel: str, client_ip: str) -> str:
+async def request_reset_code(cmd: RequestResetCode, identity: Identity) -> str:
     """Queue a code for ``login`` by ``channel``; the same answer (a new reset id) for every
     login id. Past the login id's hourly allowance nothing is sent, silently."""
-    s = ctx.settings
-    await ctx.limits.check(reset_requests_per_ip(ctx), client_ip,
+    s = identity.settings
+    login, channel = cmd.login, cmd.channel
+    await identity.limits.check(reset_requests_per_ip(identity), cmd.client_ip,
                            "Too many password requests came from here. Try again later.")
     reset_id = uuid.uuid4().hex
-    reset = queued_reset(ctx, reset_id, kind="code", channel=channel, tries=0)
-    allowed = await ctx.limits.take(Limit("password-reset-codes-per-login",
+    reset = queued_reset(identity, reset_id, kind="code", channel=channel, tries=0)
+    allowed = await identity.limits.take(Limit("password-reset-codes-per-login",
                                           s.password_reset_emails_per_hour, HOUR),
                                     _login_key(login))
     if not allowed:
@@ -78,7 +84,7 @@ async def request_reset_code(ctx: Identity, login: str, channel: str, client_ip:
     else:
         reset.record(events.PASSWORD_RESET_CODE_ASKED, events.PasswordResetCodeAsked(
             request_id=reset_id, login=login, channel=channel))
-    await ctx.password_resets.create(reset)
+    await identity.password_resets.create(reset)
     return reset_id
 
 
@@ -115,16 +121,16 @@ async def _take_once(ctx: Identity, queued: PasswordReset,
     return await ctx.limits.take_all(allowances) is None
 
 
-async def send_reset_code(ctx: Identity, event_id: str, reset_id: str, login: str,
-                          channel: str) -> None:
+async def send_reset_code(cmd: SendResetCode, identity: Identity) -> None:
     """The queued request resolved: an active account gets a code (and every older open
     reset of it ends); any other login id gets nothing."""
-    queued = await ctx.password_resets.get(reset_id)
+    reset_id, login, channel = cmd.reset_id, cmd.login, cmd.channel
+    queued = await identity.password_resets.get(reset_id)
     if queued is None or queued.status != "queued":
         return  # resolved already (a redelivery): its allowances stay untouched
-    user_id = await find_user_id_by_login(ctx, login)
-    user = await ctx.users.get(user_id) if user_id else None
-    deliverable = await _take_once(ctx, queued, _allowances(ctx, user, channel))
+    user_id = await find_user_id_by_login(identity, login)
+    user = await identity.users.get(user_id) if user_id else None
+    deliverable = await _take_once(identity, queued, _allowances(identity, user, channel))
     code = codes.new_numeric_code(CODE_DIGITS)
 
     def resolve(reset: PasswordReset) -> None:
@@ -134,31 +140,28 @@ async def send_reset_code(ctx: Identity, event_id: str, reset_id: str, login: st
         if not deliverable or user is None:
             reset.nothing_sent("nothing_sent")
             return
-        reset.send_code(user, code=code, code_hash=_code_hash(ctx, reset_id, code),
+        reset.send_code(user, code=code, code_hash=_code_hash(identity, reset_id, code),
                         channel=channel)
-    saved = await ctx.password_resets.change(reset_id, resolve, applied_event=event_id)
+    saved = await identity.password_resets.change(reset_id, resolve, applied_event=cmd.event_id)
     if saved is not None and saved.status == "open" and saved.user_id:
-        await end_password_resets(ctx, saved.user_id, before=saved.asked_at)
+        await end_password_resets(identity, saved.user_id, before=saved.asked_at)
 
 
-async def reset_with_code(ctx: Identity, reset_id: str, code: str, new_password: str,
-                          repeat: str) -> None:
+async def reset_with_code(cmd: ResetWithCode, identity: Identity) -> None:
     """The code and the new password twice: the password is set, every session ends, a
     "password changed" email follows. Each try is counted before the code is compared."""
-    s = ctx.settings
-    counted = await ctx.password_resets.count_code_try(reset_id, s.password_reset_code_tries)
+    s = identity.settings
+    reset_id, new_password, repeat = cmd.reset_id, cmd.new_password, cmd.new_password_repeat
+    counted = await identity.password_resets.count_code_try(reset_id, s.password_reset_code_tries)
     if counted is None:
-        if not await ctx.password_resets.is_code(reset_id):
-            raise InvalidInput([{"field": "reset_id", "rule": "unknown",
-                                 "message": "no such reset; ask for a code first"}],
-                               slug="code-invalid")
+        if not await identity.password_resets.is_code(reset_id):
+            raise CodeIncorrect(field="reset_id", rule="unknown",
+                                message="no such reset; ask for a code first")
         raise TooManyTries(TOO_MANY_TRIES, new_code_request="/v1/password-reset-codes")
     matches = codes.same_hash(counted.code_hash or "",
-                              _code_hash(ctx, reset_id, code.strip()))
+                              _code_hash(identity, reset_id, cmd.code.strip()))
     if not matches:
-        raise InvalidInput([{"field": "code", "rule": "matches_sent_code",
-                             "message": "the code is not correct"}], slug="code-invalid",
-                           tries_left=s.password_reset_code_tries - counted.tries)
+        raise CodeIncorrect(tries_left=s.password_reset_code_tries - counted.tries)
     validity = in_words(timedelta(minutes=s.password_reset_minutes))
     if counted.status != "open":
         raise CodeExpired("This code was used already, or a newer one was sent, or the "
@@ -166,20 +169,20 @@ async def reset_with_code(ctx: Identity, reset_id: str, code: str, new_password:
     if counted.works_until <= datetime.now(UTC):
         raise CodeExpired(f"The code has expired (a code is valid for {validity}). Ask for "
                           "a new one.")
-    user = await ctx.users.get(counted.user_id) if counted.user_id else None
+    user = await identity.users.get(counted.user_id) if counted.user_id else None
     if user is None or user.status != "active":
         raise CodeExpired("This code no longer works. Ask for a new one.")
     if user.password_changed_since(counted.asked_at):
         raise CodeExpired("The password was changed after this code was asked for. Ask for a "
                           "new code.")
-    policy = await company_policy(ctx, user.company_id)
+    policy = await company_policy(identity, user.company_id)
     try:
         await check_new_password(new_password, policy=policy, username=user.username,
                                  history=password_history(user), repeat=repeat)
     except PasswordRejected:
         # The code was right: a password the policy refuses costs no try.
-        await ctx.password_resets.give_back_try(reset_id)
+        await identity.password_resets.give_back_try(reset_id)
         raise
-    if not await ctx.password_resets.use(reset_id):
+    if not await identity.password_resets.use(reset_id):
         raise CodeExpired("This code was used already. Ask for a new one.")
-    await _set_password(ctx, user, new_password, repeat)
+    await _set_password(identity, user, new_password, repeat)

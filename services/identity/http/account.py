@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from services.identity.domain import commands
 from services.identity.domain.registration import EXAMPLE_PASSWORD, Language, Phone
 from services.identity.domain.users import User
 from services.identity.handlers import account as handlers
@@ -211,9 +212,9 @@ async def change_password(request: web.Request, body: PasswordChange,
     The current password and the new one twice; the new one must meet the company's
     password policy and differ from the last ones (422 names each broken rule). A wrong
     current password answers 403 `current-password-wrong` and counts as a failed login."""
-    await handlers.change_password(identity(request), principal.subject,
-                                   company_of(principal), body.current_password,
-                                   body.new_password, body.new_password_repeat)
+    await handlers.change_password(commands.ChangePassword(
+        principal.subject, company_of(principal), body.current_password, body.new_password,
+        body.new_password_repeat), identity(request))
 
 
 @routes.put("/v1/me/username", body=UsernameChange, status=204, access=Access(),
@@ -226,8 +227,9 @@ async def change_username(request: web.Request, body: UsernameChange,
     domain>), confirmed with the current password (403 `current-password-wrong`). 409
     `login-id-taken` when another account uses it; 422 for a login domain that is not the
     company's."""
-    await handlers.change_username(identity(request), principal.subject,
-                                   company_of(principal), body.username, body.current_password)
+    await handlers.change_username(commands.ChangeUsername(
+        principal.subject, company_of(principal), body.username, body.current_password),
+        identity(request))
 
 
 @routes.patch("/v1/me/contact-details", body=ContactDetails, response=Me, access=Access(),
@@ -242,9 +244,9 @@ async def change_contact_details(request: web.Request, body: ContactDetails,
     confirmed (POST /v1/me/phone-verification). A few new numbers per user and hour
     (`IDENTITY_PHONE_CHANGES_PER_USER_PER_HOUR`, 3; 429 with `Retry-After`), each code
     counted in the number's and the company's SMS allowances."""
-    user = await handlers.change_contact_details(
-        identity(request), principal.subject, company_of(principal), phone=body.phone,
-        language=body.language, current_password=body.current_password)
+    user = await handlers.change_contact_details(commands.ChangeContactDetails(
+        principal.subject, company_of(principal), phone=body.phone, language=body.language,
+        current_password=body.current_password), identity(request))
     return me_view(user)
 
 
@@ -255,12 +257,12 @@ async def confirm_phone(request: web.Request, body: PhoneCode, principal: Princi
 
     Any logged-in user with a new phone waiting (404 `no-phone-change` otherwise). The code
     sent to the new phone makes it the login phone; the old phone and the primary address
-    get a notice. A wrong code answers 422 `code-invalid` with `tries_left`; after
+    get a notice. A wrong code answers 422 `code-incorrect` with `tries_left`; after
     `IDENTITY_PHONE_VERIFICATION_TRIES` (5), 429 `too-many-tries`; an expired code
     (`IDENTITY_PHONE_VERIFICATION_SECONDS`, 600) 410 `code-expired`: enter the number
     again."""
-    return me_view(await handlers.confirm_phone(identity(request), principal.subject,
-                                                company_of(principal), body.code))
+    return me_view(await handlers.confirm_phone(commands.ConfirmPhone(
+        principal.subject, company_of(principal), body.code), identity(request)))
 
 
 @routes.post("/v1/me/emails", body=EmailAddition, response=Accepted, status=202,
@@ -277,8 +279,9 @@ async def add_email(request: web.Request, body: EmailAddition,
     per user and hour (`IDENTITY_LOGIN_EMAILS_PER_USER_PER_HOUR`, 5) and links per address
     and hour (`IDENTITY_VERIFICATION_EMAILS_PER_ADDRESS_PER_HOUR`, 3): 429 with
     `Retry-After`."""
-    await login_emails.add_email(identity(request), principal.subject,
-                                 company_of(principal), str(body.email), body.current_password)
+    await login_emails.add_email(commands.AddEmail(
+        principal.subject, company_of(principal), str(body.email), body.current_password),
+        identity(request))
     return Accepted(detail="A verification link is on its way to the new address.")
 
 
@@ -291,7 +294,8 @@ async def verify_email(request: web.Request, body: EmailToken) -> NewEmail:
     for an unknown or used link, 410 `link-expired` after
     `IDENTITY_EMAIL_VERIFICATION_HOURS` (24) hours, 409 `email-taken` when another account
     took the address meanwhile."""
-    return NewEmail(email=await login_emails.verify_email(identity(request), body.token))
+    return NewEmail(email=await login_emails.verify_email(commands.VerifyEmail(body.token),
+                                                          identity(request)))
 
 
 class AddressPath(BaseModel):
@@ -310,8 +314,9 @@ async def make_primary(request: web.Request, principal: Principal) -> None:
     Any logged-in user. A verified address of the account becomes the primary one (emails
     go there); the old one gets a notice. 404 `email-not-found` for an address not on the
     account, 422 for one not verified yet."""
-    await login_emails.make_primary(identity(request), principal.subject,
-                                    company_of(principal), request.match_info["address"])
+    await login_emails.make_primary(commands.MakeEmailPrimary(
+        principal.subject, company_of(principal), request.match_info["address"]),
+        identity(request))
 
 
 @routes.delete("/v1/me/emails/{address}", status=204, path_params=AddressPath,
@@ -322,5 +327,6 @@ async def delete_email(request: web.Request, principal: Principal) -> None:
     Any logged-in user. The address no longer logs in. 404 `email-not-found` for an
     address not on the account; 409 `primary-email` for the primary one (make another
     primary first)."""
-    await login_emails.delete_email(identity(request), principal.subject,
-                                    company_of(principal), request.match_info["address"])
+    await login_emails.delete_email(commands.DeleteEmail(
+        principal.subject, company_of(principal), request.match_info["address"]),
+        identity(request))

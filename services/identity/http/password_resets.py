@@ -8,6 +8,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from services.identity.domain import commands
 from services.identity.handlers import account as handlers
 from services.identity.handlers import password_reset_codes as reset_codes
 from services.identity.http import identity, routes
@@ -86,8 +87,8 @@ async def request_password_reset(request: web.Request, body: PasswordReset) -> A
     link is valid `IDENTITY_PASSWORD_RESET_MINUTES` (60) minutes; a newer link or code ends
     it."""
     ctx = identity(request)
-    await handlers.request_password_reset(
-        ctx, str(body.email), client_address(request, ctx.settings.trusted_proxy_hops))
+    await handlers.request_password_reset(commands.RequestPasswordReset(
+        str(body.email), client_address(request, ctx.settings.trusted_proxy_hops)), ctx)
     return Accepted(detail="If an account uses this address, an email with a link to set "
                            "a new password is on its way.")
 
@@ -102,8 +103,8 @@ async def reset_password(request: web.Request, body: NewPassword) -> None:
     `link-invalid` for an unknown or used link, 410 `link-expired`. A customer number's
     link to a holder without an account opens the account (409 when its address or login id
     is taken meanwhile)."""
-    await handlers.reset_password(identity(request), body.token, body.new_password,
-                                  body.new_password_repeat)
+    await handlers.reset_password(commands.ResetPassword(
+        body.token, body.new_password, body.new_password_repeat), identity(request))
 
 
 @routes.post("/v1/password-reset-codes", body=ResetCodeRequest, response=ResetCodeAsked,
@@ -118,8 +119,9 @@ async def request_reset_code(request: web.Request, body: ResetCodeRequest) -> Re
     30; 429 with `Retry-After`), and SMS count in the phone's and the company's SMS
     allowances."""
     ctx = identity(request)
-    reset_id = await reset_codes.request_reset_code(
-        ctx, body.login, body.channel, client_address(request, ctx.settings.trusted_proxy_hops))
+    reset_id = await reset_codes.request_reset_code(commands.RequestResetCode(
+        body.login, body.channel, client_address(request, ctx.settings.trusted_proxy_hops)),
+        ctx)
     return ResetCodeAsked(
         reset_id=reset_id,
         detail="If an account uses this login id, a code to set a new password is on its way "
@@ -133,8 +135,9 @@ async def reset_with_code(request: web.Request, body: ResetCodeCompletion) -> No
 
     Anyone with the code may call it. The `reset_id`, the code and the new password twice;
     every session ends and a "password changed" email follows. A wrong code answers 422
-    `code-invalid`; after `IDENTITY_PASSWORD_RESET_CODE_TRIES` (5) wrong codes, 429
+    `code-incorrect`; after `IDENTITY_PASSWORD_RESET_CODE_TRIES` (5) wrong codes, 429
     `too-many-tries` (ask for a new code); a used, replaced or expired code answers 410
     `code-expired`. A password against the policy costs no try."""
-    await reset_codes.reset_with_code(identity(request), body.reset_id, body.code,
-                                      body.new_password, body.new_password_repeat)
+    await reset_codes.reset_with_code(commands.ResetWithCode(
+        body.reset_id, body.code, body.new_password, body.new_password_repeat),
+        identity(request))
