@@ -1,7 +1,10 @@
 """identity's use cases, by area: registration, sessions (login, SMS, tokens), account (the
 user's own settings), users (administration, invitations, activation), company.
 
-Everything they need arrives as one ``Identity`` value wired in app.py.
+Everything they need arrives as one ``Identity`` value wired in app.py. A use case has one
+signature, ``async def use_case(cmd: Command, identity: Identity) -> Result``, its command from
+``domain/commands.py``; the functions taking ``ctx`` first are building blocks the use cases
+share (the brute-force guard, sessions, login ids, settings).
 """
 
 from __future__ import annotations

@@ -9,13 +9,19 @@ Every read and write is scoped by the caller's company; a user of another compan
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from services.identity import events
 from services.identity.domain import secrets as codes
 from services.identity.domain import users as rules
+from services.identity.domain.commands import (
+    ChangeRole,
+    CreateUser,
+    ManageUser,
+    ReadParent,
+    ReadUser,
+)
 from services.identity.domain.errors import (
     EmailTaken,
     NoParent,
@@ -39,26 +45,16 @@ from shared.auth import SUB_ADMIN
 from shared.errors import IdempotencyKeyReused
 
 
-@dataclass(frozen=True)
-class CreateUser:
-    """An administrator's request for an account for someone (ID-2, ID-7)."""
-
-    email: str
-    first_name: str
-    surname: str
-    role: str
-    permissions: list[str] = field(default_factory=list)
-    language: str | None = None
-    phone: str | None = None
-    username: str | None = None
-    onboarding: Literal["activation_code", "temporary_password"] = "activation_code"
-
-
 async def user_in_company(ctx: Identity, company_id: str, user_id: str) -> User:
     user = await ctx.users.get(user_id, company_id=company_id)
     if user is None:
         raise UserNotFound("No user with this id in your company.")
     return user
+
+
+async def read_user(cmd: ReadUser, identity: Identity) -> User:
+    """One user of the caller's company (another company's is "not found")."""
+    return await user_in_company(identity, cmd.company_id, cmd.user_id)
 
 
 async def acting_user(ctx: Identity, company_id: str, user_id: str) -> User:
@@ -72,13 +68,14 @@ async def acting_user(ctx: Identity, company_id: str, user_id: str) -> User:
 
 
 # -- ID-12 reading ------------------------------------------------------------------
-async def parent_of(ctx: Identity, company_id: str, user_id: str) -> User:
+async def parent_of(cmd: ReadParent, identity: Identity) -> User:
     """ID-12: the master administrator of a sub-administrator (or of any user under one)."""
-    user = await user_in_company(ctx, company_id, user_id)
+    company_id = cmd.company_id
+    user = await user_in_company(identity, company_id, cmd.user_id)
     if not user.parent_user_id:
         raise NoParent("You are a master administrator: a master administrator has no "
                        "parent user.")
-    parent = await ctx.users.get(user.parent_user_id, company_id=company_id)
+    parent = await identity.users.get(user.parent_user_id, company_id=company_id)
     if parent is None:
         raise NoParent("Your master administrator's account no longer exists.")
     return parent
@@ -95,8 +92,7 @@ def give_activation_code(ctx: Identity, user: User) -> None:
         expires=time.time() + validity, valid_seconds=validity)
 
 
-async def create_user(ctx: Identity, company_id: str, actor_id: str, cmd: CreateUser,
-                      request_id: str) -> User:
+async def create_user(cmd: CreateUser, identity: Identity) -> User:
     """An administrator creates an account for someone.
 
     ``onboarding`` ``activation_code`` (ID-2): the person gets a code valid
@@ -105,7 +101,8 @@ async def create_user(ctx: Identity, company_id: str, actor_id: str, cmd: Create
     active at once with a generated password that must be changed at the first login.
     ``request_id`` makes the user id: the same request sent again creates nothing new.
     """
-    actor = await acting_user(ctx, company_id, actor_id)
+    company_id, actor_id = cmd.company_id, cmd.actor_id
+    actor = await acting_user(identity, company_id, actor_id)
     role, permissions = cmd.role, sorted(set(cmd.permissions))
     rules.check_may_invite(actor, role)
     rules.check_may_assign(actor, role, permissions)
@@ -113,11 +110,11 @@ async def create_user(ctx: Identity, company_id: str, actor_id: str, cmd: Create
         raise UserStatusConflict("Delegated permissions are for sub-administrators only.",
                                  slug="permissions-need-sub-admin")
     email = normalise_email(cmd.email)
-    user_id = rules.user_id_for(f"{company_id}:{request_id}")
-    company = await ctx.companies.get(company_id)
+    user_id = rules.user_id_for(f"{company_id}:{cmd.request_id}")
+    company = await identity.companies.get(company_id)
     language = cmd.language or (company.language if company else "en")
     username = cmd.username
-    existing = await ctx.users.get(user_id, company_id=company_id)
+    existing = await identity.users.get(user_id, company_id=company_id)
     if existing is not None:
         # The same request again (its first run stopped before answering): the account it
         # made; another request under that key is refused, and claims nothing.
@@ -126,16 +123,16 @@ async def create_user(ctx: Identity, company_id: str, actor_id: str, cmd: Create
         return existing
     if username:
         # ID-14: name@handle only with the company's own login domain.
-        username = await login_domains.check_username(ctx, company_id, username, [role])
-    email_here = await _claim_email_or_note_elsewhere(ctx, company_id, email, user_id)
+        username = await login_domains.check_username(identity, company_id, username, [role])
+    email_here = await _claim_email_or_note_elsewhere(identity, company_id, email, user_id)
     if username:
         try:
-            await claim_login(ctx, f"username:{username.lower()}", user_id)
+            await claim_login(identity, f"username:{username.lower()}", user_id)
         except Exception:
-            await release_login(ctx, f"email:{email}", user_id)
+            await release_login(identity, f"email:{email}", user_id)
             raise
     if cmd.phone:
-        await claim_login(ctx, f"phone:{cmd.phone}", user_id, required=False)
+        await claim_login(identity, f"phone:{cmd.phone}", user_id, required=False)
     extra: dict[str, Any] = {"created_by": actor_id}
     if not email_here:
         # The address is another company's account. Saying so would tell this company who
@@ -154,16 +151,16 @@ async def create_user(ctx: Identity, company_id: str, actor_id: str, cmd: Create
         user.must_change_password = True
         user.password_hash = await hash_password(password)
         # Any password set ends every open reset link of the account.
-        await end_password_resets(ctx, user_id)
+        await end_password_resets(identity, user_id)
         user.activated()
         if email_here:
             user.record(events.TEMPORARY_PASSWORD_ISSUED, events.TemporaryPasswordIssued(
                 user_id=user_id, company_id=company_id, email=email, language=language,
                 login_id=user.login_id, temporary_password=password))
     elif email_here:
-        give_activation_code(ctx, user)
-    if not await ctx.users.create(user):
-        return await user_in_company(ctx, company_id, user_id)
+        give_activation_code(identity, user)
+    if not await identity.users.create(user):
+        return await user_in_company(identity, company_id, user_id)
     return user
 
 
@@ -189,61 +186,60 @@ async def reissue_activation_code(ctx: Identity, user: User) -> bool:
     return await ctx.users.change(user.id, renew) is not None
 
 
-async def admin_reissue_activation_code(ctx: Identity, company_id: str, actor_id: str,
-                                        user_id: str) -> None:
+async def admin_reissue_activation_code(cmd: ManageUser, identity: Identity) -> None:
     """ID-2: an administrator sends a new code, e.g. after the first one expired."""
-    actor = await acting_user(ctx, company_id, actor_id)
-    user = await user_in_company(ctx, company_id, user_id)
+    actor = await acting_user(identity, cmd.company_id, cmd.actor_id)
+    user = await user_in_company(identity, cmd.company_id, cmd.user_id)
     rules.check_may_invite(actor, user.roles[0])
     if user.email_elsewhere:
         if user.status != "pending_activation":
             raise UserStatusConflict("This account is activated already; log in instead.")
         return  # the same answer as a sent code; the address belongs to another account
-    await reissue_activation_code(ctx, user)
+    await reissue_activation_code(identity, user)
 
 
 # -- ID-12 changing -----------------------------------------------------------------
-async def change_role(ctx: Identity, company_id: str, actor_id: str, user_id: str,
-                      role: str, permissions: list[str]) -> User:
+async def change_role(cmd: ChangeRole, identity: Identity) -> User:
     """A new role (and, for a sub-administrator, its delegated permissions)."""
-    actor = await acting_user(ctx, company_id, actor_id)
-    target = await user_in_company(ctx, company_id, user_id)
+    company_id, user_id, role = cmd.company_id, cmd.user_id, cmd.role
+    actor = await acting_user(identity, company_id, cmd.actor_id)
+    target = await user_in_company(identity, company_id, user_id)
     rules.check_may_manage(actor, target)
-    permissions = sorted(set(permissions))
+    permissions = sorted(set(cmd.permissions))
     rules.check_may_assign(actor, role, permissions)
     if permissions and role != SUB_ADMIN:
         raise UserStatusConflict("Delegated permissions are for sub-administrators only.",
                                  slug="permissions-need-sub-admin")
     parent = rules.parent_for(role, actor)
-    return _saved(await ctx.users.change(
+    return _saved(await identity.users.change(
         user_id, lambda u: u.change_role(role, permissions, parent), company_id=company_id))
 
 
-async def deactivate(ctx: Identity, company_id: str, actor_id: str, user_id: str) -> User:
+async def deactivate(cmd: ManageUser, identity: Identity) -> User:
     """The user can no longer log in; every session of theirs ends."""
-    await _managing(ctx, company_id, actor_id, user_id)
-    saved = await ctx.users.change(user_id, User.deactivate, company_id=company_id)
-    await revoke_user_sessions(ctx, user_id)
+    await _managing(identity, cmd)
+    saved = await identity.users.change(cmd.user_id, User.deactivate, company_id=cmd.company_id)
+    await revoke_user_sessions(identity, cmd.user_id)
     return _saved(saved)
 
 
-async def reactivate(ctx: Identity, company_id: str, actor_id: str, user_id: str) -> User:
+async def reactivate(cmd: ManageUser, identity: Identity) -> User:
     """The user can log in again (or, never activated, activate with a code again)."""
-    await _managing(ctx, company_id, actor_id, user_id)
-    return _saved(await ctx.users.change(user_id, User.reactivate,
-                                               company_id=company_id))
+    await _managing(identity, cmd)
+    return _saved(await identity.users.change(cmd.user_id, User.reactivate,
+                                         company_id=cmd.company_id))
 
 
-async def unlock_user(ctx: Identity, company_id: str, actor_id: str, user_id: str) -> User:
+async def unlock_user(cmd: ManageUser, identity: Identity) -> User:
     """Lift a lock from too many wrong passwords."""
-    await _managing(ctx, company_id, actor_id, user_id)
-    await unlock(ctx, user_id)
-    return await user_in_company(ctx, company_id, user_id)
+    await _managing(identity, cmd)
+    await unlock(identity, cmd.user_id)
+    return await user_in_company(identity, cmd.company_id, cmd.user_id)
 
 
-async def _managing(ctx: Identity, company_id: str, actor_id: str, user_id: str) -> None:
-    actor = await acting_user(ctx, company_id, actor_id)
-    rules.check_may_manage(actor, await user_in_company(ctx, company_id, user_id))
+async def _managing(ctx: Identity, cmd: ManageUser) -> None:
+    actor = await acting_user(ctx, cmd.company_id, cmd.actor_id)
+    rules.check_may_manage(actor, await user_in_company(ctx, cmd.company_id, cmd.user_id))
 
 
 def _saved(user: User | None) -> User:

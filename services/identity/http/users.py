@@ -11,6 +11,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from services.identity.domain import commands
 from services.identity.domain import users as rules
 from services.identity.domain.registration import Language, Name, Phone
 from services.identity.domain.users import Permission, Role, Status, Username
@@ -165,6 +166,11 @@ def _user_id(request: web.Request) -> str:
     return request.match_info["user_id"]
 
 
+def _managed(request: web.Request, principal: Principal) -> commands.ManageUser:
+    """The caller acting on the user the path names."""
+    return commands.ManageUser(company_of(principal), principal.subject, _user_id(request))
+
+
 @routes.get("/v1/users", query=UserQuery, response=UserPage, access=READERS, tags=TAGS)
 async def list_users(request: web.Request, query: UserQuery, principal: Principal
                      ) -> UserPage:
@@ -199,10 +205,9 @@ async def create_user(request: web.Request, body: NewUser, principal: Principal
     key = idempotency_key(request.headers) or str(uuid.uuid4())
 
     async def run() -> Answer:
-        user = await handlers.create_user(
-            ctx, company_of(principal), principal.subject,
-            handlers.CreateUser(**body.model_dump(mode="json")),
-            request_id=f"{principal.subject}:{key}")
+        user = await handlers.create_user(commands.CreateUser(
+            company_id=company_of(principal), actor_id=principal.subject,
+            request_id=f"{principal.subject}:{key}", **body.model_dump(mode="json")), ctx)
         return Answer(201, user_view(user), {"Location": f"/v1/users/{user.id}"})
     return await idempotent(request, principal, ctx.store.idempotency, run)
 
@@ -214,8 +219,8 @@ async def get_user(request: web.Request, principal: Principal) -> User:
 
     Company administrators, and sub-administrators with `users:read` or `users:manage`.
     404 `user-not-found` for a user not in the caller's company."""
-    return user_view(await handlers.user_in_company(identity(request),
-                                                    company_of(principal), _user_id(request)))
+    return user_view(await handlers.read_user(
+        commands.ReadUser(company_of(principal), _user_id(request)), identity(request)))
 
 
 @routes.put("/v1/users/{user_id}/role", body=RoleChange, response=User, path_params=UserPath,
@@ -228,9 +233,9 @@ async def change_role(request: web.Request, body: RoleChange, principal: Princip
     permissions (only a company administrator gives administrator roles or permissions:
     403 `role-not-allowed`; nobody changes their own: 403 `own-account`). 409
     `permissions-need-sub-admin` for permissions with another role."""
-    return user_view(await handlers.change_role(
-        identity(request), company_of(principal), principal.subject, _user_id(request),
-        body.role, list(body.permissions)))
+    return user_view(await handlers.change_role(commands.ChangeRole(
+        company_of(principal), principal.subject, _user_id(request), body.role,
+        list(body.permissions)), identity(request)))
 
 
 @routes.post("/v1/users/{user_id}/deactivation", response=User, path_params=UserPath,
@@ -241,8 +246,7 @@ async def deactivate(request: web.Request, principal: Principal) -> User:
     Company administrators, and sub-administrators with `users:manage` (for users and
     billing administrators only; 403 otherwise, and for one's own account). The user can
     no longer log in; their sessions end."""
-    return user_view(await handlers.deactivate(identity(request), company_of(principal),
-                                               principal.subject, _user_id(request)))
+    return user_view(await handlers.deactivate(_managed(request, principal), identity(request)))
 
 
 @routes.post("/v1/users/{user_id}/reactivation", response=User, path_params=UserPath,
@@ -252,8 +256,7 @@ async def reactivate(request: web.Request, principal: Principal) -> User:
 
     Company administrators, and sub-administrators with `users:manage` (for users and
     billing administrators only). A deactivated user can log in again."""
-    return user_view(await handlers.reactivate(identity(request), company_of(principal),
-                                               principal.subject, _user_id(request)))
+    return user_view(await handlers.reactivate(_managed(request, principal), identity(request)))
 
 
 @routes.post("/v1/users/{user_id}/unlock", response=User, path_params=UserPath,
@@ -263,8 +266,7 @@ async def unlock(request: web.Request, principal: Principal) -> User:
 
     Company administrators, and sub-administrators with `users:manage` (for users and
     billing administrators only). Lifts the lock after too many wrong passwords."""
-    return user_view(await handlers.unlock_user(identity(request), company_of(principal),
-                                                principal.subject, _user_id(request)))
+    return user_view(await handlers.unlock_user(_managed(request, principal), identity(request)))
 
 
 @routes.post("/v1/users/{user_id}/activation-code", response=Accepted, status=202,
@@ -276,8 +278,8 @@ async def reissue_activation_code(request: web.Request, principal: Principal) ->
     code (valid `IDENTITY_ACTIVATION_CODE_DAYS`, 10, or `IDENTITY_ACTIVATION_CODE_HOURS`)
     goes to an account not yet activated; the previous code stops working. 409
     `user-status` for an account activated already."""
-    await handlers.admin_reissue_activation_code(identity(request), company_of(principal),
-                                                 principal.subject, _user_id(request))
+    await handlers.admin_reissue_activation_code(_managed(request, principal),
+                                                 identity(request))
     return Accepted(detail="A new activation code is on its way; the previous one no longer "
                            "works.")
 
@@ -290,7 +292,7 @@ async def my_parent(request: web.Request, principal: Principal) -> ParentContact
     Any logged-in user: the contact of the company administrator the caller is under (for
     a sub-administrator, the one who delegated its permissions). A company administrator
     has none (404 `no-parent`)."""
-    parent = await handlers.parent_of(identity(request), company_of(principal),
-                                      principal.subject)
+    parent = await handlers.parent_of(
+        commands.ReadParent(company_of(principal), principal.subject), identity(request))
     return ParentContact(user_id=parent.id, first_name=parent.first_name,
                          surname=parent.surname, email=parent.email, phone=parent.phone)
