@@ -119,14 +119,18 @@ class Written:
 class EventsHandoff(Protocol):
     """An ``on_events`` that takes a write's events over (``shared.relay.Relay.wake``).
 
-    ``reserve()`` gives the claim to save with the write (``None``: save it unclaimed); after
-    the write, the store calls it with the ``Written`` aggregate. Called with no argument it
-    only means "something was written" (the relay looks for unclaimed events).
+    ``room()`` is awaited before the write (the relay's back-pressure: it returns once the
+    relay has room, or after a bounded wait); ``reserve()`` gives the claim to save with the
+    write (``None``: save it unclaimed); after the write, the store calls it with the
+    ``Written`` aggregate. Called with no argument it only means "something was written" (the
+    relay looks for unclaimed events).
     """
 
     def __call__(self, written: Written | None = None) -> None: ...
 
     def reserve(self) -> Reservation | None: ...
+
+    async def room(self) -> None: ...
 
 
 class Aggregates:
@@ -143,6 +147,8 @@ class Aggregates:
     (its events then follow the ones that claim publishes, so the order holds), and the saved
     aggregate is handed over, so the relay publishes it without a claim of its own. A process
     that dies before its relay published leaves the claim to run out; another relay takes it.
+    A write with events first waits for room at its relay (``room()``, bounded), so a burst
+    of commands goes at the pace its events are published.
     """
 
     def __init__(self, db: AsyncDatabase[Doc], name: str, *, indexes: Iterable[Index] = (),
@@ -154,6 +160,7 @@ class Aggregates:
         self._on_events: Callable[..., None] = on_events or _nothing
         self._reserve: Callable[[], Reservation | None] | None = getattr(
             on_events, "reserve", None)
+        self._room: Callable[[], Awaitable[None]] | None = getattr(on_events, "room", None)
 
     async def apply_indexes(self) -> None:
         await apply_indexes(self.collection, self.indexes)
@@ -166,6 +173,8 @@ class Aggregates:
         """Insert a new aggregate; ``DuplicateKeyError`` if its ``_id`` or a unique key exists."""
         doc = {**doc, **new_outbox(applied_event)}
         _append(doc, events)
+        if events and self._room is not None:
+            await self._room()
         reservation = self._reserve() if events and self._reserve is not None else None
         if reservation is not None:
             _claim_for(doc, reservation)
@@ -199,6 +208,8 @@ class Aggregates:
         # A claim still running (this relay's or another's) keeps the document: its holder
         # publishes these events after its own. The version filter makes "still running" hold
         # at the write, as no claim is taken or given up without a write.
+        if events and self._room is not None:
+            await self._room()
         if events and self._reserve is not None and not _claimed(doc, time.time()):
             reservation = self._reserve()
             if reservation is not None:

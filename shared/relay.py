@@ -50,6 +50,7 @@ from shared.logging import get_logger
 from shared.metrics import Metrics
 from shared.mongo import RELAY_LEASE, Aggregates, Reservation, Written
 from shared.relay_claims import RelayCollections
+from shared.relay_handoff import Admission, Handoff
 from shared.relay_removals import Removals
 
 log = get_logger("relay")
@@ -57,31 +58,11 @@ log = get_logger("relay")
 Key = tuple[str, Any]
 
 
-class _Wake:
-    """``Relay.wake``: called by the stores after a write with events (``EventsHandoff``).
-
-    ``wake()`` says something was written that the relay has to look for; ``wake(written)``
-    hands over an aggregate the write claimed for this relay with ``reserve()``. Either wakes
-    one idle worker.
-    """
-
-    __slots__ = ("_relay",)
-
-    def __init__(self, relay: Relay) -> None:
-        self._relay = relay
-
-    def __call__(self, written: Written | None = None) -> None:
-        self._relay._woken(written)
-
-    def reserve(self) -> Reservation | None:
-        return self._relay._reserve()
-
-
 class Relay:
     def __init__(self, bus: EventBus, metrics: Metrics, *, poll_seconds: float = 1.0,
                  lease_seconds: float = 30.0, concurrency: int = 2, batch: int = 64,
                  window: int = 128, client: AsyncMongoClient[dict[str, Any]] | None = None,
-                 max_handed_over: int = 10_000) -> None:
+                 max_handed_over: int = 10_000, max_in_flight: int | None = None) -> None:
         self.bus = bus
         self.metrics = metrics
         self.poll_seconds = poll_seconds
@@ -98,7 +79,7 @@ class Relay:
         self.owner = uuid.uuid4().hex
         self._claims = itertools.count(1)
         self.stores: list[Aggregates] = []
-        self.wake = _Wake(self)
+        self.wake = Handoff(self)
         # Aggregates a worker of this relay publishes now, with the claim it holds. The token
         # tells claims apart in the database; this keeps a second worker of ours from
         # publishing the same aggregate at once (should a lease run out mid-publication):
@@ -115,7 +96,12 @@ class Relay:
         self._removers: dict[str, Removals] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._failing = False
         self.last_cycle = 0.0
+        # Writes with events wait (``Handoff.room``) while this many aggregates are handed
+        # over or publishing: a burst goes at the pace its events are confirmed.
+        self.admission = Admission(max_in_flight or window,
+                                   lambda: len(self._handed_over) + len(self._held))
 
     def watch(self, store: Aggregates) -> None:
         self.stores.append(store)
@@ -137,6 +123,7 @@ class Relay:
 
     async def stop(self) -> None:
         self._stopping = True
+        self.admission.open_all()
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -156,6 +143,10 @@ class Relay:
         if self._stopping or len(self._handed_over) >= self.max_handed_over:
             return None
         return Reservation(self.owner, self._new_claim(), time.time() + self.lease_seconds)
+
+    async def _room(self) -> None:
+        if self.running and not self._failing:
+            await self.admission.wait(self._margin)
 
     def _woken(self, written: Written | None) -> None:
         if written is not None:
@@ -186,12 +177,15 @@ class Relay:
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # broker or database away: back off, the lease protects us
+                self._failing = True  # writes do not wait for a relay that can not publish
+                self.admission.open_all()
                 log.warning("relay cycle failed", error=f"{type(e).__name__}: {e}"[:300])
                 # Not a retry of one call (no stamina): the worker's loop pauses, and its next
                 # cycle claims afresh whatever is due then.
                 await asyncio.sleep(min(self.poll_seconds, 1.0))
                 continue
             self.last_cycle = time.time()
+            self._failing = False
             if published or self._wakes or self._handed_over:
                 continue
             waiter: asyncio.Future[None] = loop.create_future()
@@ -292,6 +286,7 @@ class Relay:
         if waiting:
             self._handed_over.extend(waiting)
             self._wake_one()
+        self.admission.freed()
 
     async def _publish_one(self, w: Written) -> int:
         key = self._key(w.store, w.id)

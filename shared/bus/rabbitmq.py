@@ -181,10 +181,11 @@ class Bus:
                 type=envelope["type"],
                 headers=headers,
             )
-            # Bounded as a whole: a robust channel may otherwise wait for a reconnect.
-            await asyncio.wait_for(
-                self._exchange.publish(message, routing_key=envelope["type"],
-                                       timeout=PUBLISH_TIMEOUT), PUBLISH_TIMEOUT + 1)
+            # Bounded as a whole: a robust channel may otherwise wait for a reconnect. (A
+            # timeout scope, not ``wait_for``: no task of its own for every publish.)
+            async with asyncio.timeout(PUBLISH_TIMEOUT + 1):
+                await self._exchange.publish(message, routing_key=envelope["type"],
+                                             timeout=PUBLISH_TIMEOUT)
         self.metrics.events_published.labels(envelope["type"]).inc()
 
     # -- consuming -------------------------------------------------------------------------
