@@ -5,7 +5,9 @@ National numbers are read in a region, Hungary by default: ``06 30 123 4567``,
 ``+36 30 123 4567`` are all ``+36301234567``.
 
 - ``normalize_phone``: the number to send to or store, or ``InvalidPhoneNumber`` for text that
-  is not a possible phone number;
+  is not a possible phone number (``valid=True``: not a number its numbering plan assigns;
+  ``mobile_only=True``: ``NotAMobileNumber`` for a fixed line, premium-rate or other service
+  number, which SMS pumping would pay);
 - ``phone_key``: the form two numbers are compared in (e.g. a contract's access number and a
   mobile-number login's ``phone`` claim): the E.164 number, or for anything else the text
   without whitespace, so it matches nothing but itself.
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 import phonenumbers
 
-__all__ = ["DEFAULT_REGION", "InvalidPhoneNumber", "normalize_phone", "phone_key"]
+__all__ = ["DEFAULT_REGION", "InvalidPhoneNumber", "NotAMobileNumber", "normalize_phone",
+           "phone_key"]
 
 DEFAULT_REGION = "HU"
 
@@ -24,8 +27,19 @@ class InvalidPhoneNumber(ValueError):
     """Text that is not a possible phone number."""
 
 
-def normalize_phone(text: str, region: str = DEFAULT_REGION) -> str:
-    """``text`` in E.164 (``+36301234567``); national numbers are read in ``region``."""
+class NotAMobileNumber(InvalidPhoneNumber):
+    """A phone number that can not receive SMS codes."""
+
+
+# A number its numbering plan does not tell apart from a mobile one counts as mobile.
+MOBILE = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def normalize_phone(text: str, region: str = DEFAULT_REGION, *, valid: bool = False,
+                    mobile_only: bool = False) -> str:
+    """``text`` in E.164 (``+36301234567``); national numbers are read in ``region``.
+    ``valid``: the number must be one its numbering plan assigns, not merely of a possible
+    length; ``mobile_only``: it must be a mobile number."""
     number = "".join(text.split())
     if region == "HU" and number.isdigit() and len(number) == 9:
         number = "06" + number
@@ -33,8 +47,12 @@ def normalize_phone(text: str, region: str = DEFAULT_REGION) -> str:
         parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException:
         raise InvalidPhoneNumber("not a phone number") from None
+    if valid and not phonenumbers.is_valid_number(parsed):
+        raise InvalidPhoneNumber("not a valid phone number")
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidPhoneNumber("not a possible phone number")
+    if mobile_only and phonenumbers.number_type(parsed) not in MOBILE:
+        raise NotAMobileNumber("not a mobile number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.phones import InvalidPhoneNumber, normalize_phone, phone_key
+from shared.phones import InvalidPhoneNumber, NotAMobileNumber, normalize_phone, phone_key
 
 pytestmark = pytest.mark.unit
 
@@ -26,3 +26,26 @@ def test_text_that_is_no_possible_number_is_refused_and_compares_only_to_itself(
     with pytest.raises(InvalidPhoneNumber):
         normalize_phone(text)
     assert phone_key(text) == "".join(text.split())
+
+
+def test_valid_refuses_a_possible_number_no_numbering_plan_assigns() -> None:
+    assert normalize_phone("+36 40 123 4567") == "+36401234567"  # of a possible length
+    with pytest.raises(InvalidPhoneNumber, match="not a valid phone number"):
+        normalize_phone("+36 40 123 4567", valid=True)
+    with pytest.raises(InvalidPhoneNumber, match="not a valid phone number"):
+        normalize_phone("12", valid=True)
+    assert normalize_phone("301234567", valid=True) == "+36301234567"
+
+
+@pytest.mark.parametrize("fixed_or_service", ["+36 1 234 5678", "+49 30 1234567",
+                                              "+36 80 123 456"])
+def test_mobile_only_refuses_fixed_lines_and_service_numbers(fixed_or_service: str) -> None:
+    assert normalize_phone(fixed_or_service, valid=True)
+    with pytest.raises(NotAMobileNumber, match="not a mobile number"):
+        normalize_phone(fixed_or_service, valid=True, mobile_only=True)
+
+
+@pytest.mark.parametrize(("mobile", "e164"), [("06 30 123 4567", "+36301234567"),
+                                              ("+49 151 12345678", "+4915112345678")])
+def test_mobile_only_takes_mobile_numbers(mobile: str, e164: str) -> None:
+    assert normalize_phone(mobile, valid=True, mobile_only=True) == e164

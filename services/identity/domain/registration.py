@@ -7,25 +7,20 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-import phonenumbers
 from pydantic import AfterValidator, StringConstraints
 
 from services.identity.domain.aggregate import Aggregate
 from services.identity.domain.errors import LinkExpired, RegistrationAlreadyCompleted
 from services.identity.events import REGISTRATION_STARTED, RegistrationStarted
+from shared.phones import normalize_phone
 
 Language = Literal["de", "en", "hu"]
 
 
 def e164(value: str) -> str:
-    """A phone number in E.164; national numbers are read as Hungarian (ID-6)."""
-    try:
-        number = phonenumbers.parse(value, "HU")
-    except phonenumbers.NumberParseException:
-        raise ValueError("not a phone number") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    """A phone number in E.164, one its numbering plan assigns; national numbers are read as
+    Hungarian (ID-6). Refused: ``InvalidPhoneNumber``, a ValueError."""
+    return normalize_phone(value, "HU", valid=True)
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import phonenumbers
 from aiohttp import web
 from pydantic import (
     AfterValidator,
@@ -35,6 +34,7 @@ from services.identity.http.models import (
 from shared.auth import Access, Principal
 from shared.errors import NotFound
 from shared.http import company_of
+from shared.phones import NotAMobileNumber, normalize_phone
 
 Username = Annotated[str, StringConstraints(min_length=6, max_length=32,
                                             pattern=r"^[A-Za-z0-9._@-]+$")]
@@ -44,11 +44,11 @@ def mobile_only(e164: str) -> str:
     """A login phone receives SMS codes: a mobile number (or one its numbering plan does not
     tell apart from a mobile), never a fixed line, premium-rate or other service number that
     SMS pumping would pay."""
-    kind = phonenumbers.number_type(phonenumbers.parse(e164))
-    if kind not in (phonenumbers.PhoneNumberType.MOBILE,
-                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
-        raise PydanticCustomError("mobile_number", "a login phone must be a mobile number")
-    return e164
+    try:
+        return normalize_phone(e164, valid=True, mobile_only=True)
+    except NotAMobileNumber:
+        raise PydanticCustomError("mobile_number",
+                                  "a login phone must be a mobile number") from None
 
 
 MobilePhone = Annotated[Phone, AfterValidator(mobile_only)]
