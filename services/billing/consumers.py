@@ -8,12 +8,13 @@ from typing import Any, Literal
 from pydantic import Field
 
 from services.billing import handlers
-from services.billing.commands import (
+from services.billing.domain.commands import (
     AnswerCreditCheck,
     OpenBillingAccount,
     ProjectLink,
     RecordInvoice,
 )
+from services.billing.domain.invoices import InvoiceLine
 from services.billing.events import CreditCheckResult, InvoiceIssued
 from services.billing.handlers import Billing
 from shared.bus import Subscription
@@ -65,7 +66,12 @@ def subscriptions(uow: Billing) -> list[Subscription[Any]]:
             linked=False, as_of=event.time.timestamp()), uow)
 
     async def invoice_issued(event: CloudEvent, data: InvoiceIssued) -> None:
-        await handlers.record_invoice(RecordInvoice(event_id=event.id, invoice=data), uow)
+        await handlers.record_invoice(RecordInvoice(
+            event_id=event.id, company_id=data.company_id, invoice_id=data.invoice_id,
+            number=data.number, issued_at=data.issued_at, due_date=data.due_date,
+            currency=data.currency, amount_minor=data.amount_minor,
+            lines=tuple(InvoiceLine.model_validate(line.model_dump()) for line in data.lines),
+            customer_number=data.customer_number), uow)
 
     async def credit_check_result(event: CloudEvent, data: CreditCheckResult) -> None:
         await handlers.answer_credit_check(AnswerCreditCheck(

@@ -8,20 +8,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from services.billing.commands import (
+from services.billing.domain import cards, sepa
+from services.billing.domain.account import BillingAccount, InvoiceReader
+from services.billing.domain.commands import (
     ActivatePaymentMethod,
     AddPaymentMethod,
     AnswerCreditCheck,
-    BillingDetailsIn,
+    BillMethod,
     BookSubscription,
     CancelSubscription,
+    CardMethod,
     ChangeLicences,
-    CreditCard,
-    LandlineBill,
-    MobileBill,
+    NewMethod,
     OpenBillingAccount,
-    PaymentMethodChoice,
-    PayPal,
+    PayPalMethod,
     ProjectLink,
     RecordInvoice,
     RemovePaymentMethod,
@@ -29,8 +29,6 @@ from services.billing.commands import (
     SetInvoiceReader,
     UpdateCard,
 )
-from services.billing.domain import cards, sepa
-from services.billing.domain.account import BillingAccount, InvoiceReader
 from services.billing.domain.details import BillingDetails, check_vat_id
 from services.billing.domain.errors import (
     CardExpired,
@@ -41,7 +39,7 @@ from services.billing.domain.errors import (
     UnsupportedCardBrand,
     field_problem,
 )
-from services.billing.domain.invoices import Invoice, InvoiceLine, check_lines
+from services.billing.domain.invoices import Invoice, check_lines
 from services.billing.domain.payment_methods import BILLS, CardDetails, PaymentMethod
 from services.billing.domain.subscriptions import Subscription
 from services.billing.payment_provider import CardOnFile, CardProvider, ProviderUnavailable
@@ -75,8 +73,8 @@ async def open_billing_account(cmd: OpenBillingAccount, uow: Billing) -> bool:
         cmd.company_id, cmd.company_name, cmd.admin_email, cmd.language, cmd.event_id, now()))
 
 
-def _checked_details(details: BillingDetailsIn) -> BillingDetails:
-    checked = BillingDetails.model_validate(details.model_dump(mode="json"))
+def _checked_details(details: BillingDetails) -> BillingDetails:
+    checked = details.model_copy()
     if checked.vat_id:
         checked.vat_id = check_vat_id(checked.vat_id, "vat_id")
     return checked
@@ -98,14 +96,14 @@ async def set_invoice_reader(cmd: SetInvoiceReader, uow: Billing) -> list[Invoic
 
 # -- payment methods (BIL-2, BIL-3) --------------------------------------------------------------
 
-async def _new_method(uow: Billing, company_id: str, request: PaymentMethodChoice, *, by: str,
+async def _new_method(uow: Billing, company_id: str, request: NewMethod, *, by: str,
                       field_prefix: str = "") -> PaymentMethod:
     """A payment method built from a validated request: every check that needs no account
     state runs here, before the account is read (the provider, the link projection)."""
     # Field paths name the form, as pydantic's do for the tagged union: "sepa_debit.iban".
     f = f"{field_prefix}{request.kind}."
     method_id = f"pm_{uuid.uuid4().hex[:16]}"
-    if isinstance(request, LandlineBill | MobileBill):
+    if isinstance(request, BillMethod):
         wanted = "landline" if request.kind == "landline_bill" else "mobile"
         number = request.customer_number
         if await uow.store.customer_numbers.holder_link_kind(company_id, number) != wanted:
@@ -114,14 +112,14 @@ async def _new_method(uow: Billing, company_id: str, request: PaymentMethodChoic
                 f"Only a {wanted} customer number linked to this company can be billed; "
                 "link it first (contracts: link a customer number), then try again.")
         return PaymentMethod.bill(method_id, request.kind, number, by=by, now=now())
-    if isinstance(request, CreditCard):
+    if isinstance(request, CardMethod):
         card = await _checked_card(uow.card_provider, request.brand, request.last4,
                                    request.exp_month, request.exp_year, request.provider_token,
                                    request.holder_name, f)
         return PaymentMethod.card(method_id, card, by=by, now=now())
-    if isinstance(request, PayPal):
+    if isinstance(request, PayPalMethod):
         return PaymentMethod.paypal(method_id, request.billing_agreement_id,
-                                    str(request.payer_email), by=by, now=now())
+                                    request.payer_email, by=by, now=now())
     iban = sepa.check_iban(request.iban, f"{f}iban")
     bic = sepa.check_bic(request.bic, iban, f"{f}bic")
     return PaymentMethod.sepa(method_id, iban.compact, str(bic.compact), request.account_holder,
@@ -194,15 +192,14 @@ async def update_card(cmd: UpdateCard, uow: Billing) -> tuple[PaymentMethod, Bil
     last four digits as stored). Returns (method, account)."""
     account = await uow.store.accounts.load(cmd.company_id)
     method = account.find_method(cmd.method_id)
-    c = cmd.card
     if isinstance(method.details, CardDetails):
         # The provider confirms the token for this card, with the new expiry.
         await _checked_card(uow.card_provider, method.details.brand, method.details.last4,
-                            c.exp_month, c.exp_year, c.provider_token, c.holder_name, "")
+                            cmd.exp_month, cmd.exp_year, cmd.provider_token, cmd.holder_name, "")
     # Another kind is refused inside the write, with the method's kind.
     account = await uow.store.accounts.change(cmd.company_id, lambda a: a.update_card(
-        cmd.method_id, exp_month=c.exp_month, exp_year=c.exp_year,
-        provider_token=c.provider_token, holder_name=c.holder_name, by=cmd.by, now=now()))
+        cmd.method_id, exp_month=cmd.exp_month, exp_year=cmd.exp_year,
+        provider_token=cmd.provider_token, holder_name=cmd.holder_name, by=cmd.by, now=now()))
     return account.find_method(cmd.method_id), account
 
 
@@ -228,12 +225,11 @@ async def book_subscription(cmd: BookSubscription,
                             uow: Billing) -> tuple[Subscription, BillingAccount]:
     """Book a product; a booking may bring the payment method and billing details with it,
     saved in the same write as the subscription."""
-    booking = cmd.booking
     await uow.store.accounts.load(cmd.company_id)
-    details = _checked_details(booking.billing_details) if booking.billing_details else None
+    details = _checked_details(cmd.details) if cmd.details else None
     method = None
-    if booking.payment_method is not None:
-        method = await _new_method(uow, cmd.company_id, booking.payment_method, by=cmd.by,
+    if cmd.method is not None:
+        method = await _new_method(uow, cmd.company_id, cmd.method, by=cmd.by,
                                    field_prefix="payment_method.")
     subscription_id = f"sub_{uuid.uuid4().hex[:16]}"
 
@@ -243,7 +239,7 @@ async def book_subscription(cmd: BookSubscription,
             account.set_details(details, by=cmd.by, now=at)
         if method is not None:
             account.add_method(method, by=cmd.by, now=at)
-        account.book(booking.product_id, booking.licences, subscription_id, by=cmd.by, now=at)
+        account.book(cmd.product_id, cmd.licences, subscription_id, by=cmd.by, now=at)
 
     account = await uow.store.accounts.change(cmd.company_id, book)
     return account.find_subscription(subscription_id), account
@@ -282,20 +278,19 @@ async def record_invoice(cmd: RecordInvoice, uow: Billing) -> bool:
 
     An invoice for a company billing has no account for is retried (the registration may
     still be on its way), then parked; one whose lines do not add up is parked at once."""
-    issued = cmd.invoice
-    lines = [InvoiceLine.model_validate(line.model_dump()) for line in issued.lines]
-    check_lines(lines, issued.amount_minor)
-    account = await uow.store.accounts.get(issued.company_id)
+    lines = list(cmd.lines)
+    check_lines(lines, cmd.amount_minor)
+    account = await uow.store.accounts.get(cmd.company_id)
     if account is None:
-        raise UnknownCompany(f"no billing account for company {issued.company_id} (yet)")
-    method = await uow.store.accounts.method_active_at(account, issued.issued_at)
+        raise UnknownCompany(f"no billing account for company {cmd.company_id} (yet)")
+    method = await uow.store.accounts.method_active_at(account, cmd.issued_at)
     invoice = Invoice.record(
-        company_id=issued.company_id, invoice_id=issued.invoice_id, number=issued.number,
-        issued_at=issued.issued_at, due_date=issued.due_date, currency=issued.currency,
-        amount_minor=issued.amount_minor, lines=lines, customer_number=issued.customer_number,
+        company_id=cmd.company_id, invoice_id=cmd.invoice_id, number=cmd.number,
+        issued_at=cmd.issued_at, due_date=cmd.due_date, currency=cmd.currency,
+        amount_minor=cmd.amount_minor, lines=lines, customer_number=cmd.customer_number,
         billed_with=method, invoice_email=account.invoice_email, language=account.language,
         event_id=cmd.event_id, now=now())
     if not account.invoice_email:
         log.warning("invoice recorded without an invoice email; no notice sent",
-                    company_id=issued.company_id)
+                    company_id=cmd.company_id)
     return await uow.store.invoices.record_once(invoice)

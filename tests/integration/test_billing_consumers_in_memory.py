@@ -11,14 +11,9 @@ from dataclasses import dataclass
 import pytest
 
 from services.billing import consumers, events, handlers, views
-from services.billing.commands import (
-    AddPaymentMethod,
-    BillingDetailsIn,
-    PayPal,
-    SepaDebit,
-    SetBillingDetails,
-)
+from services.billing.domain.commands import AddPaymentMethod, SetBillingDetails
 from services.billing.handlers import Billing
+from services.billing.http.models import BillingDetailsIn, PayPal, SepaDebit, details_of, method_of
 from services.billing.payment_provider import SandboxCardProvider
 from services.billing.settings import BillingSettings
 from services.billing.store import BillingStore
@@ -110,7 +105,7 @@ async def open_account(service: Service, company: str, *, details: bool = True) 
     await service.receive(registered(company))
     if details:
         await handlers.set_billing_details(SetBillingDetails(
-            company, "u-admin", BillingDetailsIn.model_validate(DETAILS)), service.uow)
+            company, "u-admin", details_of(BillingDetailsIn.model_validate(DETAILS))), service.uow)
 
 
 async def test_a_registered_company_gets_one_billing_account_however_often_it_comes(
@@ -147,7 +142,7 @@ async def test_an_invoice_is_billed_with_the_method_active_when_it_was_issued(db
     company = company_id()
     await open_account(service, company)
     method, _ = await handlers.add_payment_method(AddPaymentMethod(
-        company, "u-admin", PayPal.model_validate(PAYPAL)), service.uow)
+        company, "u-admin", method_of(PayPal.model_validate(PAYPAL))), service.uow)
     await service.settle()
     await service.receive(issued(company, issued_at="2999-01-01T00:00:00Z"))
     items, _ = await views.invoice_page(service.uow, company, limit=10, cursor=None)
@@ -199,7 +194,7 @@ async def test_an_approved_credit_check_makes_the_sepa_mandate_the_active_method
     company = company_id()
     await open_account(service, company)
     method, _ = await handlers.add_payment_method(AddPaymentMethod(
-        company, "u-admin", SepaDebit.model_validate(SEPA)), service.uow)
+        company, "u-admin", method_of(SepaDebit.model_validate(SEPA))), service.uow)
     await service.settle()
     assert method.status == "pending_check"
     (requested,) = service.published(events.CREDIT_CHECK_REQUESTED.type, company_id=company)

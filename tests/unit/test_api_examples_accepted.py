@@ -11,10 +11,10 @@ import json
 
 import pytest
 
-from services.billing.commands import CreditCard, SepaDebit
 from services.billing.domain import sepa
 from services.billing.domain.cards import brand
 from services.billing.domain.details import check_vat_id
+from services.billing.http.models import CreditCard, SepaDebit
 from shared.errors import Problem
 from shared.http import status_of
 from shared.openapi import openapi_document

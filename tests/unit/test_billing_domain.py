@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.billing.commands import Booking, NewPaymentMethod
 from services.billing.domain import cards, sepa
 from services.billing.domain.account import BillingAccount
 from services.billing.domain.details import check_vat_id
@@ -26,6 +25,7 @@ from services.billing.domain.payment_methods import (
     SepaDetails,
 )
 from services.billing.events import envelopes
+from services.billing.http.models import Booking, NewPaymentMethod
 from shared.http import problem_body
 
 pytestmark = pytest.mark.unit

@@ -1,7 +1,8 @@
 """billing's HTTP API, one module per area (billing details, payment methods,
-subscriptions, invoices); all routes go into one table. Each route parses its request
-(``services.billing.commands``), calls a use case (``handlers``) or a read (``views``) with
-the ``Billing`` unit, and maps the answer to its response model."""
+subscriptions, invoices); all routes go into one table. Each route parses its request (the
+bodies: ``http.models``) into a command (``domain.commands``), calls a use case
+(``handlers``) or a read (``views``) with the ``Billing`` unit, and maps the answer to its
+response model."""
 
 from __future__ import annotations
 

@@ -8,9 +8,10 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from services.billing import handlers, views
-from services.billing.commands import Address, BillingDetailsIn, SetBillingDetails
 from services.billing.domain import details as domain
+from services.billing.domain.commands import SetBillingDetails
 from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, billing, routes
+from services.billing.http.models import Address, BillingDetailsIn, details_of
 from services.billing.views import BillingAccount
 from shared.auth import Principal
 from shared.http import company_of
@@ -70,5 +71,6 @@ async def put_billing_details(request: web.Request, body: BillingDetailsIn,
     Nothing that looks like a card number may appear anywhere in the body (422
     `card-number-in-body`)."""
     return details_out(await handlers.set_billing_details(
-        SetBillingDetails(company_of(principal), principal.subject, body), billing(request)))
+        SetBillingDetails(company_of(principal), principal.subject, details_of(body)),
+        billing(request)))
 

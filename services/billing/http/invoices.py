@@ -8,9 +8,9 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from services.billing import handlers, views
-from services.billing.commands import SetInvoiceReader
 from services.billing.domain import invoices as domain
 from services.billing.domain.account import InvoiceReader as Reader
+from services.billing.domain.commands import SetInvoiceReader
 from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, billing, routes
 from shared.auth import PHONE_INVOICES, Access, Principal
 from shared.errors import InvalidInput

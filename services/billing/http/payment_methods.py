@@ -9,17 +9,16 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.billing import handlers, views
-from services.billing.commands import (
+from services.billing.domain import payment_methods as domain
+from services.billing.domain.account import BillingAccount
+from services.billing.domain.commands import (
     ActivatePaymentMethod,
     AddPaymentMethod,
-    CardUpdate,
-    NewPaymentMethod,
     RemovePaymentMethod,
     UpdateCard,
 )
-from services.billing.domain import payment_methods as domain
-from services.billing.domain.account import BillingAccount
 from services.billing.http import BILLING_ADMINS, BILLING_WRITERS, billing, routes
+from services.billing.http.models import CardUpdate, NewPaymentMethod, method_of
 from shared.auth import Principal
 from shared.errors import InvalidInput
 from shared.http import company_of
@@ -163,7 +162,7 @@ async def add_payment_method(request: web.Request, body: NewPaymentMethod,
 
     async def run() -> tuple[int, PaymentMethod]:
         method, account = await handlers.add_payment_method(
-            AddPaymentMethod(company_of(principal), principal.subject, body.root), uow)
+            AddPaymentMethod(company_of(principal), principal.subject, method_of(body.root)), uow)
         return 201, method_out(method, account)
 
     return await idempotent(request, principal, uow.store.idempotency, run)
@@ -224,7 +223,8 @@ async def update_card(request: web.Request, body: CardUpdate,
     the old one. 503 `payment-provider-unavailable` when the card can not be confirmed right
     now."""
     method, account = await handlers.update_card(UpdateCard(
-        company_of(principal), principal.subject, _method_id(request), body), billing(request))
+        company_of(principal), principal.subject, _method_id(request), body.provider_token,
+        body.exp_month, body.exp_year, body.holder_name), billing(request))
     return method_out(method, account)
 
 

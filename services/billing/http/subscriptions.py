@@ -9,16 +9,10 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from services.billing import handlers, views
-from services.billing.commands import (
-    Booking,
-    BookSubscription,
-    CancelSubscription,
-    ChangeLicences,
-    LicenceChange,
-)
 from services.billing.domain import subscriptions as domain
 from services.billing.domain.account import BillingAccount
 from services.billing.domain.catalogue import PRODUCTS
+from services.billing.domain.commands import BookSubscription, CancelSubscription, ChangeLicences
 from services.billing.http import (
     BILLING_ADMINS,
     BILLING_WRITERS,
@@ -26,6 +20,7 @@ from services.billing.http import (
     billing,
     routes,
 )
+from services.billing.http.models import Booking, LicenceChange, details_of, method_of
 from services.billing.http.payment_methods import PaymentMethod, method_out
 from shared.auth import Principal
 from shared.http import company_of
@@ -153,7 +148,10 @@ async def book_subscription(request: web.Request, body: Booking,
 
     async def run() -> tuple[int, BookingDone]:
         sub, account = await handlers.book_subscription(
-            BookSubscription(company_of(principal), principal.subject, body), uow)
+            BookSubscription(
+                company_of(principal), principal.subject, body.product_id, body.licences,
+                method_of(body.payment_method) if body.payment_method else None,
+                details_of(body.billing_details) if body.billing_details else None), uow)
         method = account.active_method
         return 201, BookingDone(subscription=subscription_out(sub, account),
                                 payment_method=method_out(method, account) if method else None)

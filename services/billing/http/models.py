@@ -1,9 +1,9 @@
-"""What billing's clients ask for: the request bodies (strict: unknown fields refused, card
-numbers anywhere refused before any field is read) and the commands the use cases take."""
+"""What billing's clients send: the request bodies (strict: unknown fields refused, card
+numbers anywhere refused before any field is read), and how a body becomes the values of a
+command (``domain.commands``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import phonenumbers
@@ -18,8 +18,15 @@ from pydantic import (
 )
 
 from services.billing.domain.cards import contains_card_number
+from services.billing.domain.commands import (
+    BillMethod,
+    CardMethod,
+    NewMethod,
+    PayPalMethod,
+    SepaMethod,
+)
+from services.billing.domain.details import BillingDetails
 from services.billing.domain.errors import CardNumberInBody
-from services.billing.events import InvoiceIssued
 
 
 def _refuse_card_numbers(data: Any) -> Any:
@@ -206,107 +213,18 @@ class LicenceChange(Body):
                           examples=[30])
 
 
-# -- the commands (what a use case is asked to do, by whom) --------------------------------------
-
-@dataclass(frozen=True)
-class OpenBillingAccount:
-    company_id: str
-    company_name: str
-    event_id: str
-    admin_email: str | None
-    language: str
+def details_of(body: BillingDetailsIn) -> BillingDetails:
+    """The billing details a body sets (the VAT id is checked by the use case)."""
+    return BillingDetails.model_validate(body.model_dump(mode="json"))
 
 
-@dataclass(frozen=True)
-class SetBillingDetails:
-    company_id: str
-    by: str
-    details: BillingDetailsIn
-
-
-@dataclass(frozen=True)
-class SetInvoiceReader:
-    company_id: str
-    by: str
-    user_id: str
-    granted: bool
-
-
-@dataclass(frozen=True)
-class AddPaymentMethod:
-    company_id: str
-    by: str
-    method: PaymentMethodChoice
-
-
-@dataclass(frozen=True)
-class ActivatePaymentMethod:
-    company_id: str
-    by: str
-    method_id: str
-
-
-@dataclass(frozen=True)
-class RemovePaymentMethod:
-    company_id: str
-    by: str
-    method_id: str
-
-
-@dataclass(frozen=True)
-class UpdateCard:
-    company_id: str
-    by: str
-    method_id: str
-    card: CardUpdate
-
-
-@dataclass(frozen=True)
-class AnswerCreditCheck:
-    event_id: str
-    company_id: str
-    request_id: str
-    method_id: str
-    approved: bool
-    reason: str | None
-
-
-@dataclass(frozen=True)
-class BookSubscription:
-    company_id: str
-    by: str
-    booking: Booking
-
-
-@dataclass(frozen=True)
-class ChangeLicences:
-    company_id: str
-    by: str
-    subscription_id: str
-    licences: int
-
-
-@dataclass(frozen=True)
-class CancelSubscription:
-    company_id: str
-    by: str
-    subscription_id: str
-
-
-@dataclass(frozen=True)
-class RecordInvoice:
-    event_id: str
-    invoice: InvoiceIssued
-
-
-@dataclass(frozen=True)
-class ProjectLink:
-    """A link or unlink of a customer number as contracts announced it (``as_of``: its time)."""
-
-    company_id: str
-    customer_number: str
-    kind: str
-    linked: bool
-    as_of: float
-    link_type: str | None = None
-    access_numbers: tuple[str, ...] = ()
+def method_of(body: PaymentMethodChoice) -> NewMethod:
+    """The payment method a body asks for, as the use case takes it."""
+    if isinstance(body, LandlineBill | MobileBill):
+        return BillMethod(body.kind, body.customer_number)
+    if isinstance(body, CreditCard):
+        return CardMethod(body.provider_token, body.brand, body.last4, body.exp_month,
+                          body.exp_year, body.holder_name)
+    if isinstance(body, PayPal):
+        return PayPalMethod(body.billing_agreement_id, str(body.payer_email))
+    return SepaMethod(body.iban, body.bic, body.account_holder)
