@@ -1,5 +1,6 @@
-"""The card payment provider as billing sees it: it confirms that a token stands for a card of
-the brand, last four digits and expiry the portal sent. Card numbers never reach billing.
+"""Adapter (the card payment provider): the provider as billing sees it: it confirms that a
+token stands for a card of the brand, last four digits and expiry the portal sent. Card numbers
+never reach billing.
 
 ``HttpCardProvider`` talks to the provider's API (``POST {url}/v1/tokens/verify`` with the
 token; the answer names the card's brand, last4 and expiry, 404 for an unknown token).

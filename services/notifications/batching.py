@@ -1,4 +1,5 @@
-"""Writes that many handlers ask for at the same moment, sent to MongoDB as one command.
+"""Part of the store (MongoDB): writes that many handlers ask for at the same moment, sent to
+MongoDB as one command.
 
 A round trip costs both sides about 0.3–0.5 ms of CPU whatever it carries, a document in a
 command of many about a sixth of that. The deliveries in flight (up to the prefetch) each

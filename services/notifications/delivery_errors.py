@@ -1,4 +1,5 @@
-"""What a send through a provider can end in, and its trace span (every transport's)."""
+"""Adapter (the providers' outcomes): what a send through a provider can end in, and its trace
+span (every transport's)."""
 
 from __future__ import annotations
 

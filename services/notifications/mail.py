@@ -1,5 +1,5 @@
-"""Emails as they leave the platform: multipart/alternative (text and HTML), UTF-8,
-quoted-printable, written out directly.
+"""Adapter (the wire format of email): emails as they leave the platform: multipart/alternative
+(text and HTML), UTF-8, quoted-printable, written out directly.
 
 The standard library's ``EmailMessage`` took about 1.5 ms of CPU to build and flatten each
 message (its header registry parses every header again), more than the rest of a delivery's

@@ -1,4 +1,4 @@
-"""Rendering a message kind in a language.
+"""Adapter (the templates): rendering a message kind in a language.
 
 Email templates live in ``templates/<kind>/<language>.j2`` with the blocks ``subject``,
 ``text`` and ``html``; SMS templates in ``templates/<kind>/<language>.sms.j2`` with the block

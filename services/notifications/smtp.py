@@ -1,4 +1,5 @@
-"""Email over SMTP (aiosmtplib: TLS/STARTTLS, auth, timeouts) through connections kept open."""
+"""Adapter (an SMTP provider): email over SMTP (aiosmtplib: TLS/STARTTLS, auth, timeouts)
+through connections kept open."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Ways a message leaves the platform, and the per-channel failover between two providers.
+"""Adapter (the providers): ways a message leaves the platform, and the per-channel failover
+between two providers.
 
     Email: SMTP (smtp.py: aiosmtplib, connections kept open), or ``.eml`` files (local default)
     SMS:   an HTTP gateway taking JSON, or ``.json`` files (local default)
