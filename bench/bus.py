@@ -22,6 +22,7 @@ N / (last consumer done − first producer start).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import cProfile
 import io
 import json
@@ -172,10 +173,9 @@ async def run_platform(cfg: BenchConfig, timings: CommandTimings | None,
     recorders: dict[str, Recorder] = {}
 
     async def on_order_placed(event: CloudEvent, data: OrderPlaced) -> None:
-        try:  # the idempotent write: a redelivery hits the duplicate key and is done
+        # the idempotent write: a redelivery hits the duplicate key and is done
+        with contextlib.suppress(DuplicateKeyError):
             await receipts.create({"_id": f"receipt:{event.id}", "order": data.seq})
-        except DuplicateKeyError:
-            pass
         recorders[data.phase].finish(event.id, data.started)
 
     bus.subscribe([Subscription(EVENT_TYPE, OrderPlaced, on_order_placed)])

@@ -4,6 +4,7 @@ accounting of the processes involved, MongoDB per-command timings, and broker cl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import platform
 import sys
@@ -29,10 +30,9 @@ def machine() -> dict[str, Any]:
     info: dict[str, Any] = {"cores": os.cpu_count(), "python": platform.python_version(),
                             "implementation": platform.python_implementation(),
                             "platform": sys.platform}
-    try:  # other work on the machine skews the figures: say how busy it was
+    # other work on the machine skews the figures: say how busy it was
+    with contextlib.suppress(OSError):
         info["loadavg_1m_at_end"] = round(os.getloadavg()[0], 2)
-    except OSError:
-        pass
     return info
 
 
@@ -85,9 +85,9 @@ class Recorder:
     def producer_finished(self) -> None:
         self.producer_done = time.perf_counter()
 
-    async def wait(self, timeout: float) -> bool:
+    async def wait(self, seconds: float) -> bool:
         try:
-            await asyncio.wait_for(self.done.wait(), timeout)
+            await asyncio.wait_for(self.done.wait(), seconds)
             return True
         except TimeoutError:
             return False

@@ -3,45 +3,23 @@ it receives, and cleanup of every database and queue the run made."""
 
 from __future__ import annotations
 
-import asyncio
-import email
-import email.policy
-from email.message import EmailMessage
-
 import pytest
 from aiosmtpd.controller import Controller
 
-from shared import mongo
-from shared.bus import Topology
-from tests.support.broker import delete_topology
-from tests.support.processes import SERVICES, Platform, ServiceProcess, free_port, platform_env
-
-
-class Inbox:
-    """aiosmtpd handler: every accepted message, parsed."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content,
-                                                      policy=email.policy.default))
-        return "250 OK"
-
-    async def wait_for(self, to: str, seconds: float = 30) -> EmailMessage:
-        deadline = asyncio.get_running_loop().time() + seconds
-        while True:
-            for m in self.messages:
-                if m["To"] == to:
-                    return m
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"no email to {to} within {seconds}s")
-            await asyncio.sleep(0.1)
+from tests.support.gateways import Mailbox
+from tests.support.processes import (
+    SERVICES,
+    Platform,
+    ServiceProcess,
+    free_port,
+    platform_env,
+    remove_traces,
+)
 
 
 @pytest.fixture
 def smtp_server():
-    inbox = Inbox()
+    inbox = Mailbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     yield controller, inbox
@@ -77,9 +55,4 @@ async def platform(mongo_url, amqp_url, bus_prefix, unique, smtp_server, tmp_pat
     finally:
         for s in p.services.values():
             s.stop()
-        client = mongo.connect(mongo_url)
-        for name in SERVICES:
-            await client.drop_database(f"e2e_{unique}_{name}")
-        await client.close()
-        for name in SERVICES:
-            await delete_topology(amqp_url, Topology(bus_prefix, name), [0.2, 0.5, 1.0])
+        await remove_traces(mongo_url, amqp_url, bus_prefix, f"e2e_{unique}")

@@ -6,29 +6,18 @@ Referenz-Adresse hinterlegt ist … Als Benutzername verwenden Sie bitte Ihre Ku
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 
 import aiohttp
 import pytest
 
+from tests.support.polling import eventually
 from tests.support.services import envelope, publish
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "Eigenes!Pass58"
 LINK = re.compile(r"https://portal\.test/password/reset\?token=([A-Za-z0-9_\-]+)")
-
-
-async def until(check, seconds: float = 30, interval: float = 0.2):
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {seconds}s")
-        await asyncio.sleep(interval)
 
 
 async def test_seed004_holder_without_login_sets_a_password_by_email_and_logs_in_with_the_customer_number(  # noqa: E501
@@ -50,7 +39,7 @@ async def test_seed004_holder_without_login_sets_a_password_by_email_and_logs_in
             async with http.get(f"{identity}/metrics") as r:
                 return ('bap_events_consumed_total{outcome="ok",'
                         'type="crm.customer_number.issued.v1"}' in await r.text())
-        await until(identity_knows_the_number)
+        await eventually(identity_knows_the_number, 30, 0.2)
 
         # "Passwort vergessen" with the customer number.
         async with http.post(f"{identity}/v1/password-resets/customer-number",
@@ -62,7 +51,7 @@ async def test_seed004_holder_without_login_sets_a_password_by_email_and_logs_in
                 if m["To"] == reference and LINK.search(m.get_body(("plain",)).get_content()):
                     return m
             return None
-        email = await until(access_email)
+        email = await eventually(access_email, 30, 0.2)
         text = email.get_body(("plain",)).get_content()
         assert number in text and "Kundennummer" in text  # the username to use
         token = LINK.search(text).group(1)
@@ -84,7 +73,7 @@ async def test_seed004_holder_without_login_sets_a_password_by_email_and_logs_in
             async with http.get(f"{contracts}/v1/links", headers=auth) as r:
                 links = (await r.json()).get("links", []) if r.status == 200 else []
             return [x for x in links if x["customer_number"] == number]
-        [link] = await until(holder_link)
+        [link] = await eventually(holder_link, 30, 0.2)
         assert link["link_type"] == "holder"
         async with http.get(f"{contracts}/v1/contracts", headers=auth) as r:
             assert [c["contract_id"] for c in (await r.json())["contracts"]] == ["K-1"]
@@ -99,5 +88,5 @@ async def test_seed004_holder_without_login_sets_a_password_by_email_and_logs_in
             async with http.post(f"{identity}/v1/sessions",
                                  json={"login": number, "password": PASSWORD}) as r:
                 return r.status == 200 and (await r.json())["status"] == "authenticated"
-        assert await until(logs_in_after_link)
+        assert await eventually(logs_in_after_link, 30, 0.2)
     assert token not in platform.all_log_text()

@@ -38,7 +38,8 @@ async def test_each_services_docs_page_lists_every_operation_in_a_browser(platfo
             shown = shown_operations(await page.wait_for(
                 f"document.querySelectorAll('.opblock').length >= {len(expected)} "
                 f"&& {SHOWN_OPERATIONS}"))
-            assert shown == expected, f"{name}: missing {expected - shown}, extra {shown - expected}"
+            assert shown == expected, (
+                f"{name}: missing {expected - shown}, extra {shown - expected}")
 
 
 async def test_id11_invitation_import_offers_a_file_upload_in_the_docs(platform):

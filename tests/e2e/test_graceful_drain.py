@@ -23,8 +23,9 @@ from aiosmtpd.controller import Controller
 
 from shared import mongo
 from shared.bus import Topology
-from tests.e2e.conftest import Inbox
 from tests.support.broker import delete_topology
+from tests.support.gateways import Mailbox
+from tests.support.polling import eventually
 from tests.support.processes import ServiceProcess, free_port, platform_env
 from tests.support.services import envelope
 
@@ -38,7 +39,7 @@ RETRY_DELAYS = [0.2, 0.5, 1.0]
 SLOW_SMTP_SECONDS = 12.0
 
 
-class SlowingInbox(Inbox):
+class SlowingInbox(Mailbox):
     """Keeps every accepted message; while ``slow`` is set, a message is accepted (250) only
     ``SLOW_SMTP_SECONDS`` after its DATA arrived."""
 
@@ -86,15 +87,6 @@ async def publish_burst(amqp_url: str, bus_prefix: str, events: list[dict]) -> N
         await connection.close()
 
 
-async def until(check, seconds: float, what: str):
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not (result := await check()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what}: not within {seconds}s")
-        await asyncio.sleep(0.2)
-    return result
-
-
 @pytest.fixture
 async def replicas(mongo_url, amqp_url, bus_prefix, unique, slowing_smtp, tmp_path):
     controller, _ = slowing_smtp
@@ -136,12 +128,12 @@ async def test_sigterm_mid_burst_sends_every_email_exactly_once_and_exits_cleanl
 
     async def some_sent() -> bool:
         return len(inbox.messages) >= EVENTS // 5
-    await until(some_sent, 60, "first emails")
+    await eventually(some_sent, 60, 0.2, message="first emails")
     inbox.slow = True
 
     async def sends_in_flight() -> bool:
         return inbox.held >= 20
-    await until(sends_in_flight, 30, "sends held by the slow SMTP server")
+    await eventually(sends_in_flight, 30, 0.2, message="sends held by the slow SMTP server")
     assert leaving.proc is not None
     leaving.proc.send_signal(signal.SIGTERM)
     terminated_at = time.monotonic()
@@ -149,7 +141,7 @@ async def test_sigterm_mid_burst_sends_every_email_exactly_once_and_exits_cleanl
 
     async def exited() -> bool:
         return leaving.proc.poll() is not None
-    await until(exited, GRACE_SECONDS + 10, "the terminated replica's exit")
+    await eventually(exited, GRACE_SECONDS + 10, 0.2, message="the terminated replica's exit")
     took = time.monotonic() - terminated_at
     await burst
 
@@ -159,7 +151,7 @@ async def test_sigterm_mid_burst_sends_every_email_exactly_once_and_exits_cleanl
 
         async def all_recorded() -> bool:
             return await deliveries.count_documents({"status": "sent"}) >= EVENTS
-        await until(all_recorded, 180, "every delivery recorded as sent")
+        await eventually(all_recorded, 180, 0.2, message="every delivery recorded as sent")
         docs = await deliveries.find({}, {"attempts": 1, "status": 1}).to_list()
     finally:
         await client.close()

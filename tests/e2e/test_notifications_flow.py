@@ -4,25 +4,16 @@ and a notice for a registered company goes out in the company administrator's la
 
 from __future__ import annotations
 
-import asyncio
 import re
 from urllib.parse import parse_qs, urlparse
 
 import aiohttp
 import pytest
 
+from tests.support.polling import eventually
 from tests.support.services import envelope, publish
 
 pytestmark = pytest.mark.e2e
-
-
-async def until(check, seconds: float = 30):
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not (result := await check()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {seconds}s")
-        await asyncio.sleep(0.2)
-    return result
 
 
 async def test_company_administrator_reads_and_resends_their_invoice_notice(
@@ -63,10 +54,10 @@ async def test_company_administrator_reads_and_resends_their_invoice_notice(
             async with http.get(f"{notifications}/metrics") as r:
                 return ('bap_events_consumed_total{outcome="ok",'
                         'type="identity.company.registered.v1"}' in await r.text())
-        await until(projected)
+        await eventually(projected, 30, 0.2)
         await publish(amqp_url, bus_prefix, invoice)
-        [entry] = await until(log)
-        notices = await until(lambda: _subject_with(inbox, "R-2026-000123"))
+        [entry] = await eventually(log, 30, 0.2)
+        notices = await eventually(lambda: _subject_with(inbox, "R-2026-000123"), 30, 0.2)
         assert notices[0]["Content-Language"] == "hu"
         assert "számlája" in notices[0]["Subject"]
         assert entry["recipient"] == "z***@example.com" and entry["language"] == "hu"
@@ -74,7 +65,7 @@ async def test_company_administrator_reads_and_resends_their_invoice_notice(
         async with http.post(f"{notifications}/v1/deliveries/{entry['id']}/resend",
                              headers=auth) as r:
             assert r.status == 202, await r.text()
-        await until(lambda: _subject_with(inbox, "R-2026-000123", count=2))
+        await eventually(lambda: _subject_with(inbox, "R-2026-000123", count=2), 30, 0.2)
 
 
 async def _subject_with(inbox, text: str, count: int = 1):

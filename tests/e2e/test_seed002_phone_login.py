@@ -5,8 +5,6 @@ in the user rights settings and the next token of that login is refused it (ID-6
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 
 import aiohttp
@@ -14,18 +12,10 @@ import pytest
 
 from tests.support.events import EventTap
 from tests.support.identity import register_company
+from tests.support.polling import eventually
 from tests.support.services import envelope, publish
 
 pytestmark = pytest.mark.e2e
-
-
-async def until(probe, seconds: float = 30.0):
-    """Poll ``probe`` (async, returns a value or None) until it answers; fail after a while."""
-    deadline = time.monotonic() + seconds
-    while (value := await probe()) is None:
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.2)
-    return value
 
 
 async def test_seed002_phone_login_reaches_contract_invoices_preferences_until_switched_off(
@@ -83,7 +73,8 @@ async def test_seed002_phone_login_reaches_contract_invoices_preferences_until_s
                 page = await r.json()
                 assert r.status == 200, page
                 return page if page["items"] else None
-        page = await until(own_invoices)  # billing learns the link and the invoice by events
+        # billing learns the link and the invoice by events
+        page = await eventually(own_invoices, 30, 0.2)
         assert [i["invoice_id"] for i in page["items"]] == ["inv-1"]
 
         async with http.put(f"{notifications}/v1/me/notification-preferences", headers=phone,

@@ -4,7 +4,6 @@ as real processes and export over OTLP/HTTP to a receiver this test runs."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 
 from scripts import catalogue
+from tests.support.polling import eventually
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.e2e
@@ -130,12 +130,9 @@ async def test_registration_is_one_trace_from_the_http_request_to_the_smtp_send(
         whole = all(s.parent_id in ids for s in spans if s is not server[0])
         return spans if wanted <= names and whole else None
 
-    deadline = asyncio.get_running_loop().time() + 30
-    while (spans := complete()) is None:
-        assert asyncio.get_running_loop().time() < deadline, (
-            "no complete trace within 30s; spans received: "
-            f"{sorted({(s.service, s.name) for s in otlp.spans})}")
-        await asyncio.sleep(0.2)
+    spans = await eventually(complete, 30, 0.2, message=lambda: (
+        "a complete trace; spans received: "
+        f"{sorted({(s.service, s.name) for s in otlp.spans})}"))
     by_id = {s.span_id: s for s in spans}
 
     def one(service: str, name: str) -> Received:

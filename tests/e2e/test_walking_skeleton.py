@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from urllib.parse import parse_qs, urlparse
 
 import aiohttp
 import pytest
 
+from tests.support.polling import eventually
+
 pytestmark = pytest.mark.e2e
 
 
 async def poll_json(session: aiohttp.ClientSession, url: str, token: str,
                     seconds: float = 30) -> dict:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
+    """``url``'s answer once it is no longer 404."""
+    async def answer() -> dict | None:
         async with session.get(url, headers={"Authorization": f"Bearer {token}"}) as r:
             if r.status == 200:
                 return await r.json()
             assert r.status == 404, await r.text()
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{url} still 404 after {seconds}s")
-        await asyncio.sleep(0.2)
+            return None
+    return await eventually(answer, seconds, 0.2, message=f"{url} still 404")
 
 
 async def test_registration_by_email_creates_company_with_billing_account_and_contract_space(

@@ -1,5 +1,7 @@
 """Fixtures of the integration tier: buses on names of the test's own, removed afterwards, a
-TCP proxy to take the broker away, and a polling helper (no fixed sleeps as assertions).
+TCP proxy to take the broker away, queues looked at directly, the ops CLI, and billing in the
+test's process (its harness: ``tests/support/billing.py``). Waiting for something is
+``tests.support.polling.eventually``.
 """
 
 from __future__ import annotations
@@ -9,42 +11,23 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import aio_pika
+import aiohttp
 import pytest
 
 from shared.bus import Bus, Topology
 from shared.metrics import Metrics
+from tests.support.billing import Billing
 from tests.support.broker import delete_topology
+from tests.support.payment_provider import PaymentProvider
+from tests.support.services import consumed_in, running, settings_for
 from tests.support.tcp_proxy import TcpProxy
+from tests.support.tokens import TokenAuthority
 
 ROOT = Path(__file__).resolve().parents[2]
-Condition = Callable[[], Any | Awaitable[Any]]
-
-
-async def _wait_until(condition: Condition, timeout: float = 10.0, interval: float = 0.05,
-                      message: str | Callable[[], str] = "condition") -> Any:
-    """Poll ``condition`` (sync or async) until it is truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            text = message() if callable(message) else message
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for: {text}")
-        await asyncio.sleep(interval)
-
-
-@pytest.fixture
-def wait_until():
-    return _wait_until
 
 
 class BusFactory:
@@ -138,15 +121,11 @@ def queue_depth():
     return _queue_depth
 
 
-def _consumed_ok(bus: Bus, etype: str) -> float:
-    """How many events of ``etype`` the bus has acknowledged after its handler succeeded."""
-    return bus.metrics.registry.get_sample_value(
-        "bap_events_consumed_total", {"type": etype, "outcome": "ok"}) or 0
-
-
 @pytest.fixture
 def consumed_ok():
-    return _consumed_ok
+    """How many events of a type a bus has acknowledged after its handler succeeded:
+    ``consumed_ok(bus, etype)``."""
+    return lambda bus, etype: consumed_in(bus.metrics, etype)
 
 
 async def _run_ops_cli(amqp_url: str, prefix: str, *args: str) -> subprocess.CompletedProcess:
@@ -168,3 +147,27 @@ async def _run_ops_cli(amqp_url: str, prefix: str, *args: str) -> subprocess.Com
 @pytest.fixture
 def ops_cli():
     return _run_ops_cli
+
+
+@pytest.fixture
+async def billing(mongo_url: str, amqp_url: str, bus_prefix: str, unique: str):
+    """billing in this process, with tokens of a ``TokenAuthority`` and a local card
+    payment provider."""
+    from services.billing.app import build
+    from services.billing.settings import BillingSettings
+
+    async with TokenAuthority.serving() as authority, PaymentProvider.serving() as provider:
+        settings = settings_for(BillingSettings, mongo_url=mongo_url, amqp_url=amqp_url,
+                                bus_prefix=bus_prefix, unique=unique,
+                                payment_provider_url=provider.url,
+                                jwks_url=authority.jwks_url)
+        async with running(build, settings) as server, aiohttp.ClientSession() as http:
+            yield Billing(server, authority, provider, amqp_url, bus_prefix, http)
+
+
+@pytest.fixture
+async def company(billing: Billing, unique: str) -> str:
+    """A company identity has registered, with its billing account open."""
+    company_id = f"c-{unique}"
+    await billing.open_company(company_id)
+    return company_id

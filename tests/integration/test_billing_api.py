@@ -9,139 +9,21 @@ import io
 import json
 import logging
 import uuid
-from datetime import UTC, datetime
 
-import aio_pika
-import aiohttp
 import pytest
 import structlog
 
-from services.billing.app import build
-from services.billing.settings import BillingSettings
 from shared.app_keys import DB
 from shared.auth import BILLING_ADMIN, COMPANY_ADMIN, SUB_ADMIN, USER
 from shared.logging import configure_logging
+from tests.support.billing import DETAILS, NEXT_YEAR, PAN, PAYPAL, SEPA, parked
 from tests.support.events import EventTap
-from tests.support.payment_provider import PaymentProvider
-from tests.support.services import consumed, envelope, eventually, publish, running, settings_for
-from tests.support.tokens import TokenAuthority
+from tests.support.polling import eventually
+from tests.support.services import consumed, envelope
 
 pytestmark = pytest.mark.integration
 
-PAN = "4111 1111 1111 1111"  # a test Visa number: Luhn-valid
-IBAN_DE = "DE89 3704 0044 0532 0130 00"
-NEXT_YEAR = datetime.now(UTC).year + 1
-
-
-class Billing:
-    """The running service, the outside parties, and a few steps a portal would take."""
-
-    def __init__(self, server, authority: TokenAuthority, provider: PaymentProvider,
-                 amqp_url: str, bus_prefix: str, http: aiohttp.ClientSession) -> None:
-        self.server, self.authority, self.provider = server, authority, provider
-        self.amqp_url, self.bus_prefix, self.http = amqp_url, bus_prefix, http
-        self.app = server.app
-        self.url = str(server.make_url("")).rstrip("/")
-
-    def auth(self, company_id: str, *roles: str, sub: str | None = None,
-             perms: list[str] = ()) -> dict[str, str]:
-        return self.authority.headers(company_id=company_id, roles=list(roles), sub=sub,
-                                      perms=list(perms))
-
-    def admin(self, company_id: str) -> dict[str, str]:
-        return self.auth(company_id, COMPANY_ADMIN, sub=f"admin-{company_id}")
-
-    async def publish(self, *envelopes: dict) -> None:
-        await publish(self.amqp_url, self.bus_prefix, *envelopes)
-
-    async def open_company(self, company_id: str, email: str = "anna@example.com") -> None:
-        await self.publish(envelope("identity.company.registered.v1", {
-            "company_id": company_id, "company_name": f"{company_id} GmbH",
-            "admin_user_id": "u-1", "admin_email": email, "admin_first_name": "Anna",
-            "admin_surname": "Muster", "admin_phone": "+36301234567", "language": "de",
-        }, company_id=company_id, source="/services/identity"))
-        await eventually(lambda: self.app[DB]["accounts"].find_one({"_id": company_id}))
-
-    def linked(self, company_id: str, number: str, kind: str = "landline") -> dict:
-        return envelope("contracts.customer_number.linked.v1", {
-            "company_id": company_id, "customer_number": number, "kind": kind,
-            "link_type": "holder", "contract_ids": ["K-1"], "access_numbers": ["+4930123456"],
-        }, company_id=company_id, source="/services/contracts")
-
-    async def link(self, company_id: str, number: str, kind: str = "landline") -> None:
-        await self.publish(self.linked(company_id, number, kind))
-        await eventually(lambda: self.app[DB]["customer_numbers"].find_one(
-            {"_id": f"{company_id}:{number}", "linked": True}))
-
-    async def call(self, method: str, path: str, headers: dict, body=None,
-                   **kw) -> tuple[int, dict]:
-        async with self.http.request(method, self.url + path, headers=headers, json=body,
-                                     **kw) as r:
-            return r.status, await r.json(content_type=None)
-
-    async def add_method(self, company_id: str, body: dict, headers: dict | None = None
-                         ) -> tuple[int, dict]:
-        return await self.call("POST", "/v1/payment-methods",
-                               headers or self.admin(company_id), body)
-
-    def card(self, brand: str = "visa", last4: str = "1111") -> dict:
-        token = self.provider.tokenise(brand=brand, last4=last4, exp_month=12,
-                                       exp_year=NEXT_YEAR)
-        return {"kind": "credit_card", "provider_token": token, "brand": brand,
-                "last4": last4, "exp_month": 12, "exp_year": NEXT_YEAR}
-
-
-PAYPAL = {"kind": "paypal", "billing_agreement_id": "B-5YM39163N4795124R",
-          "payer_email": "pay@muster.example"}
-SEPA = {"kind": "sepa_debit", "iban": IBAN_DE, "bic": "COBADEFFXXX",
-        "account_holder": "Muster GmbH", "mandate_accepted": True}
-
-
-@pytest.fixture
-async def billing(mongo_url, amqp_url, bus_prefix, unique):
-    async with TokenAuthority.serving() as authority, PaymentProvider.serving() as provider:
-        settings = settings_for(BillingSettings, mongo_url=mongo_url, amqp_url=amqp_url,
-                                bus_prefix=bus_prefix, unique=unique,
-                                payment_provider_url=provider.url)
-        settings.jwks_url = authority.jwks_url
-        async with running(build, settings) as server, aiohttp.ClientSession() as http:
-            yield Billing(server, authority, provider, amqp_url, bus_prefix, http)
-
-
-@pytest.fixture
-async def company(billing, unique) -> str:
-    company_id = f"c-{unique}"
-    await billing.open_company(company_id)
-    return company_id
-
-
-async def parked(amqp_url: str, bus_prefix: str, count: int, seconds: float = 20) -> list:
-    """The first ``count`` messages of billing's parking queue (taken off it)."""
-    found: list = []
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(f"{bus_prefix}.billing.parked", passive=True)
-
-        async def take():
-            while (m := await queue.get(fail=False)) is not None:
-                await m.ack()
-                found.append(m)
-            return len(found) >= count
-
-        await eventually(take, seconds=seconds)
-    finally:
-        await connection.close()
-    return found
-
-
 # --- BIL-1 billing details ---------------------------------------------------------------------
-
-DETAILS = {"recipient": "Muster GmbH, Buchhaltung",
-           "address": {"street": "Hauptstr. 1", "postal_code": "10115", "city": "Berlin",
-                       "country": "DE"},
-           "invoice_email": "rechnung@muster.example", "vat_id": "DE 136 695 976"}
-
 
 async def test_bil1_billing_details_are_stored_with_the_vat_id_checked(billing, company):
     status, body = await billing.call("GET", "/v1/billing-details", billing.admin(company))
@@ -215,7 +97,7 @@ async def test_bil2_number_linked_by_another_company_can_not_be_billed(billing, 
                                                                         unique):
     other = f"other-{unique}"
     await billing.link(other, "5550001111", "landline")
-    status, problem = await billing.add_method(
+    _status, problem = await billing.add_method(
         company, {"kind": "landline_bill", "customer_number": "5550001111"})
     assert problem["type"] == "/problems/customer-number-not-linked"
 
@@ -226,7 +108,7 @@ async def test_bil2_unlinked_number_no_longer_bills(billing, company):
         "company_id": company, "customer_number": "1234567890", "kind": "landline"}))
     await eventually(lambda: billing.app[DB]["customer_numbers"].find_one(
         {"_id": f"{company}:1234567890", "linked": False}))
-    status, problem = await billing.add_method(
+    _status, problem = await billing.add_method(
         company, {"kind": "landline_bill", "customer_number": "1234567890"})
     assert problem["type"] == "/problems/customer-number-not-linked"
 
@@ -280,7 +162,7 @@ async def test_bil2_card_number_anywhere_in_the_body_is_refused_never_echoed_sto
             assert r.status == 422
         assert json.loads(text)["type"] == "/problems/card-number-in-body"
         # The booking form refuses it too.
-        status, problem = await billing.call(
+        _status, problem = await billing.call(
             "POST", "/v1/subscriptions", billing.admin(company),
             {"product_id": "cloud-pbx", "licences": 1, "payment_method": body})
         assert problem["type"] == "/problems/card-number-in-body"
@@ -322,7 +204,7 @@ async def test_bil2_invalid_or_non_sepa_iban_is_refused_with_its_own_problem_typ
 
 
 async def test_bil2_bic_of_another_country_is_refused(billing, company):
-    status, problem = await billing.add_method(company, {**SEPA, "bic": "BNPAFRPPXXX"})
+    _status, problem = await billing.add_method(company, {**SEPA, "bic": "BNPAFRPPXXX"})
     assert problem["type"] == "/problems/invalid-bic"
 
 
@@ -369,14 +251,14 @@ async def test_bil2_rejected_credit_check_keeps_the_reason_and_the_old_method(bi
         "reason": "Insufficient credit rating"})
     await billing.publish(result, result)  # delivered twice: one effect
     await eventually(lambda: consumed(billing.app, "creditcheck.result.v1") >= 2)
-    status, methods = await billing.call("GET", "/v1/payment-methods", billing.admin(company))
+    _, methods = await billing.call("GET", "/v1/payment-methods", billing.admin(company))
     sepa = next(m for m in methods["items"] if m["id"] == method["id"])
     assert sepa["status"] == "rejected"
     assert sepa["rejection_reason"] == "Insufficient credit rating"
     assert methods["active_payment_method_id"] == paypal["id"]
     _, history = await billing.call("GET", "/v1/payment-methods/history", billing.admin(company))
     assert [e["action"] for e in history["items"]].count("rejected") == 1
-    status, problem = await billing.call(
+    _status, problem = await billing.call(
         "POST", f"/v1/payment-methods/{method['id']}/activation", billing.admin(company))
     assert problem["type"] == "/problems/payment-method-not-usable"
 
@@ -559,7 +441,7 @@ async def test_bil5_booking_takes_the_payment_method_and_details_in_the_same_req
 
 
 async def test_bil5_booking_with_an_invalid_method_books_nothing(billing, company):
-    status, problem = await billing.call("POST", "/v1/subscriptions", billing.admin(company), {
+    status, _problem = await billing.call("POST", "/v1/subscriptions", billing.admin(company), {
         "product_id": "cloud-pbx", "licences": 1, "payment_method": {**SEPA, "iban": "DE00"}})
     assert status == 422
     _, subs = await billing.call("GET", "/v1/subscriptions", billing.admin(company))

@@ -9,37 +9,12 @@ import pytest
 
 from shared.app_keys import DB
 from shared.auth import BILLING_ADMIN, SUB_ADMIN, USER
-from tests.integration.test_billing_api import (  # noqa: F401  (fixtures)
-    PAYPAL,
-    billing,
-    company,
-    parked,
-)
+from tests.support.billing import DETAILS, ISSUED, PAYPAL, invoice, invoices, parked
 from tests.support.events import EventTap
-from tests.support.services import consumed, envelope, eventually
+from tests.support.polling import eventually
+from tests.support.services import consumed, envelope
 
 pytestmark = pytest.mark.integration
-
-ISSUED = "invoicing.invoice.issued.v1"
-
-
-def invoice(company_id: str, n: int, *, issued_at: datetime | str = "2026-11-30T08:00:00Z",
-            customer_number: str | None = None, **overrides) -> dict:
-    data = {"invoice_id": f"inv-{n}", "company_id": company_id, "number": f"R-2026-{n:06d}",
-            "issued_at": issued_at if isinstance(issued_at, str) else issued_at.isoformat(),
-            "due_date": "2026-12-15", "currency": "EUR", "amount_minor": 4990,
-            "lines": [{"description": "Microsoft 365 Business Basic", "quantity": 5,
-                       "unit_price_minor": 998, "amount_minor": 4990}],
-            "customer_number": customer_number, **overrides}
-    return envelope(ISSUED, data, company_id=company_id, source="/invoicing")
-
-
-async def invoices(billing, company_id: str, path: str = "/v1/invoices", headers=None,
-                   **query) -> tuple[int, dict]:
-    qs = "&".join(f"{k}={v}" for k, v in query.items())
-    return await billing.call("GET", f"{path}?{qs}" if qs else path,
-                              headers or billing.admin(company_id))
-
 
 # --- BIL-6 ---------------------------------------------------------------------------------
 
@@ -71,7 +46,6 @@ async def test_bil6_invoice_is_billed_with_the_method_active_when_it_was_issued(
 
 async def test_bil6_invoice_notice_goes_to_the_invoice_email_of_the_billing_details(
         billing, company):
-    from tests.integration.test_billing_api import DETAILS
     await billing.call("PUT", "/v1/billing-details", billing.admin(company), DETAILS)
     async with EventTap(billing.amqp_url, billing.bus_prefix,
                         "billing.invoice.recorded.v1") as tap:

@@ -9,17 +9,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from services.billing.domain.account import HISTORY_KEPT
-from tests.integration.test_billing_api import (  # noqa: F401  (fixtures)
-    DETAILS,
-    NEXT_YEAR,
-    PAYPAL,
-    SEPA,
-    billing,
-    company,
-)
-from tests.integration.test_billing_invoices import ISSUED, invoice, invoices
+from tests.support.billing import DETAILS, ISSUED, NEXT_YEAR, PAYPAL, SEPA, invoice, invoices
 from tests.support.events import EventTap
-from tests.support.services import consumed, eventually
+from tests.support.polling import eventually
+from tests.support.services import consumed
 
 pytestmark = pytest.mark.integration
 

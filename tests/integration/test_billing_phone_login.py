@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 
 from shared.app_keys import DB
-from tests.integration.test_billing_api import billing, company  # noqa: F401  (fixtures)
-from tests.integration.test_billing_invoices import invoice
-from tests.support.services import consumed, envelope, eventually
+from tests.support.billing import invoice
+from tests.support.polling import eventually
+from tests.support.services import consumed, envelope
 
 pytestmark = pytest.mark.integration
 

@@ -10,6 +10,7 @@ import pytest
 
 from shared.bus import Subscription
 from shared.events import EventData, make_event
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +23,7 @@ class Requested(EventData):
 
 
 async def test_poison_message_crashing_consumer_is_dead_lettered_to_parked_past_delivery_limit(
-        make_bus, proxy, amqp_url, amqp, get_all, queue_depth, wait_until):
+        make_bus, proxy, amqp_url, amqp, get_all, queue_depth):
     deliveries: list[str] = []
     release = asyncio.Event()
 
@@ -40,14 +41,14 @@ async def test_poison_message_crashing_consumer_is_dead_lettered_to_parked_past_
         # Each "crash" (the connection dies while the handler runs) returns the message to
         # the queue; after LIMIT returns the broker dead-letters it instead of redelivering.
         for n in range(1, LIMIT + 2):
-            await wait_until(lambda n=n: len(deliveries) == n, timeout=15,
-                             message=lambda: f"delivery {n} ({len(deliveries)} so far)")
+            await eventually(lambda n=n: len(deliveries) == n, seconds=15,
+                             message=lambda n=n: f"delivery {n} ({len(deliveries)} so far)")
             await proxy.cut()
-            await wait_until(lambda: not consumer.connected, message="connection lost")
+            await eventually(lambda: not consumer.connected, message="connection lost")
             await proxy.restore()
-            await wait_until(lambda: consumer.consuming, timeout=15, message="consuming again")
+            await eventually(lambda: consumer.consuming, seconds=15, message="consuming again")
 
-        await wait_until(lambda: queue_depth(amqp, consumer.topology.parked), timeout=10,
+        await eventually(lambda: queue_depth(amqp, consumer.topology.parked), seconds=10,
                          message="the message dead-lettered to the parking queue")
     finally:
         release.set()
@@ -61,7 +62,7 @@ async def test_poison_message_crashing_consumer_is_dead_lettered_to_parked_past_
 
 
 async def test_service_queue_is_quorum_with_delivery_limit_and_dead_letter_exchange(
-        make_bus, amqp, get_all, queue_depth, wait_until):
+        make_bus, amqp, get_all, queue_depth):
     bus = await make_bus("svc", delivery_limit=7)
     await bus.declare_queues()
     t = bus.topology
@@ -80,5 +81,5 @@ async def test_service_queue_is_quorum_with_delivery_limit_and_dead_letter_excha
     dead = await channel.get_exchange(t.dead_exchange)
     await dead.publish(aio_pika.Message(b"probe", message_id="probe"), routing_key=t.queue)
     await channel.close()
-    await wait_until(lambda: queue_depth(amqp, t.parked), message="probe in the parking queue")
+    await eventually(lambda: queue_depth(amqp, t.parked), message="probe in the parking queue")
     assert [m.message_id for m in await get_all(amqp, t.parked)] == ["probe"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from pymongo.errors import DuplicateKeyError
 
 from shared.bus import Subscription
 from shared.events import EventData, make_event
 from shared.mongo import Aggregates
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +27,7 @@ class Opened(EventData):
     account: str
 
 
-async def test_event_delivered_twice_has_one_effect(make_bus, db, wait_until, consumed_ok):
+async def test_event_delivered_twice_has_one_effect(make_bus, db, consumed_ok):
     accounts = Aggregates(db, "accounts")
     cards = Aggregates(db, "cards")
     deliveries: dict[str, int] = {}
@@ -42,10 +45,8 @@ async def test_event_delivered_twice_has_one_effect(make_bus, db, wait_until, co
     async def open_card(event, data: Opened) -> None:
         # Insert with an id derived from the event: a duplicate key means "already done".
         deliveries[event.id] = deliveries.get(event.id, 0) + 1
-        try:
+        with contextlib.suppress(DuplicateKeyError):
             await cards.create({"_id": f"card-for-{event.id}", "account": data.account})
-        except DuplicateKeyError:
-            pass
 
     await accounts.create({"_id": "acc-1", "balance": 0})
     consumer = await make_bus("ledger")
@@ -58,10 +59,10 @@ async def test_event_delivered_twice_has_one_effect(make_bus, db, wait_until, co
     for envelope in (credited, opened, credited, opened):  # every event twice
         await consumer.publish(envelope)
 
-    await wait_until(lambda: deliveries.get(credited["id"]) == 2
+    await eventually(lambda: deliveries.get(credited["id"]) == 2
                      and deliveries.get(opened["id"]) == 2,
                      message=lambda: f"both events delivered twice ({deliveries})")
-    await wait_until(lambda: consumed_ok(consumer, CREDITED) + consumed_ok(consumer, OPENED) == 4,
+    await eventually(lambda: consumed_ok(consumer, CREDITED) + consumed_ok(consumer, OPENED) == 4,
                      message="all four deliveries acknowledged")
 
     account = await accounts.get({"_id": "acc-1"})

@@ -9,6 +9,7 @@ import pytest
 
 from shared.bus import PARKING_ARGUMENTS, Subscription
 from shared.events import EventData, make_event
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +73,7 @@ async def publish_raw(bus, body: bytes, message_id: str) -> None:
 
 
 async def test_malformed_messages_are_parked_at_once_with_reason_and_consumer_goes_on(
-        make_bus, amqp, get_all, queue_depth, wait_until, consumed_ok):
+        make_bus, amqp, get_all, queue_depth, consumed_ok):
     handled: list[str] = []
 
     async def handle(event, data: Placed) -> None:
@@ -87,11 +88,11 @@ async def test_malformed_messages_are_parked_at_once_with_reason_and_consumer_go
     good = envelope(id="evt-good")
     await bus.publish(good)
 
-    await wait_until(lambda: handled == ["evt-good"], message=lambda: f"good event ({handled})")
-    await wait_until(lambda: consumed_ok(bus, TYPE) == 1, message="good event acknowledged")
-    await wait_until(lambda: queue_depth(amqp, bus.topology.parked),
+    await eventually(lambda: handled == ["evt-good"], message=lambda: f"good event ({handled})")
+    await eventually(lambda: consumed_ok(bus, TYPE) == 1, message="good event acknowledged")
+    await eventually(lambda: queue_depth(amqp, bus.topology.parked),
                      message="parked messages")
-    await wait_until(lambda: bus.metrics.registry.get_sample_value(
+    await eventually(lambda: bus.metrics.registry.get_sample_value(
         "bap_events_retried_total", {"type": TYPE}) is None and sum(
         s.value for m in bus.metrics.events_parked.collect() for s in m.samples
         if s.name == "bap_events_parked_total") == len(MALFORMED),
@@ -115,7 +116,7 @@ async def test_malformed_messages_are_parked_at_once_with_reason_and_consumer_go
 
 
 async def test_message_whose_parking_copy_is_not_accepted_is_returned_not_acked_away(
-        make_bus, amqp, get_all, queue_depth, wait_until):
+        make_bus, amqp, get_all, queue_depth):
     """Parking publishes a copy first and acks the original only once the broker took it;
     with the parking queue gone, the original goes back to the queue and waits."""
     bus = await make_bus("orders")
@@ -136,7 +137,7 @@ async def test_message_whose_parking_copy_is_not_accepted_is_returned_not_acked_
 
     await publish_raw(bus, b"not json", message_id="orphan")
     # A second attempt means the broker delivered it again: it was not acked after the first.
-    await wait_until(lambda: len(tries) >= 2, timeout=10,
+    await eventually(lambda: len(tries) >= 2, seconds=10,
                      message=lambda: f"parking tried again ({tries})")
     assert bus.metrics.registry.get_sample_value(
         "bap_events_parked_total", {"type": TYPE, "reason": "not-json"}) is None
@@ -144,7 +145,7 @@ async def test_message_whose_parking_copy_is_not_accepted_is_returned_not_acked_
     parked = await channel.declare_queue(t.parked, durable=True, arguments=PARKING_ARGUMENTS)
     await parked.bind(t.dead_exchange, routing_key=t.queue)
     await channel.close()
-    await wait_until(lambda: queue_depth(amqp, t.parked), timeout=10,
+    await eventually(lambda: queue_depth(amqp, t.parked), seconds=10,
                      message="parked once the parking queue is back")
     [message] = await get_all(amqp, t.parked)
     assert message.message_id == "orphan"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
@@ -9,6 +10,7 @@ import pytest
 
 from shared.bus import Subscription
 from shared.events import EventData, make_event
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +23,7 @@ class Issued(EventData):
 
 
 async def test_failing_handler_is_retried_with_backoff_then_parked_and_next_message_is_consumed(
-        make_bus, amqp, get_all, queue_depth, wait_until, consumed_ok):
+        make_bus, amqp, get_all, queue_depth, consumed_ok):
     attempts: list[float] = []
     done: list[int] = []
 
@@ -38,11 +40,11 @@ async def test_failing_handler_is_retried_with_backoff_then_parked_and_next_mess
     bad = make_event(TYPE, {"number": 1}, source="test")
     await bus.publish(bad)
     parked_queue = bus.topology.parked
-    await wait_until(lambda: queue_depth(amqp, parked_queue), timeout=10,
+    await eventually(lambda: queue_depth(amqp, parked_queue), seconds=10,
                      message=lambda: f"the failing event parked ({len(attempts)} attempts)")
 
     assert len(attempts) == len(DELAYS) + 1
-    gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
     for gap, delay in zip(gaps, DELAYS, strict=True):
         assert gap >= delay, f"attempts spaced {gaps}, back-off {DELAYS}"
 
@@ -57,8 +59,8 @@ async def test_failing_handler_is_retried_with_backoff_then_parked_and_next_mess
 
     good = make_event(TYPE, {"number": 2}, source="test")
     await bus.publish(good)
-    await wait_until(lambda: done == [2], message=lambda: f"the next event consumed ({done})")
-    await wait_until(lambda: consumed_ok(bus, TYPE) == 1, message="the next event acknowledged")
+    await eventually(lambda: done == [2], message=lambda: f"the next event consumed ({done})")
+    await eventually(lambda: consumed_ok(bus, TYPE) == 1, message="the next event acknowledged")
     assert len(attempts) == len(DELAYS) + 1  # no further attempt of the parked one
     for name in (bus.topology.queue, *(bus.topology.retry(d) for d in DELAYS)):
         assert await queue_depth(amqp, name) == 0, name

@@ -13,9 +13,10 @@ from services.contracts.settings import ContractsSettings
 from services.notifications.app import build as build_notifications
 from services.notifications.settings import NotificationsSettings
 from shared.app_keys import DB
-from tests.e2e.conftest import Inbox
+from tests.support.gateways import Mailbox
+from tests.support.polling import eventually
 from tests.support.processes import free_port
-from tests.support.services import consumed, envelope, eventually, publish, running, settings_for
+from tests.support.services import consumed, envelope, publish, running, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +52,7 @@ async def test_company_registered_twice_opens_one_account(
 async def test_registration_started_twice_sends_one_email(mongo_url, amqp_url, bus_prefix,
                                                           unique):
     from aiosmtpd.controller import Controller
-    inbox = Inbox()
+    inbox = Mailbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:

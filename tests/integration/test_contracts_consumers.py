@@ -10,23 +10,22 @@ import aio_pika
 import pytest
 
 from shared.app_keys import DB
-from tests.integration.test_contracts_harness import (
+from tests.support.contracts import (
     ADDED,
     CHANGED,
     ISSUED,
     OTP_ISSUED,
     TERMINATED,
     contract,
-    contracts,
     crm_contract,
     crm_issued,
     new_number,
     user_activated,
 )
-from tests.support.services import envelope, eventually, publish
+from tests.support.polling import eventually
+from tests.support.services import envelope, publish
 
 pytestmark = pytest.mark.integration
-__all__ = ["contracts"]
 
 
 async def test_every_crm_event_delivered_twice_has_one_effect(contracts):
@@ -166,11 +165,11 @@ async def test_one_company_never_sees_or_changes_another_companys_contracts(cont
     assert (await contracts.call("DELETE", f"/v1/links/{number}", eve.token))[0] == 404
     contacts_path = f"/v1/customer-numbers/{number}/authorised-contacts"
     assert (await contracts.call("GET", contacts_path, eve.token))[0] == 404
-    status, body = await contracts.call(
+    status, _ = await contracts.call(
         "PUT", f"/v1/sub-administrators/{eve_sub.user_id}/contracts", eve.token,
         json={"contracts": [{"contract_id": "K-1"}]})
     assert status == 422
-    status, body = await contracts.call(
+    status, _body = await contracts.call(
         "PUT", f"/v1/sub-administrators/{anna_sub.user_id}/contracts", eve.token,
         json={"contracts": []})
     assert status == 404

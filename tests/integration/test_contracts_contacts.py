@@ -7,10 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.integration.test_contracts_harness import contract, contracts, new_number
+from tests.support.contracts import contract, new_number
 
 pytestmark = pytest.mark.integration
-__all__ = ["contracts"]
 
 TODAY = date.today()
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 
 from shared.app_keys import DB
-from tests.integration.test_contracts_harness import OTP_ISSUED, contracts, new_number
-from tests.support.services import envelope, eventually
+from tests.support.contracts import OTP_ISSUED, new_number
+from tests.support.polling import eventually
+from tests.support.services import envelope
 
 pytestmark = pytest.mark.integration
-__all__ = ["contracts"]
 
 CHANGED = "crm.customer_number.changed.v1"
 CLAIMED = "identity.customer_number.claimed.v1"

@@ -9,20 +9,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.app_keys import DB
-from tests.integration.test_contracts_harness import (
+from tests.support.contracts import (
     ADDED,
     CHANGED,
     OTP_ISSUED,
     TERMINATED,
     contract,
-    contracts,
     crm_contract,
     new_number,
 )
-from tests.support.services import eventually
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
-__all__ = ["contracts"]
 
 ALL_RIGHTS = ["view", "order", "cancel", "technical_change", "billing_question",
               "commercial_contact"]
@@ -181,7 +179,7 @@ async def test_expired_one_time_password_is_refused_and_support_issues_a_new_one
     assert status == 410 and body["type"] == "/problems/one-time-password-expired"
     assert "new one" in body["detail"]
 
-    status, issued = await contracts.call(
+    status, _issued = await contracts.call(
         "POST", f"/v1/support/customer-numbers/{number}/one-time-password", support)
     assert status == 201
     event = await eventually(lambda: contracts.tap.of(OTP_ISSUED, customer_number=number)[1:])
@@ -272,7 +270,7 @@ async def test_seed003_holder_link_replaces_a_user_link_directly(contracts):
     status, link = await contracts.link(admin, number, password)
     assert status == 201 and link["link_type"] == "holder"
     status, body = await contracts.call("GET", "/v1/links", admin.token)
-    assert [(l["customer_number"], l["link_type"]) for l in body["links"]] == [
+    assert [(x["customer_number"], x["link_type"]) for x in body["links"]] == [
         (number, "holder")]
 
 
@@ -298,16 +296,16 @@ async def test_seed003_stale_holder_link_is_marked_deleted_and_the_current_contr
     admin = await contracts.company()
     assert (await contracts.link(admin, old, p_old))[0] == 201
     await contracts.deliver(crm_contract(TERMINATED, old, contract("O-1", status="terminated")))
-    status, body = await contracts.call("GET", "/v1/links", admin.token)
+    _, body = await contracts.call("GET", "/v1/links", admin.token)
     assert body["links"][0]["stale"] is False
     await contracts.deliver(crm_contract(TERMINATED, old, contract("O-2", status="terminated")))
-    status, body = await contracts.call("GET", "/v1/links", admin.token)
-    assert [(l["customer_number"], l["stale"]) for l in body["links"]] == [(old, True)]
+    _, body = await contracts.call("GET", "/v1/links", admin.token)
+    assert [(x["customer_number"], x["stale"]) for x in body["links"]] == [(old, True)]
 
     assert (await contracts.call("DELETE", f"/v1/links/{old}", admin.token))[0] == 204
     assert (await contracts.link(admin, current, p_new))[0] == 201
-    status, body = await contracts.call("GET", "/v1/links", admin.token)
-    assert [(l["customer_number"], l["stale"]) for l in body["links"]] == [(current, False)]
+    _status, body = await contracts.call("GET", "/v1/links", admin.token)
+    assert [(x["customer_number"], x["stale"]) for x in body["links"]] == [(current, False)]
 
 
 async def test_seed003_number_with_private_and_business_contracts_links_only_as_user(contracts):

@@ -7,11 +7,10 @@ import uuid
 
 import pytest
 
-from tests.integration.test_contracts_harness import contract, contracts, new_number
+from tests.support.contracts import contract, new_number
 from tests.support.services import envelope
 
 pytestmark = pytest.mark.integration
-__all__ = ["contracts"]
 
 TRANSFERRED = ["view", "order", "cancel", "technical_change", "billing_question"]
 
@@ -148,7 +147,7 @@ async def test_sub_administrator_sees_and_manages_only_the_contracts_assigned(co
 
 
 async def test_only_contracts_and_rights_the_company_holds_can_be_assigned(contracts):
-    anna, number = await _linked_company(contracts, "Muster GmbH", contract("K-1"))
+    anna, _number = await _linked_company(contracts, "Muster GmbH", contract("K-1"))
     sub = await contracts.user(anna.company_id, ["sub_admin"])
     plain = await contracts.user(anna.company_id, ["user"])
     path = f"/v1/sub-administrators/{sub.user_id}/contracts"

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_contracts_harness import (  # noqa: F401  (fixture)
+from tests.support.contracts import (
     Caller,
     contract,
-    contracts,
     new_number,
 )
 

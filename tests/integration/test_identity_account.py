@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 import pytest
 
@@ -11,17 +9,9 @@ from services.identity.handlers import Identity
 from shared.app_keys import unit
 from tests.support.events import EventTap
 from tests.support.identity import identity_running, log_in, register_company
-from tests.support.services import eventually
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def identity(mongo_url, amqp_url, bus_prefix, unique):
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_running(mongo_url, amqp_url, bus_prefix, unique) as (url, app):
-            async with aiohttp.ClientSession() as http:
-                yield url, app, tap, http
 
 
 async def sms_off(http, url, account) -> None:
@@ -236,10 +226,11 @@ async def test_registering_a_taken_address_answers_the_same_and_completion_says_
     account = await register_company(http, url, tap)
     async with http.post(f"{url}/v1/registrations", json={"email": account.email}) as r:
         assert r.status == 202
-    started = [e for e in tap.of("identity.registration.started.v1", email=account.email)]
-    while len(started) < 2:
-        await asyncio.sleep(0.05)
-        started = tap.of("identity.registration.started.v1", email=account.email)
+
+    def both_started() -> list[dict]:
+        found = tap.of("identity.registration.started.v1", email=account.email)
+        return found if len(found) >= 2 else []
+    started = await eventually(both_started)
     async with http.post(f"{url}/v1/registrations/completion", json={
             "token": started[-1]["data"]["token"], "first_name": "Eve", "surname": "X",
             "company_name": "Eve Kft.", "phone": "+36301112222",

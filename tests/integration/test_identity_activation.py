@@ -5,27 +5,15 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
 import pytest
 
 from services.identity.handlers import Identity
 from shared.app_keys import unit
-from tests.integration.test_identity_users import create_user, identity_app
-from tests.support.events import EventTap
-from tests.support.identity import log_in, register_company
-from tests.support.services import eventually
+from tests.support.identity import create_user, log_in, register_company
+from tests.support.polling import eventually
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.identity_settings(activation_code_tries=3)]
 PASSWORD = "Eigenes!Pass58"
-
-
-@pytest.fixture
-async def identity(mongo_url, amqp_url, bus_prefix, unique):
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_app(mongo_url, amqp_url, bus_prefix, unique,
-                                activation_code_tries=3) as (url, app):
-            async with aiohttp.ClientSession() as http:
-                yield url, app, tap, http
 
 
 async def requested_account(http, url, tap, admin) -> tuple[dict, dict]:

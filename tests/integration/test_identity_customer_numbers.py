@@ -7,26 +7,23 @@ from __future__ import annotations
 
 import uuid
 
-import aiohttp
 import jwt
 import pytest
 
-from tests.integration.test_identity_users import NEW_PASSWORD, bearer, create_user, first_login
-from tests.support.events import EventTap
-from tests.support.identity import identity_running, log_in, register_company
-from tests.support.services import consumed, envelope, eventually, publish
+from tests.support.identity import (
+    NEW_PASSWORD,
+    create_user,
+    first_login,
+    log_in,
+    register_company,
+)
+from tests.support.polling import eventually
+from tests.support.services import consumed, envelope, publish
+from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
 
 ACCESS_REQUESTED = "identity.customer_number_access.requested.v1"
-
-
-@pytest.fixture
-async def identity(mongo_url, amqp_url, bus_prefix, unique):
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_running(mongo_url, amqp_url, bus_prefix, unique) as (url, app):
-            async with aiohttp.ClientSession() as http:
-                yield url, app, tap, http, amqp_url, bus_prefix
 
 
 def new_number() -> str:
@@ -67,11 +64,12 @@ def _unverified_sub(token: str) -> str:
     return jwt.decode(token, options={"verify_signature": False})["sub"]
 
 
-async def test_seed004_contract_holder_logs_in_with_the_customer_number(identity):
+async def test_seed004_contract_holder_logs_in_with_the_customer_number(
+        identity, amqp_url, bus_prefix):
     """The user whose account linked the number as holder logs in with the number and the
     password, through the company's SMS step as usual; a wrong password, an unknown number
     and a number the company only holds as user get the same refusal."""
-    url, app, tap, http, amqp_url, bus_prefix = identity
+    url, app, tap, http = identity
     account = await register_company(http, url, tap)
     number, user_only = new_number(), new_number()
     await deliver(app, amqp_url, bus_prefix, crm_issued(number, "it@muster.example"),
@@ -94,8 +92,9 @@ async def test_seed004_contract_holder_logs_in_with_the_customer_number(identity
         "authenticated"
 
 
-async def test_seed004_number_no_longer_logs_in_once_its_holder_link_is_deleted(identity):
-    url, app, tap, http, amqp_url, bus_prefix = identity
+async def test_seed004_number_no_longer_logs_in_once_its_holder_link_is_deleted(
+        identity, amqp_url, bus_prefix):
+    url, app, tap, http = identity
     account = await register_company(http, url, tap)
     number = new_number()
     await deliver(app, amqp_url, bus_prefix, linked(number, account.company_id, account.user_id))
@@ -107,8 +106,9 @@ async def test_seed004_number_no_longer_logs_in_once_its_holder_link_is_deleted(
     assert (await login_status(http, url, number, account.password))[0] == 401
 
 
-async def test_seed004_administrator_designates_the_user_who_logs_in_with_the_number(identity):
-    url, app, tap, http, amqp_url, bus_prefix = identity
+async def test_seed004_administrator_designates_the_user_who_logs_in_with_the_number(
+        identity, amqp_url, bus_prefix):
+    url, app, tap, http = identity
     admin = await register_company(http, url, tap)
     number = new_number()
     await deliver(app, amqp_url, bus_prefix, crm_issued(number, "it@muster.example"),
@@ -133,11 +133,11 @@ async def test_seed004_administrator_designates_the_user_who_logs_in_with_the_nu
 
 
 async def test_seed004_holder_without_login_sets_a_password_through_the_reference_address(
-        identity):
+        identity, amqp_url, bus_prefix):
     """The link goes to the reference address the CRM holds now (after a CRM change); the
     answer is the same for an unknown number; the password opens a company named after the
     holder with this account as master administrator, which logs in with the number."""
-    url, app, tap, http, amqp_url, bus_prefix = identity
+    url, app, tap, http = identity
     number = new_number()
     await deliver(app, amqp_url, bus_prefix, crm_issued(number, "old@muster.example"))
     await deliver(app, amqp_url, bus_prefix, envelope("crm.customer_number.changed.v1", {
@@ -175,10 +175,11 @@ async def test_seed004_holder_without_login_sets_a_password_through_the_referenc
         assert r.status == 404
 
 
-async def test_seed004_forgot_password_with_the_number_of_a_holder_account_resets_it(identity):
+async def test_seed004_forgot_password_with_the_number_of_a_holder_account_resets_it(
+        identity, amqp_url, bus_prefix):
     """A number whose holder has an account: the ordinary reset link, to the account's own
     address, not the CRM's."""
-    url, app, tap, http, amqp_url, bus_prefix = identity
+    url, app, tap, http = identity
     account = await register_company(http, url, tap)
     number = new_number()
     await deliver(app, amqp_url, bus_prefix, crm_issued(number, "crm@muster.example"),

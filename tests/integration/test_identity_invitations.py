@@ -15,23 +15,23 @@ from services.identity.handlers import Identity
 from services.identity.handlers import invitation_imports as invitation_handlers
 from services.identity.import_runner import InvitationJobs
 from shared.app_keys import unit
-from tests.integration.test_identity_users import bearer, create_user, first_login, identity_app
 from tests.support.events import EventTap
-from tests.support.identity import register_company
-from tests.support.services import eventually
+from tests.support.identity import INVITEE_PASSWORD as PASSWORD
+from tests.support.identity import (
+    accept,
+    create_user,
+    first_login,
+    identity_running,
+    link_token,
+    register_company,
+    wait_for_job,
+)
+from tests.support.polling import eventually
+from tests.support.tokens import bearer
 
-pytestmark = pytest.mark.integration
-PASSWORD = "Einladung!42x"
-
-
-@pytest.fixture
-async def identity(mongo_url, amqp_url, bus_prefix, unique):
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_app(mongo_url, amqp_url, bus_prefix, unique,
-                                invitation_job_progress_every=2,
-                                invitation_job_poll_seconds=0.2) as (url, app):
-            async with aiohttp.ClientSession() as http:
-                yield url, app, tap, http
+pytestmark = [pytest.mark.integration,
+              pytest.mark.identity_settings(
+                  invitation_job_progress_every=2, invitation_job_poll_seconds=0.2)]
 
 
 async def invite(http, url, admin, email, role="user", expect=201) -> dict:
@@ -40,30 +40,6 @@ async def invite(http, url, admin, email, role="user", expect=201) -> dict:
         body = await r.json()
         assert r.status == expect, body
     return body
-
-
-async def accept(http, url, token, expect=201) -> dict:
-    async with http.post(f"{url}/v1/invitations/acceptance", json={
-            "token": token, "first_name": "Cili", "surname": "Szabó", "phone": "301112233",
-            "password": PASSWORD}) as r:
-        body = await r.json()
-        assert r.status == expect, body
-    return body
-
-
-async def link_token(tap, invitation_id: str, count: int = 1) -> str:
-    sent = await eventually(lambda: (lambda found: found if len(found) >= count else None)(
-        tap.of("identity.invitation.sent.v1", invitation_id=invitation_id)))
-    return sent[-1]["data"]["token"]
-
-
-async def wait_for_job(http, url, admin, job_id: str) -> dict:
-    async def done():
-        async with http.get(f"{url}/v1/invitation-jobs/{job_id}", headers=admin.auth) as r:
-            job = await r.json()
-            assert r.status == 200, job
-        return job if job["status"] == "completed" else None
-    return await eventually(done, seconds=30)
 
 
 async def test_invitee_accepts_and_the_administrator_sees_the_invitation_accepted(identity):
@@ -130,13 +106,13 @@ async def test_withdrawing_and_accepting_at_the_same_moment_never_both_succeed(i
         iid = invitation["invitation_id"]
         token = await link_token(tap, iid)
 
-        async def accepting() -> int:
+        async def accepting(token: str = token) -> int:
             async with http.post(f"{url}/v1/invitations/acceptance", json={
                     "token": token, "first_name": "Cili", "surname": "Szabó",
                     "phone": "301112233", "password": PASSWORD}) as r:
                 return r.status
 
-        async def withdrawing() -> int:
+        async def withdrawing(iid: str = iid) -> int:
             async with http.post(f"{url}/v1/invitations/{iid}/revocation",
                                  headers=admin.auth) as r:
                 return r.status
@@ -151,7 +127,7 @@ async def test_invitation_link_expires_and_can_be_sent_again(mongo_url, amqp_url
                                                              unique):
     """ID-11: invitation links expire (`invitation_days`); the list shows them expired; a
     resend gives a working link."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_app(
+    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
             mongo_url, amqp_url, bus_prefix, unique, invitation_days=0) as (url, app):
         async with aiohttp.ClientSession() as http:
             admin = await register_company(http, url, tap)
@@ -255,7 +231,7 @@ async def test_xlsx_import_as_raw_body_by_a_sub_admin_refuses_administrator_rows
 async def test_files_that_can_not_be_imported_get_clear_problems(mongo_url, amqp_url,
                                                                  bus_prefix, unique):
     """ID-11: too large, too many rows, wrong type, missing columns, unreadable XLSX."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_app(
+    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
             mongo_url, amqp_url, bus_prefix, unique, invitation_file_max_bytes=2000,
             invitation_file_max_rows=3) as (url, _), aiohttp.ClientSession() as http:
         admin = await register_company(http, url, tap)
@@ -284,7 +260,7 @@ async def test_an_import_taken_over_after_a_crash_invites_every_row_exactly_once
         mongo_url, amqp_url, bus_prefix, unique, monkeypatch):
     """ID-11: a replica stops in the middle of an import; another one takes the job over
     when its lease runs out and finishes it without inviting anyone twice."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_app(
+    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
             mongo_url, amqp_url, bus_prefix, unique, jobs=False,
             invitation_job_progress_every=2, invitation_job_lease_seconds=0.5) as (url, app):
         async with aiohttp.ClientSession() as http:

@@ -15,18 +15,11 @@ from services.identity.handlers import Identity
 from shared.app_keys import unit
 from tests.support.events import EventTap
 from tests.support.identity import Account, identity_running, log_in, register_company
-from tests.support.services import consumed, eventually, publish
+from tests.support.polling import eventually
+from tests.support.services import consumed, publish
 
 pytestmark = pytest.mark.integration
 NEW_PASSWORD = "Andere!Pass93"
-
-
-@pytest.fixture
-async def identity(mongo_url, amqp_url, bus_prefix, unique):
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_running(mongo_url, amqp_url, bus_prefix, unique) as (url, app):
-            async with aiohttp.ClientSession() as http:
-                yield url, app, tap, http
 
 
 async def call(http, method: str, url: str, account: Account | None = None,
@@ -161,7 +154,7 @@ async def test_seed002_login_domain_change_moves_the_usernames_and_reserves_the_
     """A company administrator changes the login domain with the current password: admin@
     and name@ ids move to the new domain (each user is told), the old ids stop working, and
     no other company can take the old domain while it is reserved."""
-    url, app, tap, http = identity
+    url, _app, tap, http = identity
     admin = await register_company(http, url, tap, company_name="Muster GmbH")
     bela = await new_user(http, url, admin, "bela@muster")
     await first_password(http, url, tap, bela)

@@ -13,21 +13,13 @@ from services.identity.handlers import Identity
 from shared.app_keys import unit
 from tests.support.events import EventTap
 from tests.support.identity import identity_running, log_in, register_company
-from tests.support.services import consumed, eventually, publish
+from tests.support.polling import eventually
+from tests.support.services import consumed, publish
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.identity_settings(password_reset_code_tries=3)]
 ASKED = "identity.password_reset_code.asked.v1"
 SENT = "identity.password_reset_code.requested.v1"
 NEW = "Neues!Pass77"
-
-
-@pytest.fixture
-async def identity(mongo_url, amqp_url, bus_prefix, unique):
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_running(mongo_url, amqp_url, bus_prefix, unique,
-                                    password_reset_code_tries=3) as (url, app):
-            async with aiohttp.ClientSession() as http:
-                yield url, app, tap, http
 
 
 async def ask(http, url, login: str, channel: str) -> tuple[int, dict]:

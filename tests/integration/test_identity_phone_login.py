@@ -4,25 +4,15 @@ beállítása"); a number several companies' users share asks which company afte
 
 from __future__ import annotations
 
-import aiohttp
 import jwt
 import pytest
 
-from tests.support.events import EventTap
-from tests.support.identity import identity_running, register_company
+from tests.support.identity import register_company
 
 pytestmark = pytest.mark.integration
 
 PHONE = "+36301234567"
 ALL = ["own_number:read", "own_number:invoices", "own_number:notifications"]
-
-
-@pytest.fixture
-async def identity(mongo_url, amqp_url, bus_prefix, unique):
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_running(mongo_url, amqp_url, bus_prefix, unique) as (url, app):
-            async with aiohttp.ClientSession() as http:
-                yield url, tap, http
 
 
 async def phone_code(http, url, tap, phone: str = "301234567") -> dict:
@@ -51,7 +41,7 @@ async def settings_change(http, url, account, **changes) -> tuple[int, dict]:
 
 async def test_seed002_phone_login_token_carries_the_number_and_what_the_administrator_allows(
         identity):
-    url, tap, http = identity
+    url, _, tap, http = identity
     account = await register_company(http, url, tap, phone=PHONE)
     session = await phone_code(http, url, tap)
     assert session["status"] == "authenticated"
@@ -71,7 +61,7 @@ async def test_seed002_phone_login_token_carries_the_number_and_what_the_adminis
 
 
 async def test_seed002_administrator_sets_phone_login_rights_from_the_documented_list(identity):
-    url, tap, http = identity
+    url, _, tap, http = identity
     account = await register_company(http, url, tap, phone=PHONE)
     async with http.get(f"{url}/v1/company/settings", headers=account.auth) as r:
         assert sorted((await r.json())["phone_login_permissions"]) == sorted(ALL)
@@ -87,7 +77,7 @@ async def test_seed002_administrator_sets_phone_login_rights_from_the_documented
 
 async def test_seed002_number_of_users_in_two_companies_asks_which_company_after_the_code(
         identity):
-    url, tap, http = identity
+    url, _, tap, http = identity
     first = await register_company(http, url, tap, phone=PHONE, company_name="Alpha Kft.")
     second = await register_company(http, url, tap, phone=PHONE, company_name="Beta Kft.")
     async with http.post(f"{url}/v1/sessions/phone", json={"phone": "+36209998877"}) as r:
@@ -122,7 +112,7 @@ async def test_seed002_number_of_users_in_two_companies_asks_which_company_after
 
 
 async def test_seed002_a_number_of_one_account_logs_in_at_once(identity):
-    url, tap, http = identity
+    url, _, tap, http = identity
     account = await register_company(http, url, tap, phone=PHONE)
     await register_company(http, url, tap, phone="+36709876543")
     session = await phone_code(http, url, tap)

@@ -13,18 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.identity.handlers import Identity
 from shared.app_keys import unit
-from tests.support.events import EventTap
 from tests.support.identity import identity_running, register_company
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def identity(mongo_url, amqp_url, bus_prefix, unique):
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_running(mongo_url, amqp_url, bus_prefix, unique) as (url, app):
-            async with aiohttp.ClientSession() as http:
-                yield url, app, tap, http
 
 
 def _b64(data: dict) -> str:

@@ -7,26 +7,20 @@ from __future__ import annotations
 
 import time
 
-import aiohttp
 import pytest
 
 from services.identity.handlers import Identity
 from shared.app_keys import unit
-from tests.integration.test_identity_invitations import PASSWORD, accept, link_token
-from tests.integration.test_identity_users import bearer, create_user, identity_app
-from tests.support.events import EventTap
-from tests.support.identity import register_company
+from tests.support.identity import INVITEE_PASSWORD as PASSWORD
+from tests.support.identity import (
+    accept,
+    create_user,
+    link_token,
+    register_company,
+)
+from tests.support.tokens import bearer
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def identity(mongo_url, amqp_url, bus_prefix, unique):
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_app(mongo_url, amqp_url, bus_prefix, unique,
-                                activation_code_hours=2) as (url, app):
-            async with aiohttp.ClientSession() as http:
-                yield url, app, tap, http
+pytestmark = [pytest.mark.integration, pytest.mark.identity_settings(activation_code_hours=2)]
 
 
 async def post(http, url, path, headers, body) -> tuple[int, dict]:

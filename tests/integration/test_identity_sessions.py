@@ -11,19 +11,12 @@ from services.identity.handlers import Identity
 from shared.app_keys import unit
 from tests.support.events import EventTap
 from tests.support.identity import identity_running, log_in, register_company
-from tests.support.services import eventually
+from tests.support.polling import eventually
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def identity(mongo_url, amqp_url, bus_prefix, unique):
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_running(mongo_url, amqp_url, bus_prefix, unique,
-                                    login_failures_before_lock=5, sms_per_phone_per_hour=5,
-                                    sms_resend_cooldown_seconds=3) as (url, app):
-            async with aiohttp.ClientSession() as http:
-                yield url, app, tap, http
+pytestmark = [pytest.mark.integration,
+              pytest.mark.identity_settings(
+                  login_failures_before_lock=5, sms_per_phone_per_hour=5,
+                  sms_resend_cooldown_seconds=3)]
 
 
 async def set_sms_step(http, url, account, on: bool) -> None:

@@ -3,72 +3,21 @@ sub-administrators and their parent, deactivation, unlocking, tenant isolation."
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 
-import aiohttp
 import pytest
 
-from services.identity.app import build
-from services.identity.settings import IdentitySettings
-from tests.support.events import EventTap
-from tests.support.identity import Account, log_in, register_company
-from tests.support.processes import free_port
-from tests.support.services import running, settings_for
+from tests.support.identity import (
+    NEW_PASSWORD,
+    Account,
+    create_user,
+    first_login,
+    log_in,
+    register_company,
+)
+from tests.support.tokens import bearer
 
-pytestmark = pytest.mark.integration
-NEW_PASSWORD = "Andere!Pass93"
-
-
-@contextlib.asynccontextmanager
-async def identity_app(mongo_url, amqp_url, bus_prefix, unique, *, jobs=True, **overrides):
-    """identity on a free port verifying its own tokens; with the invitation import runner
-    unless ``jobs`` is False."""
-    port = free_port()
-    settings = settings_for(IdentitySettings, mongo_url=mongo_url, amqp_url=amqp_url,
-                            bus_prefix=bus_prefix, unique=unique,
-                            jwks_url=f"http://127.0.0.1:{port}/.well-known/jwks.json",
-                            invitation_jobs=jobs, **overrides)
-    async with running(build, settings, port=port) as server:
-        yield f"http://127.0.0.1:{port}", server.app
-
-
-@pytest.fixture
-async def identity(mongo_url, amqp_url, bus_prefix, unique):
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_app(mongo_url, amqp_url, bus_prefix, unique,
-                                login_failures_before_lock=3) as (url, app):
-            async with aiohttp.ClientSession() as http:
-                yield url, app, tap, http
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def create_user(http, url, admin: Account, *, role="user", onboarding="temporary_password",
-                      expect=201, **extra) -> dict:
-    body = {"email": extra.pop("email", None) or f"u-{uuid.uuid4().hex[:10]}@example.com",
-            "first_name": "Béla", "surname": "Kovács", "role": role, "onboarding": onboarding,
-            **extra}
-    async with http.post(f"{url}/v1/users", json=body, headers=admin.auth) as r:
-        answer = await r.json()
-        assert r.status == expect, answer
-    return answer
-
-
-async def first_login(http, url, tap, user: dict) -> str:
-    """ID-7: log in with the temporary password, change it; the access token after."""
-    issued = await tap.wait_for("identity.temporary_password.issued.v1",
-                                user_id=user["user_id"])
-    session = await log_in(http, url, tap, issued["data"]["login_id"],
-                           issued["data"]["temporary_password"])
-    async with http.post(f"{url}/v1/me/password", headers=bearer(session["access_token"]), json={
-            "current_password": issued["data"]["temporary_password"],
-            "new_password": NEW_PASSWORD, "new_password_repeat": NEW_PASSWORD}) as r:
-        assert r.status == 204, await r.text()
-    return (await log_in(http, url, tap, issued["data"]["login_id"], NEW_PASSWORD))[
-        "access_token"]
+pytestmark = [pytest.mark.integration, pytest.mark.identity_settings(login_failures_before_lock=3)]
 
 
 async def test_temporary_password_account_must_change_password_before_anything_else(identity):

@@ -35,7 +35,8 @@ from tests.support.monitoring import (
     missing,
     rule_queries,
 )
-from tests.support.services import envelope, eventually, publish, running, settings_for
+from tests.support.polling import eventually
+from tests.support.services import envelope, publish, running, settings_for
 
 pytestmark = pytest.mark.integration
 

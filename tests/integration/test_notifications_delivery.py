@@ -24,7 +24,8 @@ from services.notifications.outgoing import password_reset_code, password_reset_
 from services.notifications.settings import NotificationsSettings
 from shared.app_keys import DB, unit
 from tests.support.gateways import SmsGateway, SmtpServer
-from tests.support.services import consumed, envelope, eventually, publish, running, settings_for
+from tests.support.polling import eventually
+from tests.support.services import consumed, envelope, publish, running, settings_for
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from scripts import catalogue
 from services.notifications import consumers
@@ -33,8 +32,9 @@ from services.notifications.transports import Channel
 from shared.app_keys import unit
 from shared.events import CloudEvent
 from tests.support.gateways import SmtpServer
-from tests.support.services import consumed, envelope, eventually, publish, running, settings_for
-from tests.unit.conftest import SigningAuthority
+from tests.support.polling import eventually
+from tests.support.services import consumed, envelope, publish, running, settings_for
+from tests.support.tokens import TokenAuthority
 
 pytestmark = pytest.mark.integration
 
@@ -87,23 +87,17 @@ async def killed_mid_send(ctx: Notifications, event: dict, channel: str = "email
 async def notifications(mongo_url, amqp_url, bus_prefix, unique, tmp_path: Path, **extra):
     """The service (HTTP + worker) with a short claim lease, and a client signed in as the
     administrator of the example company."""
-    authority = SigningAuthority()
-    jwks = TestServer(authority.app(), host="127.0.0.1")
-    await jwks.start_server()
-    try:
+    async with TokenAuthority.serving() as authority:
         s = settings_for(NotificationsSettings, mongo_url=mongo_url, amqp_url=amqp_url,
                          bus_prefix=bus_prefix, unique=unique, mail_dir=str(tmp_path / "mail"),
                          sms_dir=str(tmp_path / "sms"), portal_base_url="https://portal.test",
-                         claim_seconds=CLAIM_SECONDS, **extra)
-        s.jwks_url = str(jwks.make_url("/.well-known/jwks.json"))
+                         claim_seconds=CLAIM_SECONDS, **{"jwks_url": authority.jwks_url, **extra})
         company = EXAMPLES["identity.password.changed.v1"]["company_id"]
         token = authority.token(sub="admin-1", cid=company, roles=["company_admin"])
         async with running(build, s) as server, aiohttp.ClientSession(
                 base_url=str(server.make_url("/")),
                 headers={"Authorization": f"Bearer {token}"}) as http:
             yield server, http
-    finally:
-        await jwks.close()
 
 
 async def log_entry(http: aiohttp.ClientSession, delivery_id: str) -> dict:

@@ -3,30 +3,25 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import logging
-from pathlib import Path
 
-import aiohttp
 import pytest
 import structlog
-from aiohttp.test_utils import TestServer
 
 from scripts import catalogue
-from services.notifications.app import build
-from services.notifications.settings import NotificationsSettings
 from shared.app_keys import DB
 from shared.logging import configure_logging
-from tests.support.gateways import SmsGateway, SmtpServer
-from tests.support.services import consumed, envelope, eventually, publish, running, settings_for
-from tests.unit.conftest import SigningAuthority
+from tests.support.gateways import SmsGateway
+from tests.support.notifications import COMPANY_A, COMPANY_B, service
+from tests.support.polling import eventually
+from tests.support.services import consumed, envelope, publish
+from tests.support.tokens import TokenAuthority, bearer
 
 pytestmark = pytest.mark.integration
 
 EXAMPLES = {s.type: s.example for s in catalogue.published()}
-COMPANY_A, COMPANY_B = "c-a", "c-b"
 
 
 def event_of(etype: str, **changes) -> dict:
@@ -34,31 +29,7 @@ def event_of(etype: str, **changes) -> dict:
     return envelope(etype, data, company_id=data.get("company_id"), source="/tests")
 
 
-@contextlib.asynccontextmanager
-async def service(mongo_url, amqp_url, bus_prefix, unique, tmp_path: Path, **extra):
-    """notifications with a real SMTP server and a JWKS server of a test signing authority."""
-    authority = SigningAuthority()
-    jwks = TestServer(authority.app(), host="127.0.0.1")
-    await jwks.start_server()
-    try:
-        with SmtpServer() as smtp:
-            s = settings_for(NotificationsSettings, mongo_url=mongo_url, amqp_url=amqp_url,
-                             bus_prefix=bus_prefix, unique=unique, smtp_host="127.0.0.1",
-                             smtp_port=smtp.port, sms_dir=str(tmp_path / "sms"),
-                             portal_base_url="https://portal.test", **extra)
-            s.jwks_url = str(jwks.make_url("/.well-known/jwks.json"))
-            async with running(build, s) as server, aiohttp.ClientSession(
-                    base_url=str(server.make_url("/"))) as http:
-                yield server, http, authority, smtp
-    finally:
-        await jwks.close()
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def admin_of(authority: SigningAuthority, company: str) -> dict:
+def admin_of(authority: TokenAuthority, company: str) -> dict:
     return bearer(authority.token(sub=f"admin-{company}", cid=company, roles=["company_admin"]))
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_notifications_log_api import COMPANY_A, bearer, service
+from tests.support.notifications import COMPANY_A, service
+from tests.support.tokens import bearer
 
 pytestmark = pytest.mark.integration
 

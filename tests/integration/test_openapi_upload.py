@@ -6,10 +6,8 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from tests.integration.test_identity_invitations import wait_for_job
-from tests.integration.test_identity_users import identity_app
 from tests.support.events import EventTap
-from tests.support.identity import register_company
+from tests.support.identity import identity_running, register_company, wait_for_job
 
 pytestmark = pytest.mark.integration
 
@@ -17,7 +15,7 @@ pytestmark = pytest.mark.integration
 async def test_id11_a_client_built_from_the_api_document_uploads_the_invitee_file(
         mongo_url, amqp_url, bus_prefix, unique):
     async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, \
-            identity_app(mongo_url, amqp_url, bus_prefix, unique,
+            identity_running(mongo_url, amqp_url, bus_prefix, unique,
                          invitation_job_poll_seconds=0.2) as (url, _), \
             aiohttp.ClientSession() as http:
         admin = await register_company(http, url, tap)
@@ -38,7 +36,8 @@ async def test_id11_a_client_built_from_the_api_document_uploads_the_invitee_fil
 
         # The same file as the whole body, with the media type the document lists for it.
         assert csv in body["content"]
-        async with http.post(f"{url}/v1/invitation-jobs", data=b"email,role\nbob@example.com,user\n",
+        async with http.post(f"{url}/v1/invitation-jobs",
+                             data=b"email,role\nbob@example.com,user\n",
                              headers={**admin.auth, "Content-Type": csv}) as r:
             job = await r.json()
             assert r.status == 202, job
@@ -52,7 +51,7 @@ async def test_id11_a_malformed_form_is_refused_as_a_problem_not_a_server_error(
     boundary = "9cc651cd2c8d168349f50fede4c361ac"
     bodies = [f"--{boundary}\r\nFalse--{boundary}--\r\n", "not a form at all"]
     async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, \
-            identity_app(mongo_url, amqp_url, bus_prefix, unique) as (url, _), \
+            identity_running(mongo_url, amqp_url, bus_prefix, unique) as (url, _), \
             aiohttp.ClientSession() as http:
         admin = await register_company(http, url, tap)
         for body in bodies:

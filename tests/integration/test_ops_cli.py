@@ -10,6 +10,7 @@ import pytest
 from shared import ops
 from shared.bus import Subscription
 from shared.events import EventData, make_event
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +22,7 @@ class Sent(EventData):
 
 
 @pytest.fixture
-async def parked_three(make_bus, amqp, queue_depth, wait_until):
+async def parked_three(make_bus, amqp, queue_depth):
     """A billing consumer whose handler fails (until ``state['broken']`` flips) and three of
     its events parked after their retries."""
     state = {"broken": True, "handled": []}
@@ -37,7 +38,7 @@ async def parked_three(make_bus, amqp, queue_depth, wait_until):
     events = [make_event(TYPE, {"invoice": f"inv-{i}"}, source="test") for i in range(3)]
     for e in events:
         await bus.publish(e)
-    await wait_until(lambda: _depth_is(queue_depth, amqp, bus.topology.parked, 3),
+    await eventually(lambda: _depth_is(queue_depth, amqp, bus.topology.parked, 3),
                      message="three events parked")
     return bus, events, state
 
@@ -47,7 +48,7 @@ async def _depth_is(queue_depth, amqp, name, n) -> bool:
 
 
 async def test_parked_list_leaves_messages_and_replay_sends_them_to_the_fixed_handler(
-        parked_three, amqp_url, bus_prefix, amqp, queue_depth, wait_until, ops_cli):
+        parked_three, amqp_url, bus_prefix, amqp, queue_depth, ops_cli):
     bus, events, state = parked_three
     t = bus.topology
     ids = {e["id"] for e in events}
@@ -97,7 +98,7 @@ async def test_parked_list_leaves_messages_and_replay_sends_them_to_the_fixed_ha
     # Fixed: replay them all, the handler now takes them.
     state["broken"] = False
     assert await ops.replay(amqp_url, t, reason="handler-failed", progress=False) == 3
-    await wait_until(lambda: set(state["handled"]) == ids, timeout=10,
+    await eventually(lambda: set(state["handled"]) == ids, seconds=10,
                      message=lambda: f"replayed events handled ({state['handled']})")
     assert sorted(state["handled"]) == sorted(ids)
     assert await queue_depth(amqp, t.parked) == 0
@@ -105,8 +106,8 @@ async def test_parked_list_leaves_messages_and_replay_sends_them_to_the_fixed_ha
 
 
 async def test_replay_by_id_resets_attempts_strips_park_headers_and_keeps_the_others_parked(
-        parked_three, amqp_url, bus_prefix, amqp, get_all, queue_depth, wait_until, ops_cli):
-    bus, events, state = parked_three
+        parked_three, amqp_url, bus_prefix, amqp, get_all, queue_depth, ops_cli):
+    bus, _events, _state = parked_three
     t = bus.topology
     await bus.close()  # no consumer: replayed messages stay in the service's queue to look at
     before = [p.message_id for p in await ops.list_parked(amqp_url, t)]
@@ -139,7 +140,7 @@ async def test_replay_by_id_resets_attempts_strips_park_headers_and_keeps_the_ot
 
 
 async def test_message_dead_lettered_by_delivery_limit_is_listed_with_that_reason(
-        make_bus, amqp_url, amqp, queue_depth, wait_until):
+        make_bus, amqp_url, amqp, queue_depth):
     bus = await make_bus("reports", delivery_limit=1)
     await bus.declare_queues()  # the queue, but nobody consumes: "crashes" are done by hand
     t = bus.topology
@@ -151,9 +152,10 @@ async def test_message_dead_lettered_by_delivery_limit_is_listed_with_that_reaso
     for _ in range(2):  # delivered, then the consumer dies without an ack: twice > limit 1
         channel = await amqp.channel()
         queue = await channel.declare_queue(t.queue, passive=True)
-        await wait_until(lambda: queue.get(no_ack=False, fail=False), message="delivered")
+        await eventually(lambda queue=queue: queue.get(no_ack=False, fail=False),
+                         message="delivered")
         await channel.close()
-    await wait_until(lambda: _depth_is(queue_depth, amqp, t.parked, 1),
+    await eventually(lambda: _depth_is(queue_depth, amqp, t.parked, 1),
                      message="dead-lettered to the parking queue")
 
     [parked] = await ops.list_parked(amqp_url, t)
@@ -168,7 +170,7 @@ async def test_thirty_listings_in_a_row_leave_every_parked_message_in_place_unsp
         parked_three, amqp_url, amqp, get_all, queue_depth):
     """Looking must never spend a delivery attempt: on RabbitMQ 4 a quorum queue drops a
     message handed back 20 times, so the parking queue must not count hand-backs at all."""
-    bus, events, _ = parked_three
+    bus, _events, _ = parked_three
     t = bus.topology
     await bus.close()
     first = [p.message_id for p in await ops.list_parked(amqp_url, t)]
@@ -186,7 +188,7 @@ async def test_thirty_listings_in_a_row_leave_every_parked_message_in_place_unsp
 
 
 async def test_parking_queue_is_durable_classic_and_an_old_quorum_one_keeps_working(
-        make_bus, amqp, get_all, wait_until, queue_depth):
+        make_bus, amqp, get_all, queue_depth):
     bus = await make_bus("reports")
     await bus.declare_queues()
     t = bus.topology
@@ -207,7 +209,7 @@ async def test_parking_queue_is_durable_classic_and_an_old_quorum_one_keeps_work
     publisher = await amqp.channel()
     await publisher.default_exchange.publish(aio_pika.Message(b"not json", message_id="junk"),
                                              routing_key=old.topology.queue)
-    await wait_until(lambda: _depth_is(queue_depth, amqp, old.topology.parked, 1),
+    await eventually(lambda: _depth_is(queue_depth, amqp, old.topology.parked, 1),
                      message="parked in the old parking queue")
     [parked] = await get_all(amqp, old.topology.parked)
     assert parked.headers["x-park-reason"] == "not-json"

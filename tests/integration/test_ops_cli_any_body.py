@@ -9,6 +9,7 @@ import pytest
 from shared import ops
 from shared.bus import Subscription
 from shared.events import EventData
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +35,7 @@ class Sent(EventData):
 
 
 @pytest.fixture
-async def parked_bodies(make_bus, amqp, queue_depth, wait_until):
+async def parked_bodies(make_bus, amqp, queue_depth):
     """Every body of BODIES parked by the consumer itself, then the consumer gone."""
     bus = await make_bus("billing", max_event_bytes=1_048_576)
     bus.subscribe([Subscription(TYPE, Sent, lambda e, d: None)])
@@ -53,7 +54,7 @@ async def parked_bodies(make_bus, amqp, queue_depth, wait_until):
         finally:
             await channel.close()
 
-    await wait_until(all_parked, timeout=20, message="every body parked")
+    await eventually(all_parked, seconds=20, message="every body parked")
     await bus.close()
     return bus.topology
 

@@ -13,6 +13,7 @@ from shared.events import EventData, make_event
 from shared.metrics import Metrics
 from shared.mongo import Aggregates
 from shared.relay import Relay
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +29,7 @@ class Read(EventData):
 
 
 async def test_two_relays_publish_every_event_exactly_once_in_aggregate_order(
-        make_bus, db, wait_until, consumed_ok):
+        make_bus, db, consumed_ok):
     seen: list[tuple[str, int, str]] = []
 
     async def handle(event, data: Read) -> None:
@@ -65,10 +66,10 @@ async def test_two_relays_publish_every_event_exactly_once_in_aggregate_order(
 
     try:
         await asyncio.gather(*(write(i) for i in range(AGGREGATES)))
-        await wait_until(lambda: len({s[2] for s in seen}) == N, timeout=30,
+        await eventually(lambda: len({s[2] for s in seen}) == N, seconds=30,
                          message=lambda: f"{N} events consumed ({len(seen)} so far)")
-        await wait_until(lambda: _backlog_empty(relays[0]), message="nothing left to publish")
-        await wait_until(lambda: consumed_ok(consumer, TYPE) == len(seen),
+        await eventually(lambda: _backlog_empty(relays[0]), message="nothing left to publish")
+        await eventually(lambda: consumed_ok(consumer, TYPE) == len(seen),
                          message="every delivery acknowledged")
     finally:
         for relay in relays:

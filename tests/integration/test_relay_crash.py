@@ -12,6 +12,7 @@ from shared.events import EventData, make_event
 from shared.metrics import Metrics
 from shared.mongo import Aggregates
 from shared.relay import Relay
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +35,7 @@ class RelayDyingAfterPublish(Relay):
 
 
 async def test_relay_dying_between_publish_and_removal_is_republished_after_lease_with_one_effect(
-        make_bus, db, wait_until):
+        make_bus, db):
     ledger = Aggregates(db, "ledger")
     await ledger.create({"_id": "acc-1", "balance": 0})
     deliveries: list[tuple[str, float]] = []
@@ -66,16 +67,16 @@ async def test_relay_dying_between_publish_and_removal_is_republished_after_leas
     doc = await payments.get({"_id": "pay-1"})
     assert doc["has_pending"] and doc["relay_owner"] == dying.owner
     lease_until = doc["relay_lease"]
-    await wait_until(lambda: len(deliveries) == 1, message="the first publication consumed")
+    await eventually(lambda: len(deliveries) == 1, message="the first publication consumed")
 
     survivor = Relay(await make_bus("payments"), Metrics("payments"), poll_seconds=0.1,
                      lease_seconds=LEASE)
     survivor.watch(payments)
     await survivor.start()
     try:
-        await wait_until(lambda: len(deliveries) == 2, timeout=10,
+        await eventually(lambda: len(deliveries) == 2, seconds=10,
                          message="the event published again by the surviving relay")
-        await wait_until(lambda: _published_and_removed(payments), message="events removed")
+        await eventually(lambda: _published_and_removed(payments), message="events removed")
     finally:
         await survivor.stop()
 

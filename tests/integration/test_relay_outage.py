@@ -9,6 +9,7 @@ from shared.events import EventData, make_event
 from shared.metrics import Metrics
 from shared.mongo import Aggregates
 from shared.relay import Relay
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +21,7 @@ class Placed(EventData):
 
 
 async def test_event_saved_while_broker_unreachable_is_published_when_it_is_back(
-        make_bus, proxy, amqp_url, db, wait_until):
+        make_bus, proxy, amqp_url, db):
     received: list[str] = []
 
     async def handle(event, data: Placed) -> None:
@@ -51,12 +52,12 @@ async def test_event_saved_while_broker_unreachable_is_published_when_it_is_back
                                             subject=order)])
 
         await place("o-before")
-        await wait_until(lambda: received == ["o-before"], message="the first event consumed")
+        await eventually(lambda: received == ["o-before"], message="the first event consumed")
 
         await proxy.cut()
-        await wait_until(lambda: not relay_bus.connected, message="the relay's bus disconnected")
+        await eventually(lambda: not relay_bus.connected, message="the relay's bus disconnected")
         await place("o-during")
-        await wait_until(lambda: attempts.count("o-during") >= 3, timeout=10,
+        await eventually(lambda: attempts.count("o-during") >= 3, seconds=10,
                          message=lambda: f"the relay trying again ({attempts})")
         doc = await orders.get({"_id": "o-during"})
         assert doc["has_pending"] and len(doc["pending_events"]) == 1
@@ -65,9 +66,9 @@ async def test_event_saved_while_broker_unreachable_is_published_when_it_is_back
         assert relay.running
 
         await proxy.restore()
-        await wait_until(lambda: "o-during" in received, timeout=15,
+        await eventually(lambda: "o-during" in received, seconds=15,
                          message="the event saved during the outage consumed")
-        await wait_until(lambda: _no_backlog(relay), message="the relay's backlog empty")
+        await eventually(lambda: _no_backlog(relay), message="the relay's backlog empty")
         doc = await orders.get({"_id": "o-during"})
         assert not doc["has_pending"] and doc["pending_events"] == []
         assert received == ["o-before", "o-during"]

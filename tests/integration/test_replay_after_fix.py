@@ -5,21 +5,15 @@ operator can fix."""
 
 from __future__ import annotations
 
-import aiohttp
 import pytest
 
-from services.billing.app import build as build_billing
-from services.billing.settings import BillingSettings
-from services.contracts.app import build as build_contracts
-from services.contracts.settings import ContractsSettings
 from shared import ops
 from shared.app_keys import DB
 from shared.auth import COMPANY_ADMIN
 from shared.bus import Topology
 from tests.support.events import EventTap
-from tests.support.payment_provider import PaymentProvider
-from tests.support.services import envelope, eventually, publish, running, settings_for
-from tests.support.tokens import TokenAuthority
+from tests.support.polling import eventually
+from tests.support.services import consumed, envelope, publish
 
 pytestmark = pytest.mark.integration
 
@@ -35,18 +29,6 @@ async def _replay(amqp_url: str, topology: Topology, message_id: str) -> None:
     await ops.replay(amqp_url, topology, ids=[message_id])
 
 
-@pytest.fixture
-async def billing(mongo_url, amqp_url, bus_prefix, unique):
-    async with TokenAuthority.serving() as authority, PaymentProvider.serving() as provider:
-        settings = settings_for(BillingSettings, mongo_url=mongo_url, amqp_url=amqp_url,
-                                bus_prefix=bus_prefix, unique=unique,
-                                payment_provider_url=provider.url)
-        settings.jwks_url = authority.jwks_url
-        async with running(build_billing, settings) as server, \
-                aiohttp.ClientSession() as http:
-            yield server, authority, http, Topology(bus_prefix, "billing")
-
-
 def _company_registered(company_id: str) -> dict:
     return envelope("identity.company.registered.v1", {
         "company_id": company_id, "company_name": f"{company_id} GmbH", "admin_user_id": "u-1",
@@ -57,7 +39,8 @@ def _company_registered(company_id: str) -> dict:
 
 async def test_a_credit_check_answer_parked_for_a_lost_request_applies_once_replayed(
         billing, amqp_url, bus_prefix, unique):
-    server, authority, http, topology = billing
+    server, authority, http = billing.server, billing.authority, billing.http
+    topology = Topology(bus_prefix, "billing")
     company = f"c-{unique}"
     accounts = server.app[DB]["accounts"]
     await publish(amqp_url, bus_prefix, _company_registered(company))
@@ -115,7 +98,8 @@ async def _has(amqp_url: str, topology: Topology, message_id: str) -> bool:
 
 async def test_an_invoice_for_a_company_billing_does_not_know_yet_is_recorded_once_replayed(
         billing, amqp_url, bus_prefix, unique):
-    server, authority, http, topology = billing
+    server, authority, http = billing.server, billing.authority, billing.http
+    topology = Topology(bus_prefix, "billing")
     company = f"c-{unique}"
     invoice = envelope("invoicing.invoice.issued.v1", {
         "invoice_id": f"inv-{unique}", "company_id": company, "number": "R-2026-0001",
@@ -142,23 +126,12 @@ async def test_an_invoice_for_a_company_billing_does_not_know_yet_is_recorded_on
 
 
 def _consumed_twice(server) -> bool:
-    from tests.support.services import consumed
     return consumed(server.app, "invoicing.invoice.issued.v1") >= 2
-
-
-@pytest.fixture
-async def contracts(mongo_url, amqp_url, bus_prefix, unique):
-    async with TokenAuthority.serving() as authority:
-        settings = settings_for(ContractsSettings, mongo_url=mongo_url, amqp_url=amqp_url,
-                                bus_prefix=bus_prefix, unique=unique)
-        settings.jwks_url = authority.jwks_url
-        async with running(build_contracts, settings) as server:
-            yield server, Topology(bus_prefix, "contracts")
 
 
 async def test_a_contract_event_ahead_of_its_customer_number_applies_once_replayed(
         contracts, amqp_url, bus_prefix, unique):
-    server, topology = contracts
+    server, topology = contracts.server, Topology(bus_prefix, "contracts")
     number = f"7{int(unique, 16) % 10**9:09d}"
     contract = {"contract_id": f"K-{unique}", "product": "Cloud PBX", "status": "active",
                 "segment": "business", "access_number": "+4930123456"}

@@ -17,6 +17,7 @@ from shared.events import EventData, make_event
 from shared.metrics import Metrics
 from shared.mongo import Aggregates
 from shared.relay import Relay
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +43,7 @@ async def traced_db(spans, mongo_url, db):
 
 
 async def test_event_is_published_and_handled_in_the_trace_of_the_request_that_wrote_it(
-        spans, traced_db, make_bus, wait_until):
+        spans, traced_db, make_bus):
     handled: list = []
     seen = Aggregates(traced_db, "seen")
 
@@ -61,12 +62,12 @@ async def test_event_is_published_and_handled_in_the_trace_of_the_request_that_w
         with spans.tracer.start_as_current_span("POST /v1/things", kind=SpanKind.SERVER) as request:
             await things.create({"_id": "t-1"}, [make_event(TYPE, {"thing": "t-1"},
                                                             source="/services/test")])
-        await wait_until(lambda: handled, message="the event handled")
-        await wait_until(lambda: any(s.name == "relay remove published"
+        await eventually(lambda: handled, message="the event handled")
+        await eventually(lambda: any(s.name == "relay remove published"
                                      for s in spans.get_finished_spans()),
                          message="the published event removed")
         started = time.time()
-        await wait_until(lambda: relay.last_cycle > started + 0.5, message="relay polls")
+        await eventually(lambda: relay.last_cycle > started + 0.5, message="relay polls")
     finally:
         await relay.stop()
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.events import EventTap
 from tests.support.identity import identity_running, register_company
-from tests.support.services import eventually
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.security
 PHONE_CODE = "identity.phone_verification.requested.v1"

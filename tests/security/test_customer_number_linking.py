@@ -7,51 +7,25 @@ server (the integration tier's harness); the CRM is played by publishing its eve
 
 from __future__ import annotations
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from structlog.testing import capture_logs
 
-from services.contracts.app import build
-from services.contracts.settings import ContractsSettings
 from shared.app_keys import METRICS
-from tests.integration.test_contracts_harness import (
-    Authority,
+from tests.support.contracts import (
     Caller,
     ContractsUnderTest,
     new_number,
 )
-from tests.support.events import EventTap
-from tests.support.services import running, settings_for
-
-pytestmark = pytest.mark.security
 
 MAX_ATTEMPTS = 3      # wrong passwords per (number, company)
 ALERT_AFTER = 5       # wrong passwords per number, all companies together
 PER_HOUR = 10         # wrong attempts per company per hour, across numbers
+pytestmark = [pytest.mark.security, pytest.mark.contracts_settings(
+    otp_max_attempts=MAX_ATTEMPTS, otp_alert_after_attempts=ALERT_AFTER,
+    link_attempts_per_company_per_hour=PER_HOUR)]
 
 # Headers that differ between any two responses whatever they answer.
 PER_RESPONSE = {"date", "x-correlation-id", "traceparent", "server"}
-
-
-@pytest.fixture
-async def contracts(mongo_url, amqp_url, bus_prefix, unique):
-    authority = Authority()
-    jwks = TestServer(authority.app(), host="127.0.0.1")
-    await jwks.start_server()
-    authority.url = str(jwks.make_url("/.well-known/jwks.json"))
-    settings = settings_for(
-        ContractsSettings, mongo_url=mongo_url, amqp_url=amqp_url, bus_prefix=bus_prefix,
-        unique=unique, otp_max_attempts=MAX_ATTEMPTS, otp_alert_after_attempts=ALERT_AFTER,
-        link_attempts_per_company_per_hour=PER_HOUR)
-    settings = settings.model_copy(update={"jwks_url": authority.url})
-    try:
-        async with running(build, settings) as server, \
-                EventTap(amqp_url, bus_prefix, "contracts.#") as tap, \
-                aiohttp.ClientSession() as http:
-            yield ContractsUnderTest(server, authority, tap, amqp_url, bus_prefix, http)
-    finally:
-        await jwks.close()
 
 
 async def _link(contracts: ContractsUnderTest, caller: Caller, number: str,

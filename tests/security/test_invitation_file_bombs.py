@@ -17,22 +17,15 @@ import pytest
 from services.identity.domain.invitation_files import CSV, XLSX
 from services.identity.handlers import Identity
 from shared.app_keys import unit
-from tests.integration.test_identity_users import identity_app
-from tests.security.test_invitation_imports import (  # noqa: F401 (fixtures)
-    _NS,
-    _PKG,
-    _REL,
-    Usage,
-    csv_of,
-    identity_env,
-    identity_process,
-    xlsx_of,
-)
 from tests.support.events import EventTap
-from tests.support.identity import register_company
-from tests.support.services import eventually
+from tests.support.identity import identity_running, register_company
+from tests.support.polling import eventually
+from tests.support.uploads import NS as _NS
+from tests.support.uploads import PKG as _PKG
+from tests.support.uploads import REL as _REL
+from tests.support.uploads import Usage, csv_of, xlsx_of
 
-pytestmark = pytest.mark.security
+pytestmark = [pytest.mark.security, pytest.mark.identity_env(LOG_LEVEL="INFO")]
 
 _TYPES = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 _HEADER = ('<row r="1"><c r="A1" t="inlineStr"><is><t>email</t></is></c><c r="B1" '
@@ -135,7 +128,7 @@ async def test_review_h1_uploads_past_the_waiting_bound_get_503_with_retry_after
     """One file read at a time and none waiting: of four companies uploading a 10 000-row
     file at once, the first is read and the others are told 503 with Retry-After (the wait
     queue was unbounded); a refused company uploads again afterwards and is accepted."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_app(
+    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
             mongo_url, amqp_url, bus_prefix, unique, jobs=False,
             invitation_parses_per_process=1,
             invitation_parses_waiting_per_process=0) as (url, _), aiohttp.ClientSession() as http:
@@ -147,7 +140,7 @@ async def test_review_h1_uploads_past_the_waiting_bound_get_503_with_retry_after
         statuses = sorted(status for status, _, _ in answers)
         assert statuses[0] == 202 and statuses[-1] == 503, statuses
         refused = [(a, answer, headers) for a, (status, answer, headers)
-                   in zip(admins, answers) if status == 503]
+                   in zip(admins, answers, strict=False) if status == 503]
         admin, answer, headers = refused[0]
         assert answer["type"] == "/problems/invitation-parsers-busy"
         assert int(headers["Retry-After"]) > 0
@@ -160,7 +153,7 @@ async def test_review_l2_an_upload_whose_job_was_never_written_leaves_nothing_be
     """The job's write fails after the rows were counted and stored: the next upload of the
     company is accepted at once (slot freed), the day's rows were given back (a file of the
     whole daily allowance still passes), and none of the failed upload's rows remain."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_app(
+    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
             mongo_url, amqp_url, bus_prefix, unique, jobs=False,
             invitation_rows_per_company_per_day=3) as (url, app), aiohttp.ClientSession() as http:
         admin = await register_company(http, url, tap)
@@ -185,7 +178,7 @@ async def test_review_l2_an_upload_that_died_half_way_is_swept_when_its_slot_is_
         mongo_url, amqp_url, bus_prefix, unique):
     """A process that died after storing some rows (no job, slot older than ten minutes):
     the company's next upload takes the slot over and the dead upload's rows are deleted."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_app(
+    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
             mongo_url, amqp_url, bus_prefix, unique, jobs=False) as (url, app):
         async with aiohttp.ClientSession() as http:
             admin = await register_company(http, url, tap)

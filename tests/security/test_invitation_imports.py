@@ -3,148 +3,16 @@ declares), a company runs one import at a time, and invitations are limited per 
 
 from __future__ import annotations
 
-import io
-import os
-import zipfile
-from xml.sax.saxutils import escape
-
 import aiohttp
-import openpyxl
 import pytest
 
 from services.identity.domain.invitation_files import CSV, XLSX
-from shared import mongo
-from shared.bus import Topology
-from tests.integration.test_identity_users import identity_app
-from tests.support.broker import delete_topology
 from tests.support.events import EventTap
-from tests.support.identity import register_company
-from tests.support.processes import SERVICES, ServiceProcess, free_port, platform_env
-from tests.support.services import eventually
+from tests.support.identity import identity_running, register_company
+from tests.support.polling import eventually
+from tests.support.uploads import Usage, csv_of, minimal_xlsx, xlsx_of
 
-pytestmark = pytest.mark.security
-
-_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
-
-
-def minimal_xlsx(rows: list[list[str]], dimension: str, last_row: int | None = None) -> bytes:
-    """The smallest workbook Excel and openpyxl open: one sheet of inline strings, declaring
-    ``dimension``, with an empty row element at ``last_row``."""
-    def cell(col: int, r: int, v: str) -> str:
-        return f'<c r="{chr(65 + col)}{r}" t="inlineStr"><is><t>{escape(v)}</t></is></c>'
-    body = "".join(f'<row r="{r}">' + "".join(cell(i, r, v) for i, v in enumerate(row))
-                   + "</row>" for r, row in enumerate(rows, start=1))
-    if last_row:
-        body += f'<row r="{last_row}"/>'
-    parts = {
-        "[Content_Types].xml":
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxml'
-            'formats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/'
-            'worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-office'
-            'document.spreadsheetml.worksheet+xml"/></Types>',
-        "_rels/.rels": f'<Relationships xmlns="{_PKG}"><Relationship Id="rId1" '
-                       f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        "xl/workbook.xml": f'<workbook xmlns="{_NS}" xmlns:r="{_REL}"><sheets><sheet name="S" '
-                           'sheetId="1" r:id="rId1"/></sheets></workbook>',
-        "xl/_rels/workbook.xml.rels":
-            f'<Relationships xmlns="{_PKG}"><Relationship Id="rId1" Type="{_REL}/worksheet" '
-            'Target="worksheets/sheet1.xml"/></Relationships>',
-        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{_NS}"><dimension ref="{dimension}"/>'
-                                    f'<sheetData>{body}</sheetData></worksheet>',
-    }
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, text in parts.items():
-            z.writestr(name, text)
-    return out.getvalue()
-
-
-def xlsx_of(rows: list[list]) -> bytes:
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet()
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def csv_of(emails: list[str]) -> bytes:
-    return ("email,role\n" + "".join(f"{e},user\n" for e in emails)).encode()
-
-
-class Usage:
-    """CPU seconds and peak resident memory of a process, from /proc. The CPU is the whole
-    tree's: identity reads uploads in children of a fork server it starts, so the process
-    itself, its live descendants, and the children each of them has waited for."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-
-    def cpu_seconds(self) -> float:
-        return sum(_cpu_ticks(pid) for pid in _tree(self.pid)) / os.sysconf("SC_CLK_TCK")
-
-    def peak_mb(self) -> float:
-        with open(f"/proc/{self.pid}/status") as f:
-            line = next(x for x in f if x.startswith("VmHWM:"))
-        return int(line.split()[1]) / 1024
-
-
-def _tree(pid: int) -> list[int]:
-    pids, i = [pid], 0
-    while i < len(pids):
-        for task in os.listdir(f"/proc/{pids[i]}/task"):
-            try:
-                with open(f"/proc/{pids[i]}/task/{task}/children") as f:
-                    pids.extend(int(c) for c in f.read().split())
-            except FileNotFoundError:
-                pass  # the thread ended meanwhile
-        i += 1
-    return pids
-
-
-def _cpu_ticks(pid: int) -> int:
-    """utime + stime + cutime + cstime (the reaped children's)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0  # ended meanwhile: counted in its parent's cutime once reaped
-    return sum(int(x) for x in fields[11:15])
-
-
-@pytest.fixture
-def identity_env() -> dict[str, str]:
-    """Settings of ``identity_process`` (environment variables); a module may override."""
-    return {}
-
-
-@pytest.fixture
-async def identity_process(mongo_url, amqp_url, bus_prefix, unique, tmp_path, identity_env):
-    """identity as a process of its own, so its memory and CPU can be measured alone."""
-    ports = {name: free_port() for name in SERVICES}
-    env = platform_env(mongo_url=mongo_url, amqp_url=amqp_url, bus_prefix=bus_prefix,
-                       db_prefix=f"sec_{unique}", ports=ports,
-                       extra={"LOG_LEVEL": "INFO", **identity_env})
-    service = ServiceProcess("identity", ports["identity"], env, tmp_path / "identity.log")
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        service.start()
-        try:
-            await service.wait_ready()
-            async with aiohttp.ClientSession() as http:
-                yield service, tap, http
-        finally:
-            service.stop()
-            client = mongo.connect(mongo_url)
-            await client.drop_database(f"sec_{unique}_identity")
-            await client.close()
-            await delete_topology(amqp_url, Topology(bus_prefix, "identity"), [0.2, 0.5, 1.0])
-
+pytestmark = [pytest.mark.security, pytest.mark.identity_env(LOG_LEVEL="INFO")]
 
 async def test_a_crafted_spreadsheet_costs_identity_what_it_contains_not_what_it_declares(
         identity_process):
@@ -178,7 +46,7 @@ async def test_a_crafted_spreadsheet_costs_identity_what_it_contains_not_what_it
 async def test_a_real_10000_row_spreadsheet_still_imports_every_row(
         mongo_url, amqp_url, bus_prefix, unique):
     """The row cap stays usable: every one of 10 000 rows reaches the job's report."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_app(
+    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
             mongo_url, amqp_url, bus_prefix, unique, invitation_job_progress_every=500,
             invitation_job_poll_seconds=0.2) as (url, _), aiohttp.ClientSession() as http:
         admin = await register_company(http, url, tap)
@@ -204,7 +72,7 @@ async def test_a_company_runs_one_import_at_a_time_and_is_told_which(
         mongo_url, amqp_url, bus_prefix, unique):
     """A second upload while the first import is not completed gets 409 naming the running
     job; another company is not held up, and once the import completes the next one starts."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_app(
+    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
             mongo_url, amqp_url, bus_prefix, unique, jobs=False) as (url, app):
         async with aiohttp.ClientSession() as http:
             a = await register_company(http, url, tap)
@@ -238,7 +106,7 @@ async def test_an_import_larger_than_the_rows_left_today_is_refused_whole(
     """Imported rows per company per day: a file with more rows than are left is refused up
     front (429, Retry-After, the limit named) and invites nobody; another company may still
     import."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_app(
+    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
             mongo_url, amqp_url, bus_prefix, unique, invitation_rows_per_company_per_day=5,
             invitation_job_poll_seconds=0.2) as (url, _), aiohttp.ClientSession() as http:
         a = await register_company(http, url, tap)
@@ -277,7 +145,7 @@ async def test_a_loop_of_single_invitations_is_stopped_per_company(
         mongo_url, amqp_url, bus_prefix, unique):
     """Invitations (and resends) per company per hour: past the limit 429 + Retry-After naming
     the limit, and no email is sent; another company still invites."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_app(
+    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
             mongo_url, amqp_url, bus_prefix, unique,
             invitations_per_company_per_hour=3) as (url, _), aiohttp.ClientSession() as http:
         a = await register_company(http, url, tap)

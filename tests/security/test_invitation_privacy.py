@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 
 from services.identity.domain.invitation_files import CSV
-from tests.security.test_invitation_imports import csv_of
 from tests.support.identity import register_company
-from tests.support.services import eventually
+from tests.support.polling import eventually
+from tests.support.uploads import csv_of
 
 pytestmark = pytest.mark.security
 PASSWORD = "Einladung!42x"

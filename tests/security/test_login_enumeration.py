@@ -6,24 +6,14 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from tests.support.events import EventTap
-from tests.support.identity import identity_running, register_company
-from tests.support.services import eventually
+from tests.support.identity import register_company
+from tests.support.polling import eventually
 
-pytestmark = pytest.mark.security
+# identity with a one-second resend cool-down, so a test can wait it out.
+pytestmark = [pytest.mark.security, pytest.mark.identity_settings(sms_resend_cooldown_seconds=1)]
 KNOWN, UNKNOWN = "+36301234567", "+36209998877"
 # Headers that differ between any two responses, whoever asks.
 VARYING = {"date", "content-length"}
-
-
-@pytest.fixture
-async def identity(mongo_url, amqp_url, bus_prefix, unique):
-    """identity with a one-second resend cool-down, so a test can wait it out."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_running(mongo_url, amqp_url, bus_prefix, unique,
-                                    sms_resend_cooldown_seconds=1) as (url, app):
-            async with aiohttp.ClientSession() as http:
-                yield url, app, tap, http
 
 
 async def answer(response: aiohttp.ClientResponse) -> tuple:

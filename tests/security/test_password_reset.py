@@ -17,7 +17,7 @@ from services.identity.handlers import account as account_handlers
 from shared.app_keys import METRICS, unit
 from tests.support.events import EventTap
 from tests.support.identity import identity_running, register_company
-from tests.support.services import eventually
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.security
 REQUESTED = "identity.password_reset.requested.v1"
@@ -67,7 +67,7 @@ async def test_a_new_reset_link_ends_every_older_open_one(identity):
 
 async def test_a_password_change_ends_every_open_reset_link(identity):
     """Whoever reads the mailbox later can not use a link asked for before the change."""
-    url, app, tap, http = identity
+    url, _app, tap, http = identity
     account = await register_company(http, url, tap)
     await ask_reset(http, url, account.email)
     link = await tap.wait_for(REQUESTED, user_id=account.user_id)
@@ -184,7 +184,7 @@ async def test_id9_a_password_change_that_stops_after_its_first_write_still_ends
     """The process stops right after storing the new password (simulated: ending the
     sessions fails). The refresh token, the reset link and the reset code issued before the
     change are refused all the same: each is checked against the password's change time."""
-    url, app, tap, http = identity
+    url, _app, tap, http = identity
     account = await register_company(http, url, tap)
     await ask_reset(http, url, account.email)
     link = (await tap.wait_for(REQUESTED, user_id=account.user_id))["data"]["token"]

@@ -4,24 +4,13 @@ username or any part of it (ID-3, seed 001)."""
 
 from __future__ import annotations
 
-import aiohttp
 import pytest
 
-from tests.support.events import EventTap
-from tests.support.identity import identity_running, register_company
-from tests.support.services import eventually
+from tests.support.identity import register_company
+from tests.support.polling import eventually
 
-pytestmark = pytest.mark.security
-
-
-@pytest.fixture
-async def identity(mongo_url, amqp_url, bus_prefix, unique):
-    """identity with a one-second resend cool-down, so a test can wait it out."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_running(mongo_url, amqp_url, bus_prefix, unique,
-                                    sms_resend_cooldown_seconds=1) as (url, app):
-            async with aiohttp.ClientSession() as http:
-                yield url, app, tap, http
+# identity with a one-second resend cool-down, so a test can wait it out.
+pytestmark = [pytest.mark.security, pytest.mark.identity_settings(sms_resend_cooldown_seconds=1)]
 
 
 async def test_a_login_attempt_that_used_its_five_tries_is_not_revived_by_a_resend(identity):

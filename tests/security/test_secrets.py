@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import subprocess
 import sys
@@ -43,11 +44,9 @@ def _private_key_in(value: object, public_keys: set[bytes]) -> bool:
     elif isinstance(value, str):
         candidates.append(value.encode())
         for alt in (None, b"-_"):
-            try:
+            with contextlib.suppress(ValueError):
                 candidates.append(base64.b64decode(value + "=" * (-len(value) % 4),
                                                    altchars=alt))
-            except ValueError:
-                pass
     for data in candidates:
         for load in (lambda d: serialization.load_pem_private_key(d, None),
                      lambda d: serialization.load_der_private_key(d, None),
@@ -211,8 +210,9 @@ async def test_a_service_with_its_secrets_in_files_starts_without_development_mo
     secrets.mkdir()
     env = _env_without_dev_mode(mongo_url, amqp_url, bus_prefix, unique,
                                 SECRETS_DIR=str(secrets))
-    refused = subprocess.run([sys.executable, "-m", "services.contracts", "all"], cwd=ROOT,
-                             env=env, capture_output=True, text=True, timeout=60)
+    refused = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "services.contracts", "all"], cwd=ROOT,
+        env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode != 0 and "CONTRACTS_OTP_PEPPER" in refused.stderr
     (secrets / "contracts_otp_pepper").write_text("a-long-random-production-pepper-7e2c91d04b")
     proc = ServiceProcess("contracts", int(env["CONTRACTS_HTTP_PORT"]), env,
@@ -230,8 +230,9 @@ async def test_the_rotate_command_refuses_the_development_key_encryption_key(
     """A key written under a key-encryption key everybody knows would be readable by all."""
     env = _env_without_dev_mode(mongo_url, amqp_url, bus_prefix, unique,
                                 IDENTITY_CODE_PEPPER="a-long-random-production-pepper-7e2c91d04b")
-    done = subprocess.run([sys.executable, "-m", "services.identity.keys", "rotate"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=60)
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "services.identity.keys", "rotate"], cwd=ROOT,
+        env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "IDENTITY_KEY_ENCRYPTION_KEY" in done.stderr
 
@@ -243,9 +244,9 @@ async def test_the_rotate_command_adds_an_encrypted_key(mongo_url, amqp_url, bus
                                 IDENTITY_KEY_ENCRYPTION_KEY=KEK_A)
     try:
         for _ in range(2):
-            done = subprocess.run([sys.executable, "-m", "services.identity.keys", "rotate"],
-                                  cwd=ROOT, env=env, capture_output=True, text=True,
-                                  timeout=60)
+            done = await asyncio.to_thread(
+                subprocess.run, [sys.executable, "-m", "services.identity.keys", "rotate"],
+                cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
             assert done.returncode == 0, done.stderr
         from shared import mongo
         client = mongo.connect(mongo_url)

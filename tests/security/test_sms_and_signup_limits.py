@@ -7,28 +7,18 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 import pytest
 
-from tests.support.events import EventTap
-from tests.support.identity import identity_running, register_company
-from tests.support.services import eventually
+from tests.support.identity import register_company
+from tests.support.polling import eventually
 
-pytestmark = pytest.mark.security
-
-
-@pytest.fixture
-async def identity(mongo_url, amqp_url, bus_prefix, unique):
-    """identity behind one proxy of ours (the client is the X-Forwarded-For entry it adds),
-    with small per-client and per-company limits."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_running(mongo_url, amqp_url, bus_prefix, unique,
-                                    trusted_proxy_hops=1, registrations_per_ip_per_hour=3,
-                                    activation_code_requests_per_ip_per_hour=3,
-                                    second_factor_sms_per_company_per_hour=2,
-                                    phone_login_sms_per_company_per_hour=1) as (url, app):
-            async with aiohttp.ClientSession() as http:
-                yield url, app, tap, http
+# identity behind one proxy of ours (the client is the X-Forwarded-For entry it adds), with small
+# per-client and per-company limits.
+pytestmark = [pytest.mark.security,
+              pytest.mark.identity_settings(
+                  trusted_proxy_hops=1, registrations_per_ip_per_hour=3,
+                  activation_code_requests_per_ip_per_hour=3,
+                  second_factor_sms_per_company_per_hour=2, phone_login_sms_per_company_per_hour=1)]
 
 
 def client(ip: str) -> dict[str, str]:
@@ -52,7 +42,7 @@ async def test_one_address_gets_at_most_three_registration_emails_an_hour(identi
 
 
 async def test_one_client_address_may_start_only_a_few_registrations_an_hour(identity):
-    url, _, tap, http = identity
+    url, _, _tap, http = identity
     statuses = []
     for i in range(4):
         async with http.post(f"{url}/v1/registrations", json={"email": f"r{i}@example.com"},
@@ -68,7 +58,7 @@ async def test_one_client_address_may_start_only_a_few_registrations_an_hour(ide
 
 
 async def test_one_client_address_may_ask_for_only_a_few_activation_codes_an_hour(identity):
-    url, _, tap, http = identity
+    url, _, _tap, http = identity
     statuses = []
     for i in range(4):
         async with http.post(f"{url}/v1/activations/code-requests",

@@ -23,27 +23,19 @@ from services.identity.handlers import Identity
 from shared.app_keys import unit
 from tests.support.events import EventTap
 from tests.support.identity import identity_running, register_company
-from tests.support.services import eventually
+from tests.support.polling import eventually
 
-pytestmark = pytest.mark.security
+# identity behind one proxy of ours (the client is the X-Forwarded-For entry), with small company
+# allowances: 4 second-factor codes and 3 phone-login codes an hour (and 4 of the former shared
+# allowance, so the same scenario on the code before the fix shows the harm).
+pytestmark = [pytest.mark.security,
+              pytest.mark.identity_settings(
+                  trusted_proxy_hops=1, sms_per_company_per_hour=4,
+                  second_factor_sms_per_company_per_hour=4,
+                  phone_login_sms_per_company_per_hour=3, phone_logins_per_ip_per_hour=100,
+                  activations_per_ip_per_hour=3)]
 HOLDER = "+36301234567"
 STRANGER = {"X-Forwarded-For": "203.0.113.66"}
-
-
-@pytest.fixture
-async def identity(mongo_url, amqp_url, bus_prefix, unique):
-    """identity behind one proxy of ours (the client is the X-Forwarded-For entry), with small
-    company allowances: 4 second-factor codes and 3 phone-login codes an hour (and 4 of the
-    former shared allowance, so the same scenario on the code before the fix shows the harm)."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_running(mongo_url, amqp_url, bus_prefix, unique,
-                                    trusted_proxy_hops=1, sms_per_company_per_hour=4,
-                                    second_factor_sms_per_company_per_hour=4,
-                                    phone_login_sms_per_company_per_hour=3,
-                                    phone_logins_per_ip_per_hour=100,
-                                    activations_per_ip_per_hour=3) as (url, app):
-            async with aiohttp.ClientSession() as http:
-                yield url, app, tap, http
 
 
 async def phone_login(http, url, phone: str, headers=STRANGER) -> tuple[int, dict]:

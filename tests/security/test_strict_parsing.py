@@ -13,11 +13,8 @@ import pytest
 
 from services.notifications.app import build as build_notifications
 from services.notifications.settings import NotificationsSettings
-from shared import mongo
-from shared.bus import Topology
-from tests.support.broker import delete_topology
 from tests.support.identity import register_company
-from tests.support.processes import ServiceProcess, free_port, platform_env
+from tests.support.polling import eventually
 from tests.support.services import running, settings_for
 from tests.support.tokens import TokenAuthority
 
@@ -145,26 +142,6 @@ async def _raw_exchange(port: int, request: bytes) -> tuple[int, dict[str, str],
     return int(lines[0].split()[1]), headers, body
 
 
-@pytest.fixture
-async def identity_process(mongo_url, amqp_url, bus_prefix, unique, tmp_path):
-    """identity as a real process (python -m services.identity) with its JSON log file."""
-    ports = {name: free_port() for name in ("identity", "billing", "contracts",
-                                            "notifications")}
-    env = platform_env(mongo_url=mongo_url, amqp_url=amqp_url, bus_prefix=bus_prefix,
-                       db_prefix=f"sec_{unique}", ports=ports, extra={})
-    proc = ServiceProcess("identity", ports["identity"], env, tmp_path / "identity.log")
-    proc.start()
-    try:
-        await proc.wait_ready()
-        yield proc
-    finally:
-        proc.stop()
-        client = mongo.connect(mongo_url)
-        await client.drop_database(f"sec_{unique}_identity")
-        await client.close()
-        await delete_topology(amqp_url, Topology(bus_prefix, "identity"), [0.2, 0.5, 1.0])
-
-
 @pytest.mark.parametrize("request_bytes, status", [
     (b"FOO /v1/registrations HTTP/1.1\r\nHost: x\r\n\r\n", 501),
     (b"GET /health/live HTTP/1.1\r\nHost: x\r\nX-Evil: a\x00b\r\n\r\n", 400),
@@ -172,7 +149,7 @@ async def identity_process(mongo_url, amqp_url, bus_prefix, unique, tmp_path):
 ])
 async def test_a_request_that_is_not_http_gets_a_problem_and_a_warning_without_traceback(
         identity_process, request_bytes, status):
-    got, headers, body = await _raw_exchange(identity_process.port, request_bytes)
+    got, headers, body = await _raw_exchange(identity_process.service.port, request_bytes)
     assert got == status, body
     assert headers["content-type"].startswith("application/problem+json")
     problem = json.loads(body)
@@ -180,13 +157,10 @@ async def test_a_request_that_is_not_http_gets_a_problem_and_a_warning_without_t
     assert "\x00" not in problem["detail"]
 
     def refusals() -> list[dict]:
-        return [line for line in identity_process.log_lines()
+        return [line for line in identity_process.service.log_lines()
                 if line.get("event") == "malformed HTTP request refused"]
 
-    deadline = asyncio.get_running_loop().time() + 10
-    while not refusals():
-        assert asyncio.get_running_loop().time() < deadline, "no log line for the refusal"
-        await asyncio.sleep(0.1)
+    await eventually(refusals, 10, 0.1, message="a log line for the refusal")
     assert refusals()[0]["level"] == "warning"
-    text = identity_process.log_path.read_text()
+    text = identity_process.service.log_path.read_text()
     assert "Traceback" not in text and "Error handling request" not in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 import aio_pika
@@ -22,15 +23,11 @@ async def delete_broker_objects(url: str, queues: Iterable[str], exchanges: Iter
     try:
         for name in queues:
             channel = await connection.channel()
-            try:
+            with contextlib.suppress(aio_pika.exceptions.ChannelClosed):
                 await channel.queue_delete(name)
-            except aio_pika.exceptions.ChannelClosed:
-                pass
         for name in exchanges:
             channel = await connection.channel()
-            try:
+            with contextlib.suppress(aio_pika.exceptions.ChannelClosed):
                 await channel.exchange_delete(name)
-            except aio_pika.exceptions.ChannelClosed:
-                pass
     finally:
         await connection.close()

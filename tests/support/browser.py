@@ -7,7 +7,6 @@ by its own process id, when the block ends.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import json
@@ -21,6 +20,7 @@ from typing import Any
 import aiohttp
 
 from scripts.browser import FLAGS, chromium
+from tests.support.polling import eventually
 from tests.support.processes import free_port
 
 
@@ -58,17 +58,17 @@ class Page:
 
     async def wait_for(self, expression: str, seconds: float = 30) -> Any:
         """The first truthy value of ``expression``, polled until ``seconds`` pass."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        while True:
-            value = await self.evaluate(expression)
-            if value:
-                return value
-            if loop.time() > deadline:
-                text = await self.evaluate("document.body ? document.body.innerText : ''")
-                raise AssertionError(f"{expression!r} stayed false for {seconds}s; "
-                                     f"the page shows: {str(text)[:2000]}")
-            await asyncio.sleep(0.2)
+        shown = ""
+
+        async def value() -> Any:
+            nonlocal shown
+            found = await self.evaluate(expression)
+            if not found:
+                shown = await self.evaluate("document.body ? document.body.innerText : ''")
+            return found
+
+        return await eventually(value, seconds, 0.2, message=lambda: (
+            f"{expression!r} to be true; the page shows: {str(shown)[:2000]}"))
 
 
 @contextlib.asynccontextmanager
@@ -80,12 +80,7 @@ async def headless_chromium(seconds: float = 30) -> AsyncIterator[Page]:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bap-chromium-",
                                      ignore_cleanup_errors=True) as tmp:
-        log = open(f"{tmp}/chromium.log", "wb")  # a file, never a pipe that could fill up
-        process = subprocess.Popen(
-            [str(binary), *FLAGS, f"--user-data-dir={tmp}/profile",
-             f"--remote-debugging-port={port}", "--remote-debugging-address=127.0.0.1",
-             "about:blank"], stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)  # its renderers and helpers share this process group
+        process = _launch(str(binary), tmp, port)
         try:
             async with aiohttp.ClientSession() as session:
                 pages = await _pages(session, f"http://127.0.0.1:{port}", process, seconds)
@@ -94,7 +89,17 @@ async def headless_chromium(seconds: float = 30) -> AsyncIterator[Page]:
                     yield Page(ws)
         finally:
             _stop(process)
-            log.close()
+
+
+def _launch(binary: str, tmp: str, port: int) -> subprocess.Popen:
+    """Start the browser (returns at once); its output goes to a file in ``tmp``, never a pipe
+    that could fill up."""
+    with open(f"{tmp}/chromium.log", "wb") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [binary, *FLAGS, f"--user-data-dir={tmp}/profile",
+             f"--remote-debugging-port={port}", "--remote-debugging-address=127.0.0.1",
+             "about:blank"], stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)  # its renderers and helpers share this process group
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -108,18 +113,14 @@ def _stop(process: subprocess.Popen) -> None:
 async def _pages(session: aiohttp.ClientSession, base: str, process: subprocess.Popen,
                  seconds: float) -> list[dict[str, Any]]:
     """The browser's open tabs, once its DevTools endpoint answers."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while True:
+    async def pages() -> list[dict[str, Any]]:
         assert process.poll() is None, f"Chromium exited with {process.returncode}"
         with contextlib.suppress(aiohttp.ClientError):
             async with session.get(f"{base}/json/list") as r:
-                pages = [t for t in await r.json() if t["type"] == "page"]
-                if pages:
-                    return pages
-        if loop.time() > deadline:
-            raise AssertionError(f"Chromium's DevTools did not answer within {seconds}s")
-        await asyncio.sleep(0.2)
+                return [t for t in await r.json() if t["type"] == "page"]
+        return []
+
+    return await eventually(pages, seconds, 0.2, message="Chromium's DevTools to answer")
 
 
 def operations_of(openapi: dict[str, Any]) -> set[tuple[str, str]]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import aio_pika
+
+from tests.support.polling import eventually
 
 
 class EventTap:
@@ -39,12 +40,7 @@ class EventTap:
                 and all(e["data"].get(k) == v for k, v in match.items())]
 
     async def wait_for(self, etype: str, seconds: float = 15, **match) -> dict:
-        deadline = asyncio.get_running_loop().time() + seconds
-        while True:
-            found = self.of(etype, **match)
-            if found:
-                return found[-1]
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"no {etype} {match} within {seconds}s; "
-                                     f"saw {[e['type'] for e in self.events]}")
-            await asyncio.sleep(0.05)
+        """The latest ``etype`` event whose data has ``match``, once one has arrived."""
+        found = await eventually(lambda: self.of(etype, **match), seconds, message=lambda: (
+            f"{etype} {match}; saw {[e['type'] for e in self.events]}"))
+        return found[-1]

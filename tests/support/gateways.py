@@ -1,14 +1,17 @@
-"""A local SMS gateway for tests: JSON over HTTP, basic auth, idempotency keys, and failures
-on demand (the first N requests answer 503, or every request a chosen status)."""
+"""Local gateways for tests: an SMS gateway (JSON over HTTP, basic auth, idempotency keys, and
+failures on demand: the first N requests answer 503, or every request a chosen status) and an
+SMTP server whose mailbox keeps what it accepts."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
+from email.message import EmailMessage
 from typing import Any
 
 from aiohttp import encode_basic_auth, web
 from aiohttp.test_utils import TestServer
+
+from tests.support.polling import eventually
 
 
 class SmsGateway:
@@ -29,8 +32,8 @@ class SmsGateway:
 
     async def _send(self, request: web.Request) -> web.Response:
         self.requests += 1
-        if self.credentials is not None:
-            if request.headers.get("Authorization") != self.credentials:
+        if (self.credentials is not None
+                and request.headers.get("Authorization") != self.credentials):
                 return web.json_response({"error": "unauthorized"}, status=401)
         if self.requests <= self.fail_first:
             return web.json_response({"error": "try again"}, status=self.fail_status)
@@ -53,18 +56,14 @@ class SmsGateway:
             await self._server.close()
 
     async def wait_for(self, count: int, seconds: float = 20) -> list[dict[str, Any]]:
-        deadline = asyncio.get_running_loop().time() + seconds
-        while len(self.messages) < count:
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{len(self.messages)} SMS within {seconds}s, "
-                                     f"expected {count}")
-            await asyncio.sleep(0.05)
+        await eventually(lambda: len(self.messages) >= count, seconds,
+                         message=lambda: f"{count} SMS; got {len(self.messages)}")
         return self.messages
 
 
 class Mailbox:
-    """aiosmtpd handler: keeps every accepted email; refuses recipients whose address starts
-    with ``bounce`` (550) and defers those starting with ``busy`` (451)."""
+    """aiosmtpd handler: keeps every accepted email, parsed; refuses recipients whose address
+    starts with ``bounce`` (550) and defers those starting with ``busy`` (451)."""
 
     def __init__(self) -> None:
         import email
@@ -86,6 +85,13 @@ class Mailbox:
 
     def to(self, address: str) -> list:
         return [m for m in self.messages if m["To"] == address]
+
+    async def wait_for(self, to: str, seconds: float = 30) -> EmailMessage:
+        """The first email to ``to``, once it has arrived."""
+        found = await eventually(lambda: self.to(to), seconds,
+                                 message=lambda: f"an email to {to}; got "
+                                 f"{[m['To'] for m in self.messages]}")
+        return found[0]
 
 
 class SmtpServer:

@@ -1,16 +1,28 @@
-"""Driving identity over HTTP from tests: register a company, log in (SMS step included)."""
+"""identity for tests: started in the test's process, and driven over HTTP — register a
+company, log in (SMS step included)."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import aiohttp
+from aiohttp import web
 
 from tests.support.events import EventTap
+from tests.support.polling import eventually
+from tests.support.processes import free_port
+from tests.support.services import running, settings_for
+from tests.support.tokens import bearer
 
 IDENTITY_EVENTS = ("identity.#",)
+#: The setting that decides whether an identity process runs invitation imports.
+RUN_JOBS = "invitation_jobs"
+NEW_PASSWORD = "Andere!Pass93"  # what a user's first login sets
+INVITEE_PASSWORD = "Einladung!42x"  # what an invitee accepting sets
 
 
 @dataclass
@@ -65,33 +77,79 @@ async def log_in(http: aiohttp.ClientSession, identity_url: str, tap: EventTap, 
 
 
 @contextlib.asynccontextmanager
-async def identity_running(mongo_url: str, amqp_url: str, bus_prefix: str, unique: str,
-                           **overrides):
+async def identity_running(mongo_url: str, amqp_url: str, bus_prefix: str, unique: str, *,
+                           jobs: bool = True, **overrides: Any
+                           ) -> AsyncIterator[tuple[str, web.Application]]:
     """identity in the test's process on a free port, verifying its own tokens; yields
-    (base url, app). Database and queues are removed afterwards."""
-    from aiohttp.test_utils import TestServer
-
+    (base url, app). ``overrides`` are settings; ``jobs=False`` starts it without the
+    background runner of invitation imports. Database and queues are removed afterwards."""
     from services.identity.app import build
     from services.identity.settings import IdentitySettings
-    from shared import mongo
-    from shared.bus import Topology
-    from tests.support.broker import delete_topology
-    from tests.support.processes import free_port
 
     port = free_port()
-    settings = IdentitySettings(
-        mongodb_url=mongo_url, amqp_url=amqp_url, bus_prefix=bus_prefix,
-        database=f"it_{unique}_identity", retry_delays=[0.2, 0.5], relay_poll_seconds=0.2,
-        jwks_url=f"http://127.0.0.1:{port}/.well-known/jwks.json",
-        **{"dev_mode": True, **overrides})
-    server = TestServer(build(settings), host="127.0.0.1", port=port)
-    await server.start_server()
-    try:
+    settings = settings_for(IdentitySettings, mongo_url=mongo_url, amqp_url=amqp_url,
+                            bus_prefix=bus_prefix, unique=unique,
+                            jwks_url=f"http://127.0.0.1:{port}/.well-known/jwks.json",
+                            **{RUN_JOBS: jobs, **overrides})
+    async with running(build, settings, port=port) as server:
         yield f"http://127.0.0.1:{port}", server.app
-    finally:
-        await server.close()
-        client = mongo.connect(mongo_url)
-        await client.drop_database(settings.database_name)
-        await client.close()
-        await delete_topology(amqp_url, Topology(bus_prefix, "identity"),
-                              settings.retry_delays)
+
+
+class IdentityUnderTest(NamedTuple):
+    """What the ``identity`` fixture gives: its base url, its app, a tap on its events and an
+    HTTP session (``url, app, tap, http = identity``)."""
+
+    url: str
+    app: web.Application
+    tap: EventTap
+    http: aiohttp.ClientSession
+
+
+# -- users and invitations, as an administrator and an invitee meet them ---------------------
+async def create_user(http, url, admin: Account, *, role="user", onboarding="temporary_password",
+                      expect=201, **extra) -> dict:
+    body = {"email": extra.pop("email", None) or f"u-{uuid.uuid4().hex[:10]}@example.com",
+            "first_name": "Béla", "surname": "Kovács", "role": role, "onboarding": onboarding,
+            **extra}
+    async with http.post(f"{url}/v1/users", json=body, headers=admin.auth) as r:
+        answer = await r.json()
+        assert r.status == expect, answer
+    return answer
+
+
+async def first_login(http, url, tap, user: dict) -> str:
+    """ID-7: log in with the temporary password, change it; the access token after."""
+    issued = await tap.wait_for("identity.temporary_password.issued.v1",
+                                user_id=user["user_id"])
+    session = await log_in(http, url, tap, issued["data"]["login_id"],
+                           issued["data"]["temporary_password"])
+    async with http.post(f"{url}/v1/me/password", headers=bearer(session["access_token"]), json={
+            "current_password": issued["data"]["temporary_password"],
+            "new_password": NEW_PASSWORD, "new_password_repeat": NEW_PASSWORD}) as r:
+        assert r.status == 204, await r.text()
+    return (await log_in(http, url, tap, issued["data"]["login_id"], NEW_PASSWORD))[
+        "access_token"]
+
+
+async def accept(http, url, token, expect=201) -> dict:
+    async with http.post(f"{url}/v1/invitations/acceptance", json={
+            "token": token, "first_name": "Cili", "surname": "Szabó", "phone": "301112233",
+            "password": INVITEE_PASSWORD}) as r:
+        body = await r.json()
+        assert r.status == expect, body
+    return body
+
+
+async def link_token(tap, invitation_id: str, count: int = 1) -> str:
+    sent = await eventually(lambda: (lambda found: found if len(found) >= count else None)(
+        tap.of("identity.invitation.sent.v1", invitation_id=invitation_id)))
+    return sent[-1]["data"]["token"]
+
+
+async def wait_for_job(http, url, admin, job_id: str) -> dict:
+    async def done():
+        async with http.get(f"{url}/v1/invitation-jobs/{job_id}", headers=admin.auth) as r:
+            job = await r.json()
+            assert r.status == 200, job
+        return job if job["status"] == "completed" else None
+    return await eventually(done, seconds=30)

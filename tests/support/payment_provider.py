@@ -24,7 +24,7 @@ class PaymentProvider:
                              "exp_year": exp_year}
         return token
 
-    async def _verify(self, request: web.Request) -> web.Response:
+    async def verify(self, request: web.Request) -> web.Response:
         self.verifications += 1
         body = await request.json()
         card = self.cards.get(body.get("token", ""))
@@ -37,7 +37,7 @@ class PaymentProvider:
     async def serving(cls) -> AsyncIterator[PaymentProvider]:
         provider = cls()
         app = web.Application()
-        app.router.add_post("/v1/tokens/verify", provider._verify)
+        app.router.add_post("/v1/tokens/verify", provider.verify)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         provider.url = str(server.make_url("")).rstrip("/")

@@ -1,12 +1,12 @@
-"""A service's real application, started in the test's process (for integration tests)."""
+"""A service's real application, started in the test's process (for integration tests), its
+settings for a test, and events published or counted as the outside sees them."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import aio_pika
@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 
 from shared.bus import Topology
 from shared.config import ServiceSettings
+from shared.metrics import Metrics
 from tests.support.broker import delete_topology
 
 RETRY_DELAYS = [0.2, 0.5]
@@ -22,16 +23,11 @@ RETRY_DELAYS = [0.2, 0.5]
 
 @contextlib.asynccontextmanager
 async def running(build: Callable[..., web.Application], settings: ServiceSettings,
-                  role: str = "all", *, port: int | None = None,
-                  contexts: Sequence[Callable[[web.Application], AsyncIterator[None]]] = ()
-                  ) -> AsyncIterator[TestServer]:
+                  role: str = "all", *, port: int | None = None) -> AsyncIterator[TestServer]:
     """Start ``build(settings, role)`` on ``port`` (default: a free one); afterwards drop its
-    database and queues. ``contexts`` are cleanup contexts the app gets if it lacks them (a
-    background task a test needs before the service wires it)."""
+    database and queues. The one way a test starts a service in its own process (real
+    processes, for end-to-end tests: ``tests.support.processes``)."""
     app = build(settings, role)
-    for context in contexts:
-        if context not in app.cleanup_ctx:
-            app.cleanup_ctx.append(context)
     server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     try:
@@ -83,20 +79,14 @@ async def publish(amqp_url: str, bus_prefix: str, *envelopes: dict) -> None:
         await connection.close()
 
 
-async def eventually(check: Callable, seconds: float = 15, interval: float = 0.1):
-    """Await ``check()`` until it returns a truthy value; fail after ``seconds``."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {seconds}s")
-        await asyncio.sleep(interval)
-
-
-def consumed(app: web.Application, etype: str) -> float:
+def consumed(app: web.Application, etype: str, outcome: str = "ok") -> float:
+    """How many events of ``etype`` the app's consumer has handled with ``outcome``, from its
+    metrics (what an operator would read)."""
     from shared.app_keys import METRICS
-    return app[METRICS].events_consumed.labels(etype, "ok")._value.get()
+    return consumed_in(app[METRICS], etype, outcome)
+
+
+def consumed_in(metrics: Metrics, etype: str, outcome: str = "ok") -> float:
+    """``bap_events_consumed_total`` of ``etype`` and ``outcome`` in ``metrics``."""
+    return metrics.registry.get_sample_value(
+        "bap_events_consumed_total", {"type": etype, "outcome": outcome}) or 0

@@ -1,7 +1,8 @@
 """Fixtures of the unit tier: real aiohttp apps on 127.0.0.1, a JWKS server, captured logs.
 
 No database and no broker: apps are built with ``shared.http.new_app`` and served by aiohttp's
-own ``TestServer``; tokens are signed with a fresh Ed25519 key whose JWKS a tiny app serves.
+own ``TestServer``; tokens are signed by the tests' one ``TokenAuthority``
+(``tests.support.tokens``), whose JWKS it serves itself.
 """
 
 from __future__ import annotations
@@ -9,25 +10,17 @@ from __future__ import annotations
 import io
 import json
 import logging
-import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
-import jwt
 import pytest
 import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from jwt.algorithms import OKPAlgorithm
 
 from shared.auth import TokenVerifier
 from shared.logging import configure_logging
-
-ISSUER = "bap-identity"
-AUDIENCE = "bap"
-COMPANY = "company-1"
+from tests.support.tokens import AUDIENCE, ISSUER, TokenAuthority
 
 Serve = Callable[[web.Application], Awaitable[TestClient]]
 
@@ -48,68 +41,17 @@ async def serve() -> AsyncIterator[Serve]:
         await client.close()
 
 
-class SigningAuthority:
-    """Plays identity: holds Ed25519 signing keys, serves their JWKS, signs access tokens."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, Ed25519PrivateKey] = {}
-        self.kid = ""
-        self.fetches = 0
-        self.url = ""
-        self.rotate()
-
-    def rotate(self) -> str:
-        """A new current key; the JWKS now lists only it (the old one is withdrawn)."""
-        self.kid = uuid.uuid4().hex
-        self.keys = {self.kid: Ed25519PrivateKey.generate()}
-        return self.kid
-
-    def jwks(self) -> dict[str, Any]:
-        return {"keys": [{**json.loads(OKPAlgorithm.to_jwk(k.public_key())), "kid": kid,
-                          "alg": "EdDSA", "use": "sig"} for kid, k in self.keys.items()]}
-
-    def claims(self, **overrides: Any) -> dict[str, Any]:
-        now = int(time.time())
-        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "user-1", "typ": "user",
-                  "cid": COMPANY, "roles": ["user"], "perms": [], "amr": ["pwd"],
-                  "iat": now, "exp": now + 300}
-        claims.update(overrides)
-        return {k: v for k, v in claims.items() if v is not None}
-
-    def token(self, *, kid: str | None = None, key: Ed25519PrivateKey | None = None,
-              **claims: Any) -> str:
-        """A signed access token; ``claims`` override the defaults (None removes one)."""
-        kid = kid or self.kid
-        key = key or self.keys[kid]
-        return jwt.encode(self.claims(**claims), key, algorithm="EdDSA", headers={"kid": kid})
-
-    def client_token(self, scopes: str, **claims: Any) -> str:
-        return self.token(sub="support-desk", typ="client", cid=None, roles=None, amr=None,
-                          scope=scopes, **claims)
-
-    def app(self) -> web.Application:
-        async def jwks(_request: web.Request) -> web.Response:
-            self.fetches += 1
-            return web.json_response(self.jwks())
-
-        app = web.Application()
-        app.router.add_get("/.well-known/jwks.json", jwks)
-        return app
-
-
 @pytest.fixture
-async def authority(serve: Serve) -> SigningAuthority:
+async def authority() -> AsyncIterator[TokenAuthority]:
     """identity's signing keys, with the JWKS served over HTTP on 127.0.0.1."""
-    authority = SigningAuthority()
-    client = await serve(authority.app())
-    authority.url = str(client.make_url("/.well-known/jwks.json"))
-    return authority
+    async with TokenAuthority.serving() as authority:
+        yield authority
 
 
 @pytest.fixture
-async def verifier(authority: SigningAuthority) -> AsyncIterator[TokenVerifier]:
+async def verifier(authority: TokenAuthority) -> AsyncIterator[TokenVerifier]:
     """A verifier of the authority's tokens that may fetch the keys again at once."""
-    verifier = TokenVerifier(authority.url, issuer=ISSUER, audience=AUDIENCE,
+    verifier = TokenVerifier(authority.jwks_url, issuer=ISSUER, audience=AUDIENCE,
                              refetch_min_interval=0)
     yield verifier
     await verifier.close()

@@ -32,7 +32,7 @@ def test_unit_returns_the_stored_dependencies_typed() -> None:
 def test_unit_of_another_kind_is_a_type_error_naming_both() -> None:
     app = web.Application()
     app[UNIT] = OtherThings("b")
-    with pytest.raises(TypeError, match="OtherThings.*Things"):
+    with pytest.raises(TypeError, match=r"OtherThings.*Things"):
         unit(app, Things)
 
 

@@ -123,7 +123,7 @@ async def test_key_rotated_in_later_is_fetched_when_a_token_names_it(authority, 
 
 
 async def test_tokens_naming_random_kids_do_not_make_the_verifier_hammer_the_jwks(authority):
-    verifier = TokenVerifier(authority.url, issuer=ISSUER, audience=AUDIENCE,
+    verifier = TokenVerifier(authority.jwks_url, issuer=ISSUER, audience=AUDIENCE,
                              refetch_min_interval=60)
     try:
         await verifier.verify(authority.token())
@@ -137,7 +137,7 @@ async def test_tokens_naming_random_kids_do_not_make_the_verifier_hammer_the_jwk
 
 async def test_key_withdrawn_from_the_jwks_stops_being_trusted_once_the_cache_is_old(
         authority):
-    verifier = TokenVerifier(authority.url, issuer=ISSUER, audience=AUDIENCE,
+    verifier = TokenVerifier(authority.jwks_url, issuer=ISSUER, audience=AUDIENCE,
                              refetch_min_interval=0, max_age=0)
     try:
         old_token = authority.token()

@@ -32,7 +32,7 @@ def test_every_consumed_event_type_has_a_published_schema():
 def test_each_consumer_reads_the_publishers_example():
     """A consumer's own reader model accepts what the publisher documents (contract test)."""
     examples = {s.type: s.example for s in catalogue.published()}
-    for service, subs in catalogue.subscriptions().items():
+    for _service, subs in catalogue.subscriptions().items():
         for s in subs:
             example = examples[s.type]
             assert example, f"{s.type} has no example in its publisher's spec"

@@ -188,7 +188,7 @@ def test_catalogue_operations_say_who_sends_and_who_receives(catalogue, follow):
 
 
 def test_catalogue_refuses_a_consumed_type_nobody_documents():
-    with pytest.raises(ValueError, match="crm.contract.signed.v1"):
+    with pytest.raises(ValueError, match=r"crm\.contract\.signed\.v1"):
         build_asyncapi([USER_INVITED], {"crm.contract.signed.v1": ["contracts"]})
 
 

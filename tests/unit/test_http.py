@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 
 import pytest
 from aiohttp import web
@@ -37,7 +37,7 @@ class Thing(BaseModel):
     address: Address
 
 
-class Order(str, Enum):
+class Order(StrEnum):
     newest = "newest"
     oldest = "oldest"
 

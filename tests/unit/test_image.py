@@ -81,7 +81,8 @@ def direct(lock: dict[str, tuple[str, set[str], int]]) -> dict[str, str]:
 
 
 RUNTIME = pins(PYPROJECT["project"]["dependencies"])
-EXTRAS = {extra: pins(reqs) for extra, reqs in PYPROJECT["project"]["optional-dependencies"].items()}
+EXTRAS = {extra: pins(reqs)
+          for extra, reqs in PYPROJECT["project"]["optional-dependencies"].items()}
 
 
 # -- the lock files ------------------------------------------------------------------------

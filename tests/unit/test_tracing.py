@@ -46,7 +46,8 @@ def test_event_written_without_tracing_has_no_trace_attributes():
     assert "traceparent" not in envelope and "tracestate" not in envelope
 
 
-@pytest.mark.parametrize("bad", ["garbage", "00-xyz", 42, "01-" + "a" * 32 + "-" + "b" * 16 + "-01"])
+@pytest.mark.parametrize("bad", ["garbage", "00-xyz", 42,
+                                 "01-" + "a" * 32 + "-" + "b" * 16 + "-01"])
 def test_malformed_trace_attributes_are_dropped_not_a_reason_to_refuse_the_event(bad):
     event = CloudEvent.model_validate({
         "specversion": "1.0", "id": "e-1", "source": "/x", "type": TYPE,
@@ -79,7 +80,7 @@ def test_publish_continues_the_events_trace_and_puts_its_own_context_in_the_head
     assert published.parent.span_id == request.get_span_context().span_id
     assert published.context.trace_id == request.get_span_context().trace_id
     assert published.attributes["cloudevents.event_id"] == envelope["id"]
-    assert headers["traceparent"].startswith("00-%s-%s-" % hex_ids(publish))
+    assert headers["traceparent"].startswith("00-{}-{}-".format(*hex_ids(publish)))
 
 
 def test_consumer_continues_the_hop_in_the_headers_else_the_events_own_context(spans):
