@@ -50,10 +50,12 @@ test-e2e: browser
 test-integration test-e2e test-compat test-security: $(STAMP)
 	$(PY) -m scripts.infra test -- tests/$(subst test-,,$@)
 
-# The linter and the type checker (strict on shared/ and every service's domain/).
+# The linter, the type checker (strict on shared/ and every service's domain/) and the house
+# rules of scripts/shape.py (module size, MongoDB calls only in stores and views, ...).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(PY) -m scripts.shape
 
 bench: $(STAMP)
 	$(PY) -m scripts.infra bench
