@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
 
-from shared.phones import InvalidPhoneNumber, NotAMobileNumber, normalize_phone, phone_key
+from shared.phones import (
+    REGIONS,
+    InvalidPhoneNumber,
+    NotAMobileNumber,
+    UnassignedPhoneNumber,
+    normalize_phone,
+    phone_key,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -49,3 +57,42 @@ def test_mobile_only_refuses_fixed_lines_and_service_numbers(fixed_or_service: s
                                               ("+49 151 12345678", "+4915112345678")])
 def test_mobile_only_takes_mobile_numbers(mobile: str, e164: str) -> None:
     assert normalize_phone(mobile, valid=True, mobile_only=True) == e164
+
+
+def _international_as_before(text: str) -> str:
+    """The rule an authorised contact's phone had before it used the kit: phonenumbers with no
+    region, a valid number, E.164."""
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return "format"
+    if not phonenumbers.is_valid_number(number):
+        return "invalid"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@pytest.mark.parametrize("text", [
+    "+4930123456", "+49 30 123456", " +49 (30) 123-456 ", "+49\u00a030123456", "tel:+4930123456",
+    "+36 30 123 4567", "+1 800 FLOWERS", "+49-30-123456 ext. 5", "0036301234567",
+    "030 123456", "06 30 123 4567", "301234567", "+49\t30123456", "+49\n30123456",
+    "+49 30\u2003123456", "+36 40 123 4567", "+999 123", "12", "", "not a number"])
+def test_no_region_reads_only_the_international_format_as_written(text: str) -> None:
+    try:
+        got = normalize_phone(text, None, valid=True)
+    except UnassignedPhoneNumber:
+        got = "invalid"
+    except InvalidPhoneNumber:
+        got = "format"
+    assert got == _international_as_before(text)
+
+
+def test_no_region_reads_no_national_number() -> None:
+    assert normalize_phone("+36 30 123 4567", None) == "+36301234567"
+    for national in ("06 30 123 4567", "301234567", "030 1234567"):
+        with pytest.raises(InvalidPhoneNumber):
+            normalize_phone(national, None)
+
+
+def test_the_regions_are_iso_country_codes() -> None:
+    assert {"DE", "HU", "AT", "GB"} <= REGIONS
+    assert "XX" not in REGIONS and "de" not in REGIONS

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import phonenumbers
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,6 +26,7 @@ from services.billing.domain.commands import (
 )
 from services.billing.domain.details import BillingDetails
 from services.billing.domain.errors import CardNumberInBody
+from shared.phones import REGIONS
 
 
 def _refuse_card_numbers(data: Any) -> Any:
@@ -65,7 +65,7 @@ class Address(Body):
     @field_validator("country")
     @classmethod
     def known_country(cls, v: str) -> str:
-        if v not in phonenumbers.SUPPORTED_REGIONS:
+        if v not in REGIONS:
             raise ValueError("not an ISO 3166-1 alpha-2 country code")
         return v
 

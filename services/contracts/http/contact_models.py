@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-import phonenumbers
 from pydantic import BaseModel, EmailStr, Field, field_validator, model_validator
 
 from services.contracts.domain.contacts import Action
@@ -18,6 +17,7 @@ from services.contracts.http.models import (
     customer_number_field,
 )
 from shared.parsing import UniqueList
+from shared.phones import InvalidPhoneNumber, UnassignedPhoneNumber, normalize_phone
 
 Kind = Literal["person", "agency"]
 def _phone(value: str | None) -> str | None:
@@ -25,12 +25,11 @@ def _phone(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
+        return normalize_phone(value, None, valid=True)  # international format only
+    except UnassignedPhoneNumber:
+        raise ValueError("not a valid phone number") from None
+    except InvalidPhoneNumber:
         raise ValueError("a phone number in international format, e.g. +4930123456") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 CONTACT_ID_EXAMPLE = "3d6f8b2a-9c4e-4f1a-b7d2-6e8c0a4f1b95"
