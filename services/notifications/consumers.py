@@ -199,7 +199,9 @@ class PermissionsTransferred(EventData):
 
 
 # -- billing -----------------------------------------------------------------------------------
-class PaymentMethodActivated(EventData):
+class PaymentMethodNotice(EventData):
+    """What notifications reads of billing's payment-method events (activated, removed)."""
+
     company_id: str
     kind: str
     display: str
@@ -207,22 +209,9 @@ class PaymentMethodActivated(EventData):
     language: str | None = None
 
 
-class PaymentMethodRemoved(EventData):
-    company_id: str
-    kind: str
-    display: str
-    invoice_email: EmailStr | None = None
-    language: str | None = None
-
-
-class PaymentMethodUpdated(EventData):
-    company_id: str
-    kind: str
-    display: str
+class PaymentMethodUpdated(PaymentMethodNotice):
     exp_month: int
     exp_year: int
-    invoice_email: EmailStr | None = None
-    language: str | None = None
 
 
 class InvoiceRecorded(EventData):
@@ -273,9 +262,9 @@ MESSAGES: list[Message[Any]] = [
             outgoing.customer_number_password),
     Message("contracts.permissions.transferred.v1", PermissionsTransferred,
             outgoing.permissions_transferred),
-    Message("billing.payment_method.activated.v1", PaymentMethodActivated,
+    Message("billing.payment_method.activated.v1", PaymentMethodNotice,
             outgoing.payment_method),
-    Message("billing.payment_method.removed.v1", PaymentMethodRemoved,
+    Message("billing.payment_method.removed.v1", PaymentMethodNotice,
             outgoing.payment_method_removed),
     Message("billing.payment_method.updated.v1", PaymentMethodUpdated,
             outgoing.payment_method_updated),

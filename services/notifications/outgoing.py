@@ -25,8 +25,7 @@ if TYPE_CHECKING:  # the models live with the table in consumers, which imports 
         PasswordChanged,
         PasswordResetCodeRequested,
         PasswordResetRequested,
-        PaymentMethodActivated,
-        PaymentMethodRemoved,
+        PaymentMethodNotice,
         PaymentMethodUpdated,
         PermissionsTransferred,
         PhoneChanged,
@@ -172,29 +171,25 @@ def customer_number_access(uow: Notifications, d: CustomerNumberAccessRequested)
                     secrets={"link": uow.token_link("customer_number_access", d.token)})
 
 
-def payment_method(uow: Notifications, d: PaymentMethodActivated) -> Outgoing | None:
+def _payment_method(kind: str, d: PaymentMethodNotice, **values: str) -> Outgoing | None:
     if d.invoice_email is None:
         return None  # no invoice address yet: nobody to tell
-    return Outgoing("payment_method_activated", str(d.invoice_email), d.language,
-                    values={"method_kind": d.kind, "display": d.display},
+    return Outgoing(kind, str(d.invoice_email), d.language,
+                    values={"method_kind": d.kind, "display": d.display, **values},
                     company_id=d.company_id)
 
 
-def payment_method_removed(uow: Notifications, d: PaymentMethodRemoved) -> Outgoing | None:
-    if d.invoice_email is None:
-        return None
-    return Outgoing("payment_method_removed", str(d.invoice_email), d.language,
-                    values={"method_kind": d.kind, "display": d.display},
-                    company_id=d.company_id)
+def payment_method(uow: Notifications, d: PaymentMethodNotice) -> Outgoing | None:
+    return _payment_method("payment_method_activated", d)
+
+
+def payment_method_removed(uow: Notifications, d: PaymentMethodNotice) -> Outgoing | None:
+    return _payment_method("payment_method_removed", d)
 
 
 def payment_method_updated(uow: Notifications, d: PaymentMethodUpdated) -> Outgoing | None:
-    if d.invoice_email is None:
-        return None
-    return Outgoing("payment_method_updated", str(d.invoice_email), d.language,
-                    values={"method_kind": d.kind, "display": d.display,
-                            "expiry": f"{d.exp_month:02d}/{d.exp_year}"},
-                    company_id=d.company_id)
+    return _payment_method("payment_method_updated", d,
+                           expiry=f"{d.exp_month:02d}/{d.exp_year}")
 
 
 def invoice(uow: Notifications, d: InvoiceRecorded) -> Outgoing:

@@ -5,7 +5,6 @@ relay publishes them, and what can not be handled is parked with its reason."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
@@ -18,31 +17,14 @@ from shared.bus import InMemoryBus
 from shared.events import make_event
 from shared.metrics import Metrics
 from shared.relay import Relay
+from tests.support.memory import InMemoryService
 
 pytestmark = pytest.mark.integration
 
 CRM, IDENTITY = "/services/crm", "/services/identity"
 
 
-@dataclass
-class Service:
-    bus: InMemoryBus
-    relay: Relay
-    uow: Contracts
-
-    async def settle(self) -> None:
-        """Until nothing is left: the relay publishes what was saved, the bus delivers."""
-        while await self.relay.drain() + await self.bus.deliver_all():
-            pass
-
-    async def receive(self, *envelopes: dict) -> None:
-        for e in envelopes:
-            self.bus.deliver(e)
-        await self.settle()
-
-    def published(self, etype: str, **data: object) -> list[dict]:
-        return [e for e in self.bus.published_of(etype)
-                if all(e["data"].get(k) == v for k, v in data.items())]
+Service = InMemoryService[Contracts]
 
 
 async def wired(db, memory_bus: InMemoryBus) -> Service:

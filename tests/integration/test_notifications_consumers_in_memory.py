@@ -28,6 +28,7 @@ from shared.auth import Principal
 from shared.bus import InMemoryBus
 from shared.metrics import Metrics
 from shared.relay import Relay
+from tests.support.memory import InMemoryService
 from tests.support.services import envelope
 
 pytestmark = pytest.mark.integration
@@ -65,22 +66,9 @@ class Provider:
 
 
 @dataclass
-class Service:
-    bus: InMemoryBus
-    relay: Relay
-    uow: Notifications
+class Service(InMemoryService[Notifications]):
     email: Provider
     sms: Provider
-
-    async def settle(self) -> None:
-        """Until nothing is left: the relay publishes what was saved, the bus delivers."""
-        while await self.relay.drain() + await self.bus.deliver_all():
-            pass
-
-    async def receive(self, *envelopes: dict[str, Any]) -> None:
-        for e in envelopes:
-            self.bus.deliver(e)
-        await self.settle()
 
     async def log(self, **filters: Any) -> list[views.Delivery]:
         search = {"recipient": None, "company_id": None, "kind": None, "channel": None,
