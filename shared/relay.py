@@ -50,7 +50,7 @@ from shared.logging import get_logger
 from shared.metrics import Metrics
 from shared.mongo import RELAY_LEASE, Aggregates, Reservation, Written
 from shared.relay_claims import RelayCollections
-from shared.relay_handoff import Admission, Handoff
+from shared.relay_handoff import MAX_IN_FLIGHT, Admission, Handoff
 from shared.relay_removals import Removals
 
 log = get_logger("relay")
@@ -99,9 +99,11 @@ class Relay:
         self._failing = False
         self.last_cycle = 0.0
         # Writes with events wait (``Handoff.room``) while this many aggregates are handed
-        # over or publishing: a burst goes at the pace its events are confirmed.
-        self.admission = Admission(max_in_flight or window,
-                                   lambda: len(self._handed_over) + len(self._held))
+        # over or publishing (not those only waiting for their removal): a burst goes at the
+        # pace its events are confirmed.
+        self._publishing = 0
+        self.admission = Admission(max_in_flight or MAX_IN_FLIGHT,
+                                   lambda: len(self._handed_over) + self._publishing)
 
     def watch(self, store: Aggregates) -> None:
         self.stores.append(store)
@@ -143,10 +145,6 @@ class Relay:
         if self._stopping or len(self._handed_over) >= self.max_handed_over:
             return None
         return Reservation(self.owner, self._new_claim(), time.time() + self.lease_seconds)
-
-    async def _room(self) -> None:
-        if self.running and not self._failing:
-            await self.admission.wait(self._margin)
 
     def _woken(self, written: Written | None) -> None:
         if written is not None:
@@ -291,6 +289,8 @@ class Relay:
     async def _publish_one(self, w: Written) -> int:
         key = self._key(w.store, w.id)
         published = 0
+        publishing = True
+        self._publishing += 1
         try:
             current: Written | None = w
             while current is not None:
@@ -307,6 +307,10 @@ class Relay:
                     await self._release(current.store, current.id, current.claim)
                     raise
                 published += len(current.pending)
+                if publishing:  # confirmed: room for the next write while this one is removed
+                    publishing = False
+                    self._publishing -= 1
+                    self.admission.freed()
                 # Removed; or what a command added meanwhile, claimed anew to publish next.
                 links = tracing.event_links(e["event"] for e in current.pending)
                 if links:
@@ -315,6 +319,8 @@ class Relay:
                                                        current.last_seq)
             return published
         finally:
+            if publishing:
+                self._publishing -= 1
             self._let_go(key)
 
     async def _remove_published(self, store: Aggregates, _id: Any,

@@ -5,8 +5,9 @@ A write with events is saved claimed for this process's relay and handed over; t
 publishes it at once. A burst of commands can write faster than the broker confirms, so
 without a bound the handed-over aggregates pile up, every event waits behind the whole burst
 and the oldest outlive their claim. ``Admission`` lets a write with events start only while
-fewer than ``limit`` aggregates are handed over or publishing; otherwise it waits (first come,
-first served) until the relay lets one go. The commands then go at the pace the events flow.
+fewer than ``limit`` aggregates are handed over or being published (those only waiting for
+their removal do not count); otherwise it waits (first come, first served) until one is
+confirmed. The commands then go at the pace the events flow.
 The wait is bounded, and skipped while the relay is not running or failing (a broker away):
 the write is then saved as before, and whatever its relay does not take a poll claims.
 """
@@ -22,6 +23,10 @@ from shared.mongo import Reservation, Written
 
 if TYPE_CHECKING:
     from shared.relay import Relay
+
+# Aggregates handed over or publishing beyond which writes with events wait for room: enough
+# to keep the broker's confirms flowing, few enough that an event waits behind few others.
+MAX_IN_FLIGHT = 64
 
 
 class Admission:
@@ -88,4 +93,6 @@ class Handoff:
         return self._relay._reserve()
 
     async def room(self) -> None:
-        await self._relay._room()
+        relay = self._relay
+        if relay.running and not relay._failing:
+            await relay.admission.wait(relay._margin)
