@@ -86,10 +86,10 @@ class Relay:
         # what arrives for an aggregate held here waits in ``_waiting`` until it is let go.
         self._held: dict[Key, str] = {}
         self._waiting: dict[Key, list[Written]] = {}
-        self._handed_over: deque[Written] = deque()
+        self.handed_over: deque[Written] = deque()  # woken with a write (read, never change)
         # The traces of the events just published per aggregate: the removal's span links.
         self._links: dict[Key, list[Link]] = {}
-        self._idle: deque[asyncio.Future[None]] = deque()
+        self.idle_workers: deque[asyncio.Future[None]] = deque()  # (read, never change)
         self._wakes = 0  # wake-ups that found no idle worker
         self._poll_due = True
         self._last_poll = 0.0
@@ -103,7 +103,7 @@ class Relay:
         # pace its events are confirmed.
         self._publishing = 0
         self.admission = Admission(max_in_flight or MAX_IN_FLIGHT,
-                                   lambda: len(self._handed_over) + self._publishing)
+                                   lambda: len(self.handed_over) + self._publishing)
 
     def watch(self, store: Aggregates) -> None:
         self.stores.append(store)
@@ -134,28 +134,28 @@ class Relay:
             await removals.idle()
         # What was handed over and not published: let it go now rather than when its lease
         # runs out, so another replica publishes it at once.
-        left = [*self._handed_over, *(w for ws in self._waiting.values() for w in ws)]
-        self._handed_over.clear()
+        left = [*self.handed_over, *(w for ws in self._waiting.values() for w in ws)]
+        self.handed_over.clear()
         self._waiting.clear()
         if left:
             await asyncio.gather(*(self._release(w.store, w.id, w.claim) for w in left))
 
     # -- waking ----------------------------------------------------------------------------
     def _reserve(self) -> Reservation | None:
-        if self._stopping or len(self._handed_over) >= self.max_handed_over:
+        if self._stopping or len(self.handed_over) >= self.max_handed_over:
             return None
         return Reservation(self.owner, self._new_claim(), time.time() + self.lease_seconds)
 
     def _woken(self, written: Written | None) -> None:
         if written is not None:
-            self._handed_over.append(written)
+            self.handed_over.append(written)
         else:
             self._poll_due = True
         self._wake_one()
 
     def _wake_one(self) -> None:
-        while self._idle:
-            waiter = self._idle.popleft()
+        while self.idle_workers:
+            waiter = self.idle_workers.popleft()
             if not waiter.done():
                 waiter.set_result(None)
                 return
@@ -184,17 +184,17 @@ class Relay:
                 continue
             self.last_cycle = time.time()
             self._failing = False
-            if published or self._wakes or self._handed_over:
+            if published or self._wakes or self.handed_over:
                 continue
             waiter: asyncio.Future[None] = loop.create_future()
-            self._idle.append(waiter)
+            self.idle_workers.append(waiter)
             try:
                 await asyncio.wait_for(waiter, self.poll_seconds)
             except TimeoutError:
                 pass
             finally:
-                if waiter in self._idle:
-                    self._idle.remove(waiter)
+                if waiter in self.idle_workers:
+                    self.idle_workers.remove(waiter)
 
     # -- one cycle -------------------------------------------------------------------------
     async def drain(self) -> int:
@@ -206,16 +206,16 @@ class Relay:
         # What was handed over, until none is left (or for one poll interval at most).
         until = time.monotonic() + self.poll_seconds
         total = await self._publish_stream(
-            lambda: self._handed_over.popleft()
-            if self._handed_over and time.monotonic() < until else None)
+            lambda: self.handed_over.popleft()
+            if self.handed_over and time.monotonic() < until else None)
         if poll:
             self._poll_due = False
             self._last_poll = time.time()
             for store in self.stores:
-                total += await self._publish_all(await self._claim(store))
+                total += await self.publish_all(await self.claim(store))
         return total
 
-    async def _claim(self, store: Aggregates) -> list[Written]:
+    async def claim(self, store: Aggregates) -> list[Written]:
         """Claim up to ``batch`` of the oldest claimable aggregates of ``store``."""
         return await relay_claims.claim_batch(self._lease(store), store, self._new_claim(),
                                               self.owner, self.batch)
@@ -264,7 +264,7 @@ class Relay:
             raise failure
         return total
 
-    async def _publish_all(self, claimed: list[Written]) -> int:
+    async def publish_all(self, claimed: list[Written]) -> int:
         """Publish the claimed aggregates concurrently, each one's events in order."""
         items = iter(claimed)
         return await self._publish_stream(lambda: next(items, None))
@@ -282,7 +282,7 @@ class Relay:
         self._links.pop(key, None)
         waiting = self._waiting.pop(key, None)
         if waiting:
-            self._handed_over.extend(waiting)
+            self.handed_over.extend(waiting)
             self._wake_one()
         self.admission.freed()
 

@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.events import make_event
 from shared.mongo import Aggregates, ConcurrencyConflict, Index, is_duplicate
 from shared.relay import Relay
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.compat
 
@@ -221,13 +222,13 @@ async def test_relay_claims_a_batch_oldest_first_and_publishes_each_aggregate_in
     bus = RecordingBus()
     relay = relay_with(bus, batch=3)
     relay.watch(store)
-    claimed = await relay._claim(store)
+    claimed = await relay.claim(store)
     assert [w.id for w in claimed] == ["agg-0", "agg-1", "agg-2"]
     assert len({w.claim for w in claimed}) == 1
     for w in claimed:
         doc = await store.get({"_id": w.id})
         assert doc["relay_owner"] == relay.owner and doc["relay_claim"] == w.claim
-    assert await relay._publish_all(claimed) == 6
+    assert await relay.publish_all(claimed) == 6
     assert await relay.drain() == 4  # the other two
     by_aggregate: dict[str, list[int]] = {}
     for e in bus.published:
@@ -257,7 +258,7 @@ async def test_command_cannot_overwrite_a_relay_claim(store) -> None:
     await store.create({"_id": "agg-1", "email": "a@x"}, [event(1)])
     doc = await store.get({"_id": "agg-1"})
     relay = relay_with()
-    assert len(await relay._claim(store)) == 1
+    assert len(await relay.claim(store)) == 1
     with pytest.raises(ConcurrencyConflict):
         await store.update(doc, [event(2)])
 
@@ -265,7 +266,7 @@ async def test_command_cannot_overwrite_a_relay_claim(store) -> None:
 async def test_concurrent_relays_claim_a_document_once(store) -> None:
     await store.create({"_id": "agg-1", "email": "a@x"}, [event(1)])
     relays = [relay_with() for _ in range(10)]
-    claims = await asyncio.gather(*(r._claim(store) for r in relays))
+    claims = await asyncio.gather(*(r.claim(store) for r in relays))
     assert sum(len(c) for c in claims) == 1
 
 
@@ -273,7 +274,7 @@ async def test_concurrent_batch_claims_take_each_aggregate_once(store) -> None:
     for i in range(40):
         await store.create({"_id": f"agg-{i:02d}", "email": f"{i}@x"}, [event(i)])
     relays = [relay_with(batch=8) for _ in range(6)]
-    claims = [w for ws in await asyncio.gather(*(r._claim(store) for r in relays)) for w in ws]
+    claims = [w for ws in await asyncio.gather(*(r.claim(store) for r in relays)) for w in ws]
     ids = [w.id for w in claims]
     assert len(ids) == len(set(ids)) and 0 < len(ids) <= 40
     for w in claims:
@@ -299,8 +300,8 @@ async def test_write_saves_its_aggregate_claimed_and_hands_it_to_the_relay(handi
     doc = await store.get({"_id": "agg-1"})
     assert doc["relay_owner"] == relay.owner and doc["relay_claim"].startswith(relay.owner)
     assert doc["relay_lease"] >= before + relay.lease_seconds - 1
-    assert [w.id for w in relay._handed_over] == ["agg-1"]
-    assert await relay._claim(store) == []  # nobody else can claim it
+    assert [w.id for w in relay.handed_over] == ["agg-1"]
+    assert await relay.claim(store) == []  # nobody else can claim it
     assert await relay.drain() == 1
     assert [e["data"]["n"] for e in bus.published] == [1]
     got = await store.get({"_id": "agg-1"})
@@ -315,7 +316,7 @@ async def test_write_without_events_claims_nothing(handing_over):
     store, relay, _ = handing_over
     await store.create({"_id": "agg-1"})
     doc = await store.get({"_id": "agg-1"})
-    assert doc["relay_owner"] == "" and doc["relay_lease"] == 0.0 and not relay._handed_over
+    assert doc["relay_owner"] == "" and doc["relay_lease"] == 0.0 and not relay.handed_over
 
 
 async def test_write_takes_over_unclaimed_pending_events_and_keeps_their_order(
@@ -324,7 +325,7 @@ async def test_write_takes_over_unclaimed_pending_events_and_keeps_their_order(
     plain = Aggregates(handed.collection.database, "handed")  # another process, no relay
     await plain.create({"_id": "agg-1"}, [event(1)])
     await handed.change({"_id": "agg-1"}, lambda d: [event(2)])
-    assert [w.pending[-1]["seq"] for w in relay._handed_over] == [2]
+    assert [w.pending[-1]["seq"] for w in relay.handed_over] == [2]
     assert await relay.drain() == 2
     assert [e["data"]["n"] for e in bus.published] == [1, 2]
 
@@ -335,15 +336,15 @@ async def test_write_does_not_take_a_claim_that_is_running(handing_over):
     other = relay_with(other_bus)  # another process's relay
     plain = Aggregates(handed.collection.database, "handed")
     await plain.create({"_id": "agg-1"}, [event(1)])
-    claimed = await other._claim(handed)
+    claimed = await other.claim(handed)
     assert [w.id for w in claimed] == ["agg-1"]
     await handed.change({"_id": "agg-1"}, lambda d: [event(2)])
     doc = await handed.get({"_id": "agg-1"})
     assert doc["relay_claim"] == claimed[0].claim and doc["relay_owner"] == other.owner
-    assert not relay._handed_over  # woken only: nothing of it to publish
+    assert not relay.handed_over  # woken only: nothing of it to publish
     assert await relay.drain() == 0
     # The claim's holder publishes its event, then the one added meanwhile, in order.
-    assert await other._publish_all(claimed) == 2
+    assert await other.publish_all(claimed) == 2
     assert [e["data"]["n"] for e in other_bus.published] == [1, 2] and bus.published == []
     got = await handed.get({"_id": "agg-1"})
     assert got["pending_events"] == [] and got["relay_claim"] == ""
@@ -364,12 +365,19 @@ async def test_handed_over_aggregate_of_a_dead_process_is_published_after_its_le
     assert (await store.get({"_id": "agg-1"}))["pending_events"] == []
 
 
+def _published(store: Aggregates, _id: str):
+    """A check: nothing of ``_id`` is pending any more."""
+    async def check() -> bool:
+        return (await store.get({"_id": _id}))["pending_events"] == []
+    return check
+
+
 class CountingRelay(Relay):
     claims = 0
 
     async def _claim(self, store):
         self.claims += 1
-        return await super()._claim(store)
+        return await super().claim(store)
 
 
 async def test_running_relay_publishes_a_write_at_once_without_claiming_it(db):
@@ -385,17 +393,12 @@ async def test_running_relay_publishes_a_write_at_once_without_claiming_it(db):
     relay.watch(store)
     await relay.start()
     try:
-        for _ in range(200):  # both workers did their first cycle and wait
-            if len(relay._idle) == relay.concurrency:
-                break
-            await asyncio.sleep(0.01)
+        # both workers did their first cycle and wait
+        await eventually(lambda: len(relay.idle_workers) == relay.concurrency, 5, 0.01)
         claims = relay.claims
         await store.create({"_id": "agg-1"}, [event(1)])
         await asyncio.wait_for(published.wait(), 5)
-        for _ in range(200):
-            if (await store.get({"_id": "agg-1"}))["pending_events"] == []:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(_published(store, "agg-1"), 5, 0.01)
         assert (await store.get({"_id": "agg-1"}))["pending_events"] == []
         assert relay.claims == claims, "published without a claim (nor a poll)"
     finally:
@@ -406,11 +409,8 @@ async def test_wake_wakes_one_idle_worker_and_still_takes_no_argument(db):
     relay = relay_with(poll_seconds=60, concurrency=3)
     await relay.start()
     try:
-        for _ in range(200):
-            if len(relay._idle) == 3:
-                break
-            await asyncio.sleep(0.01)
-        idle = list(relay._idle)
+        await eventually(lambda: len(relay.idle_workers) == 3, 5, 0.01)
+        idle = list(relay.idle_workers)
         relay.wake()
         assert sum(w.done() for w in idle) == 1
     finally:
@@ -422,7 +422,7 @@ async def test_stopped_relay_lets_go_of_what_was_handed_over(db):
     store = Aggregates(db, "handed", on_events=relay.wake)
     await store.apply_indexes()
     await store.create({"_id": "agg-1"}, [event(1)])  # (no worker runs to publish it)
-    assert relay._handed_over
+    assert relay.handed_over
     await relay.stop()
     doc = await store.get({"_id": "agg-1"})
     assert doc["has_pending"] and doc["relay_claim"] == "" and doc["relay_lease"] == 0.0
@@ -438,11 +438,11 @@ async def test_write_while_its_own_claim_publishes_is_published_next_in_order(ha
             await store.change({"_id": "agg-1"}, lambda d: [event(2)])
             doc = await store.get({"_id": "agg-1"})
             assert doc["relay_claim"] == first_claim  # the running claim was kept
-            assert not relay._handed_over  # nothing handed over: the claim's holder has it
+            assert not relay.handed_over  # nothing handed over: the claim's holder has it
 
     relay.bus.on_publish = command_meanwhile
     await store.create({"_id": "agg-1"}, [event(1)])
-    first_claim = relay._handed_over[0].claim
+    first_claim = relay.handed_over[0].claim
     assert await relay.drain() == 2
     assert [e["data"]["n"] for e in relay.bus.published] == [1, 2]
     got = await store.get({"_id": "agg-1"})

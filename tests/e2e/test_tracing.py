@@ -109,10 +109,10 @@ def _ancestors(span: Received, by_id: dict[str, Received]) -> list[Received]:
 async def test_registration_is_one_trace_from_the_http_request_to_the_smtp_send(
         platform, smtp_server, otlp):
     _, inbox = smtp_server
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{platform['identity'].url}/v1/registrations",
-                             json={"email": "tracy.trace@example.com", "language": "en"}) as r:
-            assert r.status == 202, await r.text()
+    async with (aiohttp.ClientSession() as http,
+                http.post(f"{platform['identity'].url}/v1/registrations",
+                         json={"email": "tracy.trace@example.com", "language": "en"}) as r):
+        assert r.status == 202, await r.text()
     await inbox.wait_for("tracy.trace@example.com")
 
     def complete() -> list[Received] | None:

@@ -66,16 +66,16 @@ async def test_password_reset_link_works_once_ends_sessions_and_tells_the_user(i
 
 async def test_expired_reset_link_is_refused_with_its_own_problem(mongo_url, amqp_url,
                                                                   bus_prefix, unique):
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
-            mongo_url, amqp_url, bus_prefix, unique, password_reset_minutes=0) as (url, _):
-        async with aiohttp.ClientSession() as http:
-            account = await register_company(http, url, tap)
-            await http.post(f"{url}/v1/password-resets", json={"email": account.email})
-            token = (await tap.wait_for("identity.password_reset.requested.v1"))["data"]["token"]
-            async with http.post(f"{url}/v1/password-resets/completion", json={
-                    "token": token, "new_password": "Neues!Pass77",
-                    "new_password_repeat": "Neues!Pass77"}) as r:
-                assert r.status == 410 and (await r.json())["type"] == "/problems/link-expired"
+    async with (EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
+            mongo_url, amqp_url, bus_prefix, unique, password_reset_minutes=0) as (url, _),
+                aiohttp.ClientSession() as http):
+        account = await register_company(http, url, tap)
+        await http.post(f"{url}/v1/password-resets", json={"email": account.email})
+        token = (await tap.wait_for("identity.password_reset.requested.v1"))["data"]["token"]
+        async with http.post(f"{url}/v1/password-resets/completion", json={
+                "token": token, "new_password": "Neues!Pass77",
+                "new_password_repeat": "Neues!Pass77"}) as r:
+            assert r.status == 410 and (await r.json())["type"] == "/problems/link-expired"
 
 
 async def test_change_password_needs_the_current_one_and_the_new_one_twice(identity):

@@ -127,21 +127,21 @@ async def test_invitation_link_expires_and_can_be_sent_again(mongo_url, amqp_url
                                                              unique):
     """ID-11: invitation links expire (`invitation_days`); the list shows them expired; a
     resend gives a working link."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
-            mongo_url, amqp_url, bus_prefix, unique, invitation_days=0) as (url, app):
-        async with aiohttp.ClientSession() as http:
-            admin = await register_company(http, url, tap)
-            invitation = await invite(http, url, admin, "emese@example.com")
-            iid = invitation["invitation_id"]
-            problem = await accept(http, url, await link_token(tap, iid), expect=410)
-            assert problem["type"] == "/problems/invitation-expired"
-            async with http.get(f"{url}/v1/invitations", params={"status": "expired"},
-                                headers=admin.auth) as r:
-                assert [i["invitation_id"] for i in (await r.json())["items"]] == [iid]
-            unit(app, Identity).settings.invitation_days = 14
-            async with http.post(f"{url}/v1/invitations/{iid}/resend", headers=admin.auth) as r:
-                assert r.status == 200 and (await r.json())["status"] == "pending"
-            await accept(http, url, await link_token(tap, iid, count=2))
+    async with (EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
+            mongo_url, amqp_url, bus_prefix, unique, invitation_days=0) as (url, app),
+                aiohttp.ClientSession() as http):
+        admin = await register_company(http, url, tap)
+        invitation = await invite(http, url, admin, "emese@example.com")
+        iid = invitation["invitation_id"]
+        problem = await accept(http, url, await link_token(tap, iid), expect=410)
+        assert problem["type"] == "/problems/invitation-expired"
+        async with http.get(f"{url}/v1/invitations", params={"status": "expired"},
+                            headers=admin.auth) as r:
+            assert [i["invitation_id"] for i in (await r.json())["items"]] == [iid]
+        unit(app, Identity).settings.invitation_days = 14
+        async with http.post(f"{url}/v1/invitations/{iid}/resend", headers=admin.auth) as r:
+            assert r.status == 200 and (await r.json())["status"] == "pending"
+        await accept(http, url, await link_token(tap, iid, count=2))
 
 
 async def test_an_address_with_an_account_or_an_open_invitation_is_not_invited_twice(identity):
@@ -260,43 +260,43 @@ async def test_an_import_taken_over_after_a_crash_invites_every_row_exactly_once
         mongo_url, amqp_url, bus_prefix, unique, monkeypatch):
     """ID-11: a replica stops in the middle of an import; another one takes the job over
     when its lease runs out and finishes it without inviting anyone twice."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
+    async with (EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
             mongo_url, amqp_url, bus_prefix, unique, jobs=False,
-            invitation_job_progress_every=2, invitation_job_lease_seconds=0.5) as (url, app):
-        async with aiohttp.ClientSession() as http:
-            admin = await register_company(http, url, tap)
-            emails = [f"row{i}@example.com" for i in range(5)]
-            body = ("email,role\n" + "".join(f"{e},user\n" for e in emails)).encode()
-            async with http.post(f"{url}/v1/invitation-jobs", data=body,
-                                 headers={**admin.auth, "Content-Type": CSV}) as r:
-                job = await r.json()
-            assert job["status"] == "queued"  # no runner in this process
-            ctx = unit(app, Identity)
-            real_checkpoint = invitation_handlers.checkpoint
-            calls = []
+            invitation_job_progress_every=2, invitation_job_lease_seconds=0.5) as (url, app),
+                aiohttp.ClientSession() as http):
+        admin = await register_company(http, url, tap)
+        emails = [f"row{i}@example.com" for i in range(5)]
+        body = ("email,role\n" + "".join(f"{e},user\n" for e in emails)).encode()
+        async with http.post(f"{url}/v1/invitation-jobs", data=body,
+                             headers={**admin.auth, "Content-Type": CSV}) as r:
+            job = await r.json()
+        assert job["status"] == "queued"  # no runner in this process
+        ctx = unit(app, Identity)
+        real_checkpoint = invitation_handlers.checkpoint
+        calls = []
 
-            async def dies_at_second_checkpoint(*args):
-                calls.append(args)
-                if len(calls) == 2:  # rows 4 and 5 are invited, their count never written
-                    raise RuntimeError("replica stopped")
-                await real_checkpoint(*args)
-            monkeypatch.setattr(invitation_handlers, "checkpoint", dies_at_second_checkpoint)
-            with pytest.raises(RuntimeError):
-                await InvitationJobs(ctx, owner="first").work_once()
-            monkeypatch.setattr(invitation_handlers, "checkpoint", real_checkpoint)
-            async with http.get(f"{url}/v1/invitation-jobs/{job['job_id']}",
-                                headers=admin.auth) as r:
-                halfway = await r.json()
-            assert (halfway["status"], halfway["processed_rows"]) == ("running", 2)
-            second = InvitationJobs(ctx, owner="second")
-            await eventually(second.work_once)
-            done = await wait_for_job(http, url, admin, job["job_id"])
-            assert (done["invited"], done["failed"], done["processed_rows"]) == (5, 0, 5)
-            for email in emails:
-                await tap.wait_for("identity.invitation.sent.v1", email=email)
-            await asyncio.sleep(0.5)  # time for a duplicate to arrive, if there were one
-            sent = [e["data"]["email"] for e in tap.of("identity.invitation.sent.v1")]
-            assert sorted(sent) == sorted(emails)
+        async def dies_at_second_checkpoint(*args):
+            calls.append(args)
+            if len(calls) == 2:  # rows 4 and 5 are invited, their count never written
+                raise RuntimeError("replica stopped")
+            await real_checkpoint(*args)
+        monkeypatch.setattr(invitation_handlers, "checkpoint", dies_at_second_checkpoint)
+        with pytest.raises(RuntimeError):
+            await InvitationJobs(ctx, owner="first").work_once()
+        monkeypatch.setattr(invitation_handlers, "checkpoint", real_checkpoint)
+        async with http.get(f"{url}/v1/invitation-jobs/{job['job_id']}",
+                            headers=admin.auth) as r:
+            halfway = await r.json()
+        assert (halfway["status"], halfway["processed_rows"]) == ("running", 2)
+        second = InvitationJobs(ctx, owner="second")
+        await eventually(second.work_once)
+        done = await wait_for_job(http, url, admin, job["job_id"])
+        assert (done["invited"], done["failed"], done["processed_rows"]) == (5, 0, 5)
+        for email in emails:
+            await tap.wait_for("identity.invitation.sent.v1", email=email)
+        await asyncio.sleep(0.5)  # time for a duplicate to arrive, if there were one
+        sent = [e["data"]["email"] for e in tap.of("identity.invitation.sent.v1")]
+        assert sorted(sent) == sorted(emails)
 
 
 async def test_no_invitation_endpoint_reaches_another_company(identity):

@@ -225,29 +225,29 @@ async def test_seed002_an_old_login_domain_is_free_for_others_once_its_reservati
         mongo_url, amqp_url, bus_prefix, unique):
     """The reservation is a setting (IDENTITY_LOGIN_DOMAIN_RESERVED_DAYS, 90 days); after it
     another company may take the domain, and then give its own name@ ids at it."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_running(mongo_url, amqp_url, bus_prefix, unique,
-                                    login_domain_reserved_days=0) as (url, _):
-            async with aiohttp.ClientSession() as http:
-                first = await register_company(http, url, tap, company_name="Muster GmbH")
-                path = f"{url}/v1/company/login-domain"
-                status, _ = await call(http, "PUT", path, first, {
-                    "login_domain": "muster-bau", "current_password": first.password})
-                assert status == 200
-                await tap.wait_for("identity.username.changed.v1", user_id=first.user_id,
-                                   username="admin@muster-bau")
-                other = await register_company(http, url, tap, company_name="Other Kft.",
-                                               phone="+36201112233")
-                status, problem = await call(http, "PUT", path, other, {
-                    "login_domain": "muster-bau", "current_password": other.password})
-                assert status == 409, problem
-                status, company = await call(http, "PUT", path, other, {
-                    "login_domain": "muster", "current_password": other.password})
-                assert status == 200 and company["login_domain"] == "muster"
-                await tap.wait_for("identity.username.changed.v1", user_id=other.user_id,
-                                   username="admin@muster")
-                session = await log_in(http, url, tap, "admin@muster", other.password)
-                status, me = await call(http, "GET", f"{url}/v1/me", Account(
-                    other.company_id, other.user_id, other.email, other.password,
-                    session["access_token"], session["refresh_token"]))
-                assert me["user_id"] == other.user_id
+    async with (EventTap(amqp_url, bus_prefix, "identity.#") as tap,
+                identity_running(mongo_url, amqp_url, bus_prefix, unique,
+                                 login_domain_reserved_days=0) as (url, _),
+                aiohttp.ClientSession() as http):
+        first = await register_company(http, url, tap, company_name="Muster GmbH")
+        path = f"{url}/v1/company/login-domain"
+        status, _ = await call(http, "PUT", path, first, {
+            "login_domain": "muster-bau", "current_password": first.password})
+        assert status == 200
+        await tap.wait_for("identity.username.changed.v1", user_id=first.user_id,
+                           username="admin@muster-bau")
+        other = await register_company(http, url, tap, company_name="Other Kft.",
+                                       phone="+36201112233")
+        status, problem = await call(http, "PUT", path, other, {
+            "login_domain": "muster-bau", "current_password": other.password})
+        assert status == 409, problem
+        status, company = await call(http, "PUT", path, other, {
+            "login_domain": "muster", "current_password": other.password})
+        assert status == 200 and company["login_domain"] == "muster"
+        await tap.wait_for("identity.username.changed.v1", user_id=other.user_id,
+                           username="admin@muster")
+        session = await log_in(http, url, tap, "admin@muster", other.password)
+        status, me = await call(http, "GET", f"{url}/v1/me", Account(
+            other.company_id, other.user_id, other.email, other.password,
+            session["access_token"], session["refresh_token"]))
+        assert me["user_id"] == other.user_id

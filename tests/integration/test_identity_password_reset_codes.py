@@ -141,13 +141,13 @@ async def test_seed002_a_new_code_or_link_ends_the_older_code(identity):
 
 async def test_seed002_expired_code_is_refused_and_says_how_long_codes_hold(
         mongo_url, amqp_url, bus_prefix, unique):
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
-            mongo_url, amqp_url, bus_prefix, unique, password_reset_minutes=0) as (url, _):
-        async with aiohttp.ClientSession() as http:
-            account = await register_company(http, url, tap)
-            _, asked = await ask(http, url, account.email, "sms")
-            code = (await tap.wait_for(SENT, user_id=account.user_id))["data"]["code"]
-            status, problem = await complete(http, url, asked["reset_id"], code)
+    async with (EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
+            mongo_url, amqp_url, bus_prefix, unique, password_reset_minutes=0) as (url, _),
+                aiohttp.ClientSession() as http):
+        account = await register_company(http, url, tap)
+        _, asked = await ask(http, url, account.email, "sms")
+        code = (await tap.wait_for(SENT, user_id=account.user_id))["data"]["code"]
+        status, problem = await complete(http, url, asked["reset_id"], code)
     assert status == 410 and problem["type"] == "/problems/code-expired"
     assert "has expired" in problem["detail"]
 

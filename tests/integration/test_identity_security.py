@@ -97,22 +97,22 @@ async def test_internal_client_gets_only_its_scopes_and_no_user_routes(
     import hashlib
     client = {"client_id": "support-desk", "scopes": ["notifications:read", "contracts:support"],
               "secret_sha256": hashlib.sha256(b"s3cret-support-desk-secret").hexdigest()}
-    async with identity_running(mongo_url, amqp_url, bus_prefix, unique,
-                                internal_clients=[client]) as (url, _):
-        async with aiohttp.ClientSession() as http:
-            form = {"grant_type": "client_credentials", "client_id": "support-desk",
-                    "client_secret": "s3cret-support-desk-secret"}
-            async with http.post(f"{url}/v1/oauth/token", json=form) as r:
-                body = await r.json()
-            assert body["scope"] == "contracts:support notifications:read"
-            claims = jwt.decode(body["access_token"], options={"verify_signature": False})
-            assert claims["typ"] == "client" and "cid" not in claims
-            async with http.post(f"{url}/v1/oauth/token",
-                                 json={**form, "scope": "billing:write"}) as r:
-                assert r.status == 403
-            async with http.post(f"{url}/v1/oauth/token",
-                                 json={**form, "client_secret": "wrong"}) as r:
-                assert r.status == 401
-            async with http.get(f"{url}/v1/me", headers={
-                    "Authorization": f"Bearer {body['access_token']}"}) as r:
-                assert r.status == 403
+    async with (identity_running(mongo_url, amqp_url, bus_prefix, unique,
+                                internal_clients=[client]) as (url, _),
+                aiohttp.ClientSession() as http):
+        form = {"grant_type": "client_credentials", "client_id": "support-desk",
+                "client_secret": "s3cret-support-desk-secret"}
+        async with http.post(f"{url}/v1/oauth/token", json=form) as r:
+            body = await r.json()
+        assert body["scope"] == "contracts:support notifications:read"
+        claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+        assert claims["typ"] == "client" and "cid" not in claims
+        async with http.post(f"{url}/v1/oauth/token",
+                             json={**form, "scope": "billing:write"}) as r:
+            assert r.status == 403
+        async with http.post(f"{url}/v1/oauth/token",
+                             json={**form, "client_secret": "wrong"}) as r:
+            assert r.status == 401
+        async with http.get(f"{url}/v1/me", headers={
+                "Authorization": f"Bearer {body['access_token']}"}) as r:
+            assert r.status == 403

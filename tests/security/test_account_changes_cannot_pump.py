@@ -76,16 +76,16 @@ async def test_id9_phone_change_codes_count_against_the_companys_sms_allowance(
     """With room for two SMS per company and hour, the company's third phone-change code is
     refused as sms-per-company although the user is within its own three; another company
     still has its own allowance."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
-            mongo_url, amqp_url, bus_prefix, unique, sms_per_company_per_hour=2) as (url, _):
-        async with aiohttp.ClientSession() as http:
-            account = await register_company(http, url, tap)
-            for phone in MOBILES[:2]:
-                assert (await propose_phone(http, url, account, phone))[0] == 200
-            status, problem, _ = await propose_phone(http, url, account, MOBILES[2])
-            assert status == 429 and problem["limit"] == "sms-per-company"
-            other = await register_company(http, url, tap)
-            assert (await propose_phone(http, url, other, MOBILES[2]))[0] == 200
+    async with (EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
+            mongo_url, amqp_url, bus_prefix, unique, sms_per_company_per_hour=2) as (url, _),
+                aiohttp.ClientSession() as http):
+        account = await register_company(http, url, tap)
+        for phone in MOBILES[:2]:
+            assert (await propose_phone(http, url, account, phone))[0] == 200
+        status, problem, _ = await propose_phone(http, url, account, MOBILES[2])
+        assert status == 429 and problem["limit"] == "sms-per-company"
+        other = await register_company(http, url, tap)
+        assert (await propose_phone(http, url, other, MOBILES[2]))[0] == 200
     assert {e["data"]["phone"] for e in tap.of(PHONE_CODE)} == set(MOBILES[:3])
 
 

@@ -178,16 +178,16 @@ async def test_review_l2_an_upload_that_died_half_way_is_swept_when_its_slot_is_
         mongo_url, amqp_url, bus_prefix, unique):
     """A process that died after storing some rows (no job, slot older than ten minutes):
     the company's next upload takes the slot over and the dead upload's rows are deleted."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
-            mongo_url, amqp_url, bus_prefix, unique, jobs=False) as (url, app):
-        async with aiohttp.ClientSession() as http:
-            admin = await register_company(http, url, tap)
-            rows = unit(app, Identity).store.invitation_job_rows
-            dead = "dead-upload"
-            await rows.insert_one({"_id": f"running-import:{admin.company_id}",
-                                   "job_id": dead, "row": 0, "claimed_ts": time.time() - 3600})
-            await rows.insert_many([{"_id": f"{dead}:{r:07d}", "job_id": dead, "row": r,
-                                     "values": {}, "errors": []} for r in range(2, 6)])
-            status, job, _ = await upload(http, url, admin, csv_of(["z@example.com"]), CSV)
-            assert status == 202, job
-            assert await rows.count_documents({"job_id": dead}) == 0
+    async with (EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
+            mongo_url, amqp_url, bus_prefix, unique, jobs=False) as (url, app),
+                aiohttp.ClientSession() as http):
+        admin = await register_company(http, url, tap)
+        rows = unit(app, Identity).store.invitation_job_rows
+        dead = "dead-upload"
+        await rows.insert_one({"_id": f"running-import:{admin.company_id}",
+                               "job_id": dead, "row": 0, "claimed_ts": time.time() - 3600})
+        await rows.insert_many([{"_id": f"{dead}:{r:07d}", "job_id": dead, "row": r,
+                                 "values": {}, "errors": []} for r in range(2, 6)])
+        status, job, _ = await upload(http, url, admin, csv_of(["z@example.com"]), CSV)
+        assert status == 202, job
+        assert await rows.count_documents({"job_id": dead}) == 0

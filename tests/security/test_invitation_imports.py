@@ -72,33 +72,33 @@ async def test_a_company_runs_one_import_at_a_time_and_is_told_which(
         mongo_url, amqp_url, bus_prefix, unique):
     """A second upload while the first import is not completed gets 409 naming the running
     job; another company is not held up, and once the import completes the next one starts."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
-            mongo_url, amqp_url, bus_prefix, unique, jobs=False) as (url, app):
-        async with aiohttp.ClientSession() as http:
-            a = await register_company(http, url, tap)
-            b = await register_company(http, url, tap)
+    async with (EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
+            mongo_url, amqp_url, bus_prefix, unique, jobs=False) as (url, app),
+                aiohttp.ClientSession() as http):
+        a = await register_company(http, url, tap)
+        b = await register_company(http, url, tap)
 
-            async def upload(who, emails) -> tuple[int, dict]:
-                async with http.post(f"{url}/v1/invitation-jobs", data=csv_of(emails),
-                                     headers={**who.auth, "Content-Type": CSV}) as r:
-                    return r.status, await r.json()
-            status, first = await upload(a, ["one@example.com"])
-            assert status == 202 and first["status"] == "queued"  # no runner here
-            status, second = await upload(a, ["two@example.com"])
-            assert status == 409, second
-            assert second["type"] == "/problems/invitation-import-running"
-            assert second["job_id"] == first["job_id"]
-            status, other = await upload(b, ["three@example.com"])
-            assert status == 202, other
+        async def upload(who, emails) -> tuple[int, dict]:
+            async with http.post(f"{url}/v1/invitation-jobs", data=csv_of(emails),
+                                 headers={**who.auth, "Content-Type": CSV}) as r:
+                return r.status, await r.json()
+        status, first = await upload(a, ["one@example.com"])
+        assert status == 202 and first["status"] == "queued"  # no runner here
+        status, second = await upload(a, ["two@example.com"])
+        assert status == 409, second
+        assert second["type"] == "/problems/invitation-import-running"
+        assert second["job_id"] == first["job_id"]
+        status, other = await upload(b, ["three@example.com"])
+        assert status == 202, other
 
-            from services.identity.handlers import Identity
-            from services.identity.import_runner import InvitationJobs
-            from shared.app_keys import unit
-            runner = InvitationJobs(unit(app, Identity))
-            while await runner.work_once():
-                pass
-            status, next_one = await upload(a, ["two@example.com"])
-            assert status == 202, next_one
+        from services.identity.handlers import Identity
+        from services.identity.import_runner import InvitationJobs
+        from shared.app_keys import unit
+        runner = InvitationJobs(unit(app, Identity))
+        while await runner.work_once():
+            pass
+        status, next_one = await upload(a, ["two@example.com"])
+        assert status == 202, next_one
 
 
 async def test_an_import_larger_than_the_rows_left_today_is_refused_whole(

@@ -100,30 +100,30 @@ async def test_an_unknown_address_is_answered_in_the_same_time_as_a_known_one(
     each after the previous one was resolved in the background; the medians are within
     1 ms. The request does the same two writes for both (the address's allowance, a queued
     reset request with its event); the lookup happens in identity's own consumer."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
+    async with (EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
             mongo_url, amqp_url, bus_prefix, unique,
             password_reset_emails_per_hour=10_000,
-            password_reset_requests_per_ip_per_hour=10_000) as (url, app):
-        async with aiohttp.ClientSession() as http:
-            account = await register_company(http, url, tap)
-            order = ["known", "unknown"] * 130
-            random.Random(9).shuffle(order)
-            took: dict[str, list[float]] = {"known": [], "unknown": []}
-            address = {"known": account.email, "unknown": "nobody-here@example.com"}
-            for n, which in enumerate(order):
-                start = time.perf_counter()
-                status, _ = await ask_reset(http, url, address[which])
-                elapsed = time.perf_counter() - start
-                assert status == 202
-                if n >= 20:  # the first ones warm up connections and caches
-                    took[which].append(elapsed)
-                await eventually(lambda: settled(app), interval=0.002)
-            assert min(len(v) for v in took.values()) >= 100
-            known, unknown = (statistics.median(took[k]) * 1000 for k in ("known", "unknown"))
-            assert abs(known - unknown) < 1.0, (known, unknown)
-            # And the known address did get its links (the requests were not no-ops).
-            await eventually(lambda: len(tap.of(REQUESTED, user_id=account.user_id))
-                             == order.count("known"))
+            password_reset_requests_per_ip_per_hour=10_000) as (url, app),
+                aiohttp.ClientSession() as http):
+        account = await register_company(http, url, tap)
+        order = ["known", "unknown"] * 130
+        random.Random(9).shuffle(order)
+        took: dict[str, list[float]] = {"known": [], "unknown": []}
+        address = {"known": account.email, "unknown": "nobody-here@example.com"}
+        for n, which in enumerate(order):
+            start = time.perf_counter()
+            status, _ = await ask_reset(http, url, address[which])
+            elapsed = time.perf_counter() - start
+            assert status == 202
+            if n >= 20:  # the first ones warm up connections and caches
+                took[which].append(elapsed)
+            await eventually(lambda: settled(app), interval=0.002)
+        assert min(len(v) for v in took.values()) >= 100
+        known, unknown = (statistics.median(took[k]) * 1000 for k in ("known", "unknown"))
+        assert abs(known - unknown) < 1.0, (known, unknown)
+        # And the known address did get its links (the requests were not no-ops).
+        await eventually(lambda: len(tap.of(REQUESTED, user_id=account.user_id))
+                         == order.count("known"))
 
 
 # -- review finding M1: every kind of reset request is limited per client IP -------------------
@@ -132,25 +132,25 @@ async def test_id8_reset_requests_from_one_client_are_limited_whatever_the_addre
     """Links by address, links by customer number and codes share one allowance per client
     IP: past it each answers 429 naming the limit (it tells nothing about any address), and
     nothing more is stored or queued."""
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
+    async with (EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
             mongo_url, amqp_url, bus_prefix, unique,
-            password_reset_requests_per_ip_per_hour=4) as (url, app):
-        async with aiohttp.ClientSession() as http:
-            for n in range(4):
-                status, _ = await ask_reset(http, url, f"unknown-{n}@example.com")
-                assert status == 202
-            status, problem = await ask_reset(http, url, "unknown-5@example.com")
-            assert status == 429 and problem["limit"] == "password-reset-requests-per-ip"
-            async with http.post(f"{url}/v1/password-reset-codes",
-                                 json={"login": "someone", "channel": "email"}) as r:
-                assert r.status == 429
-                assert (await r.json())["limit"] == "password-reset-requests-per-ip"
-            async with http.post(f"{url}/v1/password-resets/customer-number",
-                                 json={"customer_number": "1234567"}) as r:
-                assert r.status == 429
-            await eventually(lambda: settled(app))
-            assert len(await unit(app, Identity).store.password_resets.collection.find(
-                {}).to_list()) == 4
+            password_reset_requests_per_ip_per_hour=4) as (url, app),
+                aiohttp.ClientSession() as http):
+        for n in range(4):
+            status, _ = await ask_reset(http, url, f"unknown-{n}@example.com")
+            assert status == 202
+        status, problem = await ask_reset(http, url, "unknown-5@example.com")
+        assert status == 429 and problem["limit"] == "password-reset-requests-per-ip"
+        async with http.post(f"{url}/v1/password-reset-codes",
+                             json={"login": "someone", "channel": "email"}) as r:
+            assert r.status == 429
+            assert (await r.json())["limit"] == "password-reset-requests-per-ip"
+        async with http.post(f"{url}/v1/password-resets/customer-number",
+                             json={"customer_number": "1234567"}) as r:
+            assert r.status == 429
+        await eventually(lambda: settled(app))
+        assert len(await unit(app, Identity).store.password_resets.collection.find(
+            {}).to_list()) == 4
     assert len(tap.of("identity.password_reset.asked.v1")) == 4
 
 

@@ -112,28 +112,28 @@ async def test_company_users_get_second_factor_codes_after_strangers_phone_login
 
 async def test_phone_logins_per_client_ip_answer_429_alike_for_known_and_unknown_numbers(
         mongo_url, amqp_url, bus_prefix, unique):
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap:
-        async with identity_running(mongo_url, amqp_url, bus_prefix, unique,
-                                    trusted_proxy_hops=1, phone_logins_per_ip_per_hour=3
-                                    ) as (url, _):
-            async with aiohttp.ClientSession() as http:
-                await register_company(http, url, tap, phone=HOLDER)
-                client = {"X-Forwarded-For": "203.0.113.9"}
-                statuses = [(await phone_login(http, url, n, client))[0]
-                            for n in ("+36209990001", "+36209990002", "+36209990003")]
-                assert statuses == [200, 200, 200]
-                refused = []
-                for number in (HOLDER, "+36209990004"):
-                    async with http.post(f"{url}/v1/sessions/phone", json={"phone": number},
-                                         headers=client) as r:
-                        body = await r.json()
-                        refused.append((r.status, "Retry-After" in r.headers,
-                                        body["limit"], body["detail"]))
-                assert refused[0] == refused[1]
-                assert refused[0][:3] == (429, True, "phone-logins-per-ip")
-                # Another client is not affected.
-                other = {"X-Forwarded-For": "203.0.113.10"}
-                assert (await phone_login(http, url, HOLDER, other))[0] == 200
+    async with (EventTap(amqp_url, bus_prefix, "identity.#") as tap,
+                identity_running(mongo_url, amqp_url, bus_prefix, unique,
+                                 trusted_proxy_hops=1, phone_logins_per_ip_per_hour=3
+                                 ) as (url, _),
+                aiohttp.ClientSession() as http):
+        await register_company(http, url, tap, phone=HOLDER)
+        client = {"X-Forwarded-For": "203.0.113.9"}
+        statuses = [(await phone_login(http, url, n, client))[0]
+                    for n in ("+36209990001", "+36209990002", "+36209990003")]
+        assert statuses == [200, 200, 200]
+        refused = []
+        for number in (HOLDER, "+36209990004"):
+            async with http.post(f"{url}/v1/sessions/phone", json={"phone": number},
+                                 headers=client) as r:
+                body = await r.json()
+                refused.append((r.status, "Retry-After" in r.headers,
+                                body["limit"], body["detail"]))
+        assert refused[0] == refused[1]
+        assert refused[0][:3] == (429, True, "phone-logins-per-ip")
+        # Another client is not affected.
+        other = {"X-Forwarded-For": "203.0.113.10"}
+        assert (await phone_login(http, url, HOLDER, other))[0] == 200
 
 
 async def test_activation_tries_per_client_ip_answer_429(identity):

@@ -88,16 +88,16 @@ async def test_the_phone_code_allows_five_tries_then_even_the_right_code_is_refu
 
 
 async def test_an_expired_phone_code_is_refused(mongo_url, amqp_url, bus_prefix, unique):
-    async with EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
-            mongo_url, amqp_url, bus_prefix, unique, phone_verification_seconds=0) as (url, _):
-        async with aiohttp.ClientSession() as http:
-            account = await register_company(http, url, tap, phone=OLD)
-            await call(http, "PATCH", f"{url}/v1/me/contact-details", account.auth,
-                       {"phone": NEW, "current_password": account.password})
-            code = (await tap.wait_for(CODE_SENT, user_id=account.user_id))["data"]["code"]
-            status, problem = await call(http, "POST", f"{url}/v1/me/phone-verification",
-                                         account.auth, {"code": code})
-            assert status == 410 and problem["type"] == "/problems/code-expired"
+    async with (EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
+            mongo_url, amqp_url, bus_prefix, unique, phone_verification_seconds=0) as (url, _),
+                aiohttp.ClientSession() as http):
+        account = await register_company(http, url, tap, phone=OLD)
+        await call(http, "PATCH", f"{url}/v1/me/contact-details", account.auth,
+                   {"phone": NEW, "current_password": account.password})
+        code = (await tap.wait_for(CODE_SENT, user_id=account.user_id))["data"]["code"]
+        status, problem = await call(http, "POST", f"{url}/v1/me/phone-verification",
+                                     account.auth, {"code": code})
+        assert status == 410 and problem["type"] == "/problems/code-expired"
 
 
 async def test_username_login_email_and_password_changes_need_the_current_password(identity):

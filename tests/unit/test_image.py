@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from shared import ops
+from shared.ops_format import progress_bar
 
 pytestmark = pytest.mark.unit
 
@@ -173,7 +173,7 @@ def test_the_services_import_nothing_the_image_does_not_install() -> None:
 def test_ops_cli_replays_without_its_progress_bar(monkeypatch) -> None:
     # tqdm is the `ops` extra: the image has none, and the CLI still works, without a bar.
     monkeypatch.setitem(sys.modules, "tqdm", None)
-    bar = ops._progress(3, True)
+    bar = progress_bar(3, True)
     for _ in range(3):
         bar.update(1)
         bar.set_postfix(moved=1, refresh=False)
