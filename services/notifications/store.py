@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from pymongo import UpdateOne
+from pymongo import ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
@@ -153,9 +153,13 @@ class NotificationsStore:
         delivery.version += 1
 
     async def _save_many(self, saves: list[Save]) -> list[bool]:
+        # The whole document is replaced (as ``Aggregates.update`` does), never ``$set``: the
+        # emulator stores a top-level datetime written by ``$set`` as a string. The version
+        # guard keeps what the relay or a lease wrote since (each of their writes bumps it),
+        # and the delivery carries the stored fields it does not model (its outbox).
         result = await self.deliveries.collection.bulk_write(
-            [UpdateOne({"_id": id_, "version": version},
-                       {"$set": {**fields, "version": version + 1}})
+            [ReplaceOne({"_id": id_, "version": version},
+                        {**fields, "_id": id_, "version": version + 1})
              for id_, version, fields in saves], ordered=False)
         return [result.matched_count == len(saves)] * len(saves)
 

@@ -116,6 +116,9 @@ async def test_an_invoice_is_emailed_once_however_often_the_event_comes(db, memo
     assert (entry.kind, entry.status, entry.event_id) == ("invoice_issued", "sent", event["id"])
     assert [a.outcome for a in entry.attempts] == ["sent"] and entry.resendable
     assert service.bus.parked == [] and service.bus.published == []
+    # The log answers with points in time, not local wall-clock strings.
+    answered = entry.model_dump(mode="json")
+    assert answered["created_at"].endswith("Z") and answered["sent_at"].endswith("Z"), answered
 
 
 async def test_a_message_is_written_in_the_language_identity_told_of_the_user(db, memory_bus):

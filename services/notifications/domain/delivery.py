@@ -93,9 +93,12 @@ class Attempt(BaseModel):
 
 class Delivery(BaseModel):
     """The delivery aggregate. ``address`` and ``values`` are empty for a message that
-    carried a secret: it is never kept and never resent."""
+    carried a secret: it is never kept and never resent.
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    Fields of the stored document it does not model (the outbox's, the relay's) are kept
+    as they were read, so saving the whole document keeps them."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     id: str = Field(alias="_id")
     event_id: str
