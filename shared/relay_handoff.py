@@ -25,8 +25,10 @@ if TYPE_CHECKING:
     from shared.relay import Relay
 
 # Aggregates handed over or publishing beyond which writes with events wait for room: enough
-# to keep the broker's confirms flowing, few enough that an event waits behind few others.
-MAX_IN_FLIGHT = 64
+# to keep as many publishes awaiting their confirm as a producer publishing directly would
+# (the confirm's round trip, not CPU, bounds the rate on a busy broker), few enough that an
+# event waits behind few others.
+MAX_IN_FLIGHT = 128
 
 
 class Admission:
