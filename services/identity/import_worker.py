@@ -21,6 +21,7 @@ import multiprocessing.forkserver
 import resource
 import signal
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from services.identity.domain import invitation_files as inv
@@ -61,7 +62,7 @@ def start() -> None:
 
 
 def parse(content: bytes, kind: str, max_rows: int, max_columns: int, budget: Budget,
-          started: list | None = None) -> Outcome:
+          started: list[BaseProcess] | None = None) -> Outcome:
     """Read ``content`` in a child; blocks until it answers, or kills it after a wall-clock
     bound (a child waiting on nothing uses no CPU, so RLIMIT_CPU alone would never end it).
     ``started`` receives the child, so that a caller giving up can kill it."""
@@ -75,8 +76,9 @@ def parse(content: bytes, kind: str, max_rows: int, max_columns: int, budget: Bu
         if started is not None:
             started.append(child)
         try:
+            outcome: Outcome
             if receive.poll(budget.cpu_seconds * 3 + 10):
-                outcome = receive.recv()
+                outcome = receive.recv()  # our own child's one answer
             else:
                 outcome = _too_costly(killed=True)
         except (EOFError, OSError):  # killed by its hard CPU limit, or by the caller
@@ -86,11 +88,11 @@ def parse(content: bytes, kind: str, max_rows: int, max_columns: int, budget: Bu
     return outcome
 
 
-def _too_costly(killed: bool = False, **used: float) -> Outcome:
+def _too_costly(killed: bool = False) -> Outcome:
     return Outcome(problem={"slug": "invitation-file-too-costly", "detail": (
         "Reading the file took more time or memory than a file of the row cap needs. Save "
         "only the table of people to invite (a new workbook, or CSV) and upload it again.")},
-        killed=killed, **used)
+        killed=killed)
 
 
 class _OutOfTime(BaseException):

@@ -69,7 +69,7 @@ class Row:
     values: dict[str, str]
     errors: list[dict[str, str]] = field(default_factory=list)
 
-    def to_doc(self) -> dict:
+    def to_doc(self) -> dict[str, object]:
         return {"row": self.row, "values": self.values, "errors": self.errors}
 
 
@@ -140,7 +140,7 @@ def read_table(content: bytes, kind: str, max_rows: int, max_columns: int = 30) 
                     f"The file has more than {max_rows} rows. Split it into several files.",
                     slug="invitation-file-too-many-rows", max_rows=max_rows)
             row = check_row(number, values)
-            email = row.values.get("email")
+            email = row.values.get("email", "")
             if not row.errors and email in seen:
                 row.errors.append({"field": "email", "rule": "duplicate_in_file",
                                    "message": f"the same address is in row {seen[email]}"})
