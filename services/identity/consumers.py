@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import EmailStr
 
 from services.identity import events
-from services.identity.domain.commands import SendPasswordReset, SendResetCode
+from services.identity.domain import commands
 from services.identity.handlers import (
     Identity,
     account,
@@ -58,35 +58,35 @@ def subscriptions(ctx: Identity | None) -> list[Subscription[Any]]:
 
     async def password_reset_asked(event: CloudEvent, data: events.PasswordResetAsked) -> None:
         await account.send_password_reset(
-            SendPasswordReset(event.id, data.request_id, str(data.email)), unit())
+            commands.SendPasswordReset(event.id, data.request_id, str(data.email)), unit())
 
     async def password_reset_code_asked(event: CloudEvent,
                                         data: events.PasswordResetCodeAsked) -> None:
         await password_reset_codes.send_reset_code(
-            SendResetCode(event.id, data.request_id, data.login, data.channel), unit())
+            commands.SendResetCode(event.id, data.request_id, data.login, data.channel), unit())
 
     async def login_domain_changed(event: CloudEvent, data: events.LoginDomainChanged) -> None:
-        await login_domains.move_usernames(unit(), data.company_id, data.previous_login_domain)
+        await login_domains.move_usernames(
+            commands.MoveUsernames(data.company_id, data.previous_login_domain), unit())
 
     async def customer_number_access_asked(event: CloudEvent,
                                            data: events.CustomerNumberAccessAsked) -> None:
-        await customer_number_access.send_access_link(unit(), event.id, data.request_id,
-                                                      data.customer_number)
+        await customer_number_access.send_access_link(commands.SendCustomerNumberAccess(
+            event.id, data.request_id, data.customer_number), unit())
 
     async def crm_customer_number(event: CloudEvent, data: CrmCustomerNumber) -> None:
-        await customer_numbers.crm_reference(unit(), data.model_dump(mode="json"),
-                                             event_id=event.id, as_of=event.time.timestamp())
+        await customer_numbers.crm_reference(commands.RecordCrmReference(
+            event.id, event.time.timestamp(), data.customer_number,
+            data.model_dump(mode="json")), unit())
 
     async def customer_number_linked(event: CloudEvent, data: CustomerNumberLinked) -> None:
-        await customer_numbers.holder_linked(
-            unit(), number=data.customer_number, company_id=data.company_id,
-            link_type=data.link_type, linked_by=data.linked_by, event_id=event.id,
-            as_of=event.time.timestamp())
+        await customer_numbers.holder_linked(commands.LinkHolder(
+            event.id, event.time.timestamp(), data.customer_number, data.company_id,
+            data.link_type, data.linked_by), unit())
 
     async def customer_number_unlinked(event: CloudEvent, data: CustomerNumberUnlinked) -> None:
-        await customer_numbers.holder_unlinked(
-            unit(), number=data.customer_number, company_id=data.company_id,
-            event_id=event.id, as_of=event.time.timestamp())
+        await customer_numbers.holder_unlinked(commands.UnlinkHolder(
+            event.id, event.time.timestamp(), data.customer_number, data.company_id), unit())
 
     return [
         Subscription(events.PASSWORD_RESET_ASKED.type, events.PasswordResetAsked,

@@ -8,7 +8,7 @@ Result``; the HTTP routes and the consumers build the command from what they par
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 
 # -- logging in (ID-4, ID-5, ID-6) -----------------------------------------------------------
@@ -276,3 +276,163 @@ class ChangeRole:
     user_id: str
     role: str
     permissions: list[str] = field(default_factory=list)
+
+
+# -- invitations (ID-11) ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Invite:
+    """An administrator (``actor_id`` of ``company_id``) invites one address with a role."""
+
+    company_id: str
+    actor_id: str
+    email: str
+    role: str
+    permissions: list[str] = field(default_factory=list)
+    language: str | None = None
+    first_name: str | None = None
+    surname: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadInvitation:
+    company_id: str
+    invitation_id: str
+
+
+@dataclass(frozen=True)
+class ResendInvitation:
+    company_id: str
+    actor_id: str
+    invitation_id: str
+
+
+@dataclass(frozen=True)
+class RevokeInvitation:
+    company_id: str
+    actor_id: str
+    invitation_id: str
+
+
+@dataclass(frozen=True)
+class CheckInvitationLink:
+    token: str
+
+
+@dataclass(frozen=True)
+class AcceptInvitation:
+    """The invitation link's token and the invitee's form; ``phone`` in E.164."""
+
+    token: str
+    first_name: str
+    surname: str
+    phone: str
+    password: str
+
+
+@dataclass(frozen=True)
+class ImportInvitations:
+    """An uploaded CSV or XLSX file (``kind``) of people to invite."""
+
+    company_id: str
+    actor_id: str
+    content: bytes
+    kind: str
+    file_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ReadImportJob:
+    company_id: str
+    job_id: str
+
+
+# -- the company (ID-13, ID-14) --------------------------------------------------------------
+@dataclass(frozen=True)
+class ReadCompany:
+    company_id: str
+
+
+@dataclass(frozen=True)
+class ChangeLoginDomain:
+    company_id: str
+    actor_id: str
+    login_domain: str
+    current_password: str
+
+
+@dataclass(frozen=True)
+class MoveUsernames:
+    """The company's login domain changed from ``previous``: move its usernames."""
+
+    company_id: str
+    previous: str | None
+
+
+@dataclass(frozen=True)
+class ReplaceCompanyProfile:
+    company_id: str
+    profile: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ChangeCompanySettings:
+    """Only the settings named in ``changes`` change."""
+
+    company_id: str
+    changes: dict[str, Any]
+
+
+# -- customer numbers (seed 004) -------------------------------------------------------------
+@dataclass(frozen=True)
+class ListHeldNumbers:
+    company_id: str
+
+
+@dataclass(frozen=True)
+class DesignateLoginUser:
+    company_id: str
+    number: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class RequestCustomerNumberAccess:
+    number: str
+    client_ip: str
+
+
+@dataclass(frozen=True)
+class SendCustomerNumberAccess:
+    """The queued request ``request_id`` resolved, applying the event ``event_id`` once."""
+
+    event_id: str
+    request_id: str
+    number: str
+
+
+@dataclass(frozen=True)
+class RecordCrmReference:
+    """The CRM issued a number or changed it (only the fields in ``data`` change)."""
+
+    event_id: str
+    as_of: float
+    number: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LinkHolder:
+    event_id: str
+    as_of: float
+    number: str
+    company_id: str
+    link_type: str
+    linked_by: str | None = None
+
+
+@dataclass(frozen=True)
+class UnlinkHolder:
+    event_id: str
+    as_of: float
+    number: str
+    company_id: str

@@ -8,12 +8,24 @@ older than what the projection holds (a late retry) changes nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from services.identity.domain.aggregate import Aggregate
 from shared.errors import NotFound
 
 CRM_FIELDS = ("holder_name", "contact_email", "language", "segment", "kind")
+
+
+@dataclass(frozen=True)
+class NumberLogin:
+    """A number the company holds and the account that logs in with it (None: no active
+    one); ``designated`` when an administrator chose it."""
+
+    customer_number: str
+    holder_name: str
+    login_user_id: str | None
+    designated: bool
 
 
 class CustomerNumber(Aggregate):
@@ -104,6 +116,10 @@ class CustomerNumber(Aggregate):
         if self.holder_company_id:
             return [u for u in (self.login_user_id, self.holder_linked_by) if u]
         return [u for u in (self.claim_user_id,) if u]
+
+    def login_by(self, user_id: str | None) -> NumberLogin:
+        """Who logs in with the number, ``user_id`` found among ``login_candidates``."""
+        return NumberLogin(self.id, self.holder_name, user_id, bool(self.login_user_id))
 
     @property
     def has_holder_account(self) -> bool:

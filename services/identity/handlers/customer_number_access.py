@@ -28,6 +28,10 @@ from typing import Any
 from services.identity import events
 from services.identity.domain import handles
 from services.identity.domain import secrets as codes
+from services.identity.domain.commands import (
+    RequestCustomerNumberAccess,
+    SendCustomerNumberAccess,
+)
 from services.identity.domain.companies import Company, RegisteringAdmin
 from services.identity.domain.errors import LinkInvalid
 from services.identity.domain.passwords import PasswordPolicy
@@ -57,13 +61,13 @@ def _per_address(ctx: Identity) -> Limit:
     return Limit(RESET_EMAILS, ctx.settings.password_reset_emails_per_hour, HOUR)
 
 
-async def request_access(ctx: Identity, number: str, client_ip: str) -> None:
+async def request_access(cmd: RequestCustomerNumberAccess, ctx: Identity) -> None:
     """Same answer, and the same work, for known and unknown numbers: counted per client IP
     (429 past it: it tells nothing of the number) and per number (silent past it)."""
     # The allowance every kind of reset request shares (by address, by number, by code).
-    await ctx.limits.check(reset_requests_per_ip(ctx), client_ip,
+    await ctx.limits.check(reset_requests_per_ip(ctx), cmd.client_ip,
                            "Too many password requests came from here. Try again later.")
-    number = number.strip()
+    number = cmd.number.strip()
     per_number = Limit(RESET_REQUESTS_PER_NUMBER, ctx.settings.password_reset_emails_per_hour,
                        HOUR)
     if not await ctx.limits.take(per_number, number):
@@ -75,8 +79,9 @@ async def request_access(ctx: Identity, number: str, client_ip: str) -> None:
             request_id=request_id, customer_number=number), subject=request_id)])
 
 
-async def send_access_link(ctx: Identity, event_id: str, request_id: str, number: str) -> None:
+async def send_access_link(cmd: SendCustomerNumberAccess, ctx: Identity) -> None:
     """The queued request resolved (see the module's docstring)."""
+    event_id, request_id, number = cmd.event_id, cmd.request_id, cmd.number
     queued = await ctx.store.password_resets.get({"_id": request_id})
     if queued is None or queued["status"] != "queued":
         return

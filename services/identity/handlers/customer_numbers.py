@@ -16,33 +16,38 @@ The projection is ``domain.customer_numbers.CustomerNumber``.
 
 from __future__ import annotations
 
-from typing import Any
-
-from services.identity.domain.customer_numbers import CustomerNumber
+from services.identity.domain.commands import (
+    DesignateLoginUser,
+    LinkHolder,
+    ListHeldNumbers,
+    RecordCrmReference,
+    UnlinkHolder,
+)
+from services.identity.domain.customer_numbers import CustomerNumber, NumberLogin
 from services.identity.handlers import Identity
 from shared.errors import InvalidInput, NotFound
 
 
 # -- the projection ------------------------------------------------------------------------
-async def crm_reference(ctx: Identity, data: dict[str, Any], *, event_id: str,
-                        as_of: float) -> None:
+async def crm_reference(cmd: RecordCrmReference, ctx: Identity) -> None:
     """The CRM issued a number, or changed its holder name or reference address."""
-    await ctx.customer_numbers.upsert(data["customer_number"],
-                                      lambda n: n.crm_reference(data, as_of), event_id=event_id)
+    await ctx.customer_numbers.upsert(cmd.number,
+                                      lambda n: n.crm_reference(cmd.data, cmd.as_of),
+                                      event_id=cmd.event_id)
 
 
-async def holder_linked(ctx: Identity, *, number: str, company_id: str, link_type: str,
-                        linked_by: str | None, event_id: str, as_of: float) -> None:
+async def holder_linked(cmd: LinkHolder, ctx: Identity) -> None:
     """contracts linked the number (or re-announced a link after a contract changed)."""
     await ctx.customer_numbers.upsert(
-        number, lambda n: n.holder_linked(company_id, link_type, linked_by, as_of),
-        event_id=event_id)
+        cmd.number, lambda n: n.holder_linked(cmd.company_id, cmd.link_type, cmd.linked_by,
+                                              cmd.as_of),
+        event_id=cmd.event_id)
 
 
-async def holder_unlinked(ctx: Identity, *, number: str, company_id: str, event_id: str,
-                          as_of: float) -> None:
-    await ctx.customer_numbers.upsert(number, lambda n: n.holder_unlinked(company_id, as_of),
-                                      event_id=event_id)
+async def holder_unlinked(cmd: UnlinkHolder, ctx: Identity) -> None:
+    await ctx.customer_numbers.upsert(
+        cmd.number, lambda n: n.holder_unlinked(cmd.company_id, cmd.as_of),
+        event_id=cmd.event_id)
 
 
 async def record_claim(ctx: Identity, *, number: str, company_id: str, user_id: str) -> None:
@@ -78,21 +83,16 @@ async def has_holder_account(ctx: Identity, number: str) -> bool:
 
 
 # -- the company administrator's designation ---------------------------------------------------
-def _view(projection: CustomerNumber, login: str | None) -> dict[str, Any]:
-    return {"customer_number": projection.id, "holder_name": projection.holder_name,
-            "login_user_id": login, "designated": bool(projection.login_user_id)}
-
-
-async def held_numbers(ctx: Identity, company_id: str) -> list[dict[str, Any]]:
+async def held_numbers(cmd: ListHeldNumbers, ctx: Identity) -> list[NumberLogin]:
     """The company's numbers held as contract holder, each with the account that logs in
     with it (None when no active one does)."""
-    return [_view(n, await _login_user_of(ctx, n))
-            for n in await ctx.customer_numbers.held_by(company_id)]
+    return [n.login_by(await _login_user_of(ctx, n))
+            for n in await ctx.customer_numbers.held_by(cmd.company_id)]
 
 
-async def designate_login_user(ctx: Identity, *, company_id: str, number: str,
-                               user_id: str) -> dict[str, Any]:
+async def designate_login_user(cmd: DesignateLoginUser, ctx: Identity) -> NumberLogin:
     """A company administrator names the user of the company who logs in with the number."""
+    company_id, number, user_id = cmd.company_id, cmd.number, cmd.user_id
     if await ctx.customer_numbers.get(number, holder=company_id) is None:
         raise NotFound(
             f"Your company does not hold customer number {number} as contract holder (a link "
@@ -107,4 +107,4 @@ async def designate_login_user(ctx: Identity, *, company_id: str, number: str,
     if saved is None:
         raise NotFound(f"Your company no longer holds customer number {number}.",
                        slug="customer-number-not-held")
-    return _view(saved, user_id)
+    return saved.login_by(user_id)

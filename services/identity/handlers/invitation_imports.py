@@ -27,6 +27,7 @@ from typing import Any
 
 from services.identity import import_worker
 from services.identity.domain import invitation_files as inv
+from services.identity.domain.commands import ImportInvitations, Invite, ReadImportJob
 from services.identity.domain.errors import InvitationJobNotFound
 from services.identity.domain.import_jobs import ImportJob, JobLost, RowOutcome
 from services.identity.domain.invitations import Inviter, invitation_id_for_row
@@ -42,20 +43,20 @@ log = get_logger("identity.invitations")
 SLOT_ORPHANED_SECONDS = 600.0
 
 
-async def create_job(ctx: Identity, company_id: str, actor_id: str, content: bytes,
-                     kind: str, file_name: str | None) -> ImportJob:
+async def create_job(cmd: ImportInvitations, ctx: Identity) -> ImportJob:
     """Check the file as a whole, store its rows and the job; the runner does the rest."""
-    await inviter_for(ctx, company_id, actor_id)
+    company_id, kind = cmd.company_id, cmd.kind
+    await inviter_for(ctx, company_id, cmd.actor_id)
     job_id = str(uuid.uuid4())
     await _claim_import_slot(ctx, company_id, job_id)
     taken = 0
     try:
-        rows = await parse_upload(ctx, content, kind)
+        rows = await parse_upload(ctx, cmd.content, kind)
         await _take_rows(ctx, company_id, len(rows))
         taken = len(rows)
         await ctx.import_rows.add(job_id, [r.to_doc() for r in rows])
-        job = ImportJob.new(job_id=job_id, company_id=company_id, created_by=actor_id,
-                            file_name=file_name, kind=kind, rows=len(rows),
+        job = ImportJob.new(job_id=job_id, company_id=company_id, created_by=cmd.actor_id,
+                            file_name=cmd.file_name, kind=kind, rows=len(rows),
                             now=datetime.now(UTC))
         await ctx.import_jobs.add(job)
     except BaseException:
@@ -195,8 +196,8 @@ async def _release_import_slot(ctx: Identity, company_id: str, job_id: str) -> N
     await ctx.import_rows.free_slot(company_id, job_id)
 
 
-async def job_in_company(ctx: Identity, company_id: str, job_id: str) -> ImportJob:
-    job = await ctx.import_jobs.get(job_id, company_id=company_id)
+async def job_in_company(cmd: ReadImportJob, ctx: Identity) -> ImportJob:
+    job = await ctx.import_jobs.get(cmd.job_id, company_id=cmd.company_id)
     if job is None:
         raise InvitationJobNotFound("No invitation import with this id in your company.")
     return job
@@ -241,7 +242,12 @@ async def work_on(ctx: Identity, job: ImportJob, owner: str) -> None:
 async def _invite_row(ctx: Identity, inviter: Inviter, job: ImportJob,
                       row: RowOutcome) -> list[dict[str, str]]:
     try:
-        await invite_once(ctx, inviter, invitation_id_for_row(job.id, row.row), row.values,
+        values = row.values
+        invitee = Invite(company_id=job.company_id, actor_id=job.created_by,
+                         email=values["email"], role=values["role"],
+                         language=values.get("language"), first_name=values.get("first_name"),
+                         surname=values.get("surname"))
+        await invite_once(ctx, inviter, invitation_id_for_row(job.id, row.row), invitee,
                           job_id=job.id, row=row.row)
         return []
     except Problem as e:

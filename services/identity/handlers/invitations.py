@@ -15,11 +15,19 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from services.identity.domain import users as rules
+from services.identity.domain.commands import (
+    AcceptInvitation,
+    CheckInvitationLink,
+    Invite,
+    ReadInvitation,
+    ResendInvitation,
+    RevokeInvitation,
+)
 from services.identity.domain.errors import (
     EmailTaken,
     InvitationAccepted,
@@ -34,6 +42,7 @@ from services.identity.domain.errors import (
 from services.identity.domain.invitations import Invitation, Inviter, new_link
 from services.identity.domain.registration import normalise_email
 from services.identity.domain.secrets import new_token, token_hash
+from services.identity.domain.sessions import NewAccountLoggedIn
 from services.identity.domain.users import User
 from services.identity.handlers import (
     Identity,
@@ -44,7 +53,6 @@ from services.identity.handlers import (
 )
 from services.identity.handlers.session_tokens import start_session
 from services.identity.handlers.users import acting_user
-from services.identity.views import invitations as views
 from shared.auth import SUB_ADMIN
 from shared.ratelimit import DAY, HOUR, Limit
 
@@ -74,15 +82,14 @@ async def _open_invitation(ctx: Identity, company_id: str, email: str,
                  if i.id != other_than and i.status_at(now) == "pending"), None)
 
 
-async def invite_once(ctx: Identity, inviter: Inviter, invitation_id: str,
-                      values: dict[str, Any], *, job_id: str | None = None,
-                      row: int | None = None) -> Invitation:
+async def invite_once(ctx: Identity, inviter: Inviter, invitation_id: str, cmd: Invite, *,
+                      job_id: str | None = None, row: int | None = None) -> Invitation:
     """Create one invitation (or find the one this id already made) and send its link."""
     existing = await ctx.invitations.get(invitation_id, company_id=inviter.company_id)
     if existing is not None:
         return existing
-    email, role = normalise_email(values["email"]), values["role"]
-    permissions = sorted(set(values.get("permissions") or []))
+    email, role = normalise_email(cmd.email), cmd.role
+    permissions = sorted(set(cmd.permissions))
     rules.check_may_invite(inviter.actor, role)
     # ID-12: only a company administrator invites a sub-administrator, whose invitation
     # carries the delegated permissions the invitee gets on accepting.
@@ -98,8 +105,8 @@ async def invite_once(ctx: Identity, inviter: Inviter, invitation_id: str,
     _, link = _link(ctx)
     invitation = Invitation.new(
         invitation_id=invitation_id, inviter=inviter, email=email, role=role,
-        permissions=permissions, language=values.get("language"),
-        first_name=values.get("first_name"), surname=values.get("surname"),
+        permissions=permissions, language=cmd.language, first_name=cmd.first_name,
+        surname=cmd.surname,
         parent_user_id=rules.parent_for(role, inviter.actor), link=link,
         now=datetime.now(UTC), job_id=job_id, row=row)
     if await ctx.invitations.create(invitation):
@@ -138,63 +145,53 @@ async def _sending(ctx: Identity, company_id: str) -> AsyncIterator[None]:
         raise
 
 
-async def invite(ctx: Identity, company_id: str, actor_id: str,
-                 values: dict[str, Any]) -> Invitation:
+async def invite(cmd: Invite, ctx: Identity) -> Invitation:
     """One address with a role (ID-11)."""
-    inviter = await inviter_for(ctx, company_id, actor_id)
-    async with _sending(ctx, company_id):
-        return await invite_once(ctx, inviter, str(uuid.uuid4()), values)
+    inviter = await inviter_for(ctx, cmd.company_id, cmd.actor_id)
+    async with _sending(ctx, cmd.company_id):
+        return await invite_once(ctx, inviter, str(uuid.uuid4()), cmd)
 
 
-async def invitation_in_company(ctx: Identity, company_id: str,
-                                invitation_id: str) -> Invitation:
-    invitation = await ctx.invitations.get(invitation_id, company_id=company_id)
+async def invitation_in_company(cmd: ReadInvitation, ctx: Identity) -> Invitation:
+    invitation = await ctx.invitations.get(cmd.invitation_id, company_id=cmd.company_id)
     if invitation is None:
         raise InvitationNotFound("No invitation with this id in your company.")
     return invitation
 
 
-async def list_invitations(ctx: Identity, company_id: str, *, status: str | None = None,
-                           job_id: str | None = None, after: str | None = None,
-                           limit: int = 50) -> tuple[list[Invitation], str | None]:
-    """The company's invitations with their status (pending, accepted, revoked, expired)."""
-    return await views.list_invitations(ctx.store.invitations, company_id, status=status,
-                                        job_id=job_id, after=after, limit=limit)
-
-
 async def _changed(ctx: Identity, invitation_id: str,
-                   change: Any) -> Invitation:
+                   change: Callable[[Invitation], None]) -> Invitation:
     saved = await ctx.invitations.change(invitation_id, change)
     if saved is None:  # only a document removed by hand disappears
         raise InvitationNotFound("No invitation with this id in your company.")
     return saved
 
 
-async def resend(ctx: Identity, company_id: str, actor_id: str,
-                 invitation_id: str) -> Invitation:
+async def resend(cmd: ResendInvitation, ctx: Identity) -> Invitation:
     """A new link (valid ``invitation_days`` again); the previous link stops working."""
-    inviter = await inviter_for(ctx, company_id, actor_id)
-    invitation = await invitation_in_company(ctx, company_id, invitation_id)
+    inviter = await inviter_for(ctx, cmd.company_id, cmd.actor_id)
+    invitation = await invitation_in_company(
+        ReadInvitation(cmd.company_id, cmd.invitation_id), ctx)
     rules.check_may_invite(inviter.actor, invitation.role)
     _, link = _link(ctx)
-    async with _sending(ctx, company_id):
-        return await _changed(ctx, invitation_id, lambda i: i.resend(link, inviter))
+    async with _sending(ctx, cmd.company_id):
+        return await _changed(ctx, invitation.id, lambda i: i.resend(link, inviter))
 
 
-async def revoke(ctx: Identity, company_id: str, actor_id: str,
-                 invitation_id: str) -> Invitation:
+async def revoke(cmd: RevokeInvitation, ctx: Identity) -> Invitation:
     """Withdraw an invitation that was not accepted: its link stops working."""
-    inviter = await inviter_for(ctx, company_id, actor_id)
-    invitation = await invitation_in_company(ctx, company_id, invitation_id)
+    inviter = await inviter_for(ctx, cmd.company_id, cmd.actor_id)
+    invitation = await invitation_in_company(
+        ReadInvitation(cmd.company_id, cmd.invitation_id), ctx)
     rules.check_may_invite(inviter.actor, invitation.role)
-    return await _changed(ctx, invitation_id,
+    return await _changed(ctx, invitation.id,
                           lambda i: i.revoke(inviter.actor_id, datetime.now(UTC)))
 
 
 # -- the invitee --------------------------------------------------------------------
-async def invitation_by_token(ctx: Identity, token: str) -> Invitation:
+async def invitation_by_token(cmd: CheckInvitationLink, ctx: Identity) -> Invitation:
     """The invitation a link names, if it can still be accepted."""
-    invitation = await ctx.invitations.by_token_hash(token_hash(token))
+    invitation = await ctx.invitations.by_token_hash(token_hash(cmd.token))
     if invitation is None:
         raise InvitationInvalid("The invitation link is not valid (or a newer one was sent). "
                                 "Check that you copied all of it.")
@@ -209,13 +206,13 @@ async def invitation_by_token(ctx: Identity, token: str) -> Invitation:
     return invitation
 
 
-async def accept(ctx: Identity, token: str, form: dict[str, Any]) -> dict[str, Any]:
+async def accept(cmd: AcceptInvitation, ctx: Identity) -> NewAccountLoggedIn:
     """Create the invitee's account (its id comes from the invitation, so sending the form
     again after a failure finishes the same account), then mark the invitation accepted."""
-    invitation = await invitation_by_token(ctx, token)
+    invitation = await invitation_by_token(CheckInvitationLink(cmd.token), ctx)
     company_id = invitation.company_id
     policy = await company_policy(ctx, company_id)
-    await check_new_password(form["password"], policy=policy)
+    await check_new_password(cmd.password, policy=policy)
     user_id = rules.user_id_for(f"invitation:{invitation.id}")
     email = invitation.email
     await _changed(ctx, invitation.id, lambda i: i.reserve(user_id))
@@ -230,17 +227,17 @@ async def accept(ctx: Identity, token: str, form: dict[str, Any]) -> dict[str, A
     except Exception:
         await _changed(ctx, invitation.id, Invitation.unreserve)
         raise
-    await claim_login(ctx, f"phone:{form['phone']}", user_id, required=False)
+    await claim_login(ctx, f"phone:{cmd.phone}", user_id, required=False)
     user = User.new(user_id=user_id, company_id=company_id, email=email, email_verified=True,
-                    username=None, first_name=form["first_name"], surname=form["surname"],
-                    phone=form["phone"], language=invitation.language, role=invitation.role,
+                    username=None, first_name=cmd.first_name, surname=cmd.surname,
+                    phone=cmd.phone, language=invitation.language, role=invitation.role,
                     permissions=invitation.permissions,
                     parent_user_id=invitation.parent_user_id, status="active",
-                    password_hash=await hash_password(form["password"]),
+                    password_hash=await hash_password(cmd.password),
                     now=datetime.now(UTC), invitation_id=invitation.id)
     user.activated()
     await ctx.users.create(user)
     await _changed(ctx, invitation.id, lambda i: i.accept(user_id, datetime.now(UTC)))
     stored = await ctx.users.get(user_id) or user
-    session = await start_session(ctx, stored, ["pwd"])
-    return {"user_id": user_id, "company_id": company_id, **session.model_dump()}
+    return NewAccountLoggedIn(user_id=user_id, company_id=company_id,
+                              login=await start_session(ctx, stored, ["pwd"]))

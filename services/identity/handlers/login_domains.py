@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from services.identity.domain import handles
 from services.identity.domain import login_domains as rules
+from services.identity.domain.commands import ChangeLoginDomain, MoveUsernames
 from services.identity.domain.companies import Company
 from services.identity.domain.errors import LoginDomainTaken, NotAllowed
 from services.identity.domain.users import User
@@ -117,16 +118,16 @@ async def check_username(ctx: Identity, company_id: str, username: str,
 
 
 # -- changing the handle ----------------------------------------------------------------------
-async def change_login_domain(ctx: Identity, company_id: str, actor_id: str, handle: str,
-                              current_password: str) -> Company:
+async def change_login_domain(cmd: ChangeLoginDomain, ctx: Identity) -> Company:
     """A company administrator, confirming with the current password, gives the company a new
     login domain; the old one stays reserved for the company, its usernames move."""
     # Imported here: account imports this module for its username checks.
     from services.identity.handlers.account import confirm_current_password
-    actor = await ctx.users.get(actor_id, company_id=company_id)
+    company_id, handle = cmd.company_id, cmd.login_domain
+    actor = await ctx.users.get(cmd.actor_id, company_id=company_id)
     if actor is None or actor.status != "active" or COMPANY_ADMIN not in actor.roles:
         raise NotAllowed("Only a company administrator may change the login domain.")
-    await confirm_current_password(ctx, actor, current_password)
+    await confirm_current_password(ctx, actor, cmd.current_password)
     await ctx.limits.check(Limit("login-domain-changes-per-company",
                                  ctx.settings.login_domain_changes_per_company_per_day, DAY),
                            company_id, "Too many login domain changes today. Try again "
@@ -146,10 +147,11 @@ async def change_login_domain(ctx: Identity, company_id: str, actor_id: str, han
         c, handle, now=now, reserved_until=until))
 
 
-async def move_usernames(ctx: Identity, company_id: str, previous: str | None) -> None:
+async def move_usernames(cmd: MoveUsernames, ctx: Identity) -> None:
     """``name@previous`` → ``name@<current handle>`` for every user of the company, in pages.
     Read the current handle now, so that events of several quick changes, in any order, end
     at the last one; a repeated event finds the users moved and only drops old claims left."""
+    company_id, previous = cmd.company_id, cmd.previous
     company = await ctx.companies.get(company_id)
     if company is None or not previous or company.login_domain in (None, previous):
         return

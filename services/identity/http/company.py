@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from services.identity.domain import commands
 from services.identity.domain.companies import Company as CompanyAggregate
 from services.identity.domain.handles import LoginDomain
 from services.identity.domain.passwords import PasswordPolicy
@@ -207,12 +208,8 @@ async def get_company(request: web.Request, principal: Principal) -> Company:
     Any logged-in user of the company. Its name, login domain (a company from before login
     domains gets one proposed from its name on first read; 409 `login-domain-taken` in the
     rare case none is free), the previous ones still reserved, and its profile."""
-    ctx = identity(request)
-    company = await handlers.company(ctx, company_of(principal))
-    if not company.login_domain:
-        await login_domains.login_domain_of(ctx, company_of(principal))
-        company = await handlers.company(ctx, company_of(principal))
-    return company_view(company)
+    return company_view(await handlers.company_with_login_domain(
+        commands.ReadCompany(company_of(principal)), identity(request)))
 
 
 @routes.put("/v1/company/login-domain", body=LoginDomainChange, response=Company,
@@ -228,10 +225,9 @@ async def change_login_domain(request: web.Request, body: LoginDomainChange,
     back. 409 `login-domain-taken` when another company uses or reserved it. A few changes
     per company and day (`IDENTITY_LOGIN_DOMAIN_CHANGES_PER_COMPANY_PER_DAY`, 5; 429 with
     `Retry-After`)."""
-    doc = await login_domains.change_login_domain(
-        identity(request), company_of(principal), principal.subject, body.login_domain,
-        body.current_password)
-    return company_view(doc)
+    return company_view(await login_domains.change_login_domain(commands.ChangeLoginDomain(
+        company_of(principal), principal.subject, body.login_domain, body.current_password),
+        identity(request)))
 
 
 @routes.put("/v1/company/profile", body=CompanyProfile, response=Company, access=ADMINS,
@@ -242,9 +238,9 @@ async def put_profile(request: web.Request, body: CompanyProfile,
 
     Company administrators only. Description, industry, contact phone, email, website and
     address; a field left out is removed from the profile."""
-    doc = await handlers.update_profile(identity(request), company_of(principal),
-                                        body.model_dump(mode="json", exclude_none=True))
-    return company_view(doc)
+    return company_view(await handlers.update_profile(commands.ReplaceCompanyProfile(
+        company_of(principal), body.model_dump(mode="json", exclude_none=True)),
+        identity(request)))
 
 
 @routes.get("/v1/company/settings", response=CompanySettings, access=READERS,
@@ -255,7 +251,8 @@ async def get_settings(request: web.Request, principal: Principal) -> CompanySet
     Company administrators, and sub-administrators with `company:read`. Company name,
     language, password requirements, the SMS login step, sales partner access and what a
     mobile-number login reaches."""
-    return settings_view(await handlers.company(identity(request), company_of(principal)))
+    return settings_view(await handlers.company(commands.ReadCompany(company_of(principal)),
+                                                identity(request)))
 
 
 @routes.patch("/v1/company/settings", body=CompanySettingsChange, response=CompanySettings,
@@ -267,6 +264,6 @@ async def patch_settings(request: web.Request, body: CompanySettingsChange,
     Company administrators only. Only the settings sent change. A password policy may only
     be stricter than the platform's (422 otherwise); it applies to passwords set from then
     on. Switching the SMS login step off lets password logins in without a code."""
-    doc = await handlers.update_settings(identity(request), company_of(principal),
-                                         body.model_dump(mode="json", exclude_none=True))
-    return settings_view(doc)
+    return settings_view(await handlers.update_settings(commands.ChangeCompanySettings(
+        company_of(principal), body.model_dump(mode="json", exclude_none=True)),
+        identity(request)))

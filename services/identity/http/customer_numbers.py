@@ -8,6 +8,8 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel, Field, StringConstraints
 
+from services.identity.domain import commands
+from services.identity.domain.customer_numbers import NumberLogin
 from services.identity.handlers import customer_number_access, customer_numbers
 from services.identity.http import identity, routes
 from services.identity.http.models import EXAMPLE_USER_ID, Accepted
@@ -51,6 +53,11 @@ class HeldNumber(BaseModel):
                              examples=[True])
 
 
+def held_number(login: NumberLogin) -> HeldNumber:
+    return HeldNumber(customer_number=login.customer_number, holder_name=login.holder_name,
+                      login_user_id=login.login_user_id, designated=login.designated)
+
+
 class HeldNumbers(BaseModel):
     """The customer numbers the company holds as contract holder."""
 
@@ -71,8 +78,8 @@ async def request_access(request: web.Request, body: CustomerNumberAccess) -> Ac
     per number and per address and hour (`IDENTITY_PASSWORD_RESET_EMAILS_PER_HOUR`, 3; more
     are dropped silently)."""
     ctx = identity(request)
-    await customer_number_access.request_access(
-        ctx, body.customer_number, client_address(request, ctx.settings.trusted_proxy_hops))
+    await customer_number_access.request_access(commands.RequestCustomerNumberAccess(
+        body.customer_number, client_address(request, ctx.settings.trusted_proxy_hops)), ctx)
     return Accepted(detail="If this customer number can log in, an email with a link to set "
                            "the password is on its way to the address we hold for it.")
 
@@ -84,8 +91,9 @@ async def held_numbers(request: web.Request, principal: Principal) -> HeldNumber
 
     Company administrators only. The numbers the company holds as contract holder and the
     account that logs in with each (by default the user who linked it)."""
-    items = await customer_numbers.held_numbers(identity(request), company_of(principal))
-    return HeldNumbers(customer_numbers=[HeldNumber(**i) for i in items])
+    items = await customer_numbers.held_numbers(
+        commands.ListHeldNumbers(company_of(principal)), identity(request))
+    return HeldNumbers(customer_numbers=[held_number(i) for i in items])
 
 
 class NumberPath(BaseModel):
@@ -107,6 +115,7 @@ async def designate_login_user(request: web.Request, body: LoginUser,
     number (by default the user who linked it). 404 `customer-number-not-held` when the
     company does not hold the number as contract holder; 422 when the user is not an active
     user of the company."""
-    return HeldNumber(**await customer_numbers.designate_login_user(
-        identity(request), company_id=company_of(principal),
-        number=request.match_info["number"], user_id=body.user_id))
+    return held_number(await customer_numbers.designate_login_user(
+        commands.DesignateLoginUser(company_id=company_of(principal),
+                                    number=request.match_info["number"], user_id=body.user_id),
+        identity(request)))

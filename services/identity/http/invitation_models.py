@@ -15,6 +15,7 @@ from services.identity.http.models import (
     EXAMPLE_USER_ID,
     Session,
 )
+from shared.pagination import encode_cursor
 from shared.parsing import UniqueList
 
 InvitationStatus = Literal["pending", "accepted", "revoked", "expired"]
@@ -85,7 +86,7 @@ class InvitationPage(BaseModel):
     items: list[Invitation] = Field(description="The invitations of this page")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on "
                                                 "the last page",
-                                    examples=[INVITATION_ID])
+                                    examples=[encode_cursor(INVITATION_ID)])
 
 
 class InvitationQuery(BaseModel):
@@ -98,7 +99,7 @@ class InvitationQuery(BaseModel):
                                examples=[JOB_ID])
     cursor: str | None = Field(None, max_length=100, description="The `next_cursor` of the "
                                                                  "previous page",
-                               examples=[INVITATION_ID])
+                               examples=[encode_cursor(INVITATION_ID)])
     limit: int = Field(50, ge=1, le=200, description="Invitations per page", examples=[50])
 
 

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import BodyPartReader, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from services.identity.domain import commands
 from services.identity.domain import invitation_files as inv
 from services.identity.domain.errors import InvitationFileInvalid, InvitationFileTooLarge
 from services.identity.domain.import_jobs import ImportJob
@@ -29,6 +30,7 @@ from services.identity.http.invitation_models import (
     NewInvitation,
 )
 from services.identity.settings import IdentitySettings
+from services.identity.views import invitations as views
 from shared.auth import COMPANY_ADMIN, Access, Principal
 from shared.errors import Problem, UnsupportedMediaType
 from shared.http import Upload, company_of, json_response
@@ -80,9 +82,10 @@ async def invite(request: web.Request, body: NewInvitation, principal: Principal
     permissions with another role. A company sends a limited number of invitations per
     hour and day (`IDENTITY_INVITATIONS_PER_COMPANY_PER_HOUR`, 100, and `_PER_DAY`, 500;
     429 with `Retry-After`)."""
-    return invitation_view(await handlers.invite(identity(request), company_of(principal),
-                                                 principal.subject,
-                                                 body.model_dump(mode="json")))
+    return invitation_view(await handlers.invite(commands.Invite(
+        company_id=company_of(principal), actor_id=principal.subject, email=str(body.email),
+        role=body.role, permissions=list(body.permissions), language=body.language,
+        first_name=body.first_name, surname=body.surname), identity(request)))
 
 
 @routes.get("/v1/invitations", query=InvitationQuery, response=InvitationPage,
@@ -94,10 +97,11 @@ async def list_invitations(request: web.Request, query: InvitationQuery,
     Company administrators, and sub-administrators with `users:invite` or `users:read`. The
     invitations with their status (accepted ones included), filtered by status or import;
     page on with `cursor`."""
-    page, cursor = await handlers.list_invitations(
-        identity(request), company_of(principal), status=query.status, job_id=query.job_id,
-        after=query.cursor, limit=query.limit)
-    return InvitationPage(items=[invitation_view(i) for i in page], next_cursor=cursor)
+    page = await views.list_invitations(
+        identity(request).store.invitations, company_of(principal), status=query.status,
+        job_id=query.job_id, cursor=query.cursor, limit=query.limit)
+    return InvitationPage(items=[invitation_view(i) for i in page.items],
+                          next_cursor=page.next_cursor)
 
 
 @routes.get("/v1/invitations/{invitation_id}", response=Invitation, path_params=InvitationPath,
@@ -108,7 +112,7 @@ async def get_invitation(request: web.Request, principal: Principal) -> Invitati
     Company administrators, and sub-administrators with `users:invite` or `users:read`.
     404 `invitation-not-found` for an invitation not in the caller's company."""
     return invitation_view(await handlers.invitation_in_company(
-        identity(request), company_of(principal), _id(request)))
+        commands.ReadInvitation(company_of(principal), _id(request)), identity(request)))
 
 
 @routes.post("/v1/invitations/{invitation_id}/resend", response=Invitation,
@@ -121,8 +125,8 @@ async def resend(request: web.Request, principal: Principal) -> Invitation:
     the address and the old one stops working; an expired invitation is valid again. 409
     `invitation-accepted`, 410 `invitation-revoked` (invite the address again). Counts in
     the company's invitation allowances (429 with `Retry-After`)."""
-    return invitation_view(await handlers.resend(identity(request), company_of(principal),
-                                                 principal.subject, _id(request)))
+    return invitation_view(await handlers.resend(commands.ResendInvitation(
+        company_of(principal), principal.subject, _id(request)), identity(request)))
 
 
 @routes.post("/v1/invitations/{invitation_id}/revocation", response=Invitation,
@@ -133,8 +137,8 @@ async def revoke(request: web.Request, principal: Principal) -> Invitation:
     Company administrators, and sub-administrators with `users:invite`. The link stops
     working; withdrawing a withdrawn invitation changes nothing. 409 `invitation-accepted`
     for an accepted one (or one being accepted right now)."""
-    return invitation_view(await handlers.revoke(identity(request), company_of(principal),
-                                                 principal.subject, _id(request)))
+    return invitation_view(await handlers.revoke(commands.RevokeInvitation(
+        company_of(principal), principal.subject, _id(request)), identity(request)))
 
 
 @routes.post("/v1/invitations/verification", body=LinkToken, response=InvitationDetails,
@@ -145,7 +149,8 @@ async def verify_invitation(request: web.Request, body: LinkToken) -> Invitation
     Anyone with the link may call it, before showing the acceptance form: the address,
     role and company it is for. 404 `invitation-invalid` for an unknown or replaced link,
     409 `invitation-accepted`, 410 `invitation-expired` or `invitation-revoked`."""
-    invitation = await handlers.invitation_by_token(identity(request), body.token)
+    invitation = await handlers.invitation_by_token(commands.CheckInvitationLink(body.token),
+                                                    identity(request))
     return InvitationDetails(email=invitation.email, role=invitation.role,
                              permissions=invitation.permissions,
                              company_id=invitation.company_id,
@@ -163,8 +168,11 @@ async def accept(request: web.Request, body: Acceptance) -> AcceptedInvitation:
     finishes the same account. 404 `invitation-invalid`, 409 `invitation-accepted` or
     `email-taken` (the address has an account already), 410 `invitation-expired` or
     `invitation-revoked`, 422 for a password against the company's policy."""
-    return AcceptedInvitation(**await handlers.accept(identity(request), body.token,
-                                                      body.model_dump(mode="json")))
+    done = await handlers.accept(commands.AcceptInvitation(
+        token=body.token, first_name=body.first_name, surname=body.surname, phone=body.phone,
+        password=body.password), identity(request))
+    return AcceptedInvitation(user_id=done.user_id, company_id=done.company_id,
+                              **done.login.model_dump())
 
 
 # -- imports ---------------------------------------------------------------------------------------
@@ -236,8 +244,8 @@ async def import_invitations(request: web.Request, principal: Principal) -> web.
     10 000), 503 with `Retry-After` when the service is busy reading other files."""
     ctx = identity(request)
     content, kind, name = await _uploaded_file(request, ctx.settings.invitation_file_max_bytes)
-    job = await imports.create_job(ctx, company_of(principal), principal.subject, content,
-                                    kind, name)
+    job = await imports.create_job(commands.ImportInvitations(
+        company_of(principal), principal.subject, content, kind, name), ctx)
     return json_response(job_view(job), status=202,
                          headers={"Location": f"/v1/invitation-jobs/{job.id}"})
 
@@ -250,5 +258,6 @@ async def get_job(request: web.Request, principal: Principal) -> InvitationJob:
     Company administrators, and sub-administrators with `users:invite` or `users:read`. The
     import's progress, and each row that could not be invited, with why. 404
     `invitation-job-not-found` for an import not in the caller's company."""
-    return job_view(await imports.job_in_company(identity(request), company_of(principal),
-                                                  request.match_info["job_id"]))
+    return job_view(await imports.job_in_company(
+        commands.ReadImportJob(company_of(principal), request.match_info["job_id"]),
+        identity(request)))
