@@ -1,0 +1,128 @@
+"""What identity is asked to do: the commands its use cases take, one per use case.
+
+Every use case has the signature ``async def use_case(cmd: Command, identity: Identity) ->
+Result``; the HTTP routes and the consumers build the command from what they parsed. Secrets
+(passwords, codes, tokens) travel in commands only as far as the use case that checks them.
+
+By job: ``sessions`` (logging in, registration, activation), ``accounts`` (forgotten
+password, the user's own account), ``users`` (administration, invitations), ``company``
+(profile, settings, login domain, customer numbers). Import them from here.
+"""
+
+from __future__ import annotations
+
+from services.identity.domain.commands.accounts import (
+    AddEmail,
+    ChangeContactDetails,
+    ChangePassword,
+    ChangeUsername,
+    ConfirmPhone,
+    DeleteEmail,
+    MakeEmailPrimary,
+    RequestPasswordReset,
+    RequestResetCode,
+    ResetPassword,
+    ResetWithCode,
+    SendPasswordReset,
+    SendResetCode,
+    VerifyEmail,
+)
+from services.identity.domain.commands.company import (
+    ChangeCompanySettings,
+    ChangeLoginDomain,
+    DesignateLoginUser,
+    LinkHolder,
+    ListHeldNumbers,
+    MoveUsernames,
+    ReadCompany,
+    RecordCrmReference,
+    ReplaceCompanyProfile,
+    RequestCustomerNumberAccess,
+    SendCustomerNumberAccess,
+    UnlinkHolder,
+)
+from services.identity.domain.commands.sessions import (
+    Activate,
+    CheckRegistrationLink,
+    ChoosePhoneAccount,
+    CompleteRegistration,
+    EnterLoginCode,
+    IssueClientToken,
+    LogIn,
+    LogInWithPhone,
+    LogOut,
+    RefreshSession,
+    RequestActivationCode,
+    ResendLoginCode,
+    StartRegistration,
+)
+from services.identity.domain.commands.users import (
+    AcceptInvitation,
+    ChangeRole,
+    CheckInvitationLink,
+    CreateUser,
+    ImportInvitations,
+    Invite,
+    ManageUser,
+    ReadImportJob,
+    ReadInvitation,
+    ReadParent,
+    ReadUser,
+    ResendInvitation,
+    RevokeInvitation,
+)
+
+__all__ = [
+    "AcceptInvitation",
+    "Activate",
+    "AddEmail",
+    "ChangeCompanySettings",
+    "ChangeContactDetails",
+    "ChangeLoginDomain",
+    "ChangePassword",
+    "ChangeRole",
+    "ChangeUsername",
+    "CheckInvitationLink",
+    "CheckRegistrationLink",
+    "ChoosePhoneAccount",
+    "CompleteRegistration",
+    "ConfirmPhone",
+    "CreateUser",
+    "DeleteEmail",
+    "DesignateLoginUser",
+    "EnterLoginCode",
+    "ImportInvitations",
+    "Invite",
+    "IssueClientToken",
+    "LinkHolder",
+    "ListHeldNumbers",
+    "LogIn",
+    "LogInWithPhone",
+    "LogOut",
+    "MakeEmailPrimary",
+    "ManageUser",
+    "MoveUsernames",
+    "ReadCompany",
+    "ReadImportJob",
+    "ReadInvitation",
+    "ReadParent",
+    "ReadUser",
+    "RecordCrmReference",
+    "RefreshSession",
+    "ReplaceCompanyProfile",
+    "RequestActivationCode",
+    "RequestCustomerNumberAccess",
+    "RequestPasswordReset",
+    "RequestResetCode",
+    "ResendInvitation",
+    "ResendLoginCode",
+    "ResetPassword",
+    "ResetWithCode",
+    "RevokeInvitation",
+    "SendCustomerNumberAccess",
+    "SendPasswordReset",
+    "SendResetCode",
+    "StartRegistration",
+    "UnlinkHolder",
+    "VerifyEmail",
+]
