@@ -35,6 +35,15 @@ class PasswordReset(Aggregate):
     tries: int = 0
     # The allowances a delivery is taking ([name, key] pairs), given back by a redelivery.
     taking: list[list[str]] | None = None
+    # A link by customer number that opens its holder's account (seed 004): the number, the
+    # reference address, holder and language the CRM announced, and the ids of the account
+    # to open (fixed when the link is sent, so that completing it is repeatable).
+    customer_number: str | None = None
+    email: str | None = None
+    holder_name: str | None = None
+    language: str | None = None
+    new_user_id: str | None = None
+    new_company_id: str | None = None
 
     @classmethod
     def queue(cls, request_id: str, *, now: datetime, asked_at: float, valid_for: timedelta,
@@ -56,6 +65,26 @@ class PasswordReset(Aggregate):
             user_id=user.id, company_id=user.company_id, email=user.email,
             language=user.language, token=token, expires_at=self.works_until),
             subject=user.id)
+
+    @property
+    def opens_account(self) -> bool:
+        """A link that opens the holder's account rather than resetting an existing one."""
+        return bool(self.customer_number) and not self.user_id
+
+    def send_holder_link(self, *, number: str, email: str, holder_name: str, language: str,
+                         token: str, token_hash: str, new_user_id: str,
+                         new_company_id: str) -> None:
+        """No account logs in with the number: a link to open one goes to its reference
+        address."""
+        self.status = "open"
+        self.token_hash, self.user_id = token_hash, None
+        self.email, self.holder_name, self.language = email, holder_name, language
+        self.new_user_id, self.new_company_id = new_user_id, new_company_id
+        self.record(events.CUSTOMER_NUMBER_ACCESS_REQUESTED,
+                    events.CustomerNumberAccessRequested(
+                        request_id=self.id, customer_number=number, holder_name=holder_name,
+                        email=email, language=language, token=token,
+                        expires_at=self.works_until), subject=number)
 
     def send_code(self, user: User, *, code: str, code_hash: str, channel: str) -> None:
         """The queued request's login id is an active account's: a code goes out."""

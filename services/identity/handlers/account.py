@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -136,18 +135,6 @@ def queued_reset(ctx: Identity, request_id: str, **fields: Any) -> PasswordReset
         kept_for=timedelta(hours=s.password_reset_kept_hours), **fields)
 
 
-def new_reset(ctx: Identity, request_id: str, **fields: Any) -> dict[str, Any]:
-    """The document of a queued reset request (``queued_reset``)."""
-    return queued_reset(ctx, request_id, **fields).to_document()
-
-
-def valid_until(reset: Mapping[str, Any]) -> datetime:
-    """Until when a reset's link or code works (documents stored before ``valid_until``
-    existed kept it in ``expires_at``)."""
-    until: datetime = reset.get("valid_until") or reset["expires_at"]
-    return until
-
-
 async def request_password_reset(cmd: RequestPasswordReset, identity: Identity) -> None:
     """Same answer, and the same work, for known and unknown addresses."""
     await identity.limits.check(reset_requests_per_ip(identity), cmd.client_ip,
@@ -200,9 +187,8 @@ async def reset_password(cmd: ResetPassword, identity: Identity) -> None:
         raise LinkExpired("The link has expired. Ask for a new one.")
     # Imported here: that module builds on this one's reset links (seed 004).
     from services.identity.handlers import customer_number_access
-    document = reset.to_document()
-    if customer_number_access.opens_account(document):
-        await customer_number_access.open_holder_account(identity, document, new_password, repeat)
+    if reset.opens_account:
+        await customer_number_access.open_holder_account(identity, reset, new_password, repeat)
         return
     user = await identity.users.get(reset.user_id) if reset.user_id else None
     if user is None or user.password_changed_since(reset.asked_at):

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from services.identity import events
 from services.identity.domain import handles
@@ -34,6 +33,7 @@ from services.identity.domain.commands import (
 )
 from services.identity.domain.companies import Company, RegisteringAdmin
 from services.identity.domain.errors import LinkInvalid
+from services.identity.domain.password_resets import PasswordReset
 from services.identity.domain.passwords import PasswordPolicy
 from services.identity.domain.users import User
 from services.identity.handlers import (
@@ -47,9 +47,8 @@ from services.identity.handlers import customer_numbers as projection
 from services.identity.handlers.account import (
     RESET_EMAILS,
     end_password_resets,
-    new_reset,
+    queued_reset,
     reset_requests_per_ip,
-    valid_until,
 )
 from shared.auth import COMPANY_ADMIN
 from shared.ratelimit import HOUR, Limit
@@ -73,17 +72,17 @@ async def request_access(cmd: RequestCustomerNumberAccess, ctx: Identity) -> Non
     if not await ctx.limits.take(per_number, number):
         return
     request_id = uuid.uuid4().hex
-    await ctx.store.password_resets.create(
-        new_reset(ctx, request_id, customer_number=number),
-        [ctx.event(events.CUSTOMER_NUMBER_ACCESS_ASKED, events.CustomerNumberAccessAsked(
-            request_id=request_id, customer_number=number), subject=request_id)])
+    reset = queued_reset(ctx, request_id, customer_number=number)
+    reset.record(events.CUSTOMER_NUMBER_ACCESS_ASKED, events.CustomerNumberAccessAsked(
+        request_id=request_id, customer_number=number), subject=request_id)
+    await ctx.password_resets.create(reset)
 
 
 async def send_access_link(cmd: SendCustomerNumberAccess, ctx: Identity) -> None:
     """The queued request resolved (see the module's docstring)."""
     event_id, request_id, number = cmd.event_id, cmd.request_id, cmd.number
-    queued = await ctx.store.password_resets.get({"_id": request_id})
-    if queued is None or queued["status"] != "queued":
+    queued = await ctx.password_resets.get(request_id)
+    if queued is None or queued.status != "queued":
         return
     user_id = await projection.login_user_id(ctx, number)
     user = await ctx.users.get(user_id) if user_id else None
@@ -96,64 +95,47 @@ async def send_access_link(cmd: SendCustomerNumberAccess, ctx: Identity) -> None
         user, opens_account = None, False  # this address had its emails for the hour
     token = codes.new_token()
 
-    def resolve(doc: dict[str, Any]) -> list[dict[str, Any]]:
-        if doc["status"] != "queued":
-            return []
+    def resolve(reset: PasswordReset) -> None:
+        if reset.status != "queued":
+            return
         if user is not None:
-            doc.update(status="open", token_hash=codes.token_hash(token), user_id=user.id,
-                       company_id=user.company_id)
-            return [ctx.event(events.PASSWORD_RESET_REQUESTED, events.PasswordResetRequested(
-                user_id=user.id, company_id=user.company_id, email=user.email,
-                language=user.language, token=token,
-                expires_at=valid_until(doc)), subject=user.id,
-                company_id=user.company_id)]
+            reset.send_link(user, token=token, token_hash=codes.token_hash(token))
+            return
         if not opens_account or reference is None:
-            doc["status"] = "no_account"
-            return []
+            reset.status = "no_account"
+            return
         # The ids of the account to open are fixed now: completing is then repeatable.
-        doc.update(status="open", token_hash=codes.token_hash(token), user_id=None,
-                   email=reference.contact_email, holder_name=reference.holder_name,
-                   language=reference.language, new_user_id=str(uuid.uuid4()),
-                   new_company_id=str(uuid.uuid4()))
-        return [ctx.event(events.CUSTOMER_NUMBER_ACCESS_REQUESTED,
-                          events.CustomerNumberAccessRequested(
-                              request_id=request_id, customer_number=number,
-                              holder_name=reference.holder_name,
-                              email=reference.contact_email,
-                              language=reference.language, token=token,
-                              expires_at=valid_until(doc)), subject=number)]
+        reset.send_holder_link(
+            number=number, email=reference.contact_email, holder_name=reference.holder_name,
+            language=reference.language, token=token, token_hash=codes.token_hash(token),
+            new_user_id=str(uuid.uuid4()), new_company_id=str(uuid.uuid4()))
 
-    saved = await ctx.store.password_resets.change({"_id": request_id}, resolve,
-                                                   applied_event=event_id)
-    if saved is None or saved["status"] != "open":
+    saved = await ctx.password_resets.change(request_id, resolve, applied_event=event_id)
+    if saved is None or saved.status != "open":
         return
     # Only the newest link works.
-    if saved.get("user_id"):
-        await end_password_resets(ctx, saved["user_id"], before=saved["asked_at"])
+    if saved.user_id:
+        await end_password_resets(ctx, saved.user_id, before=saved.asked_at)
     else:
-        await ctx.password_resets.end_open_of_number(number, before=saved["asked_at"])
+        await ctx.password_resets.end_open_of_number(number, before=saved.asked_at)
 
 
-def opens_account(reset: dict[str, Any]) -> bool:
-    """A reset link that opens the holder's account rather than resetting an existing one."""
-    return bool(reset.get("customer_number")) and not reset.get("user_id")
-
-
-async def open_holder_account(ctx: Identity, reset: dict[str, Any], new_password: str,
+async def open_holder_account(ctx: Identity, reset: PasswordReset, new_password: str,
                               repeat: str) -> None:
     """The link's password opens the account: the user (login id: the customer number; the
     reference address too unless another account uses it), the company named after the
     holder with this user as master administrator, and the claim contracts links."""
-    number = reset["customer_number"]
+    number, user_id, company_id = reset.customer_number, reset.new_user_id, reset.new_company_id
+    email, name, language = reset.email, reset.holder_name, reset.language
+    if not (number and user_id and company_id and email) or name is None or language is None:
+        raise LinkInvalid("The link is not valid. Ask for a new one.")
     await check_new_password(new_password, policy=PasswordPolicy(), repeat=repeat,
-                             username=f"{handles.ADMIN}@{handles.propose(reset['holder_name'])}")
+                             username=f"{handles.ADMIN}@{handles.propose(name)}")
     if await projection.has_holder_account(ctx, number):
         raise LinkInvalid("An account holds this customer number already: log in with the "
                           "customer number, or ask for a new link to reset its password.")
-    if not await ctx.password_resets.use(reset["_id"]):
+    if not await ctx.password_resets.use(reset.id):
         raise LinkInvalid("The link was used already. Ask for a new one.")
-    user_id, company_id = reset["new_user_id"], reset["new_company_id"]
-    email, name, language = reset["email"], reset["holder_name"], reset["language"]
     now = datetime.now(UTC)
     # The reference address is a login id only if no other account uses it already.
     await claim_login(ctx, f"email:{email}", user_id, required=False)
