@@ -18,6 +18,7 @@ from services.identity.domain.commands import (
     RequestCustomerNumberAccess,
     RequestPasswordReset,
 )
+from services.identity.domain.companies import Company, RegisteringAdmin
 from services.identity.domain.users import User
 from services.identity.handlers import (
     Identity,
@@ -30,6 +31,7 @@ from services.identity.settings import IdentitySettings
 from services.identity.store import IdentityStore
 from services.identity.tokens import SigningKeys
 from shared.bus import InMemoryBus
+from shared.events import make_event
 from shared.metrics import Metrics
 from shared.ratelimit import RateLimiter
 from shared.relay import Relay
@@ -109,12 +111,15 @@ def unlinked(number: str, company_id: str, *, after: float = 0) -> dict:
     return event
 
 
-async def active_user(uow: Identity, company_id: str, email: str) -> User:
+async def active_user(uow: Identity, company_id: str, email: str,
+                      username: str | None = None) -> User:
     user = User.new(user_id=str(uuid.uuid4()), company_id=company_id, email=email,
-                    email_verified=True, username=None, first_name="Clara", surname="Horváth",
-                    phone=None, language="de", role="company_admin", status="active",
-                    password_hash=None, now=datetime.now(UTC))
+                    email_verified=True, username=username, first_name="Clara",
+                    surname="Horváth", phone=None, language="de", role="company_admin",
+                    status="active", password_hash=None, now=datetime.now(UTC))
     await claim_login(uow, f"email:{email}", user.id)
+    if username:
+        await claim_login(uow, f"username:{username.lower()}", user.id)
     await uow.users.create(user)
     return user
 
@@ -184,6 +189,29 @@ async def test_a_password_reset_request_sends_one_link_however_often_its_event_c
     await service.receive(asked)
     (sent,) = service.published(events.PASSWORD_RESET_REQUESTED.type)
     assert (sent["data"]["user_id"], sent["data"]["email"]) == (user.id, email)
+    assert service.bus.parked == []
+
+
+async def test_a_new_login_domain_moves_the_usernames_once_however_often_its_event_comes(
+        db, memory_bus):
+    service = await wired(db, memory_bus)
+    company_id, old, new = str(uuid.uuid4()), f"o{uuid.uuid4().hex[:8]}", f"n{uuid.uuid4().hex[:8]}"
+    user = await active_user(service.uow, company_id, f"{uuid.uuid4().hex}@muster.example",
+                             username=f"anna@{old}")
+    await service.uow.companies.create(Company.register(
+        company_id=company_id, name="Muster GmbH", login_domain=new, language="de",
+        now=datetime.now(UTC), admin=RegisteringAdmin(
+            user_id=user.id, email=user.email, first_name="Clara", surname="", phone="")))
+    changed = make_event(events.LOGIN_DOMAIN_CHANGED, events.LoginDomainChanged(
+        company_id=company_id, login_domain=new, previous_login_domain=old),
+        source=events.SOURCE, company_id=company_id)
+    await service.receive(changed, changed)
+    moved = await service.uow.users.get(user.id)
+    assert moved is not None and moved.username == f"anna@{new}"
+    assert await service.uow.login_ids.owner(f"username:anna@{new}") == user.id
+    assert await service.uow.login_ids.owner(f"username:anna@{old}") is None
+    (notice,) = service.published(events.USERNAME_CHANGED.type, user_id=user.id)
+    assert notice["data"]["username"] == f"anna@{new}"
     assert service.bus.parked == []
 
 
