@@ -323,3 +323,28 @@ async def test_no_invitation_endpoint_reaches_another_company(identity):
         assert (await r.json())["items"] == []
     async with http.get(f"{url}/v1/invitations/{iid}", headers=a.auth) as r:
         assert r.status == 200 and (await r.json())["status"] == "pending"
+
+
+async def test_administrator_lists_invitations_page_by_page_and_a_foreign_cursor_is_refused(
+        identity):
+    """The list pages by id with the platform's cursors; a cursor it did not issue is a 422
+    naming query.cursor."""
+    url, _, tap, http = identity
+    admin = await register_company(http, url, tap)
+    invited = {(await invite(http, url, admin, f"p{i}@example.com"))["invitation_id"]
+               for i in range(3)}
+    seen, cursor = [], None
+    while True:
+        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        async with http.get(f"{url}/v1/invitations", params=params, headers=admin.auth) as r:
+            page = await r.json()
+            assert r.status == 200, page
+        assert len(page["items"]) <= 2
+        seen += [i["invitation_id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(invited)
+    async with http.get(f"{url}/v1/invitations", params={"cursor": sorted(invited)[0]},
+                        headers=admin.auth) as r:
+        assert r.status == 422 and (await r.json())["errors"][0]["field"] == "query.cursor"
