@@ -6,7 +6,6 @@ parked with its reason."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -35,6 +34,7 @@ from shared.events import make_event
 from shared.metrics import Metrics
 from shared.ratelimit import RateLimiter
 from shared.relay import Relay
+from tests.support.memory import InMemoryService
 from tests.support.services import envelope
 
 pytestmark = pytest.mark.integration
@@ -42,28 +42,7 @@ pytestmark = pytest.mark.integration
 CLIENT_IP = "203.0.113.9"
 
 
-@dataclass
-class Service:
-    bus: InMemoryBus
-    relay: Relay
-    uow: Identity
-
-    async def settle(self) -> None:
-        """Until nothing is left: the relay publishes what was saved, the bus delivers."""
-        while await self.relay.drain() + await self.bus.deliver_all():
-            pass
-
-    async def receive(self, *envelopes: dict) -> None:
-        for e in envelopes:
-            self.bus.deliver(e)
-        await self.settle()
-
-    def published(self, etype: str, **data: object) -> list[dict]:
-        return [e for e in self.bus.published_of(etype)
-                if all(e["data"].get(k) == v for k, v in data.items())]
-
-
-async def wired(db, memory_bus: InMemoryBus) -> Service:
+async def wired(db, memory_bus: InMemoryBus) -> InMemoryService[Identity]:
     """identity as app.py wires it, on the test's database and the in-memory bus."""
     metrics = Metrics("identity")
     relay = Relay(memory_bus, metrics)
@@ -79,7 +58,7 @@ async def wired(db, memory_bus: InMemoryBus) -> Service:
     uow = Identity(store=store, keys=keys, settings=settings, limits=limits)
     memory_bus.retry_delays = [0, 0]
     memory_bus.subscribe(consumers.subscriptions(uow))
-    return Service(memory_bus, relay, uow)
+    return InMemoryService(memory_bus, relay, uow)
 
 
 def new_number() -> str:
