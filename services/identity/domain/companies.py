@@ -9,7 +9,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.identity.domain.aggregate import Aggregate
-from services.identity.events import COMPANY_REGISTERED, CompanyRegistered
+from services.identity.events import (
+    COMPANY_REGISTERED,
+    CUSTOMER_NUMBER_CLAIMED,
+    CompanyRegistered,
+    CustomerNumberClaimed,
+)
 
 
 class CompanySettings(BaseModel):
@@ -62,6 +67,12 @@ class Company(Aggregate):
             admin_email=admin.email, admin_first_name=admin.first_name,
             admin_surname=admin.surname, admin_phone=admin.phone, language=language))
         return company
+
+    def claim_customer_number(self, number: str, user_id: str) -> None:
+        """The company opened for a customer number's holder asks contracts to link the
+        number to it as contract holder (seed 004); the event's subject is the number."""
+        self.record(CUSTOMER_NUMBER_CLAIMED, CustomerNumberClaimed(
+            company_id=self.id, user_id=user_id, customer_number=number), subject=number)
 
 
 class RegisteringAdmin(BaseModel):

@@ -153,10 +153,6 @@ async def open_holder_account(ctx: Identity, reset: PasswordReset, new_password:
         company_id=company_id, name=name, login_domain=login_domain, language=language,
         now=now, customer_number=number, admin=RegisteringAdmin(
             user_id=user_id, email=email, first_name=name, surname="", phone=""))
-    # One write with both events; the claim's subject is the number, not the company.
-    await ctx.store.companies.create_once(company.to_document(), [
-        *ctx.companies.envelopes(company),
-        events.envelope(events.CUSTOMER_NUMBER_CLAIMED, events.CustomerNumberClaimed(
-            company_id=company_id, user_id=user_id, customer_number=number),
-            subject=number, company_id=company_id)])
+    company.claim_customer_number(number, user_id)
+    await ctx.companies.create(company)  # one write with both events
     await projection.record_claim(ctx, number=number, company_id=company_id, user_id=user_id)
