@@ -17,7 +17,6 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from services.identity.domain import users as rules
 from services.identity.domain.commands import (
@@ -39,7 +38,7 @@ from services.identity.domain.errors import (
     RoleNotAllowed,
     UserStatusConflict,
 )
-from services.identity.domain.invitations import Invitation, Inviter, new_link
+from services.identity.domain.invitations import Invitation, Inviter, Link, new_link
 from services.identity.domain.registration import normalise_email
 from services.identity.domain.secrets import new_token, token_hash
 from services.identity.domain.sessions import NewAccountLoggedIn
@@ -69,10 +68,10 @@ async def inviter_for(ctx: Identity, company_id: str, actor_id: str) -> Inviter:
                    company_language=company.language if company else "en")
 
 
-def _link(ctx: Identity) -> tuple[str, Any]:
+def _link(ctx: Identity) -> Link:
+    """A new link (its token travels in the event the invitation records)."""
     token = new_token()
-    return token, new_link(token, token_hash(token), datetime.now(UTC),
-                           ctx.settings.invitation_days)
+    return new_link(token, token_hash(token), datetime.now(UTC), ctx.settings.invitation_days)
 
 
 async def _open_invitation(ctx: Identity, company_id: str, email: str,
@@ -102,7 +101,7 @@ async def invite_once(ctx: Identity, inviter: Inviter, invitation_id: str, cmd: 
     if await _open_invitation(ctx, inviter.company_id, email, invitation_id):
         raise InvitationPending("This address has an open invitation; send that one again "
                                 "instead (POST /v1/invitations/{id}/resend).")
-    _, link = _link(ctx)
+    link = _link(ctx)
     invitation = Invitation.new(
         invitation_id=invitation_id, inviter=inviter, email=email, role=role,
         permissions=permissions, language=cmd.language, first_name=cmd.first_name,
@@ -173,7 +172,7 @@ async def resend(cmd: ResendInvitation, ctx: Identity) -> Invitation:
     invitation = await invitation_in_company(
         ReadInvitation(cmd.company_id, cmd.invitation_id), ctx)
     rules.check_may_invite(inviter.actor, invitation.role)
-    _, link = _link(ctx)
+    link = _link(ctx)
     async with _sending(ctx, cmd.company_id):
         return await _changed(ctx, invitation.id, lambda i: i.resend(link, inviter))
 
