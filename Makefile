@@ -40,7 +40,8 @@ browser: $(STAMP)
 run: $(STAMP)
 	$(PY) -m scripts.run
 
-test: $(STAMP) browser
+# Lint and types first: a tree that breaks the house rules does not get to the tests.
+test: $(STAMP) browser lint
 	$(PY) -m scripts.infra test -- tests/unit tests/compat tests/security tests/integration tests/e2e
 
 test-unit: $(STAMP)
