@@ -1,4 +1,5 @@
-"""Fixtures of the unit tier: real aiohttp apps on 127.0.0.1, a JWKS server, captured logs.
+"""Fixtures of the unit tier: real aiohttp apps on 127.0.0.1, a JWKS server, captured logs,
+and the deployment files and documents single test modules read.
 
 No database and no broker: apps are built with ``shared.http.new_app`` and served by aiohttp's
 own ``TestServer``; tokens are signed by the tests' one ``TokenAuthority``
@@ -15,11 +16,17 @@ from typing import Any
 
 import pytest
 import structlog
+import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from shared.auth import TokenVerifier
+from shared.events import build_asyncapi
 from shared.logging import configure_logging
+from tests.support.deploy import COMPOSE, K8S, SECRETS_EXAMPLE, load_all
+from tests.support.event_specs import CATALOGUE_CHANGED, NUMBER_ISSUED, USER_INVITED
+from tests.support.http_apps import account_app, thing_app
+from tests.support.monitoring import load_dashboard, load_rules
 from tests.support.tokens import AUDIENCE, ISSUER, TokenAuthority
 
 Serve = Callable[[web.Application], Awaitable[TestClient]]
@@ -132,3 +139,80 @@ def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     structlog.contextvars.clear_contextvars()
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+# -- fixtures one test module uses (named in the docstring) ---------------------------------
+
+@pytest.fixture
+async def api(serve: Serve, verifier: TokenVerifier) -> TestClient:
+    """The billing-account app (test_auth.py), verifying tokens of ``authority``."""
+    return await serve(account_app(verifier))
+
+
+@pytest.fixture
+async def client(serve: Serve) -> TestClient:
+    """The things app (test_http.py)."""
+    return await serve(thing_app())
+
+
+@pytest.fixture
+async def openapi(client: TestClient) -> dict[str, Any]:
+    """The things app's OpenAPI document."""
+    response = await client.get("/openapi.json")
+    assert response.status == 200
+    return await response.json()
+
+
+@pytest.fixture(scope="module")
+def manifests() -> list[dict[str, Any]]:
+    """What `kubectl apply -k deploy/kubernetes` applies (the files kustomization lists;
+    test_kubernetes.py)."""
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    docs = []
+    for name in kustomization["resources"]:
+        docs.extend(load_all(K8S / name))
+    return docs
+
+
+@pytest.fixture(scope="module")
+def secrets() -> dict[str, dict[str, str]]:
+    """The example Secret's files by Secret name (test_kubernetes.py)."""
+    return {d["metadata"]["name"]: d.get("stringData") or {}
+            for d in load_all(SECRETS_EXAMPLE) if d["kind"] == "Secret"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    """docker-compose.yml (test_compose.py)."""
+    assert COMPOSE.is_file(), f"{COMPOSE} is missing"
+    data = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(data, dict) and isinstance(data.get("services"), dict), \
+        "docker-compose.yml has no 'services' mapping"
+    return data
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """docker-compose.yml's services by name (test_compose.py)."""
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def rules() -> Any:
+    """deploy/monitoring's alert rules (test_monitoring.py)."""
+    return load_rules()
+
+
+@pytest.fixture(scope="module")
+def dashboard() -> Any:
+    """deploy/monitoring's dashboard (test_monitoring.py)."""
+    return load_dashboard()
+
+
+@pytest.fixture
+def catalogue() -> dict[str, Any]:
+    """The AsyncAPI document of three event types (test_events.py)."""
+    return build_asyncapi([USER_INVITED, NUMBER_ISSUED, CATALOGUE_CHANGED], {
+        "identity.user.invited.v1": ["notifications"],
+        "crm.customer_number.issued.v1": ["contracts", "billing"],
+    })

@@ -9,7 +9,6 @@ import json
 import time
 
 import pytest
-from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -22,8 +21,10 @@ from shared.auth import (
     TokenVerifier,
 )
 from shared.errors import Forbidden, Unauthenticated, Unavailable
-from shared.http import Routes, add_routes, new_app, status_of
+from shared.http import add_routes, new_app, status_of
 from shared.metrics import Metrics
+from tests.support.http_apps import ADMINS
+from tests.support.http_apps import account_routes as routes
 
 pytestmark = pytest.mark.unit
 
@@ -205,10 +206,6 @@ def client(*scopes: str) -> Principal:
     return Principal(subject="support-desk", kind="client", scopes=frozenset(scopes))
 
 
-ADMINS = Access.of(roles=(COMPANY_ADMIN, BILLING_ADMIN), permissions=("billing:manage",),
-                   scopes=("billing:read",))
-
-
 def test_user_without_a_listed_role_is_forbidden():
     with pytest.raises(Forbidden) as caught:
         ADMINS.check(user(USER))
@@ -260,23 +257,6 @@ def test_a_role_claim_sent_as_one_string_is_one_role_not_its_letters():
 
 
 # --- through HTTP ----------------------------------------------------------------------------
-
-routes = Routes()
-
-
-@routes.get("/v1/billing-account", access=ADMINS)
-async def billing_account(request: web.Request, principal: Principal) -> dict:
-    """The calling company's billing account."""
-    return {"company_id": principal.company_id}
-
-
-@pytest.fixture
-async def api(serve, verifier):
-    app = new_app(metrics=Metrics("billing"), verifier=verifier, max_body_bytes=1024,
-                  title="Billing")
-    add_routes(app, routes)
-    return await serve(app)
-
 
 async def test_route_with_access_answers_401_problem_asking_for_a_bearer_token(api):
     response = await api.get("/v1/billing-account")

@@ -17,32 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from shared.bus import PARKING_ARGUMENTS, Topology, retry_queue_arguments, service_queue_arguments
+from tests.support.deploy import COMPOSE, ROOT
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = ROOT / "docker-compose.yml"
 APP_SERVICES = ("identity", "billing", "contracts", "notifications")
 ROLES = ("api", "worker", "all")
 # ARCHITECTURE.md, "Running": default HTTP ports.
 DOCUMENTED_PORTS = {"identity": 8001, "billing": 8002, "contracts": 8003, "notifications": 8004}
-
-
-@pytest.fixture(scope="module")
-def compose() -> dict[str, Any]:
-    assert COMPOSE.is_file(), f"{COMPOSE} is missing"
-    data = yaml.safe_load(COMPOSE.read_text())
-    assert isinstance(data, dict) and isinstance(data.get("services"), dict), \
-        "docker-compose.yml has no 'services' mapping"
-    return data
-
-
-@pytest.fixture(scope="module")
-def services(compose) -> dict[str, dict[str, Any]]:
-    return compose["services"]
 
 
 def command_of(service: dict[str, Any]) -> list[str]:

@@ -5,48 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from pydantic import BaseModel, EmailStr, ValidationError
+from pydantic import ValidationError
 
 from shared.events import CloudEvent, EventData, EventSpec, build_asyncapi, make_event
 from shared.logging import correlation_id
+from tests.support.event_specs import USER_INVITED, UserInvited
 
 pytestmark = pytest.mark.unit
 
 
-class Address(BaseModel):
-    city: str
-    postcode: str
-
-
-class UserInvited(EventData):
-    user_id: str
-    email: EmailStr
-    invited_at: datetime
-    address: Address | None = None
-
-
-class CustomerNumberIssued(EventData):
-    company_id: str
-    customer_number: str
-
-
-class Category(BaseModel):
-    name: str
-    children: list[Category] = []
-
-
-class CatalogueChanged(EventData):
-    root: Category
-
-
-USER_INVITED = EventSpec("identity.user.invited.v1", UserInvited, "identity",
-                         "A company administrator invited a user.",
-                         example={"user_id": "u-1", "email": "anna@example.com",
-                                  "invited_at": "2026-01-31T12:00:00Z"})
-NUMBER_ISSUED = EventSpec("crm.customer_number.issued.v1", CustomerNumberIssued, "crm",
-                          "The CRM issued a customer number for a company.")
-CATALOGUE_CHANGED = EventSpec("shop.catalogue.changed.v2", CatalogueChanged, "shop",
-                              "The product catalogue changed.")
 INVITED_AT = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
 
 
@@ -122,14 +89,6 @@ def test_type_naming_rule_accepts_lower_case_dotted_versioned_types(good):
 
 
 # --- the AsyncAPI catalogue ------------------------------------------------------------------
-
-@pytest.fixture
-def catalogue() -> dict:
-    return build_asyncapi([USER_INVITED, NUMBER_ISSUED, CATALOGUE_CHANGED], {
-        "identity.user.invited.v1": ["notifications"],
-        "crm.customer_number.issued.v1": ["contracts", "billing"],
-    })
-
 
 def test_catalogue_is_asyncapi_3_with_one_channel_per_event_type(catalogue):
     assert catalogue["asyncapi"] == "3.0.0"

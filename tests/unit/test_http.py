@@ -4,126 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
-from enum import StrEnum
 
 import pytest
-from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import BaseModel, Field
 
-from shared.auth import COMPANY_ADMIN, Access, Principal, TokenVerifier
-from shared.errors import Forbidden, Gone
-from shared.http import Routes, add_readiness_check, add_routes, company_of, new_app
-from shared.metrics import Metrics
+from shared.auth import Principal
+from shared.errors import Forbidden
+from shared.http import add_readiness_check, company_of
+from tests.support.http_apps import LAMP, thing_app
 
 pytestmark = pytest.mark.unit
-
-
-class Address(BaseModel):
-    street: str = Field(min_length=1)
-    postcode: str = Field(min_length=4, max_length=10)
-    city: str
-
-
-class NewThing(BaseModel):
-    name: str = Field(min_length=1, max_length=50)
-    address: Address
-
-
-class Thing(BaseModel):
-    id: str
-    name: str
-    address: Address
-
-
-class Order(StrEnum):
-    newest = "newest"
-    oldest = "oldest"
-
-
-class ThingQuery(BaseModel):
-    limit: int = Field(10, ge=1, le=100)
-    order: Order = Order.newest
-
-
-class ThingList(BaseModel):
-    items: list[Thing]
-    order: Order
-
-
-class Category(BaseModel):
-    """A category holding categories: a recursive schema."""
-
-    name: str
-    children: list[Category] = []
-
-
-class ThingArchived(Gone):
-    slug, title = "thing-archived", "The thing is archived"
-
-
-LAMP = Thing(id="t-1", name="Lamp", address=Address(street="Main 1", postcode="1051",
-                                                    city="Budapest"))
-
-routes = Routes()
-
-
-@routes.post("/v1/things", body=NewThing, response=Thing, status=201, tags=("things",))
-async def create_thing(request: web.Request, body: NewThing) -> Thing:
-    """Create a thing."""
-    return Thing(id="t-9", **body.model_dump())
-
-
-@routes.get("/v1/things", query=ThingQuery, response=ThingList)
-async def list_things(request: web.Request, query: ThingQuery) -> ThingList:
-    """List things."""
-    return ThingList(items=[LAMP][: query.limit], order=query.order)
-
-
-@routes.get("/v1/things/{id}", response=Thing, problems=(410,))
-async def get_thing(request: web.Request) -> Thing:
-    """One thing."""
-    thing_id = request.match_info["id"]
-    if thing_id == "archived":
-        raise ThingArchived("This thing was archived.", archived_at="2026-01-31")
-    if thing_id == "broken":
-        raise RuntimeError("connection to mongodb://app:hunter2@db failed")
-    if thing_id == "stored":
-        # A stored document holds more than the response model declares.
-        return {**LAMP.model_dump(), "id": "stored", "password_hash": "$argon2id$secret"}
-    return LAMP.model_copy(update={"id": thing_id})
-
-
-@routes.delete("/v1/things/{id}", access=Access.of(roles=(COMPANY_ADMIN,)))
-async def delete_thing(request: web.Request, principal: Principal) -> None:
-    """Delete a thing."""
-
-
-@routes.get("/v1/categories", response=Category)
-async def category_tree(request: web.Request) -> Category:
-    """The category tree."""
-    return Category(name="all", children=[Category(name="lamps")])
-
-
-@routes.get("/v1/summary")
-async def summary(request: web.Request) -> dict:
-    """Plain data holding models and datetimes."""
-    return {"things": [LAMP], "at": datetime(2026, 1, 31, 12, 0, tzinfo=UTC)}
-
-
-def thing_app(max_body_bytes: int = 64 * 1024) -> web.Application:
-    verifier = TokenVerifier("http://127.0.0.1:9/.well-known/jwks.json",
-                             issuer="bap-identity", audience="bap")
-    app = new_app(metrics=Metrics("things"), verifier=verifier, max_body_bytes=max_body_bytes,
-                  title="Things")
-    add_routes(app, routes)
-    return app
-
-
-@pytest.fixture
-async def client(serve):
-    return await serve(thing_app())
 
 
 def valid_thing(**address: str) -> dict:
@@ -346,13 +236,6 @@ async def test_metrics_count_requests_by_route_template_and_status(client):
 
 
 # --- OpenAPI and docs ------------------------------------------------------------------------
-
-@pytest.fixture
-async def openapi(client) -> dict:
-    response = await client.get("/openapi.json")
-    assert response.status == 200
-    return await response.json()
-
 
 async def test_openapi_is_version_3_1_with_the_app_title(openapi):
     assert openapi["openapi"] == "3.1.0"

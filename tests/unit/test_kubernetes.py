@@ -26,12 +26,10 @@ from pydantic import SecretStr
 from shared.bus import CLOSE_TIMEOUT, Topology
 from shared.config import ServiceSettings
 from shared.service import ROLES
+from tests.support.deploy import K8S, ROOT, SECRETS_EXAMPLE, load_all
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
-K8S = ROOT / "deploy" / "kubernetes"
-SECRETS_EXAMPLE = K8S / "secrets.example.yaml"
 SERVICES = sorted(p.parent.name for p in (ROOT / "services").glob("*/__main__.py"))
 # "all" is for one machine; in Kubernetes each role is a Deployment that scales on its own.
 DEPLOYED_ROLES = tuple(r for r in ROLES if r != "all")
@@ -40,26 +38,6 @@ KUBERNETES_VERSIONS = ("1.33", "1.37")
 KEDA_API = "keda.sh/v1alpha1"
 # Settings whose default points at this machine: in a pod they must be set.
 LOCAL = re.compile(r"(127\.0\.0\.1|localhost)")
-
-
-def load_all(path: Path) -> list[dict[str, Any]]:
-    return [d for d in yaml.safe_load_all(path.read_text()) if d]
-
-
-@pytest.fixture(scope="module")
-def manifests() -> list[dict[str, Any]]:
-    """What `kubectl apply -k deploy/kubernetes` applies (the files kustomization lists)."""
-    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
-    docs = []
-    for name in kustomization["resources"]:
-        docs.extend(load_all(K8S / name))
-    return docs
-
-
-@pytest.fixture(scope="module")
-def secrets() -> dict[str, dict[str, str]]:
-    return {d["metadata"]["name"]: d.get("stringData") or {} for d in load_all(SECRETS_EXAMPLE)
-            if d["kind"] == "Secret"}
 
 
 def of_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:

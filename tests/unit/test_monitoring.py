@@ -19,8 +19,6 @@ from tests.support.monitoring import (
     Query,
     dashboard_queries,
     exposed_names,
-    load_dashboard,
-    load_rules,
     metric_names,
     missing,
     panels,
@@ -30,16 +28,6 @@ from tests.support.monitoring import (
 RULE_KEYS = {"alert", "expr", "for", "labels", "annotations", "keep_firing_for"}
 DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
 SEVERITIES = {"warning", "critical"}
-
-
-@pytest.fixture(scope="module")
-def rules():
-    return load_rules()
-
-
-@pytest.fixture(scope="module")
-def dashboard():
-    return load_dashboard()
 
 
 def test_alert_rules_have_the_structure_prometheus_loads(rules) -> None:
