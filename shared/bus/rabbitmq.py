@@ -162,6 +162,11 @@ class Bus:
                 and low is not None and not low.is_closed
                 and self._consumer_tag in low.consumers and self.connected)
 
+    @property
+    def queue(self) -> aio_pika.abc.AbstractRobustQueue | None:
+        """The service's queue as aio-pika holds it (None until ``declare_queues``)."""
+        return self._queue
+
     # -- publishing ------------------------------------------------------------------------
     async def publish(self, envelope: dict[str, Any]) -> None:
         """Publish one event and wait for the broker's confirm (raises if it is not given)."""

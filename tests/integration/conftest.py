@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,12 +18,20 @@ from typing import Any
 import aio_pika
 import aiohttp
 import pytest
+from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
-from shared.bus import Bus, Topology
+from shared import mongo
+from shared.bus import Bus, Subscription, Topology
+from shared.config import ServiceSettings
+from shared.events import make_event
+from shared.lease import Lease
 from shared.metrics import Metrics
 from tests.support.billing import Billing
 from tests.support.broker import delete_topology
+from tests.support.parked import BODIES, INVOICE_SENT, InvoiceSent
 from tests.support.payment_provider import PaymentProvider
+from tests.support.polling import eventually
+from tests.support.processes import SERVICES, free_port
 from tests.support.services import consumed_in, running, settings_for
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.tokens import TokenAuthority
@@ -171,3 +180,129 @@ async def company(billing: Billing, unique: str) -> str:
     company_id = f"c-{unique}"
     await billing.open_company(company_id)
     return company_id
+
+
+# -- fixtures one test module uses (named in the docstring) ---------------------------------
+
+@pytest.fixture
+async def traced_db(spans, mongo_url, db):
+    """(test_tracing_bus.py) The test's database through a client whose commands are spans
+    (pymongo's instrumentation, installed for this test only)."""
+    instrumentor = PymongoInstrumentor()
+    instrumentor.instrument(tracer_provider=spans.provider)
+    client = mongo.connect(mongo_url)
+    try:
+        yield client[db.name]
+    finally:
+        await client.close()
+        instrumentor.uninstrument()
+
+
+@pytest.fixture
+async def parked_three(make_bus, amqp, queue_depth):
+    """(test_ops_cli.py) A billing consumer whose handler fails (until ``state['broken']``
+    flips) and three of its events parked after their retries."""
+    state = {"broken": True, "handled": []}
+
+    async def handle(event, data: InvoiceSent) -> None:
+        if state["broken"]:
+            raise RuntimeError(f"mail server refused {data.invoice}")
+        state["handled"].append(event.id)
+
+    bus = await make_bus("billing", retry_delays=[0.05])
+    bus.subscribe([Subscription(INVOICE_SENT, InvoiceSent, handle)])
+    await bus.start_consuming()
+    events = [make_event(INVOICE_SENT, {"invoice": f"inv-{i}"}, source="test") for i in range(3)]
+    for e in events:
+        await bus.publish(e)
+
+    async def three_parked() -> bool:
+        return await queue_depth(amqp, bus.topology.parked) == 3
+
+    await eventually(three_parked, message="three events parked")
+    return bus, events, state
+
+
+@pytest.fixture
+async def parked_bodies(make_bus, amqp, queue_depth):
+    """(test_ops_cli_any_body.py) Every body of BODIES parked by the consumer itself, then
+    the consumer gone."""
+    bus = await make_bus("billing", max_event_bytes=1_048_576)
+    bus.subscribe([Subscription(INVOICE_SENT, InvoiceSent, lambda e, d: None)])
+    await bus.start_consuming()
+    channel = await amqp.channel()
+    for message_id, body in BODIES.items():
+        await channel.default_exchange.publish(
+            aio_pika.Message(body, message_id=message_id), routing_key=bus.topology.queue)
+    await channel.close()
+
+    async def all_parked() -> bool:
+        channel = await amqp.channel()
+        try:
+            q = await channel.declare_queue(bus.topology.parked, passive=True)
+            return q.declaration_result.message_count == len(BODIES)
+        finally:
+            await channel.close()
+
+    await eventually(all_parked, seconds=20, message="every body parked")
+    await bus.close()
+    return bus.topology
+
+
+class Clock:
+    """The lease's time, moved by the test (no sleeps)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """(test_lease.py) The lease's clock."""
+    return Clock()
+
+
+@pytest.fixture
+async def jobs(db, clock: Clock) -> Lease:
+    """(test_lease.py) A lease over three queued jobs."""
+    coll = db["jobs"]
+    await coll.insert_many([
+        {"_id": f"job-{i}", "status": "queued", "n": i, "version": 1, "lease_until": 0.0,
+         "lease_owner": ""} for i in range(3)])
+    return Lease(coll, seconds=30.0, clock=clock)
+
+
+# Retry queues each service declares under `make run` (notifications has its own back-off).
+RUN_RETRY_DELAYS = {"notifications": [2.0, 8.0, 32.0, 128.0, 512.0]}
+
+
+@pytest.fixture
+def run_env(bus_prefix: str, unique: str, tmp_path: Path, amqp_url: str):
+    """(test_make_run_stops.py) The environment of `make run` on free ports, with its own
+    emulator data; afterwards that data and every queue the services declared removed."""
+    ports = {name: free_port() for name in SERVICES}
+    mongo_port = free_port()
+    data = f"run-test-{unique}"
+    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URL"}  # its own emulator
+    env.update({
+        "AMQP_URL": amqp_url, "BUS_PREFIX": bus_prefix, "MONGO_PORT": str(mongo_port),
+        "RUN_MONGO_DATA": data, "RUN_STOP_GRACE_SECONDS": "20", "LOG_FORMAT": "json",
+        "NOTIFICATIONS_MAIL_DIR": str(tmp_path / "mail"),
+        "NOTIFICATIONS_SMS_DIR": str(tmp_path / "sms"),
+        **{f"{name.upper()}_HTTP_PORT": str(port) for name, port in ports.items()},
+    })
+    yield env, [*ports.values(), mongo_port]
+    var = ROOT / "var"
+    shutil.rmtree(var / data, ignore_errors=True)
+    for leftover in (var / f"{data}.log", var / f"{data}.pid"):
+        leftover.unlink(missing_ok=True)
+    default_delays = ServiceSettings().retry_delays
+
+    async def clean() -> None:
+        for name in SERVICES:
+            await delete_topology(amqp_url, Topology(bus_prefix, name),
+                                  RUN_RETRY_DELAYS.get(name, default_delays))
+    asyncio.run(clean())

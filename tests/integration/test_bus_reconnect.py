@@ -72,7 +72,9 @@ async def test_consumer_is_put_back_when_the_client_library_does_not_restore_it(
     await consumer.start_consuming()
     await proxy.cut()
     await eventually(lambda: not consumer.consuming, message="consumer lost")
-    consumer._queue._consumers.clear()  # aio-pika forgets the consumer while disconnected
+    # aio-pika forgets the consumer while disconnected: ``_consumers`` is the library's own
+    # record of the queue's consumers (not the bus's), which it restores them from.
+    consumer.queue._consumers.clear()
     await proxy.restore()
     await eventually(lambda: consumer.consuming, seconds=15, message="consuming again")
 

@@ -12,30 +12,6 @@ from shared.lease import Lease, LeaseFields
 pytestmark = pytest.mark.integration
 
 
-class Clock:
-    """The lease's time, moved by the test (no sleeps)."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def jobs(db, clock) -> Lease:
-    coll = db["jobs"]
-    await coll.insert_many([
-        {"_id": f"job-{i}", "status": "queued", "n": i, "version": 1, "lease_until": 0.0,
-         "lease_owner": ""} for i in range(3)])
-    return Lease(coll, seconds=30.0, clock=clock)
-
-
 async def test_a_free_document_is_claimed_with_the_fields_and_version_written(jobs, clock):
     taken = await jobs.claim({"_id": "job-0"}, "worker-a", also={"status": "running"})
     assert taken is not None

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import pty
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,17 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.bus import Topology
-from shared.config import ServiceSettings
-from tests.support.broker import delete_topology
-from tests.support.processes import free_port
+from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("identity", "billing", "contracts", "notifications")
-# Retry queues each service declares (notifications has its own back-off).
-RETRY_DELAYS = {"notifications": [2.0, 8.0, 32.0, 128.0, 512.0]}
 
 
 class Terminal:
@@ -92,33 +83,6 @@ def port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-@pytest.fixture
-def run_env(bus_prefix: str, unique: str, tmp_path: Path, amqp_url: str):
-    ports = {name: free_port() for name in SERVICES}
-    mongo_port = free_port()
-    data = f"run-test-{unique}"
-    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URL"}  # its own emulator
-    env.update({
-        "AMQP_URL": amqp_url, "BUS_PREFIX": bus_prefix, "MONGO_PORT": str(mongo_port),
-        "RUN_MONGO_DATA": data, "RUN_STOP_GRACE_SECONDS": "20", "LOG_FORMAT": "json",
-        "NOTIFICATIONS_MAIL_DIR": str(tmp_path / "mail"),
-        "NOTIFICATIONS_SMS_DIR": str(tmp_path / "sms"),
-        **{f"{name.upper()}_HTTP_PORT": str(port) for name, port in ports.items()},
-    })
-    yield env, [*ports.values(), mongo_port]
-    var = ROOT / "var"
-    shutil.rmtree(var / data, ignore_errors=True)
-    for leftover in (var / f"{data}.log", var / f"{data}.pid"):
-        leftover.unlink(missing_ok=True)
-    default_delays = ServiceSettings().retry_delays
-
-    async def clean() -> None:
-        for name in SERVICES:
-            await delete_topology(amqp_url, Topology(bus_prefix, name),
-                                  RETRY_DELAYS.get(name, default_delays))
-    asyncio.run(clean())
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],

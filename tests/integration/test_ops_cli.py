@@ -9,39 +9,11 @@ import pytest
 
 from shared import ops
 from shared.bus import Subscription
-from shared.events import EventData, make_event
+from tests.support.parked import INVOICE_SENT as TYPE
+from tests.support.parked import InvoiceSent as Sent
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
-
-TYPE = "test.invoice.sent.v1"
-
-
-class Sent(EventData):
-    invoice: str
-
-
-@pytest.fixture
-async def parked_three(make_bus, amqp, queue_depth):
-    """A billing consumer whose handler fails (until ``state['broken']`` flips) and three of
-    its events parked after their retries."""
-    state = {"broken": True, "handled": []}
-
-    async def handle(event, data: Sent) -> None:
-        if state["broken"]:
-            raise RuntimeError(f"mail server refused {data.invoice}")
-        state["handled"].append(event.id)
-
-    bus = await make_bus("billing", retry_delays=[0.05])
-    bus.subscribe([Subscription(TYPE, Sent, handle)])
-    await bus.start_consuming()
-    events = [make_event(TYPE, {"invoice": f"inv-{i}"}, source="test") for i in range(3)]
-    for e in events:
-        await bus.publish(e)
-    await eventually(lambda: _depth_is(queue_depth, amqp, bus.topology.parked, 3),
-                     message="three events parked")
-    return bus, events, state
-
 
 async def _depth_is(queue_depth, amqp, name, n) -> bool:
     return await queue_depth(amqp, name) == n

@@ -3,61 +3,12 @@ parse, binary, not UTF-8, 2 MB, empty, or laced with terminal escape sequences."
 
 from __future__ import annotations
 
-import aio_pika
 import pytest
 
 from shared import ops
-from shared.bus import Subscription
-from shared.events import EventData
-from tests.support.polling import eventually
+from tests.support.parked import BODIES
 
 pytestmark = pytest.mark.integration
-
-TYPE = "test.invoice.sent.v1"
-# OSC (set the title), clear the screen, CSI as one C1 character, a right-to-left override.
-ESCAPES = "\x1b]0;owned\x07\x1b[2J\u009b31m\u202e".encode()
-
-# message id -> body, published by a broken publisher without a type property (so the
-# command has to look into the body to find one).
-BODIES = {
-    "nested": b"[" * 100_000,
-    "nested-object": b'{"a":' * 100_000,
-    "binary": bytes(range(256)) * 4,
-    "not-utf8": b'{"type": "\xff\xfe"}',
-    "large": b'{"pad": "' + b"x" * 2_000_000 + b'"}',
-    "empty": b"",
-    "escapes": b'{"type": "' + ESCAPES + b'", "x": "' + ESCAPES + b'"}',
-}
-
-
-class Sent(EventData):
-    invoice: str
-
-
-@pytest.fixture
-async def parked_bodies(make_bus, amqp, queue_depth):
-    """Every body of BODIES parked by the consumer itself, then the consumer gone."""
-    bus = await make_bus("billing", max_event_bytes=1_048_576)
-    bus.subscribe([Subscription(TYPE, Sent, lambda e, d: None)])
-    await bus.start_consuming()
-    channel = await amqp.channel()
-    for message_id, body in BODIES.items():
-        await channel.default_exchange.publish(
-            aio_pika.Message(body, message_id=message_id), routing_key=bus.topology.queue)
-    await channel.close()
-
-    async def all_parked() -> bool:
-        channel = await amqp.channel()
-        try:
-            q = await channel.declare_queue(bus.topology.parked, passive=True)
-            return q.declaration_result.message_count == len(BODIES)
-        finally:
-            await channel.close()
-
-    await eventually(all_parked, seconds=20, message="every body parked")
-    await bus.close()
-    return bus.topology
-
 
 async def test_list_show_and_replay_work_for_any_body(
         parked_bodies, amqp_url, bus_prefix, amqp, get_all, ops_cli):

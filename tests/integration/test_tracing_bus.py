@@ -8,10 +8,8 @@ import time
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from opentelemetry.trace import SpanKind
 
-from shared import mongo
 from shared.bus import Subscription
 from shared.events import EventData, make_event
 from shared.metrics import Metrics
@@ -26,20 +24,6 @@ TYPE = "test.thing.made.v1"
 
 class Made(EventData):
     thing: str
-
-
-@pytest.fixture
-async def traced_db(spans, mongo_url, db):
-    """The test's database through a client whose commands are spans (pymongo's
-    instrumentation, installed for this test only)."""
-    instrumentor = PymongoInstrumentor()
-    instrumentor.instrument(tracer_provider=spans.provider)
-    client = mongo.connect(mongo_url)
-    try:
-        yield client[db.name]
-    finally:
-        await client.close()
-        instrumentor.uninstrument()
 
 
 async def test_event_is_published_and_handled_in_the_trace_of_the_request_that_wrote_it(
