@@ -52,6 +52,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "identity_env(**env): environment of the identity_process fixture's process "
         "(tests/security/conftest.py)")
+    config.addinivalue_line(
+        "markers", "platform_env(fixture): the fixture of tests/e2e/conftest.py whose settings "
+        "the platform fixture adds to every service's environment")
 
 
 def marked_settings(request: pytest.FixtureRequest, marker: str) -> dict[str, Any]:

@@ -11,9 +11,10 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.errors import DuplicateKeyError
 
 from shared.events import make_event
-from shared.mongo import Aggregates, ConcurrencyConflict, Index, is_duplicate
+from shared.mongo import Aggregates, ConcurrencyConflict, is_duplicate
 from shared.relay import Relay
 from tests.support.polling import eventually
+from tests.support.recording_bus import RecordingBus, relay_with
 
 pytestmark = pytest.mark.compat
 
@@ -23,16 +24,6 @@ AT = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
 def event(n: int = 1, subject: str = "agg-1") -> dict:
     return make_event("test.thing.happened.v1", {"n": n, "items": [{"k": "v"}], "none": None},
                       source="compat", subject=subject, company_id="c1")
-
-
-@pytest.fixture
-async def store(db) -> Aggregates:
-    woken: list[int] = []
-    s = Aggregates(db, "aggregates", indexes=[Index.on("email", unique=True)],
-                   on_events=lambda: woken.append(1))
-    s.woken = woken  # type: ignore[attr-defined]
-    await s.apply_indexes()
-    return s
 
 
 async def test_create_saves_document_with_outbox_fields_and_events(store) -> None:
@@ -164,23 +155,6 @@ async def test_applied_event_recorded_by_create_is_not_applied_again(store) -> N
         {"_id": "agg-1", "applied_events": {"$nin": ["evt-1"]}}) is None
 
 
-class RecordingBus:
-    """Stands in for the broker only; every MongoDB write in the test is real."""
-
-    def __init__(self, on_publish=None) -> None:
-        self.published: list[dict] = []
-        self.on_publish = on_publish
-
-    async def publish(self, envelope: dict) -> None:
-        self.published.append(envelope)
-        if self.on_publish is not None:
-            await self.on_publish(envelope)
-
-
-def relay_with(bus=None, **kwargs) -> Relay:
-    return Relay(bus or RecordingBus(), metrics=None, **kwargs)  # type: ignore[arg-type]
-
-
 async def test_relay_publishes_pending_events_in_order_and_clears_them(store) -> None:
     events = [event(i) for i in range(1, 4)]
     await store.create({"_id": "agg-1", "email": "a@x"}, events[:2])
@@ -282,17 +256,6 @@ async def test_concurrent_batch_claims_take_each_aggregate_once(store) -> None:
 
 
 # -- a write claims its aggregate for the relay of its process and hands it over ----------
-@pytest.fixture
-async def handing_over(db):
-    """A store whose writes go to a relay (not started: tests call ``drain``)."""
-    bus = RecordingBus()
-    relay = relay_with(bus)
-    s = Aggregates(db, "handed", on_events=relay.wake)
-    await s.apply_indexes()
-    relay.watch(s)
-    return s, relay, bus
-
-
 async def test_write_saves_its_aggregate_claimed_and_hands_it_to_the_relay(handing_over):
     store, relay, bus = handing_over
     before = time.time()

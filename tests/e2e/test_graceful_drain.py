@@ -19,51 +19,15 @@ from collections import Counter
 
 import aio_pika
 import pytest
-from aiosmtpd.controller import Controller
 
 from shared import mongo
-from shared.bus import Topology
-from tests.support.broker import delete_topology
-from tests.support.gateways import Mailbox
+from tests.support.drain import GRACE_SECONDS
 from tests.support.polling import eventually
-from tests.support.processes import ServiceProcess, free_port, platform_env
 from tests.support.services import envelope
 
 pytestmark = pytest.mark.e2e
 
 EVENTS = 1000
-GRACE_SECONDS = 20.0
-# Short, so a send the drain had left claimed would be repeated within the test's wait.
-CLAIM_SECONDS = 5.0
-RETRY_DELAYS = [0.2, 0.5, 1.0]
-SLOW_SMTP_SECONDS = 12.0
-
-
-class SlowingInbox(Mailbox):
-    """Keeps every accepted message; while ``slow`` is set, a message is accepted (250) only
-    ``SLOW_SMTP_SECONDS`` after its DATA arrived."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.slow = False
-        self.held = 0
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        if self.slow:
-            self.held += 1
-            await asyncio.sleep(SLOW_SMTP_SECONDS)
-        return await super().handle_DATA(server, session, envelope)
-
-
-@pytest.fixture
-def slowing_smtp():
-    inbox = SlowingInbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
-
-
 def password_changed(i: int) -> dict:
     return envelope("identity.password.changed.v1", {
         "user_id": f"u-{i}", "company_id": "c-drain", "email": f"user{i}@drain.example",
@@ -85,38 +49,6 @@ async def publish_burst(amqp_url: str, bus_prefix: str, events: list[dict]) -> N
                 for e in events[start:start + 50]))
     finally:
         await connection.close()
-
-
-@pytest.fixture
-async def replicas(mongo_url, amqp_url, bus_prefix, unique, slowing_smtp, tmp_path):
-    controller, _ = slowing_smtp
-    database = f"e2e_{unique}_notifications"
-    ports = {name: free_port() for name in ("identity", "billing", "contracts",
-                                            "notifications")}
-    base = platform_env(mongo_url=mongo_url, amqp_url=amqp_url, bus_prefix=bus_prefix,
-                        db_prefix=f"e2e_{unique}", ports=ports, extra={
-                            "NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
-                            "NOTIFICATIONS_SMTP_PORT": str(controller.port),
-                            "NOTIFICATIONS_CLAIM_SECONDS": str(CLAIM_SECONDS),
-                            "SHUTDOWN_GRACE_SECONDS": str(GRACE_SECONDS),
-                            "BAP_DEV_MODE": "true", "LOG_LEVEL": "INFO"})
-    workers = [ServiceProcess("notifications", port,
-                              {**base, "NOTIFICATIONS_HTTP_PORT": str(port)},
-                              tmp_path / f"notifications-{n}.log")
-               for n, port in enumerate((ports["notifications"], free_port()))]
-    try:
-        for w in workers:
-            w.start()
-        for w in workers:
-            await w.wait_ready()
-        yield workers, database
-    finally:
-        for w in workers:
-            w.stop()
-        client = mongo.connect(mongo_url)
-        await client.drop_database(database)
-        await client.close()
-        await delete_topology(amqp_url, Topology(bus_prefix, "notifications"), RETRY_DELAYS)
 
 
 async def test_sigterm_mid_burst_sends_every_email_exactly_once_and_exits_cleanly(

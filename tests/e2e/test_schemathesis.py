@@ -11,7 +11,6 @@ per operation so the run stays within a few minutes on two cores.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -22,11 +21,10 @@ import pytest
 from tests.support.events import EventTap
 from tests.support.identity import register_company
 from tests.support.processes import ROOT, SERVICES
+from tests.support.support_desk import SUPPORT_CLIENT, SUPPORT_SECRET
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.platform_env("support_desk_env")]
 
-SUPPORT_CLIENT = "support-desk"
-SUPPORT_SECRET = "schemathesis-support-desk-secret-0123456789"
 # Test cases per operation and phase: enough to meet every documented status and the
 # boundaries of each field, small enough for the whole run on two cores.
 MAX_EXAMPLES = 5
@@ -37,25 +35,6 @@ RUN_SECONDS = 300
 # a number past a product's licence limit, a special-use email domain, 5.0 where strict
 # parsing wants 5); each such refusal is a documented 4xx of its operation.
 NOT_CHECKED = ("positive_data_acceptance",)
-
-
-def every_scope() -> list[str]:
-    """The scopes any route of the four services names: the support client may use all."""
-    import importlib
-
-    scopes: set[str] = set()
-    for name in SERVICES:
-        for route in importlib.import_module(f"services.{name}.app").definition.routes.entries:
-            if route.access is not None:
-                scopes |= route.access.scopes
-    return sorted(scopes)
-
-
-@pytest.fixture
-def platform_extra_env() -> dict[str, str]:
-    return {"IDENTITY_INTERNAL_CLIENTS": json.dumps([{
-        "client_id": SUPPORT_CLIENT, "scopes": every_scope(),
-        "secret_sha256": hashlib.sha256(SUPPORT_SECRET.encode()).hexdigest()}])}
 
 
 async def schemathesis(url: str, token: str, report: Path) -> tuple[int, str]:

@@ -4,98 +4,19 @@ as real processes and export over OTLP/HTTP to a receiver this test runs."""
 
 from __future__ import annotations
 
-import gzip
 import json
-from dataclasses import dataclass
 
 import aiohttp
 import pytest
-from aiohttp import web
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
 
 from scripts import catalogue
+from tests.support.otlp import Received
 from tests.support.polling import eventually
-from tests.support.processes import free_port
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.platform_env("otlp_export_env")]
 
 REGISTRATION_STARTED = "identity.registration.started.v1"
-
-
-@dataclass(frozen=True)
-class Received:
-    service: str
-    name: str
-    kind: int
-    trace_id: str
-    span_id: str
-    parent_id: str
-    attributes: dict
-
-
-class OtlpReceiver:
-    """OTLP/HTTP (protobuf) on /v1/traces: every span the services export, decoded."""
-
-    def __init__(self) -> None:
-        self.spans: list[Received] = []
-        self.port = free_port()
-        self._runner: web.AppRunner | None = None
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/v1/traces", self._export)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _export(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        if request.headers.get("Content-Encoding") == "gzip":
-            body = gzip.decompress(body)
-        export = ExportTraceServiceRequest.FromString(body)
-        for resource_spans in export.resource_spans:
-            resource = _attributes(resource_spans.resource.attributes)
-            for scope_spans in resource_spans.scope_spans:
-                for s in scope_spans.spans:
-                    self.spans.append(Received(
-                        resource.get("service.name", ""), s.name, s.kind, s.trace_id.hex(),
-                        s.span_id.hex(), s.parent_span_id.hex(), _attributes(s.attributes)))
-        return web.Response(body=ExportTraceServiceResponse().SerializeToString(),
-                            content_type="application/x-protobuf")
-
-    def trace(self, trace_id: str) -> list[Received]:
-        return [s for s in self.spans if s.trace_id == trace_id]
-
-
-def _attributes(pairs) -> dict:
-    out = {}
-    for kv in pairs:
-        kind = kv.value.WhichOneof("value")
-        out[kv.key] = getattr(kv.value, kind) if kind else None
-    return out
-
-
-@pytest.fixture
-async def otlp():
-    receiver = OtlpReceiver()
-    await receiver.start()
-    yield receiver
-    await receiver.stop()
-
-
-@pytest.fixture
-def platform_extra_env(otlp) -> dict[str, str]:
-    return {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{otlp.port}",
-            # Exported within a fifth of a second (the default waits five).
-            "OTEL_BSP_SCHEDULE_DELAY": "200"}
 
 
 def _ancestors(span: Received, by_id: dict[str, Received]) -> list[Received]:
