@@ -10,8 +10,9 @@ Where things live:
   for what only that tier uses (``integration/``: buses, a broker proxy, queues, the ops CLI,
   ``billing`` and ``company``; ``security/``: ``identity_process``, identity as a real process;
   ``e2e/``: ``platform``, the four services as real processes, and an SMTP server; ``unit/``:
-  apps without infrastructure, the ``authority`` and a ``verifier``). A test module never
-  imports another test module; a fixture only one module uses may stay in that module.
+  apps without infrastructure, the ``authority`` and a ``verifier``). A fixture only one
+  module uses is there too, at the end of its tier's conftest, its docstring naming the
+  module. A test module defines no fixture and never imports another test module.
 - helpers are plain functions and classes in ``tests/support/``:
   ``polling.eventually`` — the one way to wait for something (no fixed sleeps as assertions);
   ``services.running`` — a service in the test's process (integration and security tests),
@@ -21,10 +22,13 @@ Where things live:
   each service's harness; ``tokens.TokenAuthority`` — the one issuer of test access tokens and
   their JWKS; ``events.EventTap`` — the platform's events as an outside system sees them;
   ``gateways`` (SMS gateway, SMTP mailbox), ``payment_provider``, ``uploads`` (import files),
-  ``broker``, ``tcp_proxy``, ``browser``, ``monitoring``.
+  ``broker``, ``tcp_proxy``, ``browser``, ``monitoring``; and what single modules' fixtures
+  build: ``http_apps`` (small apps of the kit's HTTP layer), ``deploy`` (deployment files),
+  ``event_specs``, ``parked``, ``otlp``, ``drain``, ``support_desk``, ``recording_bus``.
 - a test module sets the settings of the shared service fixtures with markers, e.g.
   ``pytestmark = [pytest.mark.integration, pytest.mark.identity_settings(sms_per_hour=5)]``
-  (``contracts_settings`` for ``contracts``, ``identity_env`` for ``identity_process``).
+  (``contracts_settings`` for ``contracts``, ``identity_env`` for ``identity_process``,
+  ``platform_env("<a fixture of e2e/conftest.py>")`` for ``platform``).
 """
 
 from __future__ import annotations
