@@ -25,10 +25,14 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.batching import Batched, insert_each
 from shared.errors import Conflict
 from shared.lease import LeaseFields
 
 Doc = dict[str, Any]
+# A create waiting to go with the others (``Aggregates.create``): the document, whether it
+# has events, and the claim it is saved with.
+_Insert = tuple[Doc, bool, "Reservation | None"]
 
 # Fields the outbox keeps on every aggregate document.
 OUTBOX_FIELDS = ("version", "pending_events", "outbox_seq", "has_pending", "pending_since",
@@ -161,6 +165,8 @@ class Aggregates:
         self._reserve: Callable[[], Reservation | None] | None = getattr(
             on_events, "reserve", None)
         self._room: Callable[[], Awaitable[None]] | None = getattr(on_events, "room", None)
+        # Concurrent creates go as one insert (a round trip costs more than a document).
+        self._inserts: Batched[_Insert, None] = Batched(self._insert, name=f"insert {name}")
 
     async def apply_indexes(self) -> None:
         await apply_indexes(self.collection, self.indexes)
@@ -170,7 +176,8 @@ class Aggregates:
 
     async def create(self, doc: dict[str, Any], events: Sequence[dict[str, Any]] = (),
                      *, applied_event: str | None = None) -> dict[str, Any]:
-        """Insert a new aggregate; ``DuplicateKeyError`` if its ``_id`` or a unique key exists."""
+        """Insert a new aggregate; ``DuplicateKeyError`` if its ``_id`` or a unique key exists.
+        Concurrent creates go in one command (``shared.batching``), each with its outcome."""
         doc = {**doc, **new_outbox(applied_event)}
         _append(doc, events)
         if events and self._room is not None:
@@ -178,10 +185,16 @@ class Aggregates:
         reservation = self._reserve() if events and self._reserve is not None else None
         if reservation is not None:
             _claim_for(doc, reservation)
-        await self.collection.insert_one(doc)
-        if events:
-            self._written(doc, reservation)
+        await self._inserts((doc, bool(events), reservation))
         return doc
+
+    async def _insert(self, batch: list[_Insert]) -> list[Exception | None]:
+        results = await insert_each(self.collection, [doc for doc, _, _ in batch])
+        # Handed over as each write is acknowledged, whether or not its caller still waits.
+        for (doc, events, reservation), result in zip(batch, results, strict=True):
+            if events and result is None:
+                self._written(doc, reservation)
+        return results
 
     async def create_once(self, doc: dict[str, Any], events: Sequence[dict[str, Any]] = (),
                           *, applied_event: str | None = None) -> bool:

@@ -99,11 +99,12 @@ class Relay:
         self._failing = False
         self.last_cycle = 0.0
         # Writes with events wait (``Handoff.room``) while this many aggregates are handed
-        # over or publishing (not those only waiting for their removal): a burst goes at the
-        # pace its events are confirmed.
+        # over, about to publish (a task not yet started) or publishing (not those only
+        # waiting for their removal): a burst goes at the pace its events are confirmed.
         self._publishing = 0
-        self.admission = Admission(max_in_flight or MAX_IN_FLIGHT,
-                                   lambda: len(self.handed_over) + self._publishing)
+        self._starting: set[object] = set()
+        self.admission = Admission(max_in_flight or MAX_IN_FLIGHT, lambda: len(
+            self.handed_over) + len(self._starting) + self._publishing)
 
     def watch(self, store: Aggregates) -> None:
         self.stores.append(store)
@@ -232,6 +233,7 @@ class Relay:
         def finished(task: asyncio.Task[int]) -> None:
             nonlocal total, failure
             running.discard(task)
+            self._starting.discard(task)
             slots.release()
             if task.cancelled():
                 return
@@ -251,6 +253,7 @@ class Relay:
                     slots.release()
                     continue
                 task = asyncio.create_task(self._publish_one(w))
+                self._starting.add(task)
                 running.add(task)
                 task.add_done_callback(finished)
             if running:
@@ -291,6 +294,7 @@ class Relay:
         published = 0
         publishing = True
         self._publishing += 1
+        self._starting.discard(asyncio.current_task())
         try:
             current: Written | None = w
             while current is not None:

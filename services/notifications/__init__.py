@@ -2,7 +2,7 @@
 (NOT-1…NOT-4).
 
 - domain/: the aggregates, value objects, errors.py and commands.py (what a use case takes)
-- store.py: the repository (the write side's only MongoDB calls; batching.py groups its
+- store.py: the repository (the write side's only MongoDB calls; shared.batching groups its
   writes); views.py: the reads, with their response models
 - handlers.py: the use cases ``(cmd, uow: Notifications)`` and that unit of dependencies;
   sending.py: how one delivery is sent once

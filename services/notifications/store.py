@@ -15,17 +15,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pymongo import ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
-from services.notifications.batching import Batched
 from services.notifications.domain.delivery import Claim, Delivery, DeliveryEvent
 from services.notifications.events import envelope
+from shared.batching import Batched, insert_each
 from shared.lease import Lease, LeaseFields
 from shared.mongo import (
     Aggregates,
@@ -62,12 +62,13 @@ class NotificationsStore:
     preferences: AsyncCollection[Document]
     claims: Lease
     # The deliveries in flight insert and save at about the same time: together (batching).
-    _inserts: Batched[Document, bool] = field(init=False, repr=False)
+    _inserts: Batched[Document, None] = field(init=False, repr=False)
     _saves: Batched[Save, bool] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._inserts = Batched(self._insert_many)
-        self._saves = Batched(self._save_many)
+        self._inserts = Batched(partial(insert_each, self.deliveries.collection),
+                                name="insert deliveries")
+        self._saves = Batched(self._save_many, name="save deliveries")
 
     @classmethod
     def on(cls, db: AsyncDatabase[Document],
@@ -111,16 +112,6 @@ class NotificationsStore:
             return found, False
         delivery.version = 1
         return delivery, True
-
-    async def _insert_many(self, docs: list[Document]) -> list[bool | Exception]:
-        try:
-            await self.deliveries.collection.insert_many(docs, ordered=False)
-        except BulkWriteError as e:
-            if e.details.get("writeConcernErrors"):
-                return [e] * len(docs)
-            failed = {w["index"]: w for w in e.details.get("writeErrors", [])}
-            return [_write_error(failed[i]) if i in failed else True for i in range(len(docs))]
-        return [True] * len(docs)
 
     async def add_once(self, delivery: Delivery, events: list[DeliveryEvent]) -> bool:
         """Create ``delivery`` with its events; False if a copy of its cause created it."""
@@ -213,11 +204,3 @@ class NotificationsStore:
         await self.preferences.update_one(
             {"_id": user_id}, {"$set": {"company_id": company_id, "email": email, "sms": sms}},
             upsert=True)
-
-
-def _write_error(error: Document) -> Exception:
-    """The exception a single insert would have raised for its part of an insert_many."""
-    code, message = error.get("code"), str(error.get("errmsg", ""))
-    if code in (11000, 11001, 12582):
-        return DuplicateKeyError(message, code, error)
-    return WriteError(message, code, error)

@@ -1,4 +1,4 @@
-"""Writes asked for at the same moment go as one command (services/notifications/batching.py),
+"""Writes asked for at the same moment go as one command (shared/batching.py),
 each caller still getting its own outcome."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from services.notifications.batching import Batched
+from shared.batching import Batched
 
 
 class Flushes:
