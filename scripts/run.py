@@ -56,9 +56,11 @@ def _stop(procs: list[subprocess.Popen], grace: float) -> None:
         except subprocess.TimeoutExpired:
             _say(f"a service (pid {p.pid}) did not stop within {grace:.0f}s; killing it",
                  file=sys.stderr)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGKILL)  # its own group: start_new_session
-            p.wait()
+        # What a service started (identity's parser fork server) is in its process group (its
+        # own: start_new_session) and may outlive it by a moment: the group goes with it.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
 
 
 COLOURS = ["\033[36m", "\033[35m", "\033[33m", "\033[32m"]
@@ -93,6 +95,12 @@ def main() -> None:
         infra.__exit__(None, None, None)  # the emulator, after the services that use it
 
 
+def _unblock_stop_signals() -> None:
+    # In the child, before exec: it inherits the mask blocked around Popen, and a service
+    # whose stop signals stay blocked never sees them (it would be killed after the grace).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
 def _run(infra: Infrastructure, procs: list[subprocess.Popen]) -> None:
     # Entered by hand: a signal while the emulator starts must still stop it (main's finally).
     env = infra.__enter__()
@@ -109,7 +117,7 @@ def _run(infra: Infrastructure, procs: list[subprocess.Popen]) -> None:
             proc = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}", "all"], cwd=ROOT, env=base,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                start_new_session=True)
+                start_new_session=True, preexec_fn=_unblock_stop_signals)
             procs.append(proc)
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)

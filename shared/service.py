@@ -14,6 +14,7 @@ was written, and the process exits 0.
 from __future__ import annotations
 
 import argparse
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,6 +157,9 @@ def main(definition: ServiceDefinition, settings_type: type[ServiceSettings],
     args = parser.parse_args(argv)
     if args.port is not None:
         settings.http_port = args.port
+    # Whoever started the process may have left the stop signals blocked (a mask is inherited
+    # through exec): SIGTERM must reach the drain below, or the orchestrator's kill ends it.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
     # Before the app exists: the instrumentations patch aiohttp's Application, aio-pika and
     # pymongo (only when an OTLP endpoint is set; see shared/tracing.py).

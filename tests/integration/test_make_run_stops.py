@@ -112,6 +112,8 @@ def test_make_run_leaves_no_service_emulator_or_port_behind_when_stopped_by(sign
             assert time.monotonic() < deadline, f"make run still running:\n{terminal.tail()}"
             terminal.read_for(0.2)
 
+        # Each service stopped on its own signal, within the grace period (none was killed).
+        assert b"did not stop within" not in terminal.output, terminal.tail()
         # The runner waited for its children, so none may be left, nor any port they held.
         left = {pid for pid in started if alive(pid)}
         assert not left, f"left running: {left}\n{terminal.tail()}"
