@@ -3,6 +3,8 @@ for an SMS code (ID-5, ID-6). No I/O."""
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import datetime
 from typing import Literal
 
@@ -11,13 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.identity.domain.aggregate import Aggregate
 
 TokenStatus = Literal["active", "rotated", "revoked"]
+FamilyStatus = Literal["active", "revoked"]
 AttemptStatus = Literal["pending", "choosing", "done"]
 AttemptPurpose = Literal["second_factor", "phone_login"]
 
 
 class RefreshToken(BaseModel):
-    """A refresh token, stored by the hash of its secret (``_id``). Rotating it makes a new
-    one of the same family; a rotated one presented again revokes its whole family."""
+    """A refresh token issued as a bare secret, stored by the hash of its secret (``_id``):
+    still honoured once (rotating it starts a ``SessionFamily`` of the same family id); a
+    rotated one presented again revokes its whole family."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -31,6 +35,52 @@ class RefreshToken(BaseModel):
     status: TokenStatus = "active"
     created_at: datetime
     # Epoch seconds.
+    expires: float
+
+
+# A session's refresh tokens are ``<family id>.<secret>``: the family id (32 hex digits) names
+# the session's document. Tokens issued as a bare secret (``RefreshToken``) contain no dot.
+_FAMILY_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def family_token(family_id: str, secret: str) -> str:
+    return f"{family_id}.{secret}"
+
+
+def token_family(token: str) -> str | None:
+    """The family a refresh token names, or None for a token issued as a bare secret."""
+    family_id, dot, _ = token.partition(".")
+    return family_id if dot and _FAMILY_ID.fullmatch(family_id) else None
+
+
+def issued_now(now: float) -> float:
+    """When a token is issued, in epoch seconds cut to the millisecond, as a stored datetime
+    would keep it (``User.password_changed_since``: nothing issued in the millisecond of a
+    password change is newer than it)."""
+    return math.floor(now * 1000) / 1000
+
+
+class SessionFamily(BaseModel):
+    """A session's refresh tokens as one document (``_id`` the family id): the hash of the
+    current token and when it was issued. Rotating swaps the hash in one atomic write; every
+    token carries its family id, so a token presented after it was swapped out is known as
+    reused (its family ends) without keeping the hashes of the old ones."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    id: str = Field(alias="_id")
+    # The same as ``_id``: revoking by family reaches these and ``RefreshToken``s alike.
+    family_id: str
+    token_hash: str
+    user_id: str
+    company_id: str
+    amr: list[str]
+    # Set for a mobile-number session: its token reaches only that number's scope (ID-6).
+    phone: str | None = None
+    status: FamilyStatus = "active"
+    created_at: datetime
+    # The current token's issue time and end, epoch seconds (rewritten on every rotation).
+    issued_at: float
     expires: float
 
 

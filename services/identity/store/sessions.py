@@ -1,5 +1,6 @@
-"""Sessions' storage: refresh tokens (one document each, by the hash of the secret) and the
-login attempts waiting for an SMS code (aggregates with the events of their codes)."""
+"""Sessions' storage: refresh tokens (one document per session, its family, holding the hash
+of the current token; tokens issued as a bare secret had a document each, by that hash) and
+the login attempts waiting for an SMS code (aggregates with the events of their codes)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.identity.domain.sessions import AttemptStatus, LoginAttempt, RefreshToken
+from services.identity.domain.sessions import (
+    AttemptStatus,
+    LoginAttempt,
+    RefreshToken,
+    SessionFamily,
+)
 from services.identity.store.repository import Repository
 
 
@@ -17,16 +23,31 @@ class RefreshTokens:
     def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
         self._tokens = collection
 
-    async def issue(self, token: RefreshToken) -> None:
-        await self._tokens.insert_one(token.model_dump(by_alias=True))
+    async def start(self, family: SessionFamily) -> None:
+        await self._tokens.insert_one(family.model_dump(by_alias=True))
+
+    async def family(self, family_id: str) -> SessionFamily | None:
+        doc = await self._tokens.find_one({"_id": family_id})
+        return None if doc is None else SessionFamily.model_validate(doc)
+
+    async def rotate_family(self, family_id: str, token_hash: str, *, new_hash: str,
+                            issued_at: float, expires: float) -> SessionFamily | None:
+        """Replace an active family's current token, atomically (one of two parallel
+        rotations wins): the family as it was, or None when ``token_hash`` is not its current
+        token or the family is unknown or revoked."""
+        doc = await self._tokens.find_one_and_update(
+            {"_id": family_id, "token_hash": token_hash, "status": "active"},
+            {"$set": {"token_hash": new_hash, "issued_at": issued_at, "expires": expires}})
+        return None if doc is None else SessionFamily.model_validate(doc)
 
     async def get(self, token_hash: str) -> RefreshToken | None:
+        """A token issued as a bare secret."""
         doc = await self._tokens.find_one({"_id": token_hash})
         return None if doc is None else RefreshToken.model_validate(doc)
 
     async def rotate(self, token_hash: str) -> RefreshToken | None:
-        """Mark an active token rotated, atomically: the token as it was, or None when it is
-        not active (unknown, rotated or revoked already)."""
+        """Mark an active token issued as a bare secret rotated, atomically: the token as it
+        was, or None when it is not active (unknown, rotated or revoked already)."""
         doc = await self._tokens.find_one_and_update(
             {"_id": token_hash, "status": "active"}, {"$set": {"status": "rotated"}})
         return None if doc is None else RefreshToken.model_validate(doc)
