@@ -44,11 +44,8 @@ async def find_user_id_by_login(ctx: Identity, login: str) -> str | None:
         holder: str | None = await customer_numbers.login_user_id(ctx, login.strip())
         if holder is not None:
             return holder
-    for key in login_keys(login):
-        owner = await ctx.login_ids.owner(key)
-        if owner is not None:
-            return owner
-    return None
+    # An email address before a ``name@company`` username, in one query.
+    return await ctx.login_ids.first_owner(login_keys(login))
 
 
 # -- brute force -------------------------------------------------------------------------------

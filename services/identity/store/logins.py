@@ -30,6 +30,12 @@ class LoginIds:
         claim = await self._logins.find_one({"_id": key})
         return None if claim is None else str(claim["user_id"])
 
+    async def first_owner(self, keys: list[str]) -> str | None:
+        """The user the first of ``keys`` that is claimed logs in (one query), or None."""
+        claims = await self._logins.find({"_id": {"$in": keys}}).to_list()
+        owners = {claim["_id"]: str(claim["user_id"]) for claim in claims}
+        return next((owners[k] for k in keys if k in owners), None)
+
     async def release(self, key: str, user_id: str) -> None:
         """Give ``key`` up, if it is the user's."""
         await self._logins.delete_one({"_id": key, "user_id": user_id})
