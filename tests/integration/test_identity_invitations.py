@@ -20,6 +20,7 @@ from tests.support.identity import INVITEE_PASSWORD as PASSWORD
 from tests.support.identity import (
     accept,
     create_user,
+    every_page,
     first_login,
     identity_running,
     link_token,
@@ -333,17 +334,7 @@ async def test_administrator_lists_invitations_page_by_page_and_a_foreign_cursor
     admin = await register_company(http, url, tap)
     invited = {(await invite(http, url, admin, f"p{i}@example.com"))["invitation_id"]
                for i in range(3)}
-    seen, cursor = [], None
-    while True:
-        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
-        async with http.get(f"{url}/v1/invitations", params=params, headers=admin.auth) as r:
-            page = await r.json()
-            assert r.status == 200, page
-        assert len(page["items"]) <= 2
-        seen += [i["invitation_id"] for i in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    seen = await every_page(http, f"{url}/v1/invitations", admin.auth, "invitation_id")
     assert sorted(seen) == sorted(invited)
     async with http.get(f"{url}/v1/invitations", params={"cursor": sorted(invited)[0]},
                         headers=admin.auth) as r:

@@ -11,6 +11,7 @@ from tests.support.identity import (
     NEW_PASSWORD,
     Account,
     create_user,
+    every_page,
     first_login,
     log_in,
     register_company,
@@ -85,17 +86,7 @@ async def test_administrator_lists_users_page_by_page_filtered_by_role_and_statu
     created = [await create_user(http, url, admin, onboarding="activation_code"),
                await create_user(http, url, admin, onboarding="activation_code"),
                await create_user(http, url, admin, role="billing_admin")]
-    seen, cursor = [], None
-    while True:
-        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
-        async with http.get(f"{url}/v1/users", params=params, headers=admin.auth) as r:
-            page = await r.json()
-            assert r.status == 200, page
-        assert len(page["items"]) <= 2
-        seen += [u["user_id"] for u in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    seen = await every_page(http, f"{url}/v1/users", admin.auth, "user_id")
     assert sorted(seen) == sorted([admin.user_id, *(u["user_id"] for u in created)])
     async with http.get(f"{url}/v1/users", params={"role": "billing_admin"},
                         headers=admin.auth) as r:

@@ -153,3 +153,21 @@ async def wait_for_job(http, url, admin, job_id: str) -> dict:
             assert r.status == 200, job
         return job if job["status"] == "completed" else None
     return await eventually(done, seconds=30)
+
+
+async def every_page(http: aiohttp.ClientSession, url: str, auth: dict[str, str], key: str,
+                     limit: int = 2) -> list[Any]:
+    """Walk a list page by page with its ``next_cursor``, as the portal does: every page has at
+    most ``limit`` items; the ``key`` of each item, in the order the pages gave them."""
+    seen: list[Any] = []
+    cursor = None
+    while True:
+        params = {"limit": str(limit), **({"cursor": cursor} if cursor else {})}
+        async with http.get(url, params=params, headers=auth) as r:
+            page = await r.json()
+            assert r.status == 200, page
+        assert len(page["items"]) <= limit
+        seen += [item[key] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return seen
