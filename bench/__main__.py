@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench import BenchConfig, load
 from shared.logging import configure_logging
+from shared.service import new_event_loop
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== benchmark {name}: n={config.n} concurrency={config.concurrency} "
               f"warmup={config.warmup}", file=sys.stderr, flush=True)
         try:
-            result = asyncio.run(registry[name](config))
+            # on the services' own event loop, for both sides of every comparison
+            with asyncio.Runner(loop_factory=new_event_loop) as runner:
+                result = runner.run(registry[name](config))
         except Exception as e:  # report and go on with the next benchmark
             print(f"benchmark {name} failed: {type(e).__name__}: {e}", file=sys.stderr)
             failed = True

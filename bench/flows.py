@@ -233,6 +233,7 @@ async def registration_email(cfg: BenchConfig) -> dict[str, Any]:
 # -- authenticated read vs bare aiohttp --------------------------------------------------------
 BARE_READ = '''
 import json, sys
+import uvloop  # the services' event loop (shared.service.new_event_loop)
 from aiohttp import web
 from pymongo import AsyncMongoClient
 
@@ -249,7 +250,8 @@ async def account(request):
 
 app = web.Application()
 app.router.add_get("/v1/billing-account/{company}", account)
-web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+web.run_app(app, loop=uvloop.new_event_loop(), host="127.0.0.1", port=port, print=None,
+            access_log=None)
 '''
 
 

@@ -57,6 +57,7 @@ class Recorder:
         self.duplicates = 0
         self.first_start: float | None = None
         self.last_done: float | None = None
+        self.first_done: float | None = None
         self.produced = 0
         self.producer_done: float | None = None
         self.max_backlog = 0  # produced (command/publish returned) but not yet consumed
@@ -79,6 +80,8 @@ class Recorder:
             return
         self.latencies[key] = now - started
         self.last_done = now
+        if self.first_done is None:
+            self.first_done = now
         if len(self.latencies) >= self.expected:
             self.done.set()
 
@@ -109,6 +112,10 @@ class Recorder:
             "complete": count >= self.expected,
             "duplicates": self.duplicates,
             "max_backlog": self.max_backlog,
+            # when the first event was done, from the first start: a burst's backlog drains
+            # while it arrives when this is far below producer_s
+            "first_consumed_s": round(self.first_done - self.first_start, 3)
+            if self.first_done and self.first_start else None,
         }
 
 

@@ -14,12 +14,14 @@ was written, and the process exits 0.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import stamina
+import uvloop
 from aiohttp import web
 
 from shared import mongo, tracing
@@ -147,6 +149,13 @@ async def _connect_with_retry(bus: EventBus, seconds: float = 60.0) -> None:
                 raise
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """The event loop a service process runs on (and ``make bench`` measures it on): uvloop,
+    libuv's loop in C, which costs measurably less CPU per request and per event than
+    asyncio's own (README, Measured)."""
+    return uvloop.new_event_loop()
+
+
 def main(definition: ServiceDefinition, settings_type: type[ServiceSettings],
          argv: list[str] | None = None) -> None:
     """``python -m services.<name> [api|worker|all]``."""
@@ -169,8 +178,8 @@ def main(definition: ServiceDefinition, settings_type: type[ServiceSettings],
     except DevelopmentDefaultRefused as e:
         raise SystemExit(f"{settings.service_name}: {e}") from None
     log.info("starting", role=args.role, port=settings.http_port)
-    web.run_app(app, host=settings.http_host, port=settings.http_port, print=None,
-                access_log=None, handle_signals=True,
+    web.run_app(app, loop=new_event_loop(), host=settings.http_host, port=settings.http_port,
+                print=None, access_log=None, handle_signals=True,
                 # SIGTERM/SIGINT: no new connections or deliveries; what is in flight gets
                 # the grace period (requests here, event handlers in the broker context).
                 shutdown_timeout=settings.shutdown_grace_seconds)

@@ -15,6 +15,9 @@ class NotificationsSettings(ServiceSettings):
     # Back-off between delivery attempts (exponential); after the last one the delivery is
     # failed, notifications.delivery.failed.v1 is published and the event parked.
     retry_delays: list[float] = Field(default_factory=lambda: [2.0, 8.0, 32.0, 128.0, 512.0])
+    # Sends in flight per worker, and so what a killed worker may repeat (README, Reliability):
+    # kept below the kit's default; smtp_connections bounds the sends anyway.
+    prefetch: int = 32
     # Links in messages point into the portal front end.
     portal_base_url: str = "http://localhost:3000"
     # Dates and times in messages are shown in this zone.

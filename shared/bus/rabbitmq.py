@@ -50,7 +50,7 @@ log = get_logger("bus")
 class Bus:
     """A service's connection to the broker: publishing with confirms and consuming its queue."""
 
-    def __init__(self, url: str, topology: Topology, metrics: Metrics, *, prefetch: int = 32,
+    def __init__(self, url: str, topology: Topology, metrics: Metrics, *, prefetch: int = 128,
                  delivery_limit: int = 10, retry_delays: list[float] | None = None,
                  max_event_bytes: int = 1_048_576,
                  queue_metrics_interval: float | None = None) -> None:
