@@ -339,19 +339,26 @@ class Quota:
     async def take_counted(self, key: str, limit: int, window_seconds: float,
                            amount: int = 1) -> int | None:
         """Like ``take``: the window's uses counting these (read in the same atomic write), or
-        None when the window has not that many left."""
+        None when the window has not that many left.
+
+        One round trip: the window's counter is created by the same upsert that counts (its
+        end and expiry come from the filter's equality fields). A counter that exists without
+        ``amount`` left misses the filter, so the upsert would make a second ``_id``: MongoDB
+        refuses it with a duplicate key (the emulator answers no document). The duplicate key
+        is also what the loser of two first takes of a window gets, so it tries once more
+        without creating."""
+        if amount > limit:
+            return None
         window = int(time.time() // window_seconds)
-        _id = f"{key}:{window}"
+        ends = (window + 1) * window_seconds
+        counter = {"_id": f"{key}:{window}", "n": {"$lte": limit - amount}}
         try:
-            ends = (window + 1) * window_seconds
-            await self.collection.insert_one({
-                "_id": _id, "n": 0, "window_ends": ends,
-                "expires_at": datetime.fromtimestamp(ends, UTC)})
+            taken = await self.collection.find_one_and_update(
+                {**counter, "window_ends": ends, "expires_at": datetime.fromtimestamp(ends, UTC)},
+                {"$inc": {"n": amount}}, upsert=True, return_document=ReturnDocument.AFTER)
         except DuplicateKeyError:
-            pass
-        taken = await self.collection.find_one_and_update(
-            {"_id": _id, "n": {"$lte": limit - amount}}, {"$inc": {"n": amount}},
-            return_document=ReturnDocument.AFTER)
+            taken = await self.collection.find_one_and_update(
+                counter, {"$inc": {"n": amount}}, return_document=ReturnDocument.AFTER)
         return None if taken is None else taken["n"]
 
     async def give_back(self, key: str, window_seconds: float, amount: int = 1) -> None:

@@ -24,6 +24,10 @@ Relied on (and tested)
   counts those whose version was current.
 - ``find_one_and_update`` with ``$set`` + ``$inc`` of numbers, ``$lt`` on a float, ``sort=``,
   ``ReturnDocument.AFTER``; atomic under concurrency (one winner per claim, no lost ``$inc``).
+- ``find_one_and_update(..., upsert=True)`` with ``$inc`` (the rate limits' counters): a new
+  document gets the filter's equality fields (a datetime stays a BSON date); a filter that
+  misses an existing ``_id`` changes and inserts nothing (MongoDB raises ``DuplicateKeyError``,
+  the emulator answers no document; ``Quota`` reads both as "not taken here").
 - ``update_one`` with ``$set`` of strings, numbers, booleans, ``[]`` and arrays of
   sub-documents, plus ``$inc``; ``matched_count``; ``update_one(..., upsert=True)`` with
   ``$set`` only.

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 
 import pytest
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 pytestmark = pytest.mark.compat
 
@@ -142,3 +144,48 @@ async def test_concurrent_replace_with_version_filter_lets_one_win(coll) -> None
         coll.replace_one({"_id": 1, "version": 1}, {"version": 2, "by": f"w{i}"})
         for i in range(30)))
     assert sum(r.matched_count for r in results) == 1
+
+
+# -- the rate limits' counter (shared.mongo.Quota): one upsert that creates and counts ---------
+async def test_counting_upsert_creates_the_counter_with_the_filters_equality_fields(coll) -> None:
+    ends = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    counter = {"_id": "k:1", "ends": ends, "n": {"$lte": 4}}
+    first = await coll.find_one_and_update(counter, {"$inc": {"n": 1}}, upsert=True,
+                                           return_document=ReturnDocument.AFTER)
+    second = await coll.find_one_and_update(counter, {"$inc": {"n": 1}}, upsert=True,
+                                            return_document=ReturnDocument.AFTER)
+    assert first == {"_id": "k:1", "ends": ends, "n": 1}
+    assert second == {"_id": "k:1", "ends": ends, "n": 2}
+    # the copied datetime is a BSON date: a TTL index and range queries see it
+    assert await coll.count_documents({"ends": {"$lt": datetime(2031, 1, 1, tzinfo=UTC)}}) == 1
+
+
+async def test_counting_upsert_that_misses_an_existing_id_changes_and_inserts_nothing(
+        coll) -> None:
+    await coll.insert_one({"_id": "k:1", "n": 5})
+    try:
+        got = await coll.find_one_and_update({"_id": "k:1", "n": {"$lte": 4}},
+                                             {"$inc": {"n": 1}}, upsert=True,
+                                             return_document=ReturnDocument.AFTER)
+    except DuplicateKeyError:  # MongoDB
+        got = None
+    assert got is None  # the emulator answers no document
+    assert await coll.find({}).to_list() == [{"_id": "k:1", "n": 5}]
+
+
+async def test_concurrent_counting_upserts_count_exactly_up_to_the_limit(coll) -> None:
+    async def take(key: str, limit: int) -> bool:
+        counter = {"_id": key, "n": {"$lte": limit - 1}}
+        try:
+            got = await coll.find_one_and_update(counter, {"$inc": {"n": 1}}, upsert=True,
+                                                 return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:  # MongoDB: the counter exists, or another take created it
+            got = await coll.find_one_and_update(counter, {"$inc": {"n": 1}},
+                                                 return_document=ReturnDocument.AFTER)
+        return got is not None
+
+    small = await asyncio.gather(*(take("small", 10) for _ in range(40)))
+    large = await asyncio.gather(*(take("large", 100) for _ in range(40)))
+    assert small.count(True) == 10 and large.count(True) == 40
+    assert (await coll.find_one({"_id": "small"}))["n"] == 10
+    assert (await coll.find_one({"_id": "large"}))["n"] == 40
