@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -322,3 +323,50 @@ def test_user_who_must_change_their_password_is_refused_elsewhere():
 def test_user_who_must_change_their_password_reaches_the_routes_that_allow_it():
     pending = Principal.from_claims({"sub": "u", "typ": "user", "cid": COMPANY, "pcr": True})
     Access(allow_pending_password_change=True).check(pending)
+
+
+# -- tokens verified lately are remembered (TokenVerifier's cache) -----------------------------
+async def test_a_remembered_token_is_refused_once_it_expires(authority):
+    verifier = TokenVerifier(authority.jwks_url, issuer=ISSUER, audience=AUDIENCE, leeway=0)
+    try:
+        expires = int(time.time()) + 2
+        token = authority.token(exp=expires)
+        assert (await verifier.verify(token)).subject == "user-1"
+        assert (await verifier.verify(token)).subject == "user-1"  # remembered
+        await asyncio.sleep(expires - time.time() + 0.05)  # past its exp
+        problem = await refused(verifier, token)
+        assert problem.slug == "token-expired"
+    finally:
+        await verifier.close()
+
+
+async def test_a_remembered_token_is_refused_once_its_key_is_no_longer_trusted(authority,
+                                                                              verifier):
+    token = authority.token()
+    await verifier.verify(token)
+    await verifier.verify(token)  # remembered
+    authority.rotate()  # identity withdraws the key; the verifier learns the new set
+    verifier.set_keys(authority.jwks())
+    problem = await refused(verifier, token)
+    assert problem.slug == "invalid-token"
+
+
+async def test_a_token_that_failed_is_checked_in_full_every_time(authority, verifier):
+    forged = authority.token(key=Ed25519PrivateKey.generate())
+    for _ in range(3):
+        assert (await refused(verifier, forged)).slug == "invalid-token"
+
+
+async def test_remembering_tokens_changes_no_answer(authority):
+    """A verifier remembering two tokens answers as one remembering none, token by token."""
+    small = TokenVerifier(authority.jwks_url, issuer=ISSUER, audience=AUDIENCE,
+                          verified_tokens=2)
+    none = TokenVerifier(authority.jwks_url, issuer=ISSUER, audience=AUDIENCE,
+                         verified_tokens=0)
+    try:
+        tokens = [authority.token(sub=f"user-{i}", roles=[f"r{i}"]) for i in range(5)]
+        for token in [*tokens, *reversed(tokens), *tokens]:
+            assert await small.verify(token) == await none.verify(token)
+    finally:
+        await small.close()
+        await none.close()
