@@ -339,3 +339,30 @@ async def test_administrator_lists_invitations_page_by_page_and_a_foreign_cursor
     async with http.get(f"{url}/v1/invitations", params={"cursor": sorted(invited)[0]},
                         headers=admin.auth) as r:
         assert r.status == 422 and (await r.json())["errors"][0]["field"] == "query.cursor"
+
+
+async def test_an_import_whose_uploader_was_deactivated_reports_every_row_and_invites_nobody(
+        mongo_url, amqp_url, bus_prefix, unique):
+    """ID-11: the rows of an import are invited with the uploader's rights as they are when
+    the job runs; an uploader deactivated meanwhile invites nobody, and each row says why."""
+    async with (EventTap(amqp_url, bus_prefix, "identity.#") as tap, identity_running(
+            mongo_url, amqp_url, bus_prefix, unique, jobs=False,
+            invitation_job_progress_every=3) as (url, app),
+                aiohttp.ClientSession() as http):
+        admin = await register_company(http, url, tap)
+        emails = [f"row{i}@example.com" for i in range(7)]
+        body = ("email,role\n" + "".join(f"{e},user\n" for e in emails)).encode()
+        async with http.post(f"{url}/v1/invitation-jobs", data=body,
+                             headers={**admin.auth, "Content-Type": CSV}) as r:
+            job = await r.json()
+        ctx = unit(app, Identity)
+        await ctx.users.change(admin.user_id, lambda user: user.deactivate())
+        await eventually(InvitationJobs(ctx, owner="runner").work_once)
+        async with http.get(f"{url}/v1/invitation-jobs/{job['job_id']}",
+                            headers=admin.auth) as r:
+            done = await r.json()
+        assert (done["status"], done["invited"], done["failed"]) == ("completed", 0, 7)
+        assert {(e["field"], e["rule"]) for row in done["rejected_rows"]
+                for e in row["errors"]} == {("(job)", "account-inactive")}
+        assert sorted(row["row"] for row in done["rejected_rows"]) == list(range(2, 9))
+        assert tap.of("identity.invitation.sent.v1") == []

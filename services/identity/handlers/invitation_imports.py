@@ -31,6 +31,7 @@ from services.identity.domain.commands import ImportInvitations, Invite, ReadImp
 from services.identity.domain.errors import InvitationJobNotFound
 from services.identity.domain.import_jobs import ImportJob, JobLost, RowOutcome
 from services.identity.domain.invitations import Inviter, invitation_id_for_row
+from services.identity.domain.registration import normalise_email
 from services.identity.handlers import Identity
 from services.identity.handlers.invitations import invite_once, inviter_for
 from shared.errors import Conflict, Problem, Unavailable
@@ -219,6 +220,7 @@ async def work_on_next_job(ctx: Identity, owner: str) -> bool:
 async def work_on(ctx: Identity, job: ImportJob, owner: str) -> None:
     """Invite the job's rows from where it stopped, counting every N rows."""
     inviter: Inviter | None
+    reason: dict[str, str] = {}  # why no row can be invited (inviter None)
     try:
         inviter = await inviter_for(ctx, job.company_id, job.created_by)
     except Problem as e:
@@ -227,16 +229,41 @@ async def work_on(ctx: Identity, job: ImportJob, owner: str) -> None:
     every = max(1, ctx.settings.invitation_job_progress_every)
     last = job.last_row
     while batch := await ctx.import_rows.after(job.id, last, every):
-        outcomes = []
-        for row in batch:
-            errors = row.errors or ([reason] if inviter is None else
-                                    await _invite_row(ctx, inviter, job, row))
-            outcomes.append(RowOutcome(row.row, row.values, errors))
-        await checkpoint(ctx, job.id, owner, outcomes)
+        errors = await _invite_rows(ctx, inviter, reason, job, batch)
+        await checkpoint(ctx, job.id, owner,
+                         [RowOutcome(row.row, row.values, errors[row.row]) for row in batch])
         last = batch[-1].row
     await finish(ctx, job.id, owner)
     await ctx.import_rows.delete_all(job.id)
     await _release_import_slot(ctx, job.company_id, job.id)
+
+
+async def _invite_rows(ctx: Identity, inviter: Inviter | None, reason: dict[str, str],
+                       job: ImportJob, batch: list[RowOutcome]) -> dict[int, list[dict[str, str]]]:
+    """What went wrong with each row of ``batch``: rows of different addresses are invited
+    ``invitation_job_rows_at_once`` at a time, those of one address in file order (the later
+    one then sees the earlier one's invitation, as when the rows went one by one). If one row
+    fails unexpectedly the others are cancelled and the job is taken up again later from
+    its last checkpoint; the rows already invited are found by their ids then."""
+    by_address: dict[str, list[RowOutcome]] = {}
+    for row in batch:
+        by_address.setdefault(normalise_email(str(row.values.get("email", ""))), []).append(row)
+    errors: dict[int, list[dict[str, str]]] = {}
+    slots = asyncio.Semaphore(max(1, ctx.settings.invitation_job_rows_at_once))
+
+    async def in_order(rows: list[RowOutcome]) -> None:
+        for row in rows:
+            async with slots:
+                errors[row.row] = row.errors or ([reason] if inviter is None else
+                                                 await _invite_row(ctx, inviter, job, row))
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for rows in by_address.values():
+                group.create_task(in_order(rows))
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None  # what one row at a time would have raised
+    return errors
 
 
 async def _invite_row(ctx: Identity, inviter: Inviter, job: ImportJob,
