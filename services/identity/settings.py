@@ -106,7 +106,7 @@ class IdentitySettings(ServiceSettings):
     invitation_file_max_bytes: int = 5 * 1024 * 1024
     invitation_file_max_rows: int = 10_000
     invitation_job_progress_every: int = 100
-    # Rows of an import invited at once (rows of one address always one after the other).
+    # Rows of an import invited at once (an address is on one invited row at most).
     invitation_job_rows_at_once: int = 8
     # An import whose replica stopped is taken over after this long (seconds).
     invitation_job_lease_seconds: float = 60.0

@@ -31,7 +31,6 @@ from services.identity.domain.commands import ImportInvitations, Invite, ReadImp
 from services.identity.domain.errors import InvitationJobNotFound
 from services.identity.domain.import_jobs import ImportJob, JobLost, RowOutcome
 from services.identity.domain.invitations import Inviter, invitation_id_for_row
-from services.identity.domain.registration import normalise_email
 from services.identity.handlers import Identity
 from services.identity.handlers.invitations import invite_once, inviter_for
 from shared.errors import Conflict, Problem, Unavailable
@@ -240,30 +239,25 @@ async def work_on(ctx: Identity, job: ImportJob, owner: str) -> None:
 
 async def _invite_rows(ctx: Identity, inviter: Inviter | None, reason: dict[str, str],
                        job: ImportJob, batch: list[RowOutcome]) -> dict[int, list[dict[str, str]]]:
-    """What went wrong with each row of ``batch``: rows of different addresses are invited
-    ``invitation_job_rows_at_once`` at a time, those of one address in file order (the later
-    one then sees the earlier one's invitation, as when the rows went one by one). If one row
-    fails unexpectedly the others are cancelled and the job is taken up again later from
-    its last checkpoint; the rows already invited are found by their ids then."""
-    by_address: dict[str, list[RowOutcome]] = {}
-    for row in batch:
-        by_address.setdefault(normalise_email(str(row.values.get("email", ""))), []).append(row)
-    errors: dict[int, list[dict[str, str]]] = {}
+    """What went wrong with each row of ``batch``, its rows invited
+    ``invitation_job_rows_at_once`` at a time. No two of them race for one address: the
+    parser refuses an address's later rows (``duplicate_in_file``), and refused rows are not
+    invited. If one row fails unexpectedly the others are cancelled and the job is taken up
+    again later from its last checkpoint; the rows already invited are found by their ids."""
     slots = asyncio.Semaphore(max(1, ctx.settings.invitation_job_rows_at_once))
 
-    async def in_order(rows: list[RowOutcome]) -> None:
-        for row in rows:
-            async with slots:
-                errors[row.row] = row.errors or ([reason] if inviter is None else
-                                                 await _invite_row(ctx, inviter, job, row))
+    async def one(row: RowOutcome) -> list[dict[str, str]]:
+        if row.errors or inviter is None:
+            return row.errors or [reason]
+        async with slots:
+            return await _invite_row(ctx, inviter, job, row)
 
     try:
         async with asyncio.TaskGroup() as group:
-            for rows in by_address.values():
-                group.create_task(in_order(rows))
+            tasks = {row.row: group.create_task(one(row)) for row in batch}
     except ExceptionGroup as failed:
         raise failed.exceptions[0] from None  # what one row at a time would have raised
-    return errors
+    return {number: task.result() for number, task in tasks.items()}
 
 
 async def _invite_row(ctx: Identity, inviter: Inviter, job: ImportJob,
